@@ -1,0 +1,1 @@
+"""beamlet's OTP library: behaviours and tools built on the `vm` package."""

@@ -1,0 +1,42 @@
+"""The `beamlet` command line: run, demo, bench, shell.
+
+What this module owns: turning command-line words into calls of the
+library; no behaviour of its own lives here.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="beamlet")
+def main():
+    """beamlet: an Erlang-style process VM for Python."""
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("args", nargs=-1)
+@click.option("--reductions", default=4000, show_default=True, help="Reductions per time slice.")
+@click.option("--seed", type=int, default=None, help="Seed for a reproducible interleaving.")
+def run(file, args, reductions, seed):
+    """Run FILE's main() as the first process of a fresh node."""
+    from stdlib.runner import run_file
+
+    sys.exit(run_file(file, list(args), reductions=reductions, seed=seed))
+
+
+@main.command()
+@click.option("--seconds", default=3.0, show_default=True, help="How long the showcase runs.")
+def demo(seconds):
+    """A short showcase: processes, links, monitors and a crash, live."""
+    from stdlib.demo import run_demo
+
+    run_demo(seconds=seconds)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

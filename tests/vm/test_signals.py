@@ -1,0 +1,425 @@
+"""Links, exit signals (the matrix of reference §1.2) and monitors."""
+
+import pytest
+
+import vm
+from tests.conftest import run_vm
+
+ANY = vm.ANY
+
+
+def down_of(ref):
+    return vm.receive(("DOWN", ref, ANY, ANY, ANY))
+
+
+def idle():
+    vm.receive()
+
+
+def trapper(parent):
+    vm.process_flag("trap_exit", True)
+    vm.send(parent, "ready")
+    while True:
+        vm.send(parent, ("got", vm.receive()))
+
+
+def outcome(target_fn, signal, trap):
+    """Spawn a target, deliver a signal, return ('msg', m) or ('died', reason)."""
+
+    def main():
+        me = vm.self()
+        if trap:
+            pid = vm.spawn(trapper, me)
+            vm.receive("ready")
+        else:
+            pid = vm.spawn(target_fn)
+            vm.sleep(0)
+        ref = vm.monitor(pid)
+        signal(pid)
+        m = vm.receive(("got", ANY), ("DOWN", ref, ANY, ANY, ANY), timeout=1)
+        if m == vm.TIMEOUT:
+            return ("alive",)
+        if m[0] == "got":
+            return ("msg", m[1])
+        return ("died", m[4])
+
+    return run_vm(main)
+
+
+def linked_death(reason):
+    """Signal: a process linked to the target exits with `reason`."""
+
+    def signal(target):
+        def dier():
+            vm.link(target)
+            vm.exit(reason)
+
+        vm.spawn(dier)
+
+    return signal
+
+
+def test_link_normal_ignored_when_not_trapping():
+    assert outcome(idle, linked_death("normal"), False) == ("alive",)
+
+
+def test_link_normal_message_when_trapping():
+    r = outcome(None, linked_death("normal"), True)
+    assert r[0] == "msg" and r[1][0] == "EXIT" and r[1][2] == "normal"
+
+
+def test_link_kill_kills_with_kill_not_killed():
+    assert outcome(idle, linked_death("kill"), False) == ("died", "kill")
+
+
+def test_link_kill_is_trappable():
+    r = outcome(None, linked_death("kill"), True)
+    assert r[1][2] == "kill"
+
+
+def test_link_other_reason_kills():
+    assert outcome(idle, linked_death("boom"), False) == ("died", "boom")
+
+
+def test_link_other_reason_trapped():
+    assert outcome(None, linked_death("boom"), True)[1][2] == "boom"
+
+
+def test_exit2_normal_ignored_when_not_trapping():
+    assert outcome(idle, lambda p: vm.exit(p, "normal"), False) == ("alive",)
+
+
+def test_exit2_normal_trapped_carries_sender():
+    def main():
+        me = vm.self()
+        pid = vm.spawn(trapper, me)
+        vm.receive("ready")
+        vm.exit(pid, "normal")
+        return vm.receive(("got", ANY)), me
+
+    (tag, msg), me = run_vm(main)
+    assert msg == ("EXIT", me, "normal")
+
+
+def test_exit2_kill_is_untrappable_and_becomes_killed():
+    assert outcome(None, lambda p: vm.exit(p, "kill"), True) == ("died", "killed")
+    assert outcome(idle, lambda p: vm.exit(p, "kill"), False) == ("died", "killed")
+
+
+def test_exit2_other_reason():
+    assert outcome(idle, lambda p: vm.exit(p, "boom"), False) == ("died", "boom")
+    assert outcome(None, lambda p: vm.exit(p, "boom"), True)[1][2] == "boom"
+
+
+def test_exit_self_normal_kills_when_not_trapping():
+    def victim():
+        vm.exit(vm.self(), "normal")
+        vm.sleep(10)
+
+    def main():
+        pid, ref = vm.spawn_monitor(victim)
+        return down_of(ref)[4]
+
+    assert run_vm(main) == "normal"
+
+
+def test_exit_self_normal_trapped_is_a_message():
+    def victim(parent):
+        vm.process_flag("trap_exit", True)
+        vm.exit(vm.self(), "normal")
+        vm.send(parent, vm.receive())
+
+    def main():
+        pid = vm.spawn(victim, vm.self())
+        return vm.receive(), pid
+
+    msg, pid = run_vm(main)
+    assert msg == ("EXIT", pid, "normal")
+
+
+def test_killed_propagates_as_killed_along_links():
+    def chain():
+        def c():
+            idle()
+
+        def b():
+            vm.spawn_link(c)
+            idle()
+
+        return b
+
+    def main():
+        b = vm.spawn(chain())
+        vm.sleep(0)
+        c = [p for p in vm.process_info(b, "links")][0]
+        rb, rc = vm.monitor(b), vm.monitor(c)
+        a = vm.spawn(idle)
+        vm.sleep(0)
+        # a -- b -- c, none trapping
+        vm.spawn(lambda: (vm.link(a), vm.link(b), idle()))
+        vm.exit(b, "kill")
+        return down_of(rb)[4], down_of(rc)[4]
+
+    assert run_vm(main) == ("killed", "killed")
+
+
+def test_exit1_kill_propagates_kill():
+    def main():
+        me = vm.self()
+
+        def c():
+            idle()
+
+        def b():
+            vm.spawn_link(c)
+            vm.send(me, "ok")
+            idle()
+
+        bpid = vm.spawn(b)
+        vm.receive("ok")
+        c_pid = vm.process_info(bpid, "links")[0]
+        rc = vm.monitor(c_pid)
+        vm.spawn(lambda: (vm.link(bpid), vm.exit("kill")))
+        return down_of(rc)[4]
+
+    assert run_vm(main) == "kill"
+
+
+def test_link_is_symmetric_and_idempotent():
+    def main():
+        pid = vm.spawn(idle)
+        vm.link(pid)
+        vm.link(pid)
+        return vm.process_info(vm.self(), "links"), vm.process_info(pid, "links"), pid
+
+    mine, theirs, pid = run_vm(main)
+    assert mine == [pid] and len(theirs) == 1
+
+
+def test_link_to_self_is_noop():
+    def main():
+        vm.link(vm.self())
+        return vm.process_info(vm.self(), "links")
+
+    assert run_vm(main) == []
+
+
+def test_link_to_dead_pid_raises_noproc_without_trap():
+    def main():
+        pid, ref = vm.spawn_monitor(lambda: None)
+        down_of(ref)
+        with pytest.raises(vm.NoProc):
+            vm.link(pid)
+        return True
+
+    assert run_vm(main)
+
+
+def test_link_to_dead_pid_when_trapping_gives_exit_noproc():
+    def main():
+        vm.process_flag("trap_exit", True)
+        pid, ref = vm.spawn_monitor(lambda: None)
+        down_of(ref)
+        assert vm.link(pid) is True
+        return vm.receive(), pid
+
+    msg, pid = run_vm(main)
+    assert msg == ("EXIT", pid, "noproc")
+
+
+def test_unlink_stops_propagation():
+    def main():
+        pid = vm.spawn(idle)
+        vm.link(pid)
+        vm.unlink(pid)
+        vm.exit(pid, "boom")
+        vm.sleep(0)
+        return "survived", vm.process_info(vm.self(), "links")
+
+    assert run_vm(main) == ("survived", [])
+
+
+def test_unlink_leaves_queued_exit():
+    def main():
+        vm.process_flag("trap_exit", True)
+        pid = vm.spawn_link(lambda: vm.exit("bye"))
+        vm.sleep(0.01)
+        vm.unlink(pid)
+        return vm.flush(), pid
+
+    msgs, pid = run_vm(main)
+    assert msgs == [("EXIT", pid, "bye")]
+
+
+def test_spawn_link_crash_reaches_trapping_parent():
+    def main():
+        vm.process_flag("trap_exit", True)
+        pid = vm.spawn_link(lambda: 1 / 0)
+        return vm.receive(), pid
+
+    (tag, frm, reason), pid = run_vm(main)
+    assert (tag, frm) == ("EXIT", pid)
+    assert isinstance(reason, vm.Crash) and reason.exc_type == "ZeroDivisionError"
+
+
+def test_spawn_link_crash_kills_non_trapping_parent():
+    def main():
+        vm.spawn_link(lambda: vm.exit("boom"))
+        vm.sleep(1)
+
+    with pytest.raises(vm.ProcessExit) as info:
+        run_vm(main)
+    assert info.value.reason == "boom"
+
+
+def test_message_then_exit_signal_keep_pair_order():
+    def main():
+        me = vm.self()
+
+        def t():
+            vm.process_flag("trap_exit", True)
+            vm.send(me, "ready")
+            vm.send(me, [vm.receive(), vm.receive()])
+
+        pid = vm.spawn(t)
+        vm.receive("ready")
+        vm.send(pid, "m1")
+        vm.exit(pid, "boom")
+        return vm.receive(list)
+
+    first, second = run_vm(main)
+    assert first == "m1" and second[0] == "EXIT"
+
+
+# ---------------------------------------------------------------- monitors
+
+
+def test_monitor_down_reason():
+    def main():
+        pid, ref = vm.spawn_monitor(lambda: vm.exit("boom"))
+        return down_of(ref), pid, ref
+
+    down, pid, ref = run_vm(main)
+    assert down == ("DOWN", ref, "process", pid, "boom")
+
+
+def test_monitor_dead_target_gives_noproc():
+    def main():
+        pid, ref = vm.spawn_monitor(lambda: None)
+        down_of(ref)
+        ref2 = vm.monitor(pid)
+        return down_of(ref2)[4]
+
+    assert run_vm(main) == "noproc"
+
+
+def test_two_monitors_two_downs():
+    def main():
+        pid = vm.spawn(idle)
+        r1, r2 = vm.monitor(pid), vm.monitor(pid)
+        vm.exit(pid, "kill")
+        return down_of(r1)[4], down_of(r2)[4], r1 != r2
+
+    assert run_vm(main) == ("killed", "killed", True)
+
+
+def test_monitor_by_name_reports_name_node():
+    def main():
+        pid = vm.spawn(idle)
+        vm.register("srv", pid)
+        ref = vm.monitor("srv")
+        vm.exit(pid, "kill")
+        return down_of(ref)[3]
+
+    assert run_vm(main) == ("srv", "nonode@nohost")
+
+
+def test_monitor_unknown_name_gives_noproc():
+    def main():
+        ref = vm.monitor("ghost")
+        return down_of(ref)[3:]
+
+    assert run_vm(main) == (("ghost", "nonode@nohost"), "noproc")
+
+
+def test_demonitor_flush_removes_queued_down():
+    def main():
+        pid, ref = vm.spawn_monitor(lambda: None)
+        vm.sleep(0.01)
+        info = vm.demonitor(ref, flush=True, info=True)
+        return info, vm.flush()
+
+    assert run_vm(main) == (False, [])
+
+
+def test_demonitor_info_true_while_active():
+    def main():
+        pid = vm.spawn(idle)
+        ref = vm.monitor(pid)
+        active = vm.demonitor(ref, info=True)
+        vm.exit(pid, "kill")
+        vm.sleep(0.01)
+        return active, vm.flush()
+
+    assert run_vm(main) == (True, [])
+
+
+def test_demonitor_without_flush_leaves_down():
+    def main():
+        pid, ref = vm.spawn_monitor(lambda: None)
+        vm.sleep(0.01)
+        assert vm.demonitor(ref) is True
+        return len(vm.flush())
+
+    assert run_vm(main) == 1
+
+
+def test_monitors_and_monitored_by_in_process_info():
+    def main():
+        pid = vm.spawn(idle)
+        vm.monitor(pid)
+        return vm.process_info(vm.self(), "monitors"), vm.process_info(pid, "monitored_by"), pid
+
+    mons, by, pid = run_vm(main)
+    assert mons == [("process", pid)] and len(by) == 1
+
+
+def test_name_released_before_down_is_delivered():
+    def main():
+        pid = vm.spawn(idle)
+        vm.register("svc", pid)
+        ref = vm.monitor(pid)
+        vm.exit(pid, "kill")
+        down_of(ref)
+        return vm.register("svc", vm.self())
+
+    assert run_vm(main) is True
+
+
+def test_is_process_alive_false_right_after_kill():
+    def main():
+        pid = vm.spawn(idle)
+        vm.exit(pid, "kill")
+        return vm.is_process_alive(pid)
+
+    assert run_vm(main) is False
+
+
+def test_long_link_chain_dies_without_recursion_error():
+    def main():
+        me = vm.self()
+
+        def node(n):
+            if n:
+                vm.spawn_link(node, n - 1)
+            else:
+                vm.send(me, ("leaf", vm.self()))
+            idle()
+
+        first = vm.spawn(node, 5000)
+        _, leaf = vm.receive(("leaf", ANY))
+        ref = vm.monitor(leaf)
+        vm.exit(first, "boom")
+        return down_of(ref)[4]
+
+    assert run_vm(main) == "boom"

@@ -1,0 +1,554 @@
+"""The public process API: what `import vm` gives a process.
+
+What this module owns: argument checking and the translation from a
+Pythonic call to the scheduler's primitives. Every function here finds the
+running process with `greenlet.getcurrent()`; called outside a process it
+raises `NotInProcess` saying how to start a node. Wrong arguments raise
+`BadArg` with a message that names the argument and what would be right.
+
+Each call costs the caller one reduction (`_charge`), like a BIF call on
+BEAM; when the slice is used up, the caller is preempted on the way out.
+
+What it refuses: semantics. Signals live in `_signals.py`, names in
+`_registry.py`, receive in `_mailbox.py`, scheduling in `_scheduler.py`.
+"""
+
+from __future__ import annotations
+
+from greenlet import getcurrent
+
+from . import _introspect, _registry, _signals
+from collections import deque
+
+from ._heap import _SCALARS, copy_term
+from ._mailbox import _not_in_process
+from ._node import Node
+from ._patterns import check_timeout
+from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, Process, _Hibernate, _Killed
+from ._scheduler import NORMAL_PRIORITY
+from ._timers import SEND, WAKE
+from .errors import BadArg, Exit, NoProc
+from .terms import Atom, Pid, Ref
+
+_NO = object()
+TIMEOUT_TAG = Atom("timeout")
+
+
+def _me(what):
+    p = getcurrent()
+    if type(p) is not Process:
+        raise _not_in_process(what)
+    return p
+
+
+def _charge(p):
+    p.budget -= 1
+    if p.budget <= 0:
+        p.node.preempt(p)
+
+
+def _check_pid(pid, what):
+    if type(pid) is not Pid:
+        raise BadArg(f"{what}: expected a Pid, not {type(pid).__name__} ({pid!r})")
+
+
+# ----------------------------------------------------------------------
+# running a node
+
+
+def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), **kwargs):
+    """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
+
+    Options: `reductions` per slice (default 4000), `seed` for a reproducible
+    interleaving, `clock="virtual"` for time that jumps ahead when every
+    process waits, `instruments` to attach from the start. An abnormal exit
+    of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
+    the processes still alive are killed and the node stops.
+    """
+    node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments)
+    return node.run(main, *args, **kwargs)
+
+
+# ----------------------------------------------------------------------
+# spawning
+
+
+def spawn(fn, *args, **kwargs) -> Pid:
+    """Start `fn(*args, **kwargs)` in a new process; return its pid at once."""
+    p = _me("spawn")
+    child, _ = p.node.spawn_process(p, fn, args, kwargs)
+    _charge(p)
+    return child.pid
+
+
+def spawn_link(fn, *args, **kwargs) -> Pid:
+    """Spawn and link, atomically: the child cannot die unlinked."""
+    p = _me("spawn_link")
+    child, _ = p.node.spawn_process(p, fn, args, kwargs, link=True)
+    _charge(p)
+    return child.pid
+
+
+def spawn_monitor(fn, *args, **kwargs) -> tuple:
+    """Spawn and monitor, atomically; returns `(pid, ref)`."""
+    p = _me("spawn_monitor")
+    child, ref = p.node.spawn_process(p, fn, args, kwargs, monitor=True)
+    _charge(p)
+    return (child.pid, ref)
+
+
+def spawn_opt(fn, args=(), kwargs=None, *, link=False, monitor=False, priority="normal",
+              max_heap_size=None):
+    """Spawn with options; returns a pid, or `(pid, ref)` when `monitor=True`."""
+    p = _me("spawn_opt")
+    if type(args) not in (tuple, list):
+        raise BadArg(f"spawn_opt: args must be a tuple or list, not {type(args).__name__}")
+    if kwargs is not None and type(kwargs) is not dict:
+        raise BadArg(f"spawn_opt: kwargs must be a dict or None, not {type(kwargs).__name__}")
+    if type(link) is not bool or type(monitor) is not bool:
+        raise BadArg("spawn_opt: link and monitor must be True or False")
+    child, ref = p.node.spawn_process(
+        p, fn, tuple(args), kwargs, link=link, monitor=monitor, priority=priority,
+        max_heap=max_heap_size,
+    )
+    _charge(p)
+    return (child.pid, ref) if monitor else child.pid
+
+
+# ----------------------------------------------------------------------
+# messages
+
+
+def self() -> Pid:  # noqa: A001 - Erlang's name, read as vm.self()
+    """The pid of the calling process."""
+    return _me("self").pid
+
+
+def send(dest, msg):
+    """Send `msg` to `dest` (a pid, a registered name or a `(name, node)` pair); returns msg.
+
+    A dead pid drops the message silently; an unregistered name raises BadArg.
+    """
+    p = getcurrent()
+    try:
+        node = p.node
+    except AttributeError:
+        raise _not_in_process("send") from None
+    if type(dest) is Pid and dest.creation == node.creation and dest.node == node.name:
+        target = node.procs.get(dest.id)
+    else:
+        target = _registry.resolve(node, dest)
+    copy = msg if type(msg) in _SCALARS else copy_term(msg)
+    if target is not None:
+        # node.deliver(target, copy), inlined: this is the hottest path in the VM
+        mb = target.mailbox
+        if mb is None:
+            mb = target.mailbox = deque()
+        mb.append(copy)
+        target.received += 1
+        if target.state is RECEIVING:
+            target.state = RUNNABLE
+            if target.priority is NORMAL_PRIORITY:
+                node.rq.append(target)
+            else:
+                node.enqueue(target)
+        if node.on_send:
+            node.ins.emit("send", p.pid, target.pid, copy)
+    p.budget -= 1
+    if p.budget <= 0:
+        node.preempt(p)
+    return msg
+
+
+# ----------------------------------------------------------------------
+# links, monitors, exits
+
+
+def link(pid) -> bool:
+    """Link the caller and `pid`. A dead pid raises NoProc, unless the caller traps
+    exits: then `("EXIT", pid, "noproc")` arrives instead."""
+    p = _me("link")
+    _check_pid(pid, "link")
+    node = p.node
+    if pid != p.pid:
+        target = node.lookup(pid)
+        if target is None:
+            if not p.trap_exit:
+                raise NoProc(f"link: {pid!r} is not alive (noproc); monitor it instead to be told")
+            node.deliver(p, (_signals.EXIT, pid, _signals.NOPROC))
+        else:
+            _signals.add_link(node, p, target)
+    _charge(p)
+    return True
+
+
+def unlink(pid) -> bool:
+    """Remove the link to `pid` (no-op if none). An EXIT already queued stays queued."""
+    p = _me("unlink")
+    _check_pid(pid, "unlink")
+    _signals.remove_link(p.node, p, pid)
+    _charge(p)
+    return True
+
+
+def monitor(target) -> Ref:
+    """Monitor `target` (a pid or a registered name); returns the monitor's ref.
+
+    When the target dies (or is already dead: reason "noproc") the caller gets
+    `("DOWN", ref, "process", target, reason)`; for a name the object is
+    `(name, node)`.
+    """
+    p = _me("monitor")
+    node = p.node
+    if type(target) is tuple and len(target) == 2 and target[0] == "process":
+        target = target[1]  # OTP's monitor(process, Item) spelling
+    if type(target) is Pid:
+        obj = target
+        proc = node.lookup(target) if target.node == node.name else None
+    elif isinstance(target, str):
+        name = _registry.check_name(target, "monitor")
+        obj = (name, Atom(node.name))
+        proc = node.names.get(name)
+    elif (type(target) is tuple and len(target) == 2 and isinstance(target[0], str)
+          and isinstance(target[1], str)):
+        obj = (Atom(target[0]), Atom(target[1]))
+        proc = node.names.get(target[0]) if target[1] == node.name else None
+    else:
+        raise BadArg(
+            f"monitor: target must be a Pid, a registered name or (name, node), not {target!r}"
+        )
+    if proc is None:
+        ref = node.make_ref()
+        node.deliver(p, (_signals.DOWN, ref, _signals.PROCESS, obj, _signals.NOPROC))
+    else:
+        ref = _signals.add_monitor(node, p, proc, obj)
+    _charge(p)
+    return ref
+
+
+def demonitor(ref, flush=False, info=False) -> bool:
+    """Stop monitoring. `flush=True` also removes a DOWN already queued;
+    `info=True` returns whether the monitor was still active."""
+    p = _me("demonitor")
+    if type(ref) is not Ref:
+        raise BadArg(f"demonitor: expected a Ref from vm.monitor(), not {ref!r}")
+    active = _signals.remove_monitor(p.node, p, ref)
+    if flush:
+        _signals.flush_down(p, ref)
+    _charge(p)
+    return active if info else True
+
+
+def exit(*args):  # noqa: A001 - Erlang's name
+    """`exit(reason)` raises `Exit(reason)` in the caller (catchable; uncaught, the
+    process exits with it). `exit(pid, reason)` sends an exit signal; returns True."""
+    if len(args) == 1:
+        reason = args[0]
+        _me("exit")
+        copy_term(reason)  # an exit reason travels in EXIT/DOWN messages: it must be a term
+        raise Exit(reason)
+    if len(args) != 2:
+        raise BadArg("exit takes (reason) or (pid, reason)")
+    pid, reason = args
+    p = _me("exit")
+    _check_pid(pid, "exit")
+    copy_term(reason)
+    node = p.node
+    target = node.lookup(pid) if pid.node == node.name else None
+    if target is not None:
+        _signals.exit_signal(node, target, p.pid, reason, False)
+        if p.state is EXITING:  # the signal (or a cascade) killed the caller
+            raise _Killed()
+    _charge(p)
+    return True
+
+
+# ----------------------------------------------------------------------
+# flags and info
+
+
+def process_flag(flag, value):
+    """Set a flag of the calling process; returns the old value.
+
+    Flags: "trap_exit" (bool), "priority" ("low", "normal", "high", "max"),
+    "max_heap_size" (words, or {"size", "kill", "error_logger"}), "label".
+    """
+    p = _me("process_flag")
+    if flag == "trap_exit":
+        if type(value) is not bool:
+            raise BadArg(f"process_flag('trap_exit', value): value must be True or False, not {value!r}")
+        old, p.trap_exit = p.trap_exit, value
+    elif flag == "priority":
+        old = Atom(p.node.set_priority(p, value))
+    elif flag == "max_heap_size":
+        old = _signals.set_max_heap(p.node, p, value)
+    elif flag == "label":
+        old, p.label = p.label, copy_term(value)
+    else:
+        raise BadArg(
+            f"process_flag: unknown flag {flag!r}; known flags: 'trap_exit', 'priority', "
+            "'max_heap_size', 'label'"
+        )
+    _charge(p)
+    return old
+
+
+def process_info(pid, item=None):
+    """Information about a live local process; None if it is dead.
+
+    `item` is one item name (returns its value), a list of names (returns a
+    dict), or None (returns OTP's default set as a dict).
+    """
+    p = _me("process_info")
+    _check_pid(pid, "process_info")
+    node = p.node
+    if pid.node != node.name:
+        raise BadArg(f"process_info: {pid!r} is not a local process")
+    if item is not None:
+        if type(item) is list:
+            for it in item:
+                _introspect.check_item(it)
+        else:
+            _introspect.check_item(item)
+    target = node.lookup(pid)
+    _charge(p)
+    if target is None:
+        return None
+    if item is None:
+        return {
+            it: _introspect.info_item(node, target, it)
+            for it in _introspect.DEFAULT_ITEMS
+            if it != "registered_name" or target.name is not None
+        }
+    if type(item) is list:
+        return {it: _introspect.info_item(node, target, it) for it in item}
+    return _introspect.info_item(node, target, item)
+
+
+def processes() -> list:
+    """The pids of every live process on this node, oldest first."""
+    p = _me("processes")
+    return [q.pid for q in p.node.procs.values() if q.state is not EXITING]
+
+
+def is_process_alive(pid) -> bool:
+    p = _me("is_process_alive")
+    _check_pid(pid, "is_process_alive")
+    if pid.node != p.node.name:
+        raise BadArg(f"is_process_alive: {pid!r} is not a local process")
+    return p.node.lookup(pid) is not None
+
+
+# ----------------------------------------------------------------------
+# names
+
+
+def register(name, pid) -> bool:
+    """Register `pid` under `name`. BadArg if the name is taken, the pid is dead
+    or already named, or the name is "undefined"."""
+    p = _me("register")
+    return _registry.register(p.node, name, pid)
+
+
+def unregister(name) -> bool:
+    p = _me("unregister")
+    return _registry.unregister(p.node, name)
+
+
+def whereis(name):
+    """The pid registered under `name`, or None."""
+    p = _me("whereis")
+    return _registry.whereis(p.node, name)
+
+
+def registered() -> list:
+    p = _me("registered")
+    return _registry.registered(p.node)
+
+
+# ----------------------------------------------------------------------
+# timers
+
+
+def _check_time(seconds, what):
+    if seconds is None:
+        raise BadArg(f"{what}: timers need a time in seconds; None (infinity) is not accepted")
+    return check_timeout(seconds)
+
+
+def _set_timer(p, seconds, dest, msg, what, wrap):
+    seconds = _check_time(seconds, what)
+    node = p.node
+    ref = node.make_ref()
+    if wrap:
+        msg = (TIMEOUT_TAG, ref, msg)
+    msg = copy_term(msg)
+    if type(dest) is Pid:
+        target = node.lookup(dest) if dest.node == node.name else None
+        if target is None:
+            return ref  # auto-cancelled at once: the target is dead
+    elif isinstance(dest, str):
+        target = _registry.check_name(dest, what)
+    else:
+        raise BadArg(f"{what}: destination must be a Pid or a registered name, not {dest!r}")
+    t = node.add_timer(seconds, SEND, target, msg, ref)
+    node.timer_refs[ref] = t
+    if type(target) is Process:
+        if target.timers is None:
+            target.timers = set()
+        target.timers.add(t)
+    _charge(p)
+    return ref
+
+
+def send_after(seconds, dest, msg) -> Ref:
+    """Deliver `msg` to `dest` after `seconds`; returns a timer ref."""
+    return _set_timer(_me("send_after"), seconds, dest, msg, "send_after", False)
+
+
+def start_timer(seconds, dest, msg) -> Ref:
+    """Deliver `("timeout", ref, msg)` to `dest` after `seconds`; returns ref."""
+    return _set_timer(_me("start_timer"), seconds, dest, msg, "start_timer", True)
+
+
+def cancel_timer(ref):
+    """Cancel a timer; returns the seconds it had left, or False if it already
+    fired, was cancelled, or never existed."""
+    p = _me("cancel_timer")
+    if type(ref) is not Ref:
+        raise BadArg(f"cancel_timer: expected a timer Ref, not {ref!r}")
+    node = p.node
+    t = node.timer_refs.pop(ref, None)
+    _charge(p)
+    if t is None:
+        return False
+    node.timers.cancel(t)
+    if type(t.target) is Process and t.target.timers is not None:
+        t.target.timers.discard(t)
+    return max(0.0, t.deadline - node.now())
+
+
+def read_timer(ref):
+    """Seconds left on a timer, or False."""
+    p = _me("read_timer")
+    if type(ref) is not Ref:
+        raise BadArg(f"read_timer: expected a timer Ref, not {ref!r}")
+    node = p.node
+    t = node.timer_refs.get(ref)
+    return False if t is None else max(0.0, t.deadline - node.now())
+
+
+def sleep(seconds) -> None:
+    """Wait `seconds` (messages stay queued). `sleep(0)` yields the rest of the slice."""
+    p = _me("sleep")
+    seconds = _check_time(seconds, "sleep")
+    node = p.node
+    if seconds == 0:
+        node.preempt(p)
+        return
+    t = node.add_timer(seconds, WAKE, p)
+    node.park(p, WAITING, t)
+    p.timed_out = False
+
+
+def sched_yield() -> None:
+    """Give up the rest of the slice (OTP's erlang:yield/0)."""
+    p = _me("sched_yield")
+    p.node.preempt(p)
+
+
+def bump_reductions(n) -> None:
+    """Charge `n` extra reductions to the caller (OTP's erlang:bump_reductions/1)."""
+    p = _me("bump_reductions")
+    if type(n) is not int or n < 0:
+        raise BadArg(f"bump_reductions: n must be an int >= 0, not {n!r}")
+    p.budget -= n
+    if p.budget <= 0:
+        p.node.preempt(p)
+
+
+def hibernate(fn, *args, **kwargs):
+    """Drop the caller's stack; on the next message run `fn(*args, **kwargs)` as its body.
+
+    Never returns (enclosing try/except blocks are gone, as in OTP; their
+    `finally` clauses run on the way out).
+    """
+    p = _me("hibernate")
+    if not callable(fn):
+        raise BadArg(f"hibernate needs a callable, not {fn!r}")
+    raise _Hibernate(fn, args, kwargs)
+
+
+def make_ref() -> Ref:
+    return _me("make_ref").node.make_ref()
+
+
+def monotonic() -> float:
+    """The node's clock in seconds (virtual time under clock="virtual")."""
+    return _me("monotonic").node.now()
+
+
+def node_name() -> str:
+    return _me("node_name").node.name
+
+
+def statistics() -> dict:
+    """Scheduler statistics: run queues, context switches, reductions, utilization."""
+    return _me("statistics").node.statistics()
+
+
+def add_instrument(inst) -> None:
+    """Attach an instrument (a vm.Instrument) to the caller's node."""
+    _me("add_instrument").node.ins.add(inst)
+
+
+def remove_instrument(inst) -> bool:
+    return _me("remove_instrument").node.ins.remove(inst)
+
+
+# ----------------------------------------------------------------------
+# the process dictionary
+
+
+def put(key, value):
+    """Set `key` in the process dictionary; returns the old value or None."""
+    p = _me("put")
+    d = p.dictionary
+    if d is None:
+        d = p.dictionary = {}
+    old = d.get(key)
+    d[key] = value
+    return old
+
+
+def get(key=_NO):
+    """The value of `key` (None if absent); with no key, every (key, value) pair."""
+    p = _me("get")
+    d = p.dictionary or {}
+    if key is _NO:
+        return list(d.items())
+    return d.get(key)
+
+
+def get_keys(value=_NO) -> list:
+    """Every key, or the keys whose value equals `value`."""
+    p = _me("get_keys")
+    d = p.dictionary or {}
+    if value is _NO:
+        return list(d)
+    return [k for k, v in d.items() if v == value]
+
+
+def erase(key=_NO):
+    """Remove `key` (returns its old value or None); with no key, clear all and
+    return the old pairs."""
+    p = _me("erase")
+    d = p.dictionary
+    if key is _NO:
+        old = list(d.items()) if d else []
+        p.dictionary = None
+        return old
+    if not d:
+        return None
+    return d.pop(key, None)
+

@@ -1,0 +1,383 @@
+"""The node: a scheduler's lifecycle, its thread, and the doors into it.
+
+What this module owns:
+
+1. `Node.run(main, ...)`: run a node on the calling thread until `main`
+   exits, then stop it. What `main` returns is returned; an abnormal exit
+   raises `ProcessExit(reason)`.
+2. `Node.start()` / `Node.stop()`: run a node on a background thread, and
+   the thread-safe doors into it (`spawn`, `send`, `call`, `statistics`)
+   that the shell, notebooks and tests use. Each door posts a request to the
+   node's external queue and wakes its selector; the scheduler runs the
+   request between two slices, on its own thread, because greenlets can
+   only be switched on the thread that made them.
+3. What a node does when nothing is runnable (`idle`): fire timers, sleep
+   until the next deadline or wait on the selector (cross-thread requests,
+   sockets), jump a virtual clock, or give up with `Deadlock` when every
+   process waits and nothing can ever wake one.
+4. Stopping. When `main` returns (or `stop()` is called), every process
+   still alive is killed with reason `killed`, newest first, and its Python
+   stack unwound (its `finally` blocks run). Ctrl-C on a node running on the
+   main thread does the same and re-raises `KeyboardInterrupt` from `run`.
+   A bug inside the scheduler stops the node and raises `VMInternalError`.
+
+What it refuses: the scheduling policy itself (`_scheduler.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from greenlet import GreenletExit, getcurrent
+
+from . import _signals
+from ._heap import copy_term
+from ._process import EXITING, Process, _Killed
+from ._registry import resolve
+from ._scheduler import KILLED, NORMAL, POOL_IDLE, Scheduler, internal_error
+from .errors import BadArg, Deadlock, Exit, ProcessExit, VMError
+from .terms import Crash
+
+
+class Node(Scheduler):
+    """A beamlet node. `Node(reductions=4000, seed=None, clock="real")`."""
+
+    def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
+                 instruments=()):
+        super().__init__(reductions=reductions, seed=seed, clock=clock, name=name)
+        self.external: deque = deque()
+        self.main_result = None
+        self.main_reason = None
+        self.started_at = None
+        self._selector = None
+        self._wake_r = self._wake_w = None
+        self._woken = False
+        self._thread = None
+        self._ready = threading.Event()
+        self._done = threading.Event()
+        self._failure = None
+        self.background = False
+        for inst in instruments:
+            self.ins.add(inst)
+
+    # ------------------------------------------------------------------
+    # running on the calling thread
+
+    def run(self, main, *args, **kwargs):
+        """Run `main(*args, **kwargs)` as the first process; return its result."""
+        self._claim_thread("run")
+        self.spawn_process(None, main, args, kwargs, is_main=True)
+        self._serve()
+        if self._failure is not None:
+            raise self._failure
+        if self.main_reason == NORMAL:
+            return self.main_result
+        raise ProcessExit(self.main_reason)
+
+    def _claim_thread(self, what):
+        if type(getcurrent()) is Process:
+            raise VMError(
+                f"Node.{what}() was called inside a process; a node runs on its own thread. "
+                "Use vm.spawn() to start more processes in this node."
+            )
+        if self.hub is not None:
+            raise VMError("this node has already run; create a new vm.Node for another run")
+        self.hub = getcurrent()
+        self.started_at = time.monotonic()
+
+    def _serve(self):
+        try:
+            self.loop()
+        except (KeyboardInterrupt, SystemExit, Deadlock) as e:
+            self._failure = e if isinstance(e, Deadlock) else None
+            self.shutdown()
+            if not isinstance(e, Deadlock):
+                raise
+            return
+        except BaseException as e:  # a bug in the VM itself
+            self._failure = internal_error(e)
+            self.shutdown()
+            return
+        self.shutdown()
+
+    def shutdown(self):
+        """Kill every process still alive (newest first) and unwind its stack."""
+        self.stopping = True
+        for p in sorted(self.procs.values(), key=lambda q: -q.pid.id):
+            if p.state is not EXITING:
+                self.kill(p, KILLED)
+        for q in (self.rq_max, self.rq_high, self.rq):
+            while q:
+                self._unwind(q.popleft())
+        self._trim_pool(0)
+        self.procs.clear()
+        if self._selector is not None:
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
+            self._selector = None
+
+    def _trim_pool(self, keep=POOL_IDLE):
+        """End pooled greenlets until `keep` remain (GreenletExit makes _entry return)."""
+        while len(self.pool) > keep:
+            self.pool.pop().throw(GreenletExit)
+
+    @staticmethod
+    def _unwind(p):
+        if p:  # started and not finished: run its finally blocks
+            try:
+                p.throw(_Killed())
+            except BaseException:  # noqa: BLE001 - a dying stack may raise anything
+                pass
+
+    # ------------------------------------------------------------------
+    # running on a background thread
+
+    def start(self):
+        """Run the node on a background thread; returns once it is ready."""
+        if self._thread is not None or self.hub is not None:
+            raise VMError("this node has already been started")
+        self.background = True
+        self.selector()  # before the thread exists, so posts can always wake it
+        self._thread = threading.Thread(
+            target=self._thread_main, name=f"beamlet-node-{self.creation}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def _thread_main(self):
+        self._claim_thread("start")
+        self._ready.set()
+        try:
+            self._serve()
+        finally:
+            self._done.set()
+
+    def stop(self, timeout=None):
+        """Stop a background node: kill its processes and end its thread."""
+        if self._thread is None:
+            raise VMError("stop() is for a node started with start(); this one is not running")
+        if not self._done.is_set():
+
+            def request_stop():
+                self.stopping = True
+
+            self.post(request_stop)
+            self._thread.join(timeout)
+        if self._failure is not None:
+            raise self._failure
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def post(self, fn):
+        """Run `fn()` on the node's thread between two slices (callable from any thread)."""
+        if self._done.is_set():
+            raise VMError("this node has stopped")
+        self.external.append(fn)
+        self.attention = True
+        self._wake()
+
+    def _outside(self, what):
+        if not self.background:
+            raise VMError(f"Node.{what}() needs a node started with start()")
+        if threading.current_thread() is self._thread:
+            raise VMError(
+                f"Node.{what}() was called on the node's own thread; inside a process use "
+                f"vm.{what}() instead"
+            )
+
+    def _ask(self, fn, timeout=None):
+        fut = Future()
+
+        def request():
+            try:
+                fut.set_result(fn())
+            except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+                fut.set_exception(e)
+
+        self.post(request)
+        return fut.result(timeout)
+
+    def spawn(self, fn, *args, **kwargs):
+        """Spawn a process in this node from another thread; returns its Pid."""
+        self._outside("spawn")
+        return self._ask(lambda: self.spawn_process(None, fn, args, kwargs)[0].pid)
+
+    def send(self, dest, msg):
+        """Send `msg` to `dest` inside this node from another thread."""
+        self._outside("send")
+        msg = copy_term(msg)
+
+        def deliver():
+            p = resolve(self, dest)
+            if p is not None:
+                self.deliver(p, msg)
+
+        self._ask(deliver)
+        return msg
+
+    def call(self, fn, *args, timeout=None, **kwargs):
+        """Run `fn(*args, **kwargs)` in a fresh process; return its result to this thread.
+
+        Raises `ProcessExit` if the process exits abnormally, and
+        `TimeoutError` if no answer comes within `timeout` seconds.
+        """
+        self._outside("call")
+        fut = Future()
+
+        def runner():
+            try:
+                fut.set_result(fn(*args, **kwargs))
+            except Exit as e:
+                fut.set_exception(ProcessExit(e.reason))
+                raise
+            except Exception as e:
+                fut.set_exception(ProcessExit(Crash.from_exception(e)))
+                raise
+            finally:
+                if not fut.done():  # killed, or hibernated away
+                    fut.set_exception(ProcessExit(getcurrent().exit_reason or KILLED))
+
+        self.post(lambda: self.spawn_process(None, runner))
+        try:
+            return fut.result(timeout)
+        except FutureTimeout:
+            raise TimeoutError(f"Node.call: no answer within {timeout} s") from None
+
+    def add_instrument(self, inst):
+        if self.background and threading.current_thread() is not self._thread:
+            self._ask(lambda: self.ins.add(inst))
+        else:
+            self.ins.add(inst)
+
+    def remove_instrument(self, inst):
+        if self.background and threading.current_thread() is not self._thread:
+            return self._ask(lambda: self.ins.remove(inst))
+        return self.ins.remove(inst)
+
+    # ------------------------------------------------------------------
+    # between slices
+
+    def service(self):
+        """Run the requests other threads posted."""
+        self.attention = False
+        ext = self.external
+        while ext:
+            ext.popleft()()
+
+    def selector(self):
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._wake_w.setblocking(False)
+            self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        return self._selector
+
+    def _wake(self):
+        if self._wake_w is not None and not self._woken:
+            self._woken = True
+            try:
+                self._wake_w.send(b"\0")
+            except (BlockingIOError, OSError):
+                pass
+
+    def idle(self):
+        """Nothing is runnable: wait for a timer, a request, or I/O."""
+        if self.stopping or self.attention:
+            return
+        if len(self.pool) > POOL_IDLE:
+            self._trim_pool()
+        deadline = self.timers.next_deadline()
+        can_be_woken = self.background or self.waiters > 0
+        if self.clock.virtual:
+            if can_be_woken and self._poll(0):
+                return
+            if deadline is not None:
+                self.clock.advance_to(deadline)
+                return
+            if not can_be_woken:
+                raise self._deadlock()
+            self._poll(None)
+            return
+        if deadline is None and not can_be_woken:
+            raise self._deadlock()
+        t0 = self.now()
+        timeout = None if deadline is None else max(0.0, deadline - t0)
+        if self._selector is not None:
+            self._poll(timeout)
+        elif timeout:
+            time.sleep(timeout)
+        self.idle_time += self.now() - t0
+
+    def _poll(self, timeout) -> bool:
+        """Wait on the selector; dispatch what is ready. True if anything was."""
+        events = self.selector().select(timeout)
+        for key, _mask in events:
+            if key.data is None:
+                self._woken = False
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
+            else:
+                key.data(key, _mask)
+        return bool(events)
+
+    def _deadlock(self) -> Deadlock:
+        waiting = [p for p in self.procs.values() if p.state is not EXITING]
+        lines = []
+        for p in waiting[:10]:
+            where = _signals_where(p)
+            lines.append(f"  {p.pid!r} {p.state} in {where}")
+        more = f"\n  ... and {len(waiting) - 10} more" if len(waiting) > 10 else ""
+        return Deadlock(
+            f"every process is waiting and nothing can wake one ({len(waiting)} waiting, "
+            f"no timers pending):\n" + "\n".join(lines) + more +
+            "\nA receive with timeout=None waits forever; did a reply get lost, or does "
+            "a process wait for itself?"
+        )
+
+    # ------------------------------------------------------------------
+    # statistics (for the observer)
+
+    def statistics(self) -> dict:
+        elapsed = (time.monotonic() - self.started_at) if self.started_at else 0.0
+        busy = max(0.0, elapsed - self.idle_time) if not self.clock.virtual else None
+        return {
+            "processes": len(self.procs),
+            "run_queue": {
+                "max": len(self.rq_max),
+                "high": len(self.rq_high),
+                "normal": sum(1 for p in self.rq if p.priority != "low"),
+                "low": sum(1 for p in self.rq if p.priority == "low"),
+            },
+            "context_switches": self.context_switches,
+            "reductions": self.total_reductions,
+            "uptime": elapsed,
+            "idle_time": self.idle_time,
+            "utilization": (busy / elapsed) if busy is not None and elapsed > 0 else None,
+            "registered": len(self.names),
+            "timers": len(self.timers),
+            "pid": os.getpid(),
+        }
+
+
+def _signals_where(p):
+    from ._introspect import current_function
+
+    cf = current_function(p)
+    return "%s.%s/%d" % cf if cf else "?"

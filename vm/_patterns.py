@@ -1,0 +1,168 @@
+"""Receive patterns: turning `receive(("ping", Pid), "stop")` into one predicate.
+
+What this module owns: the pattern language of selective receive, compiled
+once per distinct pattern tuple into a single function `match(msg) -> bool`.
+
+    ANY                 anything
+    a class             isinstance(msg, cls)          (int, str, vm.Pid, ...; int skips bools)
+    (p1, p2, ...)       a tuple of that length whose elements match
+    [p1, p2, ...]       a list of that length whose elements match
+    {k: p, ...}         a dict holding every key k with a value matching p
+    a function          a predicate: matches when it returns a true value
+    anything else       equality; True does not match 1 (Erlang keeps them apart)
+
+Why compile: a receive may test hundreds of queued messages against the same
+patterns, and gen_server's reply wait runs on every call; a closure per
+pattern keeps the per-message cost to one or two Python calls. Compiled
+matchers are cached by pattern (when hashable) in a small bounded cache.
+
+What it refuses: binding variables. Python's `match` statement does that
+better on the message `receive` returns.
+"""
+
+from __future__ import annotations
+
+import types
+
+from .errors import BadArg
+from .terms import ANY
+
+_FUNCS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+_cache: dict = {}
+_CACHE_MAX = 512
+
+
+def compile_patterns(patterns: tuple):
+    """One predicate that is true when a message matches any of `patterns`."""
+    try:
+        return _cache[patterns]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable pattern (holds a list or dict): compile every time
+        return _compile_many(patterns)
+    fn = _compile_many(patterns)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[patterns] = fn
+    return fn
+
+
+def _compile_many(patterns):
+    if len(patterns) == 1:
+        return _compile(patterns[0])
+    ms = tuple(_compile(p) for p in patterns)
+
+    def any_of(msg):
+        for m in ms:
+            if m(msg):
+                return True
+        return False
+
+    return any_of
+
+
+def _compile(p):
+    if p is ANY:
+        return _always
+    if isinstance(p, type):
+        cls = p
+        if cls is int:  # Erlang's is_integer(true) is false: keep bools out
+            return lambda msg: isinstance(msg, int) and type(msg) is not bool
+        return lambda msg: isinstance(msg, cls)
+    tp = type(p)
+    if tp is tuple or tp is list:
+        return _compile_seq(p, tp)
+    if tp is dict:
+        return _compile_map(p)
+    if isinstance(p, _FUNCS) or (callable(p) and not isinstance(p, (str, bytes, int, float))):
+        return _predicate(p)
+    return _compile_literal(p)
+
+
+def _always(msg):
+    return True
+
+
+def _predicate(fn):
+    def pred(msg):
+        return bool(fn(msg))
+
+    pred.__wrapped__ = fn
+    return pred
+
+
+def _compile_literal(value):
+    if type(value) is bool:
+        return lambda msg: msg is value
+    if value is None:
+        return lambda msg: msg is None
+    # Guard against True == 1 and 1.0 == True sneaking through equality.
+    return lambda msg: msg == value and type(msg) is not bool
+
+
+def _compile_seq(p, tp):
+    n = len(p)
+    subs = [(i, _compile(e)) for i, e in enumerate(p) if e is not ANY]
+    # Fast path: every element is a literal or ANY (the common `(tag, ...)` shape).
+    literals = [(i, e) for i, e in enumerate(p) if e is not ANY and _is_plain_literal(e)]
+    if len(literals) == len(subs):
+        if len(literals) == 1:
+            (i0, v0), = literals
+
+            def seq1(msg):
+                return type(msg) is tp and len(msg) == n and msg[i0] == v0 and type(msg[i0]) is not bool
+
+            return seq1
+
+        def seq_lit(msg):
+            if type(msg) is not tp or len(msg) != n:
+                return False
+            for i, v in literals:
+                e = msg[i]
+                if e != v or type(e) is bool:
+                    return False
+            return True
+
+        return seq_lit
+
+    def seq(msg):
+        if type(msg) is not tp or len(msg) != n:
+            return False
+        for i, m in subs:
+            if not m(msg[i]):
+                return False
+        return True
+
+    return seq
+
+
+def _is_plain_literal(v):
+    t = type(v)
+    return t is not bool and v is not None and not isinstance(v, type) and t not in (tuple, list, dict) and not callable(v)
+
+
+def _compile_map(p):
+    items = [(k, _compile(v)) for k, v in p.items()]
+
+    def mapping(msg):
+        if type(msg) is not dict:
+            return False
+        for k, m in items:
+            if k not in msg or not m(msg[k]):
+                return False
+        return True
+
+    return mapping
+
+
+def check_timeout(timeout):
+    """Validate a receive/sleep timeout: None (infinity) or a number >= 0."""
+    if timeout is None:
+        return None
+    if type(timeout) is bool or not isinstance(timeout, (int, float)):
+        raise BadArg(
+            f"timeout must be a number of seconds >= 0 or None (infinity), not {timeout!r}"
+        )
+    if timeout < 0 or timeout != timeout:
+        raise BadArg(f"timeout must be >= 0 seconds, not {timeout!r}; use None to wait forever")
+    return timeout

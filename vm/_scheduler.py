@@ -1,0 +1,508 @@
+"""The scheduler: run queues, the loop, and the park/wake primitives.
+
+What this layer promises:
+
+1. One node runs on one OS thread; its processes are greenlets whose parent
+   is the scheduler's own greenlet, the *hub* (D1). A process gives control
+   back only by switching to the hub, and only through `park` (it waits for
+   something) or `preempt` (its reductions ran out, or it yielded). Process
+   code never touches a run queue (D2).
+2. A slice is a budget of reductions (default 4000). VM operations charge
+   the running process's `budget`; when it reaches zero the process is put
+   at the back of its run queue (D3).
+3. Priorities follow OTP: `max` and `high` are strict; `low` shares the
+   `normal` queue and is passed over 8 times before it runs (RESCHEDULE_LOW).
+4. Every wait is cancellable in one place: a parked process's `undo`
+   (a timer or a callable) is cancelled by whoever abandons the wait.
+5. Timers fire between slices; when nothing is runnable the loop sleeps until
+   the next deadline, waits on its selector (cross-thread wakeups, sockets),
+   or, with a virtual clock, jumps time forward (D7). With a seed, the pick
+   among runnable processes is pseudo-random and reproducible.
+
+What it refuses: the meaning of signals (`_signals.py`), names
+(`_registry.py`), threads and lifecycle (`_node.py`), and the public API
+(`_api.py`). The loop below is meant to be read on one screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+
+from greenlet import GreenletExit, getcurrent
+
+from . import _signals
+from ._heap import copy_term
+from ._instrument import Instruments
+from ._process import (
+    EXITING,
+    RECEIVING,
+    RUNNABLE,
+    RUNNING,
+    WAITING,
+    Process,
+    _Hibernate,
+    _Killed,
+)
+from ._timers import CALL, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
+from .errors import BadArg, Exit, VMInternalError
+from .terms import Atom, Crash, Pid, Ref
+
+log = logging.getLogger("beamlet.process")
+
+NORMAL = Atom("normal")
+KILLED = Atom("killed")
+RESCHEDULE_LOW = 8
+# Finished process greenlets kept for reuse. Creating a greenlet costs more
+# than the rest of a spawn together (each gets a fresh Python data stack,
+# mapped and unmapped by the allocator); reusing one makes spawn about twice
+# as cheap. A burst of spawns within one slice (up to 4000) can all reuse
+# greenlets freed by the previous burst; when the node goes idle the pool is
+# trimmed back to POOL_IDLE so a burst does not pin memory.
+POOL_MAX = 8192
+POOL_IDLE = 256
+_creations = iter(range(1, 1 << 30))
+# Priority names, kept as these exact objects so hot paths can test with `is`.
+_PRIORITY = {"low": "low", "normal": "normal", "high": "high", "max": "max"}
+NORMAL_PRIORITY = _PRIORITY["normal"]
+
+
+class Scheduler:
+    def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost"):
+        if type(reductions) is not int or reductions < 1:
+            raise BadArg(f"reductions must be a positive int (default 4000), not {reductions!r}")
+        if clock not in ("real", "virtual"):
+            raise BadArg(f"clock must be 'real' or 'virtual', not {clock!r}")
+        if seed is not None and type(seed) is not int:
+            raise BadArg(f"seed must be an int or None, not {seed!r}")
+        self.name = name
+        self.creation = next(_creations)
+        self.slice = reductions
+        self.seed = seed
+        self.rng = random.Random(seed) if seed is not None else None
+        self.clock = VirtualClock() if clock == "virtual" else RealClock()
+        self.now = self.clock.now
+        self.procs: dict = {}  # pid id -> Process
+        self.names: dict = {}  # registered name -> Process
+        self.pool: list = []  # finished greenlets waiting to be reused
+        self._next_id = 1
+        self._next_ref = 1
+        self.rq_max: deque = deque()
+        self.rq_high: deque = deque()
+        self.rq: deque = deque()  # normal and low
+        self.n_low = 0
+        self.n_heap_limits = 0  # processes with max_heap_size set: checked after each slice
+        self.timers = TimerQueue()
+        self.timer_refs: dict = {}  # Ref -> Timer, for cancel_timer / read_timer
+        self.special = True  # the loop must take its slow path (see loop())
+        self.ins = Instruments(self)  # sets self.on_<event>, self.slice_hooks
+        self.hub = None
+        self.dying: deque = deque()
+        self._draining = False
+        self.stopping = False
+        self.attention = False  # set (by any thread) when service() has work
+        self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
+        # statistics
+        self.context_switches = 0
+        self.total_reductions = 0
+        self.idle_time = 0.0
+
+    # ------------------------------------------------------------------
+    # identifiers
+
+    def make_pid(self) -> Pid:
+        i = self._next_id
+        self._next_id = i + 1
+        return Pid(self.name, i, 0, self.creation)
+
+    def make_ref(self) -> Ref:
+        i = self._next_ref
+        self._next_ref = i + 1
+        return Ref(self.name, i, self.creation)
+
+    def lookup(self, pid):
+        """The live Process for a local pid, or None."""
+        if pid.creation != self.creation or pid.node != self.name:
+            return None
+        p = self.procs.get(pid.id)
+        if p is None or p.state is EXITING:
+            return None
+        return p
+
+    # ------------------------------------------------------------------
+    # spawning
+
+    def spawn_process(self, parent, fn, args=(), kwargs=None, *, link=False, monitor=False,
+                      priority="normal", max_heap=None, is_main=False):
+        """Create a process (it starts when the scheduler picks it); return (process, ref)."""
+        if not callable(fn):
+            raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {fn!r}")
+        if args:
+            args = copy_term(tuple(args))
+        if kwargs:
+            kwargs = copy_term(dict(kwargs))
+        p = self.pool.pop() if self.pool else Process(_entry, self.hub)
+        i = self._next_id
+        self._next_id = i + 1
+        pid = p.pid = Pid(self.name, i, 0, self.creation)
+        p.node = self
+        p.mailbox = None
+        p.received = 0
+        p.budget = 0
+        p.reductions = 0
+        p.trap_exit = False
+        p.links = p.monitors = p.monitored_by = p.dictionary = None
+        p.name = p.timers = p.undo = p.exit_reason = p.label = None
+        p.timed_out = False
+        p.entry = (fn, args, kwargs)
+        p.init_fn = fn
+        p.parent_pid = parent.pid if parent is not None else None
+        p.max_heap = None
+        p.max_heap_kill = p.max_heap_log = True
+        p.is_main = is_main
+        p.priority = NORMAL_PRIORITY
+        p.low_skips = None
+        if priority is not NORMAL_PRIORITY:
+            self.set_priority(p, priority)
+        if max_heap is not None:
+            _signals.set_max_heap(self, p, max_heap)
+        self.procs[i] = p
+        p.state = RUNNABLE
+        if p.priority is NORMAL_PRIORITY:
+            self.rq.append(p)
+        else:
+            self.enqueue(p)
+        ref = None
+        if parent is not None:
+            if link:
+                _signals.add_link(self, parent, p)
+            if monitor:
+                ref = _signals.add_monitor(self, parent, p, pid)
+        if self.on_spawn:
+            self.ins.emit("spawn", parent.pid if parent is not None else None, pid,
+                          initial_call(p))
+        return p, ref
+
+    def set_priority(self, p, level):
+        canonical = _PRIORITY.get(level) if isinstance(level, str) else None
+        if canonical is None:
+            raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {level!r}")
+        old = p.priority
+        if old == "low":
+            self.n_low -= 1
+        p.priority = canonical
+        if canonical == "low":
+            self.n_low += 1
+            p.low_skips = 0
+            self.special = True
+        else:
+            p.low_skips = None
+        return old
+
+    # ------------------------------------------------------------------
+    # run queues and the park / wake primitives
+
+    def enqueue(self, p):
+        pr = p.priority
+        if pr is NORMAL_PRIORITY or pr == "low":
+            self.rq.append(p)
+        elif pr == "high":
+            self.rq_high.append(p)
+            self.special = True
+        else:
+            self.rq_max.append(p)
+            self.special = True
+
+    def park(self, p, state, undo=None):
+        """Called in `p`'s greenlet: wait until someone makes `p` runnable.
+
+        `undo` (a Timer or a callable) is what to cancel if the wait is
+        abandoned (the process dies); the waker that ends the wait clears it.
+        """
+        if p.state is EXITING:
+            raise _Killed()
+        p.state = state
+        p.undo = undo
+        self.hub.switch()
+
+    def preempt(self, p):
+        """Called in `p`'s greenlet: go to the back of the run queue."""
+        if p.state is EXITING:
+            raise _Killed()
+        p.state = RUNNABLE
+        if p.priority is NORMAL_PRIORITY:
+            self.rq.append(p)
+        else:
+            self.enqueue(p)
+        self.hub.switch()
+
+    def make_runnable(self, p):
+        """End `p`'s park (from the hub or another process): cancel its undo, queue it."""
+        u = p.undo
+        if u is not None:
+            p.undo = None
+            if type(u) is Timer:
+                self.timers.cancel(u)
+            else:
+                u()
+        p.state = RUNNABLE
+        self.enqueue(p)
+
+    def deliver(self, target, msg):
+        """Append an already-copied message to `target`'s mailbox; wake it if receiving."""
+        mb = target.mailbox
+        if mb is None:
+            mb = target.mailbox = deque()
+        mb.append(msg)
+        target.received += 1
+        if target.state is RECEIVING:
+            target.state = RUNNABLE
+            if target.priority is NORMAL_PRIORITY:
+                self.rq.append(target)
+            else:
+                self.enqueue(target)
+
+    # ------------------------------------------------------------------
+    # timers
+
+    def add_timer(self, seconds, kind, target, msg=None, ref=None):
+        self.special = True
+        return self.timers.add(self.now() + seconds, kind, target, msg, ref)
+
+    def _fire_timers(self):
+        for t in self.timers.pop_due(self.now()):
+            kind = t.kind
+            if kind == WAKE:
+                p = t.target
+                if p.undo is t:
+                    p.undo = None
+                p.timed_out = True
+                if p.state is RECEIVING or p.state is WAITING:
+                    p.state = RUNNABLE
+                    self.enqueue(p)
+            elif kind == SEND:
+                self._fire_send_timer(t)
+            else:
+                t.msg()
+
+    def _fire_send_timer(self, t):
+        if t.ref is not None:
+            self.timer_refs.pop(t.ref, None)
+        dest = t.target
+        if type(dest) is Process:
+            if dest.timers is not None:
+                dest.timers.discard(t)
+            if dest.state is not EXITING:
+                self.deliver(dest, t.msg)
+        else:  # a registered name, looked up at expiry; dropped if unregistered
+            p = self.names.get(dest)
+            if p is not None:
+                self.deliver(p, copy_term(t.msg))
+
+    # ------------------------------------------------------------------
+    # death
+
+    def kill(self, p, reason):
+        """Make `p` dead now: it stops running, its links and monitors fire.
+
+        Safe to call for the running process (it raises `_Killed` when the VM
+        call that caused this returns) and for any parked or runnable one.
+        """
+        if p.state is EXITING:
+            return
+        was_queued = p.state is RUNNABLE
+        p.state = EXITING
+        p.exit_reason = reason
+        if not was_queued and p and p is not getcurrent():
+            self.rq.append(p)  # the hub unwinds its stack when it comes up
+        self.dying.append(p)
+        if not self._draining:
+            self._drain()
+
+    def exit_self(self, p, reason):
+        """The running process `p` finished: it is dead from now on."""
+        p.state = EXITING
+        p.exit_reason = reason
+        if self._draining:
+            self.dying.append(p)
+            return
+        self._draining = True
+        try:
+            _signals.process_died(self, p)
+            dying = self.dying
+            while dying:
+                _signals.process_died(self, dying.popleft())
+        finally:
+            self._draining = False
+
+    def _drain(self):
+        self._draining = True
+        try:
+            dying = self.dying
+            while dying:
+                _signals.process_died(self, dying.popleft())
+        finally:
+            self._draining = False
+
+    # ------------------------------------------------------------------
+    # the loop
+
+    def loop(self):
+        """Run slices until the node stops. Runs in the hub greenlet.
+
+        The fast path pops the normal run queue and runs a slice. Everything
+        else (stopping, requests from other threads, timers, high and max
+        priorities, low processes, a seed, slice instruments, heap limits,
+        an empty queue) raises `self.special` and goes through `_pick_slow`.
+        """
+        rq = self.rq
+        slice_ = self.slice
+        while True:
+            if self.special:
+                p = self._pick_slow()
+                if p is None:
+                    if self.stopping:
+                        return
+                    continue
+            elif rq:
+                p = rq.popleft()
+            else:
+                self.special = True
+                continue
+            if p.state is not RUNNABLE:
+                if p.state is EXITING and p:
+                    p.throw(_Killed())  # unwind a dead process's stack
+                continue
+            p.state = RUNNING
+            p.budget = slice_
+            p.switch()
+            used = slice_ - p.budget
+            p.reductions += used
+            self.total_reductions += used
+            self.context_switches += 1
+            if self.special:
+                self._after_slice(p, used)
+
+    def _pick_slow(self):
+        """The next process to run, handling everything the fast path does not."""
+        if self.stopping:
+            return None
+        if self.attention:
+            self.service()
+        timers = self.timers
+        if timers._heap and timers._heap[0][0] <= self.now():
+            self._fire_timers()
+        q = self.rq_max or self.rq_high or self.rq
+        if not q:
+            self.idle()
+            return None
+        if self.rng is not None and len(q) > 1:
+            q.rotate(-self.rng.randrange(len(q)))
+        p = q.popleft()
+        if p.low_skips is not None and p.state is RUNNABLE:
+            # OTP: a low process is passed over RESCHEDULE_LOW times while
+            # normal ones wait, so it gets about one turn in eight.
+            if p.low_skips < RESCHEDULE_LOW and len(q) >= 1 and _normal_waiting(q):
+                p.low_skips += 1
+                q.append(p)
+                return None
+            p.low_skips = 0
+        self.special = bool(
+            self.stopping or self.attention or timers._heap or self.rq_max or self.rq_high
+            or self.rng is not None or self.n_low or self.slice_hooks or self.n_heap_limits
+        )
+        if self.on_slice_start and p.state is RUNNABLE:
+            self.ins.emit("slice_start", p.pid)
+        return p
+
+    def _after_slice(self, p, used):
+        if self.on_slice_end:
+            self.ins.emit("slice_end", p.pid, used)
+        if p.max_heap is not None and p.state is not EXITING:
+            _signals.check_max_heap(self, p)
+
+
+def _normal_waiting(q, n=16):
+    """Is a normal-priority process among the first n of run queue q?"""
+    for i, x in enumerate(q):
+        if i >= n:
+            return False
+        if x.priority is NORMAL_PRIORITY:
+            return True
+    return False
+
+
+def initial_call(p):
+    """(module, qualified name, arity) of the function a process was spawned with."""
+    fn = p.init_fn
+    code = getattr(fn, "__code__", None)
+    mod = getattr(fn, "__module__", None) or "?"
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    arity = code.co_argcount if code is not None else 0
+    return (mod, name, arity)
+
+
+def _entry():
+    """The body of every process greenlet: run a process, then wait in the pool for the next."""
+    p = getcurrent()
+    while True:
+        if p.state is not EXITING:
+            _run_process(p)
+        node = p.node
+        if node.stopping or len(node.pool) >= POOL_MAX:
+            return None
+        p.init_fn = None
+        node.pool.append(p)
+        try:
+            node.hub.switch()  # resumed by the scheduler once spawn_process reuses us
+        except _Killed:
+            pass  # killed before it ever ran: already dead, back to the pool
+        except GreenletExit:
+            return None
+
+
+def _run_process(p):
+    node = p.node
+    fn, args, kwargs = p.entry
+    p.entry = None
+    result = None
+    while True:
+        try:
+            result = fn(*args, **kwargs) if kwargs else fn(*args)
+            reason = NORMAL
+        except _Hibernate as h:
+            fn, args, kwargs = h.fn, h.args, h.kwargs
+            del h
+            try:
+                _signals.wait_for_message(node, p)
+            except _Killed:
+                return
+            continue
+        except _Killed:
+            return
+        except Exit as e:
+            reason = e.reason
+        except (KeyboardInterrupt, SystemExit, GreenletExit):
+            raise
+        except BaseException as e:
+            if p.state is EXITING:
+                return
+            reason = Crash.from_exception(e)
+            log.error(
+                "Error in process %r with exit value: %s\n%s",
+                p.pid, f"{reason.exc_type}: {reason.message}", reason.traceback.rstrip(),
+                extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid, "reason": reason}},
+            )
+        break
+    if p.state is EXITING:
+        return
+    if p.is_main:
+        node.main_result = result
+    node.exit_self(p, reason)
+
+
+def internal_error(exc: BaseException) -> VMInternalError:
+    err = VMInternalError(f"internal error in beamlet (please file a bug): {exc!r}")
+    err.__cause__ = exc
+    return err

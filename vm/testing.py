@@ -1,0 +1,86 @@
+"""Helpers for testing code that runs on beamlet (D7).
+
+- `run(fn, *args, seed=None, **opts)`: `vm.run` on the virtual clock, so
+  timeouts and sleeps in a test are instant and never flake.
+- `Recorder`: an instrument that records every event as a tuple
+  `(event, *args)`, e.g. `("send", sender, dest, msg)`; filter with
+  `recorder.events("send")`. Compare the list with the interleaving you
+  expect, the way trio's instrument tests and curio's result lists do.
+"""
+
+from __future__ import annotations
+
+from ._api import run as _run
+from ._instrument import EVENTS, Instrument
+
+__all__ = ["Recorder", "run"]
+
+
+def run(fn, *args, seed=None, **opts):
+    """Run `fn` as the main process of a fresh node with a virtual clock."""
+    opts.setdefault("clock", "virtual")
+    return _run(fn, *args, seed=seed, **opts)
+
+
+class Recorder(Instrument):
+    """Records events as tuples. `events()` returns them all, `events("send")`
+    only those of one kind (several kinds may be given)."""
+
+    def __init__(self, kinds=None):
+        unknown = set(kinds or ()) - set(EVENTS)
+        if unknown:
+            from .errors import BadArg
+
+            raise BadArg(f"Recorder: unknown event kinds {sorted(unknown)}; known: {EVENTS}")
+        self._kinds = frozenset(kinds) if kinds else None
+        self.log: list = []
+
+    def wants(self, event):
+        if self._kinds is None:  # slice events are too many to record unless asked for
+            return event not in ("slice_start", "slice_end")
+        return event in self._kinds
+
+    def events(self, *kinds):
+        if not kinds:
+            return list(self.log)
+        return [e for e in self.log if e[0] in kinds]
+
+    def clear(self):
+        self.log.clear()
+
+    def _rec(self, *event):
+        if self._kinds is None or event[0] in self._kinds:
+            self.log.append(event)
+
+    def spawn(self, parent, child, initial_call):
+        self._rec("spawn", parent, child, initial_call)
+
+    def exit(self, pid, reason):
+        self._rec("exit", pid, reason)
+
+    def send(self, sender, dest, msg):
+        self._rec("send", sender, dest, msg)
+
+    def receive(self, pid, msg):
+        self._rec("receive", pid, msg)
+
+    def link(self, a, b):
+        self._rec("link", a, b)
+
+    def unlink(self, a, b):
+        self._rec("unlink", a, b)
+
+    def monitor(self, watcher, target, ref):
+        self._rec("monitor", watcher, target, ref)
+
+    def demonitor(self, watcher, ref):
+        self._rec("demonitor", watcher, ref)
+
+    def slice_start(self, pid):
+        self._rec("slice_start", pid)
+
+    def slice_end(self, pid, reductions):
+        self._rec("slice_end", pid, reductions)
+
+    def long_slice(self, pid, seconds, where):
+        self._rec("long_slice", pid, seconds, where)
