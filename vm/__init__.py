@@ -20,6 +20,7 @@ deliberate difference is listed in docs/deviations.md.
 
 from ._api import (
     add_instrument,
+    alias,
     bump_reductions,
     cancel_timer,
     demonitor,
@@ -54,6 +55,7 @@ from ._api import (
     spawn_opt,
     start_timer,
     statistics,
+    unalias,
     unlink,
     unregister,
     whereis,
@@ -94,6 +96,7 @@ __all__ = sorted(
         "VMError",
         "VMInternalError",
         "add_instrument",
+        "alias",
         "bump_reductions",
         "cancel_timer",
         "demonitor",
@@ -130,6 +133,7 @@ __all__ = sorted(
         "spawn_opt",
         "start_timer",
         "statistics",
+        "unalias",
         "unlink",
         "unregister",
         "whereis",

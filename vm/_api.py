@@ -191,15 +191,22 @@ def unlink(pid) -> bool:
     return True
 
 
-def monitor(target) -> Ref:
+def monitor(target, alias=None) -> Ref:
     """Monitor `target` (a pid or a registered name); returns the monitor's ref.
 
     When the target dies (or is already dead: reason "noproc") the caller gets
     `("DOWN", ref, "process", target, reason)`; for a name the object is
-    `(name, node)`.
+    `(name, node)`. With `alias=` "explicit_unalias", "demonitor" or
+    "reply_demonitor" the ref is also an alias of the caller (OTP 24's
+    `{alias, Mode}`): messages sent to it arrive while it is active.
     """
     p = _me("monitor")
     node = p.node
+    if alias is not None and alias not in ("explicit_unalias", "demonitor", "reply_demonitor"):
+        raise BadArg(
+            f"monitor: alias must be None, 'explicit_unalias', 'demonitor' or "
+            f"'reply_demonitor', not {alias!r}"
+        )
     if type(target) is tuple and len(target) == 2 and target[0] == "process":
         target = target[1]  # OTP's monitor(process, Item) spelling
     if type(target) is Pid:
@@ -217,13 +224,41 @@ def monitor(target) -> Ref:
         raise BadArg(
             f"monitor: target must be a Pid, a registered name or (name, node), not {target!r}"
         )
-    if proc is None:
-        ref = node.make_ref()
+    ref = node.make_ref()
+    if proc is p:
+        pass  # OTP: monitoring yourself returns a ref but creates no monitor
+    elif proc is None:
+        if alias == "explicit_unalias":
+            _signals.add_alias(node, p, alias, ref)
         node.deliver(p, (_signals.DOWN, ref, _signals.PROCESS, obj, _signals.NOPROC))
     else:
-        ref = _signals.add_monitor(node, p, proc, obj)
+        if alias is not None:
+            _signals.add_alias(node, p, alias, ref)
+        _signals.add_monitor(node, p, proc, obj, ref)
     _charge(p)
     return ref
+
+
+def alias(mode="explicit_unalias") -> Ref:
+    """A new alias of the caller: a Ref that `send` delivers to the caller while it is
+    active. Modes: "explicit_unalias" (until `unalias`) or "reply" (one message)."""
+    p = _me("alias")
+    if mode not in ("explicit_unalias", "reply"):
+        raise BadArg(f"alias: mode must be 'explicit_unalias' or 'reply', not {mode!r}")
+    ref = _signals.add_alias(p.node, p, mode)
+    _charge(p)
+    return ref
+
+
+def unalias(ref) -> bool:
+    """Deactivate an alias of the caller; True if it was active."""
+    p = _me("unalias")
+    if type(ref) is not Ref:
+        raise BadArg(f"unalias: expected an alias Ref, not {ref!r}")
+    entry = p.node.aliases.get(ref)
+    if entry is None or entry[0] is not p:
+        return False
+    return _signals.remove_alias(p.node, ref)
 
 
 def demonitor(ref, flush=False, info=False) -> bool:

@@ -99,6 +99,7 @@ class Process(greenlet):
         "max_heap_kill",
         "max_heap_log",
         "label",
+        "aliases",  # set of active alias Refs this process owns, or None
         "is_main",
     )
 

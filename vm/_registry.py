@@ -18,7 +18,7 @@ top (stdlib's `gen` layer takes a `via` module).
 from __future__ import annotations
 
 from .errors import BadArg
-from .terms import Atom, Pid
+from .terms import Atom, Pid, Ref
 
 
 def check_name(name, what="register"):
@@ -80,10 +80,16 @@ def resolve(node, dest):
                 "(sending to an unregistered name is an error in OTP; check vm.whereis first)"
             )
         return p
+    if type(dest) is Ref:
+        # An alias: delivered while active, dropped silently afterwards (OTP 24).
+        from ._signals import resolve_alias
+
+        return resolve_alias(node, dest)
     if type(dest) is tuple and len(dest) == 2 and isinstance(dest[0], str) and isinstance(dest[1], str):
         # {Name, Node} ! Msg never fails, even for an unregistered local name.
         return node.names.get(dest[0]) if dest[1] == node.name else None
     raise BadArg(
-        f"send: destination must be a Pid, a registered name or a (name, node) tuple, "
+        f"send: destination must be a Pid, a registered name, a (name, node) tuple or an "
+        f"alias Ref, "
         f"not {type(dest).__name__} ({dest!r})"
     )

@@ -95,6 +95,7 @@ class Scheduler:
         self.n_heap_limits = 0  # processes with max_heap_size set: checked after each slice
         self.timers = TimerQueue()
         self.timer_refs: dict = {}  # Ref -> Timer, for cancel_timer / read_timer
+        self.aliases: dict = {}  # active alias Ref -> (owner Process, mode)
         self.special = True  # the loop must take its slow path (see loop())
         self.ins = Instruments(self)  # sets self.on_<event>, self.slice_hooks
         self.hub = None
@@ -153,7 +154,7 @@ class Scheduler:
         p.reductions = 0
         p.trap_exit = False
         p.links = p.monitors = p.monitored_by = p.dictionary = None
-        p.name = p.timers = p.undo = p.exit_reason = p.label = None
+        p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = None
         p.timed_out = False
         p.entry = (fn, args, kwargs)
         p.init_fn = fn

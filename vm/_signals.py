@@ -102,6 +102,8 @@ def add_monitor(node, watcher, target, obj, ref=None):
 
 def remove_monitor(node, watcher, ref) -> bool:
     """Drop the monitor `ref` held by `watcher`; True if it was active."""
+    if ref in node.aliases:
+        drop_monitor_alias(node, ref)
     if watcher.monitors is None:
         return False
     entry = watcher.monitors.pop(ref, None)
@@ -125,6 +127,53 @@ def flush_down(p, ref) -> bool:
             del mb[i]
             return True
     return False
+
+
+# ----------------------------------------------------------------------
+# aliases (OTP 24): a ref that routes messages to its owner while active
+
+ALIAS_MODES = ("explicit_unalias", "reply", "demonitor", "reply_demonitor")
+
+
+def add_alias(node, p, mode, ref=None):
+    if ref is None:
+        ref = node.make_ref()
+    node.aliases[ref] = (p, mode)
+    if p.aliases is None:
+        p.aliases = set()
+    p.aliases.add(ref)
+    return ref
+
+
+def remove_alias(node, ref) -> bool:
+    entry = node.aliases.pop(ref, None)
+    if entry is None:
+        return False
+    owner = entry[0]
+    if owner.aliases is not None:
+        owner.aliases.discard(ref)
+    return True
+
+
+def drop_monitor_alias(node, ref):
+    """A monitor went away: its alias goes too, unless it was explicit_unalias."""
+    entry = node.aliases.get(ref)
+    if entry is not None and entry[1] in ("demonitor", "reply_demonitor"):
+        remove_alias(node, ref)
+
+
+def resolve_alias(node, ref):
+    """The owner a message sent to alias `ref` goes to (or None); applies reply modes."""
+    entry = node.aliases.get(ref)
+    if entry is None:
+        return None
+    owner, mode = entry
+    if mode == "reply":
+        remove_alias(node, ref)
+    elif mode == "reply_demonitor":
+        remove_alias(node, ref)
+        remove_monitor(node, owner, ref)
+    return owner
 
 
 # ----------------------------------------------------------------------
@@ -160,6 +209,10 @@ def process_died(node, p):
     pid = p.pid
     if p.name is not None:
         node.names.pop(p.name, None)
+    if p.aliases:
+        for ref in p.aliases:
+            node.aliases.pop(ref, None)
+        p.aliases = None
     u = p.undo
     if u is not None:
         p.undo = None
@@ -200,6 +253,8 @@ def process_died(node, p):
                 continue
             entry = w.monitors.pop(ref, None)
             if entry is not None:
+                if ref in node.aliases:
+                    drop_monitor_alias(node, ref)
                 node.deliver(w, (DOWN, ref, PROCESS, entry[1], copy_term(reason)))
     if node.on_exit:
         node.ins.emit("exit", pid, reason)

@@ -423,3 +423,62 @@ def test_long_link_chain_dies_without_recursion_error():
         return down_of(ref)[4]
 
     assert run_vm(main) == "boom"
+
+
+# ---------------------------------------------------------------- aliases
+
+
+def test_alias_delivers_until_unalias():
+    def main():
+        a = vm.alias()
+        vm.send(a, "one")
+        first = vm.receive()
+        assert vm.unalias(a) is True
+        vm.send(a, "two")
+        vm.sleep(0)
+        return first, vm.flush(), vm.unalias(a)
+
+    assert run_vm(main) == ("one", [], False)
+
+
+def test_reply_alias_takes_one_message():
+    def main():
+        a = vm.alias("reply")
+        vm.send(a, 1)
+        vm.send(a, 2)
+        return vm.flush()
+
+    assert run_vm(main) == [1]
+
+
+def test_monitor_alias_dies_with_demonitor():
+    def server():
+        ref = vm.receive()
+        vm.sleep(0.1)  # too late: the client gave up
+        vm.send(ref, ("late", ref))
+
+    def main():
+        pid = vm.spawn(server)
+        ref = vm.monitor(pid, alias="demonitor")
+        vm.send(pid, ref)
+        got = vm.receive(("late", ref), timeout=0.05)
+        vm.demonitor(ref, flush=True)
+        vm.sleep(0.2)
+        return got, vm.flush()
+
+    assert run_vm(main) == (vm.TIMEOUT, [])
+
+
+def test_alias_deactivated_when_owner_dies():
+    def main():
+        me = vm.self()
+
+        def owner():
+            vm.send(me, vm.alias())
+
+        vm.spawn(owner)
+        a = vm.receive()
+        vm.sleep(0)
+        return vm.send(a, "to nobody")
+
+    assert run_vm(main) == "to nobody"
