@@ -1,0 +1,1 @@
+"""Conformance of beamlet's core runtime against real Erlang/OTP (see README.md)."""
