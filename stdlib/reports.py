@@ -1,0 +1,158 @@
+"""Structured reports: crash, supervisor and progress reports through `logging`.
+
+What this module owns: how an OTP-style report travels and how it reads.
+
+A report is a dict with a `"label"` key (`"crash_report"`,
+`"gen_server_terminate"`, `"supervisor_report"`, `"progress"`, ...) and the
+fields of that report. `log_report(level, report)` sends it through the
+standard `logging` module on the logger `beamlet.otp` (or a child of it),
+attached to the record as `record.report`, so a handler can read the fields
+and a formatter can render them. `ReportFormatter` renders the familiar OTP
+text ("=CRASH REPORT==== ..."); `format_report(report)` is the same text as
+a string.
+
+Reports for reasons `normal`, `shutdown` and `("shutdown", x)` are never
+logged as errors: `is_quiet(reason)` says so, and every behaviour asks it.
+
+What it refuses: deciding when to report. Behaviours decide; this module
+only carries and renders.
+"""
+
+from __future__ import annotations
+
+import logging
+import pprint
+
+logger = logging.getLogger("beamlet.otp")
+
+# OTP's report labels and the heading each renders with.
+HEADINGS = {
+    "crash_report": "CRASH REPORT",
+    "gen_server_terminate": "ERROR REPORT",
+    "gen_statem_terminate": "ERROR REPORT",
+    "supervisor_report": "SUPERVISOR REPORT",
+    "progress": "PROGRESS REPORT",
+    "application_exit": "INFO REPORT",
+}
+
+
+def is_quiet(reason) -> bool:
+    """True for the exit reasons OTP does not report: normal, shutdown, (shutdown, _)."""
+    if reason == "normal" or reason == "shutdown":
+        return True
+    return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
+
+
+def log_report(level: int, report: dict, logger_name: str | None = None) -> None:
+    """Emit `report` (a dict with a "label") through logging at `level`."""
+    log = logging.getLogger(logger_name) if logger_name else logger
+    if not log.isEnabledFor(level):
+        return
+    log.log(level, "%s", _Lazy(report), extra={"report": report})
+
+
+class _Lazy:
+    """Renders the report only if a handler actually formats the record."""
+
+    __slots__ = ("report",)
+
+    def __init__(self, report):
+        self.report = report
+
+    def __str__(self):
+        return format_report(self.report)
+
+
+def _fmt(value, width=72) -> str:
+    text = pprint.pformat(value, width=width, compact=True)
+    return text.replace("\n", "\n    ")
+
+
+def format_report(report: dict) -> str:
+    """The human-readable text of a report, in OTP's layout."""
+    label = report.get("label", "report")
+    heading = HEADINGS.get(label, label.upper())
+    lines = [f"=={heading}===="]
+    render = _RENDERERS.get(label)
+    if render is not None:
+        lines.extend(render(report))
+    else:
+        for key, value in report.items():
+            if key != "label":
+                lines.append(f"    {key}: {_fmt(value)}")
+    return "\n".join(lines)
+
+
+def _crash_report(r):
+    out = [f"  crasher:"]
+    for key in ("initial_call", "pid", "registered_name", "error_info", "ancestors",
+                "message_queue_len", "messages", "links", "dictionary", "trap_exit",
+                "status", "memory", "reductions"):
+        if key in r:
+            value = r[key]
+            if key == "error_info" and isinstance(value, tuple) and len(value) == 3:
+                kind, reason, stack = value
+                out.append(f"    exception {kind}: {_fmt(reason)}")
+                if stack:
+                    out.append("      " + str(stack).rstrip().replace("\n", "\n      "))
+                continue
+            out.append(f"    {key}: {_fmt(value)}")
+    neighbours = r.get("neighbours") or []
+    out.append(f"  neighbours: {_fmt(neighbours)}")
+    return out
+
+
+def _server_terminate(r):
+    kind = "Generic server" if r["label"] == "gen_server_terminate" else "State machine"
+    out = [f"** {kind} {r.get('name')!r} terminating"]
+    if "last_message" in r:
+        out.append(f"** Last message in was {_fmt(r['last_message'])}")
+    if "state" in r:
+        out.append(f"** When server state  == {_fmt(r['state'])}")
+    out.append(f"** Reason for termination == {_fmt(r.get('reason'))}")
+    if r.get("log"):
+        out.append(f"** Log == {_fmt(r['log'])}")
+    client = r.get("client")
+    if client is not None:
+        out.append(f"** Client {_fmt(client)}")
+    return out
+
+
+def _supervisor_report(r):
+    return [
+        f"    supervisor: {_fmt(r.get('supervisor'))}",
+        f"    errorContext: {r.get('errorContext')}",
+        f"    reason: {_fmt(r.get('reason'))}",
+        f"    offender: {_fmt(r.get('offender'))}",
+    ]
+
+
+def _progress(r):
+    out = []
+    for key, value in r.items():
+        if key != "label":
+            out.append(f"    {key}: {_fmt(value)}")
+    return out
+
+
+_RENDERERS = {
+    "crash_report": _crash_report,
+    "gen_server_terminate": _server_terminate,
+    "gen_statem_terminate": _server_terminate,
+    "supervisor_report": _supervisor_report,
+    "progress": _progress,
+}
+
+
+class ReportFormatter(logging.Formatter):
+    """A logging formatter that renders report records in OTP's layout.
+
+    Records without a report are formatted as usual.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        report = getattr(record, "report", None)
+        if isinstance(report, dict) and "label" in report:
+            head = f"{record.levelname} {self.formatTime(record)} {record.name}"
+            return f"{head}\n{format_report(report)}"
+        return super().format(record)
