@@ -56,16 +56,19 @@ def _check_pid(pid, what):
 # running a node
 
 
-def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), **kwargs):
+def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
+        **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
     interleaving, `clock="virtual"` for time that jumps ahead when every
-    process waits, `instruments` to attach from the start. An abnormal exit
+    process waits, `instruments` to attach from the start, `preempt=False` to
+    skip compiling reduction checks into spawned code (vm.code). An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
-    node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments)
+    node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
+                preempt=preempt)
     return node.run(main, *args, **kwargs)
 
 

@@ -50,8 +50,9 @@ class Node(Scheduler):
     """A beamlet node. `Node(reductions=4000, seed=None, clock="real")`."""
 
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
-                 instruments=()):
-        super().__init__(reductions=reductions, seed=seed, clock=clock, name=name)
+                 instruments=(), preempt=True):
+        super().__init__(reductions=reductions, seed=seed, clock=clock, name=name,
+                         preempt=preempt)
         self.external: deque = deque()
         self.main_result = None
         self.main_reason = None

@@ -46,6 +46,8 @@ from ._process import (
     _Killed,
 )
 from ._timers import CALL, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
+from .code import _decided as _instrumented_modules
+from .code import ensure_instrumented, forget_decisions
 from .errors import BadArg, Exit, VMInternalError
 from .terms import Atom, Crash, Pid, Ref
 
@@ -69,7 +71,8 @@ NORMAL_PRIORITY = _PRIORITY["normal"]
 
 
 class Scheduler:
-    def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost"):
+    def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
+                 preempt=True):
         if type(reductions) is not int or reductions < 1:
             raise BadArg(f"reductions must be a positive int (default 4000), not {reductions!r}")
         if clock not in ("real", "virtual"):
@@ -79,6 +82,9 @@ class Scheduler:
         self.name = name
         self.creation = next(_creations)
         self.slice = reductions
+        self.compile_checks = bool(preempt)  # compile reduction checks into spawned code (vm.code)
+        if self.compile_checks:
+            forget_decisions()
         self.seed = seed
         self.rng = random.Random(seed) if seed is not None else None
         self.clock = VirtualClock() if clock == "virtual" else RealClock()
@@ -139,6 +145,8 @@ class Scheduler:
         """Create a process (it starts when the scheduler picks it); return (process, ref)."""
         if not callable(fn):
             raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {fn!r}")
+        if self.compile_checks and getattr(fn, "__module__", None) not in _instrumented_modules:
+            ensure_instrumented(fn)
         if args:
             args = copy_term(tuple(args))
         if kwargs:
@@ -412,12 +420,15 @@ class Scheduler:
         self.special = bool(
             self.stopping or self.attention or timers._heap or self.rq_max or self.rq_high
             or self.rng is not None or self.n_low or self.slice_hooks or self.n_heap_limits
+            or self.clock.virtual
         )
         if self.on_slice_start and p.state is RUNNABLE:
             self.ins.emit("slice_start", p.pid)
         return p
 
     def _after_slice(self, p, used):
+        if self.clock.virtual:
+            self.clock.charge(used)
         if self.on_slice_end:
             self.ins.emit("slice_end", p.pid, used)
         if p.max_heap is not None and p.state is not EXITING:

@@ -36,9 +36,17 @@ class RealClock:
 
 
 class VirtualClock:
-    """Time that only moves when the scheduler advances it."""
+    """Time that only moves when the scheduler advances it.
+
+    It jumps to the next deadline when every process waits, and it creeps
+    forward by `SECONDS_PER_REDUCTION` for each reduction a slice used, so
+    that a timer still fires among processes that never wait (a 4000-
+    reduction slice is 4 ms of virtual time). Both moves depend only on
+    what the processes did, never on the wall clock: runs are reproducible.
+    """
 
     virtual = True
+    SECONDS_PER_REDUCTION = 1e-6
 
     def __init__(self, start: float = 0.0):
         self._t = start
@@ -49,6 +57,9 @@ class VirtualClock:
     def advance_to(self, t: float) -> None:
         if t > self._t:
             self._t = t
+
+    def charge(self, reductions: int) -> None:
+        self._t += reductions * self.SECONDS_PER_REDUCTION
 
 
 class Timer:

@@ -8,6 +8,8 @@ Application code should not need anything here. What this module offers:
   `receive(..., mark=m)` to skip every message queued before the mark;
 - `copy_term`, `is_term`, `term_size`: the heap's copy and size estimate;
 - `Instrument`, and the process-state names the observer prints.
+- `snapshot`: the observer's read-only snapshots of the process table, one
+  process, the registry and the scheduler's counters (see `vm._snapshot`).
 
 Do not keep a `Process` record after the process died: records are reused
 for new processes (greenlet pooling). Keep its pid instead.
@@ -22,6 +24,7 @@ from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
 from ._mailbox import mark as mailbox_mark
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING, Process
+from . import _snapshot as snapshot
 
 __all__ = [
     "EVENTS",
@@ -38,6 +41,7 @@ __all__ = [
     "current_process",
     "is_term",
     "mailbox_mark",
+    "snapshot",
     "term_size",
 ]
 

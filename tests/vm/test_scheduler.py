@@ -1,6 +1,7 @@
 """Reductions, priorities, seeded interleavings, greenlet reuse."""
 
 import vm
+import vm.code
 from tests.conftest import run_vm
 from vm.testing import Recorder
 
@@ -38,7 +39,9 @@ def test_reductions_per_slice_are_counted():
     rec = Recorder(["slice_end"])
     pid = run_vm(main, reductions=1000, instruments=[rec])
     slices = [e[2] for e in rec.events("slice_end") if e[1] == pid]
-    assert len(slices) >= 10 and max(slices) <= 1000
+    # a slice ends at the first check after the budget is spent: it may overrun by
+    # at most one charge of the compiled-in checks
+    assert len(slices) >= 10 and max(slices) <= 1000 + vm.code.CHARGE
 
 
 def test_high_priority_is_strict():

@@ -1,0 +1,205 @@
+"""Compiled-in reduction checks: plain Python code is preempted (D3)."""
+
+import sys
+import textwrap
+import types
+
+import vm
+import vm.code
+from tests.conftest import run_vm
+from vm.testing import Recorder
+
+
+def busy(deadline_turns, log, tag):
+    """A plain loop with no VM call in it."""
+    n = 0
+    while n < deadline_turns:
+        n += 1
+    log.append(tag)
+    return n
+
+
+def spin_forever():
+    n = 0
+    while True:
+        n += 1
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def test_plain_loop_is_preempted_and_counts_reductions():
+    def main():
+        pid = vm.spawn(spin_forever)
+        vm.sleep(0)
+        turns = 0
+        while turns < 5:  # main keeps getting turns although spin_forever never yields
+            vm.sleep(0)
+            turns += 1
+        reds = vm.process_info(pid, "reductions")
+        vm.exit(pid, "kill")
+        return reds
+
+    assert run_vm(main) > 4 * 4000
+
+
+def test_recursive_function_is_preempted():
+    def main():
+        me = vm.self()
+        vm.spawn(lambda: vm.send(me, fib(20)))
+        turns = 0
+        while vm.receive(timeout=0) is vm.TIMEOUT:
+            turns += 1
+            vm.sleep(0)
+        return turns
+
+    assert run_vm(main) >= 2
+
+
+def test_four_hogs_share_fairly_by_reductions():
+    def main():
+        log = []
+        pids = [vm.spawn(spin_forever) for _ in range(4)]
+        vm.sleep(0.001)
+        for _ in range(40):
+            vm.sleep(0)
+        reds = [vm.process_info(p, "reductions") for p in pids]
+        for p in pids:
+            vm.exit(p, "kill")
+        return reds
+
+    reds = run_vm(main)
+    assert min(reds) > 0
+    assert max(reds) / min(reds) < 1.1
+
+
+def test_kill_reaches_a_busy_process():
+    def main():
+        pid, ref = vm.spawn_monitor(spin_forever)
+        vm.sleep(0)
+        vm.exit(pid, "boom")
+        return vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))[4]
+
+    assert run_vm(main) == "boom"
+
+
+def test_same_seed_same_switch_points():
+    def main():
+        rec_log = []
+        for i in range(3):
+            vm.spawn(busy, 20_000, rec_log, i)
+        vm.sleep(0.01)
+        return rec_log
+
+    def trace(seed):
+        rec = Recorder(["slice_start"])
+        run_vm(main, seed=seed, instruments=[rec])
+        return [e[1].id for e in rec.events()]
+
+    assert trace(3) == trace(3)
+
+
+def test_loops_charge_only_every_charge_iterations():
+    src = textwrap.dedent(
+        """
+        def f(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+
+        def g():
+            return [x * 2 for x in range(5)]
+        """
+    )
+    mod = types.ModuleType("m_test_code")
+    exec(vm.code.compile_source(src, "<m_test_code>"), mod.__dict__)
+    assert mod.f(100) == sum(range(100))  # semantics unchanged outside a process
+    assert mod.g() == [0, 2, 4, 6, 8]
+    assert "__bl_loop__" in mod.f.__code__.co_names
+
+
+def test_instrument_module_in_place_keeps_identity_and_closures():
+    src = textwrap.dedent(
+        """
+        def outer(k):
+            def inner(n):
+                s = 0
+                while n:
+                    s += k
+                    n -= 1
+                return s
+            return inner
+
+        made = outer(3)
+
+        class C:
+            def method(self, n):
+                return [i for i in range(n)]
+        """
+    )
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m_inplace.py")
+        with open(path, "w") as f:
+            f.write(src)
+        sys.path.insert(0, d)
+        try:
+            import m_inplace
+
+            made = m_inplace.made
+            assert not vm.code.is_instrumented(made)
+            assert vm.code.instrument_module(m_inplace)
+            assert m_inplace.made is made and vm.code.is_instrumented(made)
+            assert made(4) == 12
+            assert vm.code.is_instrumented(m_inplace.C.method)
+            assert vm.code.is_instrumented(m_inplace.outer(1))  # new closures too
+        finally:
+            sys.path.remove(d)
+            sys.modules.pop("m_inplace", None)
+
+
+def test_import_hook_compiles_named_modules(tmp_path, monkeypatch):
+    (tmp_path / "hooked_pkg").mkdir()
+    (tmp_path / "hooked_pkg" / "__init__.py").write_text("def loop(n):\n    while n:\n        n -= 1\n    return n\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    vm.code.instrument_imports("hooked_pkg")
+    import hooked_pkg
+
+    try:
+        assert vm.code.is_instrumented(hooked_pkg.loop)
+        assert hooked_pkg.loop(10) == 0
+        assert not list((tmp_path / "hooked_pkg").glob("__pycache__/*"))  # no .pyc of checked code
+    finally:
+        sys.modules.pop("hooked_pkg", None)
+        vm.code._finder.prefixes.discard("hooked_pkg")
+
+
+def test_standard_library_is_left_alone():
+    import json
+
+    vm.code.ensure_instrumented(json.dumps)
+    assert not vm.code.is_instrumented(json.dumps)
+
+
+def test_preempt_false_leaves_code_alone():
+    def main():
+        return vm.code.is_instrumented(spin_forever)
+
+    mod = sys.modules[__name__]
+    # restore plain code so the flag's effect is visible
+    src_fn = spin_forever
+    plain = compile("def spin_forever():\n    n = 0\n    while True:\n        n += 1\n", __file__, "exec")
+    ns = {}
+    exec(plain, ns)
+    saved = src_fn.__code__
+    try:
+        src_fn.__code__ = ns["spin_forever"].__code__
+        assert vm.run(lambda: (vm.spawn(lambda: None), vm.code.is_instrumented(spin_forever))[1],
+                      preempt=False) is False
+    finally:
+        src_fn.__code__ = saved
+    assert mod

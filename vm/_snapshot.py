@@ -1,0 +1,546 @@
+"""Snapshots: what the observer reads from a node, cheaply, between slices.
+
+What this module owns: read-only copies of a node's process table, of one
+process, of the registry and of the scheduler's counters, taken on the
+node's own thread (inside a process, or in a function posted with
+`Node.post`). Between two slices nothing runs, so a snapshot is consistent:
+every row describes the same instant. The observer (stdlib/observer) turns
+snapshots into views; nothing here formats anything.
+
+1. `process_table(node, sort=, n=, since=, match=, status=)`: the top `n`
+   processes by a column, as `ProcessRow`s. It never builds a row, a sorted
+   list or a frame walk for every process: one pass computes the sort key,
+   `heapq` keeps the best `n`, and only those `n` get a full row (current
+   function, initial call, label). With `since=` (the `sample` of an earlier
+   table) each row carries the change in reductions since then, and the
+   table can be ranked by it: recon's `proc_window`, observer's "Reds" delta.
+   With 100,000 idle processes a refresh costs tens of milliseconds
+   (benchmarks/observer_refresh.py).
+2. Per-row memory is a cheap estimate (`cheap_memory`): the record, the
+   fixed per-process overhead, and the mailbox and dictionary measured
+   shallowly (the first 16 entries, extrapolated). The full estimate, which
+   walks every term and the locals of every frame (`process_info(pid,
+   "memory")`), is taken only for one process, in `process_detail`.
+3. `process_detail(node, pid, messages=20)`: everything `process_info`
+   knows, the first `messages` queued messages (copied, so the observer can
+   never touch the process's heap), and the full memory estimate.
+4. `system(node, since=)`: process and name counts, run queues, reductions,
+   context switches, idle time, memory; `rates(a, b)` turns two of them into
+   per-second figures (reductions/s, messages/s, scheduler utilization).
+5. `registered(node)`: the registry with a few columns per name.
+6. `call_later(node, seconds, fn)`: run `fn()` on the node's thread after
+   `seconds` of node time (the tracer's time limit); virtual clocks included.
+
+What it refuses: changing anything, and formatting. A snapshot holds pids,
+never `Process` records (records are reused after a process dies).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from itertools import islice
+
+from ._introspect import current_function, current_stacktrace, export, info_item
+from ._process import EXITING, OTP_STATUS, RUNNING, Process
+from ._scheduler import initial_call
+from ._signals import PROCESS_OVERHEAD, process_memory
+from ._timers import CALL
+from .errors import BadArg, VMError
+from .terms import Pid
+
+log = logging.getLogger("beamlet.observer")
+
+__all__ = [
+    "ProcessDetail",
+    "ProcessRow",
+    "ProcessTable",
+    "RegisteredRow",
+    "Sample",
+    "SORT_KEYS",
+    "SystemInfo",
+    "call_later",
+    "cheap_memory",
+    "process_detail",
+    "process_table",
+    "rates",
+    "registered",
+    "system",
+]
+
+#: Columns `process_table` can rank by, and whether bigger comes first.
+SORT_KEYS = {
+    "reductions": True,  # total reductions
+    "reductions_delta": True,  # change since `since` (needs since=, else equals the total)
+    "message_queue_len": True,
+    "memory": True,  # the cheap estimate
+    "pid": False,
+    "name": False,  # registered name; unnamed processes last
+    "status": False,
+    "initial_call": False,
+    "current_function": False,  # walks every process's frames: the slowest key
+}
+
+# Mailbox and dictionary entries measured shallowly per row before extrapolating.
+_SHALLOW = 16
+_RECORD = sys.getsizeof(Process.__new__(Process))
+
+
+# ----------------------------------------------------------------------
+# the records
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Per-process counters at one instant, kept to compute changes later."""
+
+    node: str
+    creation: int
+    time: float  # node clock
+    reductions: dict  # pid id -> reductions
+    received: dict | None = None  # pid id -> messages ever delivered (system() only)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRow:
+    pid: Pid
+    name: str | None
+    label: object
+    initial_call: tuple | None  # (module, qualified name, arity); proc_lib's if set
+    current_function: tuple | None
+    status: str  # OTP's: running, runnable, waiting, exiting
+    reductions: int
+    reductions_delta: int | None  # since the `since` sample; None without one
+    message_queue_len: int
+    memory: int  # cheap estimate, bytes
+    priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTable:
+    node: str
+    time: float  # node clock when taken
+    count: int  # live processes on the node
+    matched: int  # of those, how many passed match= and status=
+    sort: str
+    rows: tuple  # ProcessRow, best first, at most n
+    window: float | None  # seconds since the `since` sample, None without one
+    sample: Sample | None  # pass as since= to the next call
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDetail:
+    pid: Pid
+    node: str
+    time: float
+    name: str | None
+    label: object
+    status: str
+    state: str  # beamlet's own state: runnable, running, receiving, waiting, exiting
+    initial_call: tuple | None  # proc_lib's "$initial_call" if set, else the spawned function
+    spawned_as: tuple | None  # the function the process was really spawned with
+    parent: Pid | None
+    ancestors: list
+    current_function: tuple | None
+    stacktrace: list  # (module, qualname, arity, (file, line)), innermost first
+    reductions: int
+    message_queue_len: int
+    messages: list  # the first `messages` queued, oldest first (copies)
+    memory: int  # the full estimate, bytes
+    links: list
+    monitors: list
+    monitored_by: list
+    dictionary: dict  # copy; values that are not terms become their repr
+    trap_exit: bool
+    priority: str
+    max_heap_size: dict
+    timers: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredRow:
+    name: str
+    pid: Pid
+    initial_call: tuple | None
+    reductions: int
+    message_queue_len: int
+
+
+@dataclass(frozen=True, slots=True)
+class SystemInfo:
+    node: str
+    time: float  # node clock
+    wall: float  # time.monotonic() of the OS, for rates on a virtual-clock node
+    clock: str  # "real" or "virtual"
+    uptime: float
+    idle_time: float
+    utilization: float | None  # busy share since the node started (None on a virtual clock)
+    processes: int
+    registered: int
+    run_queue: dict  # {"max", "high", "normal", "low"}
+    reductions: int  # total since the node started, dead processes included
+    context_switches: int
+    timers: int
+    message_queue_total: int
+    memory_processes: int  # sum of the cheap per-process estimates, bytes
+    memory_os: int | None  # resident set size of the OS process, bytes
+    reductions_per_slice: int
+    sample: Sample = field(repr=False)
+
+
+# ----------------------------------------------------------------------
+# helpers
+
+
+def _check_thread(node):
+    """Snapshots read the table without locks, so they must run on the node's thread."""
+    t = getattr(node, "_thread", None)
+    if node.background and t is not None and threading.current_thread() is not t:
+        raise VMError(
+            "a snapshot must be taken on the node's thread: call it inside a process, or "
+            "hand it to node.post(); stdlib.observer.on_node(node, fn) does that for you"
+        )
+
+
+def _reductions(node, p):
+    if p.state is RUNNING:  # the process taking the snapshot: count its current slice
+        return p.reductions + (node.slice - p.budget)
+    return p.reductions
+
+
+def cheap_memory(p) -> int:
+    """A cheap estimate of the bytes `p` holds (see the module docstring, point 2)."""
+    size = _RECORD + (PROCESS_OVERHEAD if p else 0)
+    mb = p.mailbox
+    if mb:
+        n = len(mb)
+        head = 0
+        for m in islice(mb, _SHALLOW):
+            head += sys.getsizeof(m)
+        size += sys.getsizeof(mb) + head * n // min(n, _SHALLOW)
+    d = p.dictionary
+    if d:
+        n = len(d)
+        head = 0
+        for v in islice(d.values(), _SHALLOW):
+            head += sys.getsizeof(v)
+        size += sys.getsizeof(d) + head * n // min(n, _SHALLOW)
+    return size
+
+
+def _initial_call(p):
+    d = p.dictionary
+    if d:
+        ic = d.get("$initial_call")
+        if type(ic) is tuple and len(ic) == 3:
+            return ic
+    return initial_call(p) if p.init_fn is not None else None
+
+
+def _fmt_call(mfa):
+    return "%s.%s/%d" % mfa if mfa else ""
+
+
+def _live(node):
+    return [p for p in node.procs.values() if p.state is not EXITING]
+
+
+def _key_fn(node, sort, prev):
+    if sort == "reductions" or (sort == "reductions_delta" and prev is None):
+        slice_ = node.slice
+
+        def key(p):
+            return p.reductions + (slice_ - p.budget if p.state is RUNNING else 0)
+
+        return key
+    if sort == "reductions_delta":
+        get = prev.get
+
+        def key(p):
+            return _reductions(node, p) - get(p.pid.id, 0)
+
+        return key
+    if sort == "message_queue_len":
+        return lambda p: len(p.mailbox) if p.mailbox else 0
+    if sort == "memory":
+        return cheap_memory
+    if sort == "pid":
+        return lambda p: p.pid.id
+    if sort == "name":
+        return lambda p: (p.name is None, p.name or "", p.pid.id)
+    if sort == "status":
+        return lambda p: (OTP_STATUS[p.state], p.pid.id)
+    if sort == "initial_call":
+        return lambda p: (_fmt_call(_initial_call(p)), p.pid.id)
+    if sort == "current_function":
+        return lambda p: (_fmt_call(current_function(p)), p.pid.id)
+    raise BadArg(f"process_table: sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+
+
+def _matches(p, needle):
+    if needle in repr(p.pid):
+        return True
+    if p.name is not None and needle in p.name.lower():
+        return True
+    if p.label is not None and needle in repr(p.label).lower():
+        return True
+    return needle in _fmt_call(_initial_call(p)).lower()
+
+
+def _row(node, p, prev):
+    reds = _reductions(node, p)
+    return ProcessRow(
+        pid=p.pid,
+        name=p.name,
+        label=export(p.label) if p.label is not None else None,
+        initial_call=_initial_call(p),
+        current_function=current_function(p),
+        status=OTP_STATUS[p.state],
+        reductions=reds,
+        reductions_delta=None if prev is None else reds - prev.get(p.pid.id, 0),
+        message_queue_len=len(p.mailbox) if p.mailbox else 0,
+        memory=cheap_memory(p),
+        priority=str(p.priority),
+    )
+
+
+def _usable(since, node):
+    return (
+        since is not None and since.creation == node.creation and since.node == node.name
+    )
+
+
+# ----------------------------------------------------------------------
+# the snapshots
+
+
+def process_table(node, *, sort="reductions", n=20, since=None, match=None, status=None,
+                  reverse=False, sample=True) -> ProcessTable:
+    """The top `n` processes by `sort` (see `SORT_KEYS`), best first.
+
+    `since`: a `Sample` from an earlier table; rows then carry
+    `reductions_delta` and `sort="reductions_delta"` ranks by it.
+    `match`: a case-insensitive substring of the pid, registered name, label
+    or initial call. `status`: keep only that OTP status. `reverse`: worst
+    first. `sample=False` skips recording the counters for the next call
+    (saves one pass when no delta will be wanted). `n=None` returns every
+    matching row (sorted; costs a row per process).
+    """
+    _check_thread(node)
+    if n is not None and (type(n) is not int or n < 0):
+        raise BadArg(f"process_table: n must be an int >= 0 or None, not {n!r}")
+    if status is not None and status not in ("running", "runnable", "waiting", "exiting"):
+        raise BadArg(
+            f"process_table: status must be running, runnable, waiting or exiting, not {status!r}"
+        )
+    prev = since.reductions if _usable(since, node) else None
+    key = _key_fn(node, sort, prev)
+    procs = node.procs.values()
+    candidates = procs
+    matched = None
+    if match is not None or status is not None:
+        needle = str(match).lower() if match is not None else None
+        candidates = [
+            p for p in procs
+            if p.state is not EXITING
+            and (status is None or OTP_STATUS[p.state] == status)
+            and (needle is None or _matches(p, needle))
+        ]
+        matched = len(candidates)
+    else:
+        candidates = [p for p in procs if p.state is not EXITING] if node.dying else procs
+    bigger_first = SORT_KEYS[sort] != bool(reverse)
+    if n is None:
+        best = sorted(candidates, key=key, reverse=bigger_first)
+    elif bigger_first:
+        best = heapq.nlargest(n, candidates, key=key)
+    else:
+        best = heapq.nsmallest(n, candidates, key=key)
+    rows = tuple(_row(node, p, prev) for p in best)
+    count = len(node.procs) if not node.dying else len(_live(node))
+    now = node.now()
+    new_sample = None
+    if sample:
+        slice_ = node.slice
+        reds = {
+            i: p.reductions + (slice_ - p.budget if p.state is RUNNING else 0)
+            for i, p in node.procs.items()
+        }
+        new_sample = Sample(node.name, node.creation, now, reds)
+    return ProcessTable(
+        node=node.name,
+        time=now,
+        count=count,
+        matched=count if matched is None else matched,
+        sort=sort,
+        rows=rows,
+        window=(now - since.time) if prev is not None else None,
+        sample=new_sample,
+    )
+
+
+def process_detail(node, pid, *, messages=20) -> ProcessDetail | None:
+    """Everything about one live local process, or None if it is not alive."""
+    _check_thread(node)
+    if type(pid) is not Pid:
+        raise BadArg(f"process_detail: expected a Pid, not {pid!r}")
+    p = node.lookup(pid)
+    if p is None:
+        return None
+    mb = p.mailbox
+    shown = [export(m) for m in islice(mb, messages)] if mb and messages else []
+    d = p.dictionary or {}
+    ancestors = d.get("$ancestors")
+    return ProcessDetail(
+        pid=p.pid,
+        node=node.name,
+        time=node.now(),
+        name=p.name,
+        label=export(p.label) if p.label is not None else None,
+        status=OTP_STATUS[p.state],
+        state=p.state,
+        initial_call=_initial_call(p),
+        spawned_as=initial_call(p) if p.init_fn is not None else None,
+        parent=p.parent_pid,
+        ancestors=export(list(ancestors)) if isinstance(ancestors, list) else [],
+        current_function=current_function(p),
+        stacktrace=current_stacktrace(p),
+        reductions=_reductions(node, p),
+        message_queue_len=len(mb) if mb else 0,
+        messages=shown,
+        memory=process_memory(p),
+        links=sorted(p.links) if p.links else [],
+        monitors=info_item(node, p, "monitors"),
+        monitored_by=sorted(set(p.monitored_by.values())) if p.monitored_by else [],
+        dictionary=export(dict(d)) if d else {},
+        trap_exit=p.trap_exit,
+        priority=str(p.priority),
+        max_heap_size=info_item(node, p, "max_heap_size"),
+        timers=len(p.timers) if p.timers else 0,
+    )
+
+
+def registered(node) -> list:
+    """One `RegisteredRow` per registered name, sorted by name."""
+    _check_thread(node)
+    out = []
+    for name, p in sorted(node.names.items()):
+        if p.state is EXITING:
+            continue
+        out.append(RegisteredRow(
+            name=name,
+            pid=p.pid,
+            initial_call=_initial_call(p),
+            reductions=_reductions(node, p),
+            message_queue_len=len(p.mailbox) if p.mailbox else 0,
+        ))
+    return out
+
+
+def _rss():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        try:
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        except Exception:  # noqa: BLE001 - no way to tell on this platform
+            return None
+
+
+def system(node) -> SystemInfo:
+    """The node's counters now; two of them give rates (`rates`)."""
+    _check_thread(node)
+    st = node.statistics()
+    mq = 0
+    mem = 0
+    slice_ = node.slice
+    reds = {}
+    received = {}
+    alive = 0
+    for i, p in node.procs.items():
+        if p.state is EXITING:
+            continue
+        alive += 1
+        mb = p.mailbox
+        if mb:
+            mq += len(mb)
+        mem += cheap_memory(p)
+        reds[i] = p.reductions + (slice_ - p.budget if p.state is RUNNING else 0)
+        received[i] = p.received
+    now = node.now()
+    return SystemInfo(
+        node=node.name,
+        time=now,
+        wall=time.monotonic(),
+        clock="virtual" if node.clock.virtual else "real",
+        uptime=st["uptime"],
+        idle_time=st["idle_time"],
+        utilization=st["utilization"],
+        processes=alive,
+        registered=st["registered"],
+        run_queue=dict(st["run_queue"]),
+        reductions=st["reductions"],
+        context_switches=st["context_switches"],
+        timers=st["timers"],
+        message_queue_total=mq,
+        memory_processes=mem,
+        memory_os=_rss(),
+        reductions_per_slice=slice_,
+        sample=Sample(node.name, node.creation, now, reds, received),
+    )
+
+
+def rates(before: SystemInfo, after: SystemInfo) -> dict:
+    """Per-second figures between two `system()` snapshots of the same node.
+
+    `messages_per_s` counts messages delivered to processes alive at the
+    second look (a process that died in between took its count with it).
+    Scheduler utilization is the busy share of the wall time in between
+    (None on a virtual clock, where wall time means nothing).
+    """
+    if before.node != after.node or before.sample.creation != after.sample.creation:
+        raise BadArg("rates: the two snapshots come from different nodes")
+    dt_node = after.time - before.time
+    dt_wall = after.wall - before.wall
+    dt = dt_node if dt_node > 0 else dt_wall
+    prev = before.sample.received or {}
+    delivered = 0
+    for i, r in (after.sample.received or {}).items():
+        delivered += r - prev.get(i, 0)
+    util = None
+    if after.clock == "real" and after.uptime > before.uptime:
+        span = after.uptime - before.uptime
+        busy = span - (after.idle_time - before.idle_time)
+        util = min(1.0, max(0.0, busy / span))
+    return {
+        "seconds": dt,
+        "reductions_per_s": (after.reductions - before.reductions) / dt if dt > 0 else 0.0,
+        "context_switches_per_s":
+            (after.context_switches - before.context_switches) / dt if dt > 0 else 0.0,
+        "messages_per_s": delivered / dt if dt > 0 else 0.0,
+        "utilization": util,
+    }
+
+
+def call_later(node, seconds, fn):
+    """Run `fn()` on the node's thread after `seconds` of node time; returns a
+    callable that cancels it. An exception in `fn` is logged, never raised
+    into the scheduler."""
+    _check_thread(node)
+
+    def fire():
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - a callback must not stop the node
+            log.exception("call_later callback %r raised", fn)
+
+    t = node.add_timer(float(seconds), CALL, None, fire)
+    return lambda: node.timers.cancel(t)
