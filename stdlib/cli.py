@@ -22,11 +22,19 @@ def main():
 @click.argument("args", nargs=-1)
 @click.option("--reductions", default=4000, show_default=True, help="Reductions per time slice.")
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible interleaving.")
-def run(file, args, reductions, seed):
-    """Run FILE's main() as the first process of a fresh node."""
+@click.option("--instrument", "instrument", multiple=True, metavar="MODULE",
+              help="Also compile this module or package with reduction checks (repeatable).")
+@click.option("--timeslice", type=float, default=None, metavar="SECONDS",
+              help="Also preempt by a timer signal (for code without checks; not deterministic).")
+def run(file, args, reductions, seed, instrument, timeslice):
+    """Run FILE's main() as the first process of a fresh node.
+
+    FILE is compiled with reduction checks, so its busy loops are preempted.
+    """
     from stdlib.runner import run_file
 
-    sys.exit(run_file(file, list(args), reductions=reductions, seed=seed))
+    sys.exit(run_file(file, list(args), reductions=reductions, seed=seed,
+                      instrument=instrument, timeslice=timeslice))
 
 
 @main.command()
@@ -36,6 +44,15 @@ def demo(seconds):
     from stdlib.demo import run_demo
 
     run_demo(seconds=seconds)
+
+
+def _register_bench():
+    from benchmarks.cli import bench
+
+    main.add_command(bench)
+
+
+_register_bench()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,11 +36,14 @@ What it refuses: behaviour semantics (gen_server.py, gen_statem.py, ...).
 from __future__ import annotations
 
 import vm
-from vm.lowlevel import mailbox_mark
+from vm.code import ensure_instrumented
+from vm.lowlevel import current_node, mailbox_mark
 
 from . import proc_lib
 
 ANY = vm.ANY
+Pid = vm.Pid
+DOWN = vm.Atom("DOWN")
 GEN_CALL = vm.Atom("$gen_call")
 GEN_CAST = vm.Atom("$gen_cast")
 SYSTEM = vm.Atom("system")
@@ -129,6 +132,7 @@ def start(init_it, link, name, args, *, timeout=None, spawn_opts=None, monitor=F
     `(result, ref)`. `init_it(name, *args)` runs in the new process.
     """
     name = check_name(name)
+    _instrument_callbacks(args)
     if name is not None:
         holder = whereis(name)
         if holder is not None:
@@ -140,11 +144,21 @@ def start(init_it, link, name, args, *, timeout=None, spawn_opts=None, monitor=F
     return starter(_init_named, init_it, name, args, timeout=timeout, spawn_opts=spawn_opts)
 
 
+def _instrument_callbacks(args):
+    """Compile reduction checks into the callback module (it is user code that the
+    behaviour's loop, which lives in stdlib, calls)."""
+    if not current_node().compile_checks:
+        return
+    for a in args:
+        if isinstance(a, type) or callable(a):
+            ensure_instrumented(a)
+
+
 def _init_named(init_it, name, args):
     holder = register_name(name, vm.self())
     if holder is not None:
-        proc_lib.init_ack(("error", ("already_started", holder)))
-        raise vm.Exit("normal")
+        # init_fail: the starter returns once this process is gone (OTP 26)
+        proc_lib.init_fail(("error", ("already_started", holder)), "normal")
     return init_it(name, *args)
 
 
@@ -158,10 +172,11 @@ def call(server, label, request, timeout, where):
     `where` is the `(module, function, args)` triple named in exit reasons,
     e.g. `("gen_server", "call", (server, request))`.
     """
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or timeout < 0):
+    tt = type(timeout)
+    if tt is not float and timeout is not None and (
+            tt is bool or not isinstance(timeout, (int, float)) or timeout < 0):
         raise vm.BadArg(f"call: timeout must be seconds >= 0 or None (infinity), not {timeout!r}")
-    pid = whereis(server)
+    pid = server if type(server) is Pid else whereis(server)
     if pid is None:
         raise vm.Exit(("noproc", where))
     me = vm.self()
@@ -170,12 +185,27 @@ def call(server, label, request, timeout, where):
     mark = mailbox_mark()
     ref = vm.monitor(pid, alias="demonitor")
     vm.send(pid, (label, (me, ref), request))
-    msg = vm.receive((ref, ANY), ("DOWN", ref, ANY, ANY, ANY), timeout=timeout, mark=mark)
+
+    # One predicate instead of two tuple patterns: compiled patterns are cached by
+    # value, and a fresh ref per call would make every call compile and evict.
+    def answer(m):
+        if type(m) is tuple:
+            n = len(m)
+            if n == 2:
+                return m[0] == ref
+            if n == 5:
+                return m[1] == ref and m[0] == DOWN
+        return False
+
+    msg = vm.receive(answer, timeout=timeout, mark=mark)
     if msg is vm.TIMEOUT:
         vm.demonitor(ref, flush=True)  # also deactivates the alias: a late reply is dropped
         raise vm.Exit(("timeout", where))
     if len(msg) == 2:
-        vm.demonitor(ref, flush=True)
+        # info=True: only when the monitor already fired is there a DOWN to flush, so a
+        # full mailbox is not scanned on every call.
+        if not vm.demonitor(ref, info=True):
+            vm.demonitor(ref, flush=True)
         return msg[1]
     reason = msg[4]
     raise vm.Exit((reason, where))

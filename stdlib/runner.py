@@ -17,15 +17,18 @@ import os
 import sys
 
 import vm
+import vm.code
 
 
 def load_file(path: str, module_name: str = "__beamlet_main__"):
-    """Import the file at `path` as a module and return it."""
+    """Import the file at `path` as a module, compiled with reduction checks."""
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    spec = importlib.util.spec_from_file_location(
+        module_name, path, loader=vm.code.CheckedLoader(module_name, path)
+    )
     if spec is None or spec.loader is None:
         raise SystemExit(f"beamlet: cannot load {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
@@ -53,12 +56,15 @@ def wants_args(fn) -> bool:
                for p in params)
 
 
-def run_file(path: str, args: list, *, reductions: int = 4000, seed=None) -> int:
+def run_file(path: str, args: list, *, reductions: int = 4000, seed=None, instrument=(),
+             timeslice=None) -> int:
+    if instrument:
+        vm.code.instrument_imports(*instrument)
     module = load_file(path)
     main = find_main(module, path)
     call_args = (args,) if wants_args(main) else ()
     try:
-        result = vm.run(main, *call_args, reductions=reductions, seed=seed)
+        result = vm.run(main, *call_args, reductions=reductions, seed=seed, timeslice=timeslice)
     except vm.ProcessExit as e:
         print(f"beamlet: main exited with reason {e.reason!r}", file=sys.stderr)
         if isinstance(e.reason, vm.Crash):

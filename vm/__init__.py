@@ -55,9 +55,12 @@ from ._api import (
     spawn_opt,
     start_timer,
     statistics,
+    to_thread,
     unalias,
     unlink,
     unregister,
+    wait_readable,
+    wait_writable,
     whereis,
 )
 from ._instrument import Instrument
@@ -133,9 +136,12 @@ __all__ = sorted(
         "spawn_opt",
         "start_timer",
         "statistics",
+        "to_thread",
         "unalias",
         "unlink",
         "unregister",
+        "wait_readable",
+        "wait_writable",
         "whereis",
     ]
 )

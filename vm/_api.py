@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from . import _introspect, _registry, _signals
+from . import _introspect, _io, _registry, _signals
+import selectors
 from collections import deque
 
 from ._heap import _SCALARS, copy_term
@@ -57,18 +58,21 @@ def _check_pid(pid, what):
 
 
 def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
-        **kwargs):
+        long_slice=0.1, timeslice=None, **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
     interleaving, `clock="virtual"` for time that jumps ahead when every
     process waits, `instruments` to attach from the start, `preempt=False` to
-    skip compiling reduction checks into spawned code (vm.code). An abnormal exit
+    skip compiling reduction checks into spawned code (vm.code), `long_slice`
+    (seconds, default 0.1; None turns it off) to report slices that run that
+    long without a check, `timeslice` (seconds; main thread only, off by
+    default, not deterministic) to preempt by a timer signal. An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
     node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
-                preempt=preempt)
+                preempt=preempt, long_slice=long_slice, timeslice=timeslice)
     return node.run(main, *args, **kwargs)
 
 
@@ -487,6 +491,39 @@ def sleep(seconds) -> None:
     t = node.add_timer(seconds, WAKE, p)
     node.park(p, WAITING, t)
     p.timed_out = False
+
+
+def to_thread(fn, *args, **kwargs):
+    """Run a blocking call on the node's dirty pool; return its result (or raise its
+    exception) while every other process keeps running. `fn` runs on a worker
+    thread: it must not call process functions."""
+    return _io.to_thread(_me("to_thread"), fn, args, kwargs)
+
+
+def wait_readable(sock, timeout=None) -> bool:
+    """Park until `sock` (a socket or file descriptor) is readable; False on timeout."""
+    return _io_waits(_me("wait_readable")).wait(
+        getcurrent(), sock, selectors.EVENT_READ, _opt_time(timeout, "wait_readable"))
+
+
+def wait_writable(sock, timeout=None) -> bool:
+    """Park until `sock` is writable; False on timeout."""
+    return _io_waits(_me("wait_writable")).wait(
+        getcurrent(), sock, selectors.EVENT_WRITE, _opt_time(timeout, "wait_writable"))
+
+
+def _io_waits(p):
+    node = p.node
+    if node.io is None:
+        node.io = _io.IOWaits(node)
+    return node.io
+
+
+def _opt_time(timeout, what):
+    try:
+        return check_timeout(timeout)
+    except BadArg as e:
+        raise BadArg(f"{what}: {e}") from None
 
 
 def sched_yield() -> None:

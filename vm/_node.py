@@ -43,6 +43,7 @@ from ._process import EXITING, Process, _Killed
 from ._registry import resolve
 from ._scheduler import KILLED, NORMAL, POOL_IDLE, Scheduler, internal_error
 from .errors import BadArg, Deadlock, Exit, ProcessExit, VMError
+from ._watchdog import Timeslicer, Watchdog
 from .terms import Crash
 
 
@@ -50,7 +51,7 @@ class Node(Scheduler):
     """A beamlet node. `Node(reductions=4000, seed=None, clock="real")`."""
 
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
-                 instruments=(), preempt=True):
+                 instruments=(), preempt=True, long_slice=0.1, timeslice=None):
         super().__init__(reductions=reductions, seed=seed, clock=clock, name=name,
                          preempt=preempt)
         self.external: deque = deque()
@@ -58,6 +59,17 @@ class Node(Scheduler):
         self.main_reason = None
         self.started_at = None
         self._selector = None
+        if long_slice is not None and (isinstance(long_slice, bool)
+                                       or not isinstance(long_slice, (int, float))
+                                       or long_slice <= 0):
+            raise BadArg(f"long_slice must be seconds > 0 or None, not {long_slice!r}")
+        if timeslice is not None and (isinstance(timeslice, bool)
+                                      or not isinstance(timeslice, (int, float)) or timeslice <= 0):
+            raise BadArg(f"timeslice must be seconds > 0 or None, not {timeslice!r}")
+        self.long_slice = long_slice
+        self.timeslice = timeslice
+        self._watchdog = None
+        self._timeslicer = None
         self._wake_r = self._wake_w = None
         self._woken = False
         self._thread = None
@@ -92,6 +104,10 @@ class Node(Scheduler):
             raise VMError("this node has already run; create a new vm.Node for another run")
         self.hub = getcurrent()
         self.started_at = time.monotonic()
+        if self.long_slice is not None:
+            self._watchdog = Watchdog(self, self.long_slice)
+        if self.timeslice is not None:
+            self._timeslicer = Timeslicer(self.timeslice)
 
     def _serve(self):
         try:
@@ -111,6 +127,11 @@ class Node(Scheduler):
     def shutdown(self):
         """Kill every process still alive (newest first) and unwind its stack."""
         self.stopping = True
+        if self._watchdog is not None:
+            self._watchdog.stop()
+        if self._timeslicer is not None:
+            self._timeslicer.stop()
+            self._timeslicer = None
         for p in sorted(self.procs.values(), key=lambda q: -q.pid.id):
             if p.state is not EXITING:
                 self.kill(p, KILLED)
@@ -119,6 +140,8 @@ class Node(Scheduler):
                 self._unwind(q.popleft())
         self._trim_pool(0)
         self.procs.clear()
+        if self.dirty is not None:
+            self.dirty.shutdown(wait=False, cancel_futures=True)
         if self._selector is not None:
             self._selector.close()
             self._wake_r.close()
@@ -311,17 +334,28 @@ class Node(Scheduler):
                 return
             if not can_be_woken:
                 raise self._deadlock()
-            self._poll(None)
+            self.idling = True
+            try:
+                self._poll(None)
+            finally:
+                self.idling = False
             return
         if deadline is None and not can_be_woken:
             raise self._deadlock()
         t0 = self.now()
         timeout = None if deadline is None else max(0.0, deadline - t0)
-        if self._selector is not None:
-            self._poll(timeout)
-        elif timeout:
-            time.sleep(timeout)
+        self.idling = True
+        try:
+            if self._selector is not None:
+                self._poll(timeout)
+            elif timeout:
+                time.sleep(timeout)
+        finally:
+            self.idling = False
         self.idle_time += self.now() - t0
+
+    def poll(self, timeout) -> bool:
+        return self._poll(timeout) if self._selector is not None else False
 
     def _poll(self, timeout) -> bool:
         """Wait on the selector; dispatch what is ready. True if anything was."""

@@ -47,6 +47,7 @@ from ._process import (
 )
 from ._timers import CALL, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
 from .code import _decided as _instrumented_modules
+from ._watchdog import report_long_slice
 from .code import ensure_instrumented, forget_decisions
 from .errors import BadArg, Exit, VMInternalError
 from .terms import Atom, Crash, Pid, Ref
@@ -56,6 +57,9 @@ log = logging.getLogger("beamlet.process")
 NORMAL = Atom("normal")
 KILLED = Atom("killed")
 RESCHEDULE_LOW = 8
+# While processes wait on sockets or the dirty pool, poll the selector at
+# least this often (seconds) between slices, even when the run queue is busy.
+IO_POLL_INTERVAL = 0.001
 # Finished process greenlets kept for reuse. Creating a greenlet costs more
 # than the rest of a spawn together (each gets a fresh Python data stack,
 # mapped and unmapped by the allocator); reusing one makes spawn about twice
@@ -110,6 +114,11 @@ class Scheduler:
         self.stopping = False
         self.attention = False  # set (by any thread) when service() has work
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
+        self.last_poll = 0.0
+        self.idling = False  # inside idle(): the watchdog does not count that as a slice
+        self.long_slice_seen = None  # (start, where, pid) set by the watchdog thread
+        self.dirty = None  # the dirty pool (a ThreadPoolExecutor), made on first use
+        self.io = None  # IOWaits, made on first use
         # statistics
         self.context_switches = 0
         self.total_reductions = 0
@@ -402,6 +411,11 @@ class Scheduler:
         timers = self.timers
         if timers._heap and timers._heap[0][0] <= self.now():
             self._fire_timers()
+        if self.waiters and not self.clock.virtual:
+            now = self.now()
+            if now - self.last_poll >= IO_POLL_INTERVAL:
+                self.last_poll = now
+                self.poll(0)
         q = self.rq_max or self.rq_high or self.rq
         if not q:
             self.idle()
@@ -420,13 +434,15 @@ class Scheduler:
         self.special = bool(
             self.stopping or self.attention or timers._heap or self.rq_max or self.rq_high
             or self.rng is not None or self.n_low or self.slice_hooks or self.n_heap_limits
-            or self.clock.virtual
+            or self.clock.virtual or self.waiters or self.long_slice_seen is not None
         )
         if self.on_slice_start and p.state is RUNNABLE:
             self.ins.emit("slice_start", p.pid)
         return p
 
     def _after_slice(self, p, used):
+        if self.long_slice_seen is not None:
+            report_long_slice(self, p)
         if self.clock.virtual:
             self.clock.charge(used)
         if self.on_slice_end:

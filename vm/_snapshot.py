@@ -385,7 +385,10 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
 
 
 def process_detail(node, pid, *, messages=20) -> ProcessDetail | None:
-    """Everything about one live local process, or None if it is not alive."""
+    """Everything about one live local process, or None if it is not alive.
+
+    `messages`: how many queued messages to copy (None: all of them).
+    """
     _check_thread(node)
     if type(pid) is not Pid:
         raise BadArg(f"process_detail: expected a Pid, not {pid!r}")
@@ -393,7 +396,7 @@ def process_detail(node, pid, *, messages=20) -> ProcessDetail | None:
     if p is None:
         return None
     mb = p.mailbox
-    shown = [export(m) for m in islice(mb, messages)] if mb and messages else []
+    shown = [export(m) for m in islice(mb, messages)] if mb and messages != 0 else []
     d = p.dictionary or {}
     ancestors = d.get("$ancestors")
     return ProcessDetail(

@@ -415,7 +415,7 @@ def ensure_instrumented(obj) -> None:
 # the import hook
 
 
-class _CheckedLoader(importlib.machinery.SourceFileLoader):
+class CheckedLoader(importlib.machinery.SourceFileLoader):
     """Loads a source module compiled with checks; never reads or writes .pyc."""
 
     def get_code(self, fullname):
@@ -441,7 +441,7 @@ class _CheckedFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
             return spec
-        spec.loader = _CheckedLoader(fullname, spec.origin)
+        spec.loader = CheckedLoader(fullname, spec.origin)
         return spec
 
 
