@@ -1,0 +1,86 @@
+"""Every public function, given wrong arguments, raises the documented error."""
+
+import pytest
+
+import vm
+from tests.conftest import run_vm
+
+REF = object()  # replaced by a real Ref inside the node
+
+CASES = [
+    # (call, exception, text the message must contain)
+    (lambda: vm.spawn("not callable"), vm.BadArg, "callable"),
+    (lambda: vm.spawn_link(None), vm.BadArg, "callable"),
+    (lambda: vm.spawn_monitor(3), vm.BadArg, "callable"),
+    (lambda: vm.spawn_opt(print, args=5), vm.BadArg, "args"),
+    (lambda: vm.spawn_opt(print, kwargs=[1]), vm.BadArg, "kwargs"),
+    (lambda: vm.spawn_opt(print, priority="urgent"), vm.BadArg, "priority"),
+    (lambda: vm.spawn_opt(print, link="yes"), vm.BadArg, "link"),
+    (lambda: vm.spawn_opt(print, max_heap_size=-1), vm.BadArg, "max_heap_size"),
+    (lambda: vm.spawn(print, object()), vm.Unsendable, "object"),
+    (lambda: vm.send(42, "x"), vm.BadArg, "destination"),
+    (lambda: vm.send("nobody", "x"), vm.BadArg, "registered"),
+    (lambda: vm.send(vm.self(), {1, 2}), vm.Unsendable, "set"),
+    (lambda: vm.receive(timeout="soon"), vm.BadArg, "timeout"),
+    (lambda: vm.link("pid"), vm.BadArg, "Pid"),
+    (lambda: vm.unlink(None), vm.BadArg, "Pid"),
+    (lambda: vm.monitor(3.5), vm.BadArg, "target"),
+    (lambda: vm.monitor(vm.self(), alias="sometimes"), vm.BadArg, "alias"),
+    (lambda: vm.demonitor("ref"), vm.BadArg, "Ref"),
+    (lambda: vm.exit(), vm.BadArg, "reason"),
+    (lambda: vm.exit(1, 2, 3), vm.BadArg, "reason"),
+    (lambda: vm.exit("pid", "boom"), vm.BadArg, "Pid"),
+    (lambda: vm.exit(object()), vm.Unsendable, "object"),
+    (lambda: vm.process_flag("colour", 1), vm.BadArg, "unknown flag"),
+    (lambda: vm.process_flag("trap_exit", "yes"), vm.BadArg, "True or False"),
+    (lambda: vm.process_flag("max_heap_size", {"sise": 1}), vm.BadArg, "unknown max_heap_size"),
+    (lambda: vm.process_info("pid"), vm.BadArg, "Pid"),
+    (lambda: vm.process_info(vm.self(), "colour"), vm.BadArg, "unknown item"),
+    (lambda: vm.process_info(vm.self(), ["status", "colour"]), vm.BadArg, "unknown item"),
+    (lambda: vm.is_process_alive(1), vm.BadArg, "Pid"),
+    (lambda: vm.register(1, vm.self()), vm.BadArg, "str"),
+    (lambda: vm.register("undefined", vm.self()), vm.BadArg, "undefined"),
+    (lambda: vm.unregister("ghost"), vm.BadArg, "registered"),
+    (lambda: vm.whereis(5), vm.BadArg, "str"),
+    (lambda: vm.send_after(None, vm.self(), "x"), vm.BadArg, "infinity"),
+    (lambda: vm.send_after(-1, vm.self(), "x"), vm.BadArg, ">= 0"),
+    (lambda: vm.send_after(1, 42, "x"), vm.BadArg, "destination"),
+    (lambda: vm.start_timer("1", vm.self(), "x"), vm.BadArg, "seconds"),
+    (lambda: vm.cancel_timer(1), vm.BadArg, "Ref"),
+    (lambda: vm.read_timer(1), vm.BadArg, "Ref"),
+    (lambda: vm.sleep(-0.5), vm.BadArg, ">= 0"),
+    (lambda: vm.sleep(None), vm.BadArg, "infinity"),
+    (lambda: vm.bump_reductions(-1), vm.BadArg, "int"),
+    (lambda: vm.hibernate(7), vm.BadArg, "callable"),
+    (lambda: vm.alias("forever"), vm.BadArg, "mode"),
+    (lambda: vm.unalias("x"), vm.BadArg, "Ref"),
+    (lambda: vm.to_thread(5), vm.BadArg, "callable"),
+    (lambda: vm.wait_readable(0, timeout=-1), vm.BadArg, "timeout"),
+    (lambda: vm.add_instrument(object()), vm.BadArg, "Instrument"),
+]
+
+
+@pytest.mark.parametrize("call, exc, text", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_bad_input_is_refused_with_a_clear_error(call, exc, text):
+    def main():
+        with pytest.raises(exc) as info:
+            call()
+        return str(info.value)
+
+    assert text.lower() in run_vm(main).lower()
+
+
+def test_vm_internal_error_stops_the_node(monkeypatch):
+    from vm._scheduler import Scheduler
+
+    def broken(self, *a):
+        raise RuntimeError("bookkeeping bug")
+
+    def main():
+        vm.spawn(lambda: None)
+        vm.sleep(0.01)
+
+    monkeypatch.setattr(Scheduler, "_fire_timers", broken)
+    with pytest.raises(vm.VMInternalError, match="please file a bug") as info:
+        run_vm(main)
+    assert isinstance(info.value.__cause__, RuntimeError)
