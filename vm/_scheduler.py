@@ -497,7 +497,22 @@ def _run_process(p):
     result = None
     while True:
         try:
-            result = fn(*args, **kwargs) if kwargs else fn(*args)
+            # Plain calls, not fn(*args): CPython inlines a Python-to-Python call
+            # into the running eval loop, while a star-call starts a new C-level
+            # eval frame, and every C frame is saved with an idle greenlet's
+            # stack (about half a kilobyte per idle process).
+            if kwargs:
+                result = fn(*args, **kwargs)
+            elif not args:
+                result = fn()
+            elif len(args) == 1:
+                result = fn(args[0])
+            elif len(args) == 2:
+                result = fn(args[0], args[1])
+            elif len(args) == 3:
+                result = fn(args[0], args[1], args[2])
+            else:
+                result = fn(*args)
             reason = NORMAL
         except _Hibernate as h:
             fn, args, kwargs = h.fn, h.args, h.kwargs
