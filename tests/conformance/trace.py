@@ -73,6 +73,15 @@ other ``Exception`` e                       ``error:R`` -> ``{error,str(e)}``
 ``vm.spawn_opt(f, link=True, monitor=True)``  ``spawn_opt(F, [link, monitor])``
 ``vm.run`` raises ``vm.ProcessExit``        main's DOWN reason is not
                                             ``normal``: ``{main_exit,Reason}``
+a failed behaviour call raises ``vm.Exit(   ``{R,{gen_server,call,[S,Req,100]}}``:
+(r, ("gen_server", "call", (s, req,         `attempt` turns the args tuple into
+0.1)))``                                    a list and a call's or stop's third
+                                            argument into ms (None: infinity)
+a timeout or shutdown in seconds (None is   ms, or ``infinity``: `ms`
+infinity)
+``supervisor.count_children`` returns a     ``[{specs,N},{active,N},
+dict                                        {supervisors,N},{workers,N}]``:
+                                            `counts`
 ==========================================  ==================================
 """
 from __future__ import annotations
@@ -84,7 +93,7 @@ import vm
 
 __all__ = [
     "run", "name", "log", "fmt", "attempt", "info", "pairs", "sorted_terms",
-    "timer_left", "settle", "flush", "drain", "receive",
+    "timer_left", "settle", "flush", "drain", "receive", "ms", "otp_reason", "counts",
 ]
 
 _BARE_ATOM = re.compile(r"[a-z][A-Za-z0-9_@]*\Z")
@@ -255,10 +264,47 @@ def attempt(fn, *args, **kwargs):
     except vm.NoProc:
         return ("error", "noproc")
     except vm.Exit as exc:
-        return ("exit", exc.reason)
+        return ("exit", otp_reason(exc.reason))
     except Exception as exc:  # noqa: BLE001 - described, not swallowed
         return ("error", str(exc))
     return ("ok", value)
+
+
+_OTP_MODULES = frozenset({"gen", "gen_server", "gen_statem", "proc_lib", "supervisor",
+                          "sys", "otp_sys"})
+_TIMEOUT_ARG = frozenset({"call", "stop"})
+
+
+def otp_reason(reason):
+    """A behaviour call's exit reason in Erlang's shape.
+
+    ``(r, (module, function, args))`` with an OTP module name and an args
+    tuple becomes ``(r, (module, function, [args]))``; the third argument of
+    a ``call`` or ``stop`` (a timeout in seconds, None for infinity) becomes
+    ms (`ms`). Anything else is returned unchanged.
+    """
+    if type(reason) is tuple and len(reason) == 2 and type(reason[1]) is tuple \
+            and len(reason[1]) == 3:
+        module, function, args = reason[1]
+        if isinstance(module, str) and module in _OTP_MODULES and isinstance(function, str) \
+                and type(args) is tuple:
+            args = list(args)
+            if function in _TIMEOUT_ARG and len(args) == 3:
+                args[2] = ms(args[2])
+            return (reason[0], (module, function, args))
+    return reason
+
+
+def ms(seconds):
+    """A time in seconds (None: infinity) as Erlang's ms or ``infinity``.
+
+    Atoms such as ``brutal_kill`` pass through.
+    """
+    if seconds is None:
+        return "infinity"
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return int(round(seconds * 1000))
+    return seconds
 
 
 def info(pid, item: str):
@@ -340,3 +386,14 @@ def receive(*patterns, timeout, after):
     """``receive Patterns -> Msg after Timeout -> After end``."""
     msg = vm.receive(*patterns, timeout=timeout)
     return after if msg is vm.TIMEOUT else msg
+
+
+_COUNT_KEYS = ("specs", "active", "supervisors", "workers")
+
+
+def counts(value):
+    """count_children's dict as OTP's list of pairs, in OTP's order."""
+    if isinstance(value, dict):
+        return [(k, value[k]) for k in _COUNT_KEYS if k in value] + \
+            [(k, v) for k, v in value.items() if k not in _COUNT_KEYS]
+    return value
