@@ -33,7 +33,7 @@ from collections import deque
 from greenlet import GreenletExit, getcurrent
 
 from . import _signals
-from ._heap import copy_term
+from ._heap import _SCALARS, copy_term, is_term
 from ._instrument import Instruments
 from ._process import (
     EXITING,
@@ -526,6 +526,15 @@ def _run_process(p):
             return
         except Exit as e:
             reason = e.reason
+            if type(reason) not in _SCALARS and not is_term(reason):
+                # It must travel in EXIT and DOWN messages: replace it by a term
+                # that names the problem instead of failing the node.
+                reason = Crash("vm.errors.Unsendable",
+                               f"the exit reason {reason!r} is not a term; exit with a term "
+                               "(atoms, numbers, strings, tuples, lists, dicts, pids)", "")
+                log.error("Error in process %r: %s", p.pid, reason.message,
+                          extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid,
+                                                          "reason": reason}})
         except (KeyboardInterrupt, SystemExit, GreenletExit):
             raise
         except BaseException as e:
