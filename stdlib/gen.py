@@ -35,9 +35,11 @@ What it refuses: behaviour semantics (gen_server.py, gen_statem.py, ...).
 
 from __future__ import annotations
 
+from greenlet import getcurrent
+
 import vm
 from vm.code import ensure_instrumented
-from vm.lowlevel import current_node, mailbox_mark
+from vm.lowlevel import current_node, current_process, mailbox_mark
 
 from . import proc_lib
 
@@ -166,6 +168,23 @@ def _init_named(init_it, name, args):
 # call / reply / cast / stop
 
 
+# The ref each process is waiting on in `call`, by process record. One module-level
+# predicate reads it, so the receive pattern is the same object on every call and
+# compiles once (a closure per call would compile, and churn the pattern cache, every
+# time). Only the waiting process itself reads or writes its entry.
+_awaiting: dict = {}
+
+
+def _is_answer(m):
+    if type(m) is tuple:
+        n = len(m)
+        if n == 2:
+            return m[0] == _awaiting[getcurrent()]
+        if n == 5:
+            return m[1] == _awaiting[getcurrent()] and m[0] == DOWN
+    return False
+
+
 def call(server, label, request, timeout, where):
     """Make a synchronous request; return the reply or raise vm.Exit.
 
@@ -179,25 +198,18 @@ def call(server, label, request, timeout, where):
     pid = server if type(server) is Pid else whereis(server)
     if pid is None:
         raise vm.Exit(("noproc", where))
-    me = vm.self()
+    p = current_process()
+    me = p.pid
     if pid == me:
         raise vm.Exit(("calling_self", where))
     mark = mailbox_mark()
     ref = vm.monitor(pid, alias="demonitor")
     vm.send(pid, (label, (me, ref), request))
-
-    # One predicate instead of two tuple patterns: compiled patterns are cached by
-    # value, and a fresh ref per call would make every call compile and evict.
-    def answer(m):
-        if type(m) is tuple:
-            n = len(m)
-            if n == 2:
-                return m[0] == ref
-            if n == 5:
-                return m[1] == ref and m[0] == DOWN
-        return False
-
-    msg = vm.receive(answer, timeout=timeout, mark=mark)
+    _awaiting[p] = ref
+    try:
+        msg = vm.receive(_is_answer, timeout=timeout, mark=mark)
+    finally:
+        del _awaiting[p]
     if msg is vm.TIMEOUT:
         vm.demonitor(ref, flush=True)  # also deactivates the alias: a late reply is dropped
         raise vm.Exit(("timeout", where))

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import logging
 
+from greenlet import getcurrent
+
 import vm
-from vm.lowlevel import mailbox_mark
+from vm.lowlevel import current_process, mailbox_mark
 
 from .reports import is_quiet, log_report
 
@@ -40,9 +42,9 @@ _INTERNAL_KEYS = ("$ancestors", "$initial_call", "$callers")
 
 
 def _ancestors():
-    me = vm.self()
-    name = vm.process_info(me, "registered_name")
-    return [name if name is not None else me] + list(vm.get("$ancestors") or [])
+    p = current_process()  # the record, not process_info: this runs on every start
+    name = p.name
+    return [name if name is not None else p.pid] + list(vm.get("$ancestors") or [])
 
 
 def _describe(fn):
@@ -68,8 +70,14 @@ def run_reported(fn, args=(), kwargs=None):
     try:
         return fn(*args, **kwargs) if kwargs else fn(*args)
     except vm.Exit as e:
-        if not is_quiet(e.reason):
-            crash_report("exit", e.reason, "")
+        reason = e.reason
+        if not is_quiet(reason):
+            # A behaviour that caught an exception (to run its terminate) exits with
+            # the Crash; report it as the error it was, traceback included.
+            if type(reason) is vm.Crash:
+                crash_report("error", reason, reason.traceback)
+            else:
+                crash_report("exit", reason, "")
         raise
     except Exception as e:  # an error: report it, then exit with it
         reason = vm.Crash.from_exception(e)
@@ -155,6 +163,23 @@ def start_monitor(fn, *args, timeout=None, spawn_opts=None):
     return _sync_start(False, True, fn, args, timeout, spawn_opts)
 
 
+# What each starting process waits for, by process record: one module-level predicate
+# reads it, so the receive pattern is the same object on every start and compiles once
+# (three tuple patterns with a fresh pid and ref would compile, and churn the pattern
+# cache, on every start). Only the starting process itself touches its entry.
+_starting: dict = {}
+
+
+def _is_start_answer(m):
+    if type(m) is tuple:
+        n = len(m)
+        if n == 3:
+            return m[1] == _starting[getcurrent()][0] and (m[0] == ACK or m[0] == NACK)
+        if n == 5:
+            return m[1] == _starting[getcurrent()][1] and m[0] == "DOWN"
+    return False
+
+
 def _sync_start(link, keep_monitor, fn, args, timeout, spawn_opts):
     opts = dict(spawn_opts or {})
     for bad in ("monitor", "link"):
@@ -168,8 +193,12 @@ def _sync_start(link, keep_monitor, fn, args, timeout, spawn_opts):
     mark = mailbox_mark()
     pid, ref = vm.spawn_opt(_init_p, (_ancestors(), fn, tuple(args), None),
                             link=link, monitor=True, **opts)
-    msg = vm.receive((ACK, pid, ANY), (NACK, pid, ANY), ("DOWN", ref, ANY, ANY, ANY),
-                     timeout=timeout, mark=mark)
+    me = current_process()
+    _starting[me] = (pid, ref)
+    try:
+        msg = vm.receive(_is_start_answer, timeout=timeout, mark=mark)
+    finally:
+        del _starting[me]
     if msg is vm.TIMEOUT:
         if link:
             vm.unlink(pid)
@@ -180,7 +209,10 @@ def _sync_start(link, keep_monitor, fn, args, timeout, spawn_opts):
     if msg[0] == ACK:
         if keep_monitor:
             return (msg[2], ref)
-        vm.demonitor(ref, flush=True)
+        # info=True: a DOWN can be queued only if the monitor already fired, so the
+        # mailbox is scanned only then.
+        if not vm.demonitor(ref, info=True):
+            vm.demonitor(ref, flush=True)
         return msg[2]
     if msg[0] == NACK:
         # init_fail: the process is exiting; return once it is gone, with the EXIT consumed
