@@ -35,11 +35,10 @@ What it refuses: behaviour semantics (gen_server.py, gen_statem.py, ...).
 
 from __future__ import annotations
 
-from greenlet import getcurrent
-
 import vm
 from vm.code import ensure_instrumented
-from vm.lowlevel import current_node, current_process, mailbox_mark
+from vm._introspect import export
+from vm.lowlevel import call_reply, call_request, current_node, current_process, is_term
 
 from . import proc_lib
 
@@ -172,24 +171,13 @@ def _init_named(init_it, name, args):
 # predicate reads it, so the receive pattern is the same object on every call and
 # compiles once (a closure per call would compile, and churn the pattern cache, every
 # time). Only the waiting process itself reads or writes its entry.
-_awaiting: dict = {}
-
-
-def _is_answer(m):
-    if type(m) is tuple:
-        n = len(m)
-        if n == 2:
-            return m[0] == _awaiting[getcurrent()]
-        if n == 5:
-            return m[1] == _awaiting[getcurrent()] and m[0] == DOWN
-    return False
-
-
 def call(server, label, request, timeout, where):
     """Make a synchronous request; return the reply or raise vm.Exit.
 
     `where` is the `(module, function, args)` triple named in exit reasons,
-    e.g. `("gen_server", "call", (server, request))`.
+    e.g. `("gen_server", "call", (server, request))`. The protocol itself
+    (monitor with an alias, send, wait from a marker, demonitor) is one VM
+    step: `vm.lowlevel.call_request`.
     """
     tt = type(timeout)
     if tt is not float and timeout is not None and (
@@ -197,38 +185,26 @@ def call(server, label, request, timeout, where):
         raise vm.BadArg(f"call: timeout must be seconds >= 0 or None (infinity), not {timeout!r}")
     pid = server if type(server) is Pid else whereis(server)
     if pid is None:
-        raise vm.Exit(("noproc", where))
-    p = current_process()
-    me = p.pid
-    if pid == me:
-        raise vm.Exit(("calling_self", where))
-    mark = mailbox_mark()
-    ref = vm.monitor(pid, alias="demonitor")
-    vm.send(pid, (label, (me, ref), request))
-    _awaiting[p] = ref
-    try:
-        msg = vm.receive(_is_answer, timeout=timeout, mark=mark)
-    finally:
-        del _awaiting[p]
-    if msg is vm.TIMEOUT:
-        vm.demonitor(ref, flush=True)  # also deactivates the alias: a late reply is dropped
-        raise vm.Exit(("timeout", where))
-    if len(msg) == 2:
-        # info=True: only when the monitor already fired is there a DOWN to flush, so a
-        # full mailbox is not scanned on every call.
-        if not vm.demonitor(ref, info=True):
-            vm.demonitor(ref, flush=True)
-        return msg[1]
-    reason = msg[4]
-    raise vm.Exit((reason, where))
+        raise vm.Exit(("noproc", _term_safe(where)))
+    if pid == current_process().pid:
+        raise vm.Exit(("calling_self", _term_safe(where)))
+    ok, answer = call_request(pid, label, request, timeout)
+    if ok:
+        return answer
+    raise vm.Exit((answer, _term_safe(where)))
+
+
+def _term_safe(value):
+    """Exit reasons travel in messages: show a non-term part (a via registry
+    object, say) by its repr instead of making the reason unsendable."""
+    return value if is_term(value) else export(value)
 
 
 def reply(from_, message):
     """Reply to a call: `from_` is the `(caller, ref)` a callback received."""
     if type(from_) is not tuple or len(from_) != 2 or not isinstance(from_[1], vm.Ref):
         raise vm.BadArg(f"reply: expected the (caller, ref) a call handed you, not {from_!r}")
-    tag = from_[1]
-    vm.send(tag, (tag, message))
+    call_reply(from_[1], message)
     return "ok"
 
 

@@ -68,6 +68,7 @@ from __future__ import annotations
 import logging
 
 import vm
+from vm.lowlevel import call_reply
 
 from . import gen, otp_sys, proc_lib
 from .reports import is_quiet, log_report
@@ -400,7 +401,6 @@ class _Server(otp_sys.SystemHooks):
         handle_info = mod.handle_info
         parent = self.parent
         recv = vm.receive
-        send = vm.send
         while True:
             # --- wait for the next message, as the last action says
             if action is None:
@@ -445,8 +445,7 @@ class _Server(otp_sys.SystemHooks):
                     except Exception as e:
                         self.terminate(vm.Crash.from_exception(e), state, msg, from_)
                     if type(r) is tuple and (len(r) == 3 or len(r) == 4) and r[0] == "reply":
-                        ref = from_[1]
-                        send(ref, (ref, r[1]))
+                        call_reply(from_[1], r[1])
                         state = r[2]
                         if len(r) == 4:
                             action = r[3]

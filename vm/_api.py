@@ -141,8 +141,11 @@ def send(dest, msg):
         node = p.node
     except AttributeError:
         raise _not_in_process("send") from None
-    if type(dest) is Pid and dest.creation == node.creation and dest.node == node.name:
+    td = type(dest)
+    if td is Pid and dest.creation == node.creation and dest.node == node.name:
         target = node.procs.get(dest.id)
+    elif td is Ref and dest in node.aliases:
+        target = _signals.resolve_alias(node, dest)
     else:
         target = _registry.resolve(node, dest)
     copy = msg if type(msg) in _SCALARS else copy_term(msg)

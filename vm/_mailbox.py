@@ -62,7 +62,7 @@ def receive(*patterns, timeout=None, mark=None):
     node = p.node
     while not mb:
         p.state = RECEIVING  # park(p, RECEIVING) inlined; a kill throws _Killed here
-        node.hub.switch()
+        node.switch_out(p)
         mb = p.mailbox
     msg = mb.popleft()
     if node.on_receive:

@@ -104,6 +104,7 @@ class Scheduler:
         self.n_low = 0
         self.n_heap_limits = 0  # processes with max_heap_size set: checked after each slice
         self.timers = TimerQueue()
+        self.timer_heap = self.timers._heap  # the same list for the node's life
         self.timer_refs: dict = {}  # Ref -> Timer, for cancel_timer / read_timer
         self.aliases: dict = {}  # active alias Ref -> (owner Process, mode)
         self.special = True  # the loop must take its slow path (see loop())
@@ -167,7 +168,7 @@ class Scheduler:
         p.node = self
         p.mailbox = None
         p.received = 0
-        p.budget = 0
+        p.budget = self.slice
         p.reductions = 0
         p.trap_exit = False
         p.links = p.monitors = p.monitored_by = p.dictionary = None
@@ -242,7 +243,7 @@ class Scheduler:
             raise _Killed()
         p.state = state
         p.undo = undo
-        self.hub.switch()
+        self.switch_out(p)
 
     def preempt(self, p):
         """Called in `p`'s greenlet: go to the back of the run queue."""
@@ -253,6 +254,52 @@ class Scheduler:
             self.rq.append(p)
         else:
             self.enqueue(p)
+        self.switch_out(p)
+
+    def account(self, p):
+        """Close `p`'s slice: count the reductions it used (once: the budget resets)."""
+        used = self.slice - p.budget
+        p.budget = self.slice
+        p.reductions += used
+        self.total_reductions += used
+        self.context_switches += 1
+        if self.special:
+            self._after_slice(p, used)
+
+    def switch_out(self, p):
+        """Called in `p`'s greenlet when it stops running (parked, preempted).
+
+        Direct handoff: when nothing special is pending, the next process in
+        the run queue is switched to right here, in the order the hub would
+        have picked it, saving a trip through the hub (one greenlet switch
+        and one loop turn per message in a ring or a call). Everything else
+        (priorities, timers due, instruments, an empty queue) goes through
+        the hub. Whoever switches a process in sets it RUNNING with a fresh
+        budget; whoever switches out accounts for its own slice.
+        """
+        used = self.slice - p.budget
+        p.budget = self.slice  # accounted: a second account() adds nothing
+        p.reductions += used
+        self.total_reductions += used
+        self.context_switches += 1
+        if self.special:
+            self._after_slice(p, used)
+        else:
+            rq = self.rq
+            if rq:
+                th = self.timer_heap
+                if not th or th[0][0] > self.now():
+                    q = rq.popleft()
+                    # Only to a greenlet that has started: a fresh one starts from
+                    # the switching greenlet's recursion depth, and a chain of
+                    # them would overflow it. The hub starts fresh ones.
+                    if q.state is RUNNABLE and q:
+                        q.state = RUNNING
+                        q.budget = self.slice
+                        if q is not p:
+                            q.switch()
+                        return
+                    rq.appendleft(q)  # fresh, or dead and to unwind: the hub does that
         self.hub.switch()
 
     def make_runnable(self, p):
@@ -285,7 +332,6 @@ class Scheduler:
     # timers
 
     def add_timer(self, seconds, kind, target, msg=None, ref=None):
-        self.special = True
         return self.timers.add(self.now() + seconds, kind, target, msg, ref)
 
     def _fire_timers(self):
@@ -376,6 +422,8 @@ class Scheduler:
         """
         rq = self.rq
         slice_ = self.slice
+        timer_heap = self.timer_heap
+        now = self.now
         while True:
             if self.special:
                 p = self._pick_slow()
@@ -383,11 +431,14 @@ class Scheduler:
                     if self.stopping:
                         return
                     continue
-            elif rq:
-                p = rq.popleft()
             else:
-                self.special = True
-                continue
+                if timer_heap and timer_heap[0][0] <= now():
+                    self._fire_timers()
+                if rq:
+                    p = rq.popleft()
+                else:
+                    self.special = True
+                    continue
             if p.state is not RUNNABLE:
                 if p.state is EXITING and p:
                     p.throw(_Killed())  # unwind a dead process's stack
@@ -395,12 +446,8 @@ class Scheduler:
             p.state = RUNNING
             p.budget = slice_
             p.switch()
-            used = slice_ - p.budget
-            p.reductions += used
-            self.total_reductions += used
-            self.context_switches += 1
-            if self.special:
-                self._after_slice(p, used)
+            # Back in the hub: the process that switched here (p, or another one
+            # p handed off to) has already accounted for its slice (switch_out).
 
     def _pick_slow(self):
         """The next process to run, handling everything the fast path does not."""
@@ -432,7 +479,7 @@ class Scheduler:
                 return None
             p.low_skips = 0
         self.special = bool(
-            self.stopping or self.attention or timers._heap or self.rq_max or self.rq_high
+            self.stopping or self.attention or self.rq_max or self.rq_high
             or self.rng is not None or self.n_low or self.slice_hooks or self.n_heap_limits
             or self.clock.virtual or self.waiters or self.long_slice_seen is not None
         )
@@ -478,6 +525,7 @@ def _entry():
         if p.state is not EXITING:
             _run_process(p)
         node = p.node
+        node.account(p)  # its last slice
         if node.stopping or len(node.pool) >= POOL_MAX:
             return None
         p.init_fn = None

@@ -35,6 +35,8 @@ import logging
 import os
 import sys
 
+from greenlet import getcurrent
+
 from ._heap import copy_term, term_size
 from ._process import EXITING, RECEIVING
 from ._timers import Timer
@@ -323,7 +325,10 @@ def process_memory(p) -> int:
             size += term_size(m, seen)
     if p.dictionary:
         size += term_size(p.dictionary, seen)
-    f = p.gr_frame if p else None
+    if p is getcurrent():  # the running process (a slice ending in switch_out)
+        f = sys._getframe()
+    else:
+        f = p.gr_frame if p else None
     while f is not None:
         if not f.f_code.co_filename.startswith(_VM_DIR):
             for v in f.f_locals.values():

@@ -102,8 +102,8 @@ class TimerQueue:
         self._dead += 1
         heap = self._heap
         if self._dead > 256 and self._dead * 2 > len(heap):
-            self._heap = [e for e in heap if not e[2].cancelled]
-            heapq.heapify(self._heap)
+            heap[:] = [e for e in heap if not e[2].cancelled]  # in place: the loop holds it
+            heapq.heapify(heap)
             self._dead = 0
 
     def next_deadline(self):

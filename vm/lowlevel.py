@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
+from ._call import call_request
+from ._call import reply as call_reply
 from ._heap import copy_term, is_term, term_size
 from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
@@ -27,6 +29,8 @@ from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
 from . import _snapshot as snapshot
 
 __all__ = [
+    "call_reply",
+    "call_request",
     "EVENTS",
     "EXITING",
     "Instrument",

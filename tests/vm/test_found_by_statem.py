@@ -48,8 +48,6 @@ def test_a_non_term_exit_reason_does_not_stop_the_node():
     assert run_vm(main)
 
 
-@pytest.mark.xfail(reason="bug 2: gen.call puts a non-term via registry in the reason",
-                   strict=True)
 def test_call_to_an_unknown_via_name_exits_with_a_term():
     registry = _Registry()
 
