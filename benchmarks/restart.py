@@ -99,9 +99,13 @@ def run_beamlet(p):
     from .beamlet_support import require_stdlib
     require_stdlib("supervisor", "Supervisor", "start_link")
     import vm
+    previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)  # no report per restart (the BEAM side: logger level none)
-    rec = Recorder(NAME, "beamlet", p)
-    _report(rec, p, vm.run(beamlet_main, p), "stdlib.supervisor, one_for_one, brutal_kill")
+    try:
+        rec = Recorder(NAME, "beamlet", p)
+        _report(rec, p, vm.run(beamlet_main, p), "stdlib.supervisor, one_for_one, brutal_kill")
+    finally:
+        logging.disable(previous)  # run in-process by the selftest: leave logging as it was
     return rec.records
 
 

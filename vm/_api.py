@@ -235,6 +235,7 @@ def monitor(target, alias=None) -> Ref:
             f"monitor: target must be a Pid, a registered name or (name, node), not {target!r}"
         )
     ref = node.make_ref()
+    p.ref_mark = (ref, p.received)  # before a noproc DOWN is queued below
     if proc is p:
         pass  # OTP: monitoring yourself returns a ref but creates no monitor
     elif proc is None:
@@ -558,7 +559,12 @@ def hibernate(fn, *args, **kwargs):
 
 
 def make_ref() -> Ref:
-    return _me("make_ref").node.make_ref()
+    """A fresh reference. A later receive whose pattern holds it skips the
+    messages that were queued before it was made (BEAM's receive marker)."""
+    p = _me("make_ref")
+    ref = p.node.make_ref()
+    p.ref_mark = (ref, p.received)
+    return ref
 
 
 def monotonic() -> float:

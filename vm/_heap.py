@@ -33,15 +33,15 @@ from .errors import Unsendable
 from .terms import Atom, Crash, Pid, Ref
 
 # Values that are immutable all the way down: shared, never copied.
-_SCALARS = frozenset({int, float, str, bytes, bool, type(None), Atom, Pid, Ref, Crash})
-# Shared by reference: code, not data.
-_CODE = frozenset(
+# Values shared, never copied: immutable all the way down (data), or code
+# (functions and classes are shared by reference: see docs/deviations.md).
+_SCALARS = frozenset(
     {
-        types.FunctionType,
-        types.BuiltinFunctionType,
-        type,
+        int, float, str, bytes, bool, type(None), Atom, Pid, Ref, Crash,
+        types.FunctionType, types.BuiltinFunctionType, type,
     }
 )
+_is_all_shared = _SCALARS.issuperset  # _is_all_shared(map(type, xs)): one C-level pass
 
 
 def copy_term(x):
@@ -69,10 +69,7 @@ def _copy(x, t):
     if t in _SCALARS:
         return x
     if t is tuple:
-        for e in x:
-            if type(e) not in _SCALARS:
-                break
-        else:
+        if _is_all_shared(map(type, x)):
             return x  # immutable all the way down: share it
         out = [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
         for a, b in zip(out, x):
@@ -80,15 +77,19 @@ def _copy(x, t):
                 return tuple(out)
         return x  # nested tuples of immutables: still shareable
     if t is list:
+        if _is_all_shared(map(type, x)):
+            return x.copy()  # the common flat list: copied at C speed
         return [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
     if t is dict:
+        if _is_all_shared(map(type, x.values())) and _is_all_shared(map(type, x)):
+            return x.copy()
         return {
             (k if type(k) in _SCALARS else _copy(k, type(k))): (
                 v if type(v) in _SCALARS else _copy(v, type(v))
             )
             for k, v in x.items()
         }
-    if t in _CODE or isinstance(x, type):
+    if isinstance(x, type):  # a class with a metaclass
         return x
     if t is types.MethodType and _is_module_level(x.__self__):
         return x

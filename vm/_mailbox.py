@@ -80,6 +80,10 @@ def _receive(p, patterns, timeout, mark):
     match = compile_patterns(patterns) if patterns else None
     timeout = check_timeout(timeout)
     i = 0
+    if mark is None and p.ref_mark is not None and patterns:
+        ref, at = p.ref_mark
+        if _mentions(patterns, ref):
+            mark = at  # the pattern needs a ref made after every older message
     if mark is not None and p.mailbox:
         i = max(0, len(p.mailbox) - (p.received - mark))
     timer = None
@@ -116,6 +120,22 @@ def _receive(p, patterns, timeout, mark):
             if p.undo is timer:
                 p.undo = None
             node.timers.cancel(timer)
+
+
+def _mentions(pattern, ref) -> bool:
+    """Does a pattern (or tuple of patterns) contain this ref, so that no message
+    older than the ref can match it?"""
+    if pattern is ref:
+        return True
+    t = type(pattern)
+    if t is tuple or t is list:
+        for x in pattern:
+            if x is ref or ((type(x) is tuple or type(x) is list or type(x) is dict)
+                            and _mentions(x, ref)):
+                return True
+    elif t is dict:
+        return any(_mentions(v, ref) for v in pattern.values())
+    return False
 
 
 def _take(node, p, mb, i):

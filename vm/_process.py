@@ -100,6 +100,7 @@ class Process(greenlet):
         "max_heap_log",
         "label",
         "aliases",  # set of active alias Refs this process owns, or None
+        "ref_mark",  # (ref, received) of the last make_ref/monitor: receive marker
         "is_main",
     )
 

@@ -172,7 +172,7 @@ class Scheduler:
         p.reductions = 0
         p.trap_exit = False
         p.links = p.monitors = p.monitored_by = p.dictionary = None
-        p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = None
+        p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = p.ref_mark = None
         p.timed_out = False
         p.entry = (fn, args, kwargs)
         p.init_fn = fn
