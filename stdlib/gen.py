@@ -38,7 +38,7 @@ from __future__ import annotations
 import vm
 from vm.code import ensure_instrumented
 from vm._introspect import export
-from vm.lowlevel import call_reply, call_request, current_node, current_process, is_term
+from vm.lowlevel import call_reply, call_request, current_node, is_term
 
 from . import proc_lib
 
@@ -186,9 +186,7 @@ def call(server, label, request, timeout, where):
     pid = server if type(server) is Pid else whereis(server)
     if pid is None:
         raise vm.Exit(("noproc", _term_safe(where)))
-    if pid == current_process().pid:
-        raise vm.Exit(("calling_self", _term_safe(where)))
-    ok, answer = call_request(pid, label, request, timeout)
+    ok, answer = call_request(pid, label, request, timeout)  # also says "calling_self"
     if ok:
         return answer
     raise vm.Exit((answer, _term_safe(where)))

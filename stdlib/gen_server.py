@@ -68,7 +68,7 @@ from __future__ import annotations
 import logging
 
 import vm
-from vm.lowlevel import call_reply
+from vm.lowlevel import call_reply, call_request
 
 from . import gen, otp_sys, proc_lib
 from .reports import is_quiet, log_report
@@ -312,6 +312,11 @@ def enter_loop(cls, state, *, name=None, action=None, debug=None, hibernate_afte
 def call(server, request, timeout=_DEFAULT):
     """Send a request and wait for the reply (default 5 s; None waits forever)."""
     if timeout is _DEFAULT:
+        if type(server) is vm.Pid:  # the hot path: straight to the VM's call step
+            ok, answer = call_request(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT)
+            if ok:
+                return answer
+            raise vm.Exit((answer, ("gen_server", "call", (server, request))))
         return gen.call(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT,
                         ("gen_server", "call", (server, request)))
     return gen.call(server, GEN_CALL, request, timeout,

@@ -84,7 +84,7 @@ def format_report(report: dict) -> str:
 
 
 def _crash_report(r):
-    out = [f"  crasher:"]
+    out = ["  crasher:"]
     for key in ("initial_call", "pid", "registered_name", "error_info", "ancestors",
                 "message_queue_len", "messages", "links", "dictionary", "trap_exit",
                 "status", "memory", "reductions"):

@@ -552,7 +552,7 @@ def hibernate(fn, *args, **kwargs):
     Never returns (enclosing try/except blocks are gone, as in OTP; their
     `finally` clauses run on the way out).
     """
-    p = _me("hibernate")
+    _me("hibernate")
     if not callable(fn):
         raise BadArg(f"hibernate needs a callable, not {fn!r}")
     raise _Hibernate(fn, args, kwargs)

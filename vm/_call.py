@@ -34,33 +34,37 @@ from ._heap import _SCALARS, copy_term
 from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
 from ._scheduler import NORMAL_PRIORITY
 from ._signals import DOWN, NOPROC
-from ._timers import WAKE
-from .terms import Ref
+from .terms import Atom, Ref
 
 DEMONITOR = "demonitor"
+CALLING_SELF = Atom("calling_self")
 
 
 def call_request(dest, label, request, timeout):
     """Send a call to the local process `dest` (a Pid) and wait for its answer.
 
     Returns `(True, reply)`, or `(False, reason)` where reason is "timeout",
-    "noproc", or the server's exit reason if it died before replying.
+    "noproc", "calling_self", or the server's exit reason if it died before
+    replying.
     """
     p = getcurrent()
     node = p.node
     if p.state is EXITING:
         raise _Killed()
-    target = node.lookup(dest)
-    if target is None:
+    if dest.creation != node.creation or dest.node != node.name:
         return (False, NOPROC)
-    # monitor + alias, inline (vm.monitor(dest, alias="demonitor"))
+    target = node.procs.get(dest.id)
+    if target is None or target.state is EXITING:
+        return (False, NOPROC)
+    if target is p:
+        return (False, CALLING_SELF)
+    # monitor + alias, inline (vm.monitor(dest, alias="demonitor")). The alias is
+    # not recorded in p.aliases: it is also a monitor ref, and a dying process
+    # drops the aliases of its monitors (_signals.process_died).
     i = node._next_ref
     node._next_ref = i + 1
     ref = Ref(node.name, i, node.creation)
     node.aliases[ref] = (p, DEMONITOR)
-    if p.aliases is None:
-        p.aliases = set()
-    p.aliases.add(ref)
     if p.monitors is None:
         p.monitors = {}
     tpid = target.pid
@@ -87,7 +91,7 @@ def call_request(dest, label, request, timeout):
     if node.on_send:
         node.ins.emit("send", p.pid, tpid, msg)
     # wait for (ref, reply) or ("DOWN", ref, ...)
-    timer = None
+    armed = False
     try:
         while True:
             mb = p.mailbox
@@ -119,18 +123,17 @@ def call_request(dest, label, request, timeout):
                 _forget(node, p, ref, target)
                 _flush_down(p, ref)
                 return (False, "timeout")
-            if timeout is not None and timer is None:
+            if timeout is not None and not armed:
                 if timeout <= 0:
                     p.timed_out = True
                     continue
-                timer = node.add_timer(timeout, WAKE, p)
-            node.park(p, RECEIVING, timer)
+                node.arm_timeout(p, timeout)
+                armed = True
+            node.park(p, RECEIVING, p.undo)
     finally:
         p.timed_out = False
-        if timer is not None:
-            if p.undo is timer:
-                p.undo = None
-            node.timers.cancel(timer)
+        if armed:
+            node.disarm_timeout(p)
 
 
 def _forget(node, p, ref, target) -> bool:
@@ -142,8 +145,7 @@ def _forget(node, p, ref, target) -> bool:
             mb.pop(ref, None)
         if node.on_demonitor:
             node.ins.emit("demonitor", p.pid, ref)
-    if node.aliases.pop(ref, None) is not None and p.aliases is not None:
-        p.aliases.discard(ref)
+    node.aliases.pop(ref, None)
     return active
 
 
@@ -175,7 +177,17 @@ def reply(tag, message):
             owner = resolve_alias(node, tag)
         if owner is not None and owner.state is not EXITING:
             msg = (tag, message if type(message) in _SCALARS else copy_term(message))
-            node.deliver(owner, msg)
+            mb = owner.mailbox  # node.deliver(owner, msg), inline
+            if mb is None:
+                mb = owner.mailbox = deque()
+            mb.append(msg)
+            owner.received += 1
+            if owner.state is RECEIVING:
+                owner.state = RUNNABLE
+                if owner.priority is NORMAL_PRIORITY:
+                    node.rq.append(owner)
+                else:
+                    node.enqueue(owner)
             if node.on_send:
                 node.ins.emit("send", p.pid, owner.pid, msg)
     p.budget -= 1

@@ -33,7 +33,6 @@ from greenlet import getcurrent
 
 from ._patterns import check_timeout, compile_patterns
 from ._process import EXITING, RECEIVING, _Killed
-from ._timers import WAKE
 from .errors import NotInProcess
 from .terms import TIMEOUT
 
@@ -86,7 +85,7 @@ def _receive(p, patterns, timeout, mark):
             mark = at  # the pattern needs a ref made after every older message
     if mark is not None and p.mailbox:
         i = max(0, len(p.mailbox) - (p.received - mark))
-    timer = None
+    armed = False
     try:
         while True:
             mb = p.mailbox
@@ -109,17 +108,16 @@ def _receive(p, patterns, timeout, mark):
             if timeout is not None:
                 if timeout == 0:
                     return TIMEOUT
-                if timer is None:
-                    timer = node.add_timer(timeout, WAKE, p)
-            node.park(p, RECEIVING, timer)
-            # Woken by a message (timer still armed, kept as undo for a kill)
-            # or by the timer (p.timed_out is set).
+                if not armed:
+                    node.arm_timeout(p, timeout)  # sets p.undo: what a kill cancels
+                    armed = True
+            node.park(p, RECEIVING, p.undo)
+            # Woken by a message (the timeout stays armed) or by the timeout
+            # (p.timed_out is set).
     finally:
         p.timed_out = False
-        if timer is not None:
-            if p.undo is timer:
-                p.undo = None
-            node.timers.cancel(timer)
+        if armed:
+            node.disarm_timeout(p)
 
 
 def _mentions(pattern, ref) -> bool:

@@ -37,7 +37,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from greenlet import GreenletExit, getcurrent
 
-from . import _signals
 from ._heap import copy_term
 from ._process import EXITING, Process, _Killed
 from ._registry import resolve
@@ -324,6 +323,8 @@ class Node(Scheduler):
             return
         if len(self.pool) > POOL_IDLE:
             self._trim_pool()
+        if self.deadlines:
+            self.sweep()  # lazily armed timeouts must be real timers before we sleep
         deadline = self.timers.next_deadline()
         can_be_woken = self.background or self.waiters > 0
         if self.clock.virtual:

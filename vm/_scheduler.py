@@ -45,7 +45,7 @@ from ._process import (
     _Hibernate,
     _Killed,
 )
-from ._timers import CALL, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
+from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
 from .code import _decided as _instrumented_modules
 from ._watchdog import report_long_slice
 from .code import ensure_instrumented, forget_decisions
@@ -57,6 +57,14 @@ log = logging.getLogger("beamlet.process")
 NORMAL = Atom("normal")
 KILLED = Atom("killed")
 RESCHEDULE_LOW = 8
+# Receive timeouts of at least LAZY_MIN seconds are armed lazily: the process
+# is noted in a dict, and a sweep every SWEEP_EVERY seconds turns the notes
+# still waiting into real timers (long before their deadline, so they fire on
+# time). A gen_server call's 5 s timeout is set and cleared within
+# microseconds almost always; a dict insert and delete is several times
+# cheaper than a heap push, a Timer and its cancellation.
+LAZY_MIN = 0.02
+SWEEP_EVERY = 0.005
 # While processes wait on sockets or the dirty pool, poll the selector at
 # least this often (seconds) between slices, even when the run queue is busy.
 IO_POLL_INTERVAL = 0.001
@@ -107,6 +115,8 @@ class Scheduler:
         self.timer_heap = self.timers._heap  # the same list for the node's life
         self.timer_refs: dict = {}  # Ref -> Timer, for cancel_timer / read_timer
         self.aliases: dict = {}  # active alias Ref -> (owner Process, mode)
+        self.deadlines: dict = {}  # Process -> deadline of a lazily armed receive timeout
+        self.sweep_pending = False
         self.special = True  # the loop must take its slow path (see loop())
         self.ins = Instruments(self)  # sets self.on_<event>, self.slice_hooks
         self.hub = None
@@ -309,6 +319,8 @@ class Scheduler:
             p.undo = None
             if type(u) is Timer:
                 self.timers.cancel(u)
+            elif u is LAZY:
+                self.deadlines.pop(p, None)
             else:
                 u()
         p.state = RUNNABLE
@@ -330,6 +342,37 @@ class Scheduler:
 
     # ------------------------------------------------------------------
     # timers
+
+    def arm_timeout(self, p, timeout):
+        """Arm the timeout of `p`'s coming park(s); `p.timed_out` is set when it fires."""
+        deadline = self.now() + timeout
+        if timeout >= LAZY_MIN:
+            self.deadlines[p] = deadline
+            p.undo = LAZY
+            if not self.sweep_pending:
+                self.sweep_pending = True
+                self.timers.add(deadline - timeout + SWEEP_EVERY, CALL, None, self.sweep)
+        else:
+            p.undo = self.timers.add(deadline, WAKE, p)
+
+    def disarm_timeout(self, p):
+        u = p.undo
+        p.undo = None
+        if u is LAZY:
+            self.deadlines.pop(p, None)
+        elif type(u) is Timer:
+            self.timers.cancel(u)
+
+    def sweep(self):
+        """Turn lazily armed timeouts still waiting into real timers."""
+        self.sweep_pending = False
+        deadlines = self.deadlines
+        if deadlines:
+            add = self.timers.add
+            for p, d in deadlines.items():
+                if p.undo is LAZY:
+                    p.undo = add(d, WAKE, p)
+            deadlines.clear()
 
     def add_timer(self, seconds, kind, target, msg=None, ref=None):
         return self.timers.add(self.now() + seconds, kind, target, msg, ref)

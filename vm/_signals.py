@@ -39,7 +39,7 @@ from greenlet import getcurrent
 
 from ._heap import copy_term, term_size
 from ._process import EXITING, RECEIVING
-from ._timers import Timer
+from ._timers import LAZY, Timer
 from .errors import BadArg
 from .terms import Atom
 
@@ -220,6 +220,8 @@ def process_died(node, p):
         p.undo = None
         if type(u) is Timer:
             node.timers.cancel(u)
+        elif u is LAZY:
+            node.deadlines.pop(p, None)
         else:
             u()
     if p.timers:
@@ -230,10 +232,12 @@ def process_died(node, p):
         p.timers = None
     procs = node.procs
     if p.monitors:
+        aliases = node.aliases
         for ref, (tpid, _obj) in p.monitors.items():
             t = procs.get(tpid.id)
             if t is not None and t.monitored_by is not None:
                 t.monitored_by.pop(ref, None)
+            aliases.pop(ref, None)  # a monitor's alias (a call waiting for its reply)
         p.monitors = None
     if p.links:
         links = p.links

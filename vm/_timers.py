@@ -24,6 +24,10 @@ from __future__ import annotations
 import heapq
 import time
 
+# A park whose timeout is armed lazily (see Scheduler.arm_timeout): the
+# process's `undo` holds this until a sweep turns it into a real Timer.
+LAZY = type("LazyTimeout", (), {"__repr__": lambda self: "<lazy timeout>"})()
+
 # Timer kinds.
 WAKE = 0  # wake a parked process (receive timeout, sleep); target is the Process
 SEND = 1  # deliver `msg` to `target` (a Pid or a registered name): send_after / start_timer

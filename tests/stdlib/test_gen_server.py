@@ -110,7 +110,7 @@ def test_named_start_already_started_and_name_free_after_failure():
     def main():
         ok, pid = gen_server.start(Server, {}, name="srv")
         again = gen_server.start(Server, {}, name="srv")
-        failed = gen_server.start(Returns, {"init": ("stop", "x")}, name="other")
+        gen_server.start(Returns, {"init": ("stop", "x")}, name="other")
         return pid, again, vm.whereis("srv") == pid, vm.whereis("other")
 
     pid, again, registered, other = run_vm(main)

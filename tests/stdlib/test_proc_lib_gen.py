@@ -83,7 +83,7 @@ def test_crash_report_logged_for_errors_not_for_shutdown(caplog):
     def main():
         p1, r1 = vm.spawn_monitor(lambda: proc_lib.spawn(lambda: 1 / 0) and vm.sleep(0.1))
         vm.receive(("DOWN", r1, ANY, ANY, ANY))
-        p2 = proc_lib.spawn(lambda: vm.exit("shutdown"))
+        proc_lib.spawn(lambda: vm.exit("shutdown"))
         vm.sleep(0.1)
         return True
 

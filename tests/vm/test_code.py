@@ -59,7 +59,6 @@ def test_recursive_function_is_preempted():
 
 def test_four_hogs_share_fairly_by_reductions():
     def main():
-        log = []
         pids = [vm.spawn(spin_forever) for _ in range(4)]
         vm.sleep(0.001)
         for _ in range(40):

@@ -10,7 +10,6 @@
    naming such a registry by its repr.)
 """
 
-import pytest
 
 import vm
 from stdlib import gen
