@@ -144,7 +144,7 @@ def send(dest, msg):
     td = type(dest)
     if td is Pid and dest.creation == node.creation and dest.node == node.name:
         target = node.procs.get(dest.id)
-    elif td is Ref and dest in node.aliases:
+    elif td is Ref and dest.id in node.aliases:
         target = _signals.resolve_alias(node, dest)
     else:
         target = _registry.resolve(node, dest)
@@ -266,7 +266,7 @@ def unalias(ref) -> bool:
     p = _me("unalias")
     if type(ref) is not Ref:
         raise BadArg(f"unalias: expected an alias Ref, not {ref!r}")
-    entry = p.node.aliases.get(ref)
+    entry = p.node.aliases.get(ref.id) if ref.creation == p.node.creation else None
     if entry is None or entry[0] is not p:
         return False
     return _signals.remove_alias(p.node, ref)

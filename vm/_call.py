@@ -64,14 +64,16 @@ def call_request(dest, label, request, timeout):
     i = node._next_ref
     node._next_ref = i + 1
     ref = Ref(node.name, i, node.creation)
-    node.aliases[ref] = (p, DEMONITOR)
+    # Internal tables are keyed by the ref's id (an int hashes in C; a Ref's
+    # hash is a Python method, and a call touches these tables seven times).
+    node.aliases[i] = (p, DEMONITOR)
     if p.monitors is None:
         p.monitors = {}
     tpid = target.pid
-    p.monitors[ref] = (tpid, tpid)
+    p.monitors[i] = (tpid, tpid, ref)
     if target.monitored_by is None:
         target.monitored_by = {}
-    target.monitored_by[ref] = p.pid
+    target.monitored_by[i] = p.pid
     if node.on_monitor:
         node.ins.emit("monitor", p.pid, tpid, ref)
     # send, inline (vm.send(dest, (label, (self, ref), request)))
@@ -104,15 +106,15 @@ def call_request(dest, label, request, timeout):
                     m = mb[i]
                     if type(m) is tuple:
                         k = len(m)
-                        if k == 2 and m[0] == ref:
+                        if k == 2 and m[0] is ref:  # refs are shared, never copied
                             del mb[i]
-                            if not _forget(node, p, ref, target):
+                            if not _forget(node, p, ref.id, target):
                                 _flush_down(p, ref)  # the server died just after replying
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
                             _charge(p)
                             return (True, m[1])
-                        if k == 5 and m[1] == ref and m[0] == DOWN:
+                        if k == 5 and m[1] is ref and m[0] == DOWN:
                             del mb[i]
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
@@ -120,7 +122,7 @@ def call_request(dest, label, request, timeout):
                             return (False, m[4])
                     i += 1
             if p.timed_out:
-                _forget(node, p, ref, target)
+                _forget(node, p, ref.id, target)
                 _flush_down(p, ref)
                 return (False, "timeout")
             if timeout is not None and not armed:
@@ -136,17 +138,17 @@ def call_request(dest, label, request, timeout):
             node.disarm_timeout(p)
 
 
-def _forget(node, p, ref, target) -> bool:
-    """demonitor(ref) + drop the alias, inline; True if the monitor was still active."""
-    active = p.monitors is not None and p.monitors.pop(ref, None) is not None
-    if active:
+def _forget(node, p, rid, target) -> bool:
+    """demonitor + drop the alias, inline; True if the monitor was still active."""
+    entry = p.monitors.pop(rid, None) if p.monitors is not None else None
+    if entry is not None:
         mb = target.monitored_by
         if mb is not None:
-            mb.pop(ref, None)
+            mb.pop(rid, None)
         if node.on_demonitor:
-            node.ins.emit("demonitor", p.pid, ref)
-    node.aliases.pop(ref, None)
-    return active
+            node.ins.emit("demonitor", p.pid, entry[2])
+    node.aliases.pop(rid, None)
+    return entry is not None
 
 
 def _flush_down(p, ref):
@@ -168,7 +170,7 @@ def reply(tag, message):
     """Send `(tag, message)` to the alias `tag` (a call's reply); dropped if inactive."""
     p = getcurrent()
     node = p.node
-    entry = node.aliases.get(tag)
+    entry = node.aliases.get(tag.id) if tag.creation == node.creation else None
     if entry is not None:
         owner, mode = entry
         if mode != DEMONITOR:

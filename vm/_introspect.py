@@ -147,7 +147,7 @@ def info_item(node, p, item):
     if item == "links":
         return list(p.links) if p.links else []
     if item == "monitors":
-        return [(Atom("process"), obj) for (_pid, obj) in p.monitors.values()] if p.monitors else []
+        return [(Atom("process"), e[1]) for e in p.monitors.values()] if p.monitors else []
     if item == "monitored_by":
         return list(p.monitored_by.values()) if p.monitored_by else []
     if item == "current_function":

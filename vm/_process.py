@@ -84,8 +84,8 @@ class Process(greenlet):
         "low_skips",  # times a low-priority process was passed over
         "trap_exit",
         "links",  # set of Pids, or None
-        "monitors",  # {ref: (target_pid, object)} monitors this process holds, or None
-        "monitored_by",  # {ref: watcher_pid}, or None
+        "monitors",  # {ref.id: (target_pid, object, ref)} monitors it holds, or None
+        "monitored_by",  # {ref.id: watcher_pid}, or None
         "dictionary",  # the process dictionary, or None
         "name",  # registered name, or None
         "timers",  # set of Timer entries targeting this pid, or None
@@ -99,7 +99,7 @@ class Process(greenlet):
         "max_heap_kill",
         "max_heap_log",
         "label",
-        "aliases",  # set of active alias Refs this process owns, or None
+        "aliases",  # set of the ids of the alias refs it owns, or None
         "ref_mark",  # (ref, received) of the last make_ref/monitor: receive marker
         "is_main",
     )

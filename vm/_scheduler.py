@@ -114,7 +114,7 @@ class Scheduler:
         self.timers = TimerQueue()
         self.timer_heap = self.timers._heap  # the same list for the node's life
         self.timer_refs: dict = {}  # Ref -> Timer, for cancel_timer / read_timer
-        self.aliases: dict = {}  # active alias Ref -> (owner Process, mode)
+        self.aliases: dict = {}  # active alias ref.id -> (owner Process, mode)
         self.deadlines: dict = {}  # Process -> deadline of a lazily armed receive timeout
         self.sweep_pending = False
         self.special = True  # the loop must take its slow path (see loop())

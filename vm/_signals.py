@@ -91,12 +91,14 @@ def remove_link(node, a, pid):
 def add_monitor(node, watcher, target, obj, ref=None):
     if ref is None:
         ref = node.make_ref()
+    # Monitor and alias tables are keyed by ref.id: an int hashes in C.
+    rid = ref.id
     if watcher.monitors is None:
         watcher.monitors = {}
-    watcher.monitors[ref] = (target.pid, obj)
+    watcher.monitors[rid] = (target.pid, obj, ref)
     if target.monitored_by is None:
         target.monitored_by = {}
-    target.monitored_by[ref] = watcher.pid
+    target.monitored_by[rid] = watcher.pid
     if node.on_monitor:
         node.ins.emit("monitor", watcher.pid, target.pid, ref)
     return ref
@@ -104,16 +106,19 @@ def add_monitor(node, watcher, target, obj, ref=None):
 
 def remove_monitor(node, watcher, ref) -> bool:
     """Drop the monitor `ref` held by `watcher`; True if it was active."""
-    if ref in node.aliases:
+    if ref.creation != node.creation or ref.node != node.name:
+        return False  # not one of ours
+    rid = ref.id
+    if rid in node.aliases:
         drop_monitor_alias(node, ref)
     if watcher.monitors is None:
         return False
-    entry = watcher.monitors.pop(ref, None)
+    entry = watcher.monitors.pop(rid, None)
     if entry is None:
         return False
     target = node.procs.get(entry[0].id)
     if target is not None and target.monitored_by is not None:
-        target.monitored_by.pop(ref, None)
+        target.monitored_by.pop(rid, None)
     if node.on_demonitor:
         node.ins.emit("demonitor", watcher.pid, ref)
     return True
@@ -140,33 +145,37 @@ ALIAS_MODES = ("explicit_unalias", "reply", "demonitor", "reply_demonitor")
 def add_alias(node, p, mode, ref=None):
     if ref is None:
         ref = node.make_ref()
-    node.aliases[ref] = (p, mode)
+    node.aliases[ref.id] = (p, mode)
     if p.aliases is None:
         p.aliases = set()
-    p.aliases.add(ref)
+    p.aliases.add(ref.id)
     return ref
 
 
 def remove_alias(node, ref) -> bool:
-    entry = node.aliases.pop(ref, None)
+    if ref.creation != node.creation or ref.node != node.name:
+        return False
+    entry = node.aliases.pop(ref.id, None)
     if entry is None:
         return False
     owner = entry[0]
     if owner.aliases is not None:
-        owner.aliases.discard(ref)
+        owner.aliases.discard(ref.id)
     return True
 
 
 def drop_monitor_alias(node, ref):
     """A monitor went away: its alias goes too, unless it was explicit_unalias."""
-    entry = node.aliases.get(ref)
+    entry = node.aliases.get(ref.id)
     if entry is not None and entry[1] in ("demonitor", "reply_demonitor"):
         remove_alias(node, ref)
 
 
 def resolve_alias(node, ref):
     """The owner a message sent to alias `ref` goes to (or None); applies reply modes."""
-    entry = node.aliases.get(ref)
+    if ref.creation != node.creation or ref.node != node.name:
+        return None
+    entry = node.aliases.get(ref.id)
     if entry is None:
         return None
     owner, mode = entry
@@ -212,8 +221,8 @@ def process_died(node, p):
     if p.name is not None:
         node.names.pop(p.name, None)
     if p.aliases:
-        for ref in p.aliases:
-            node.aliases.pop(ref, None)
+        for rid in p.aliases:
+            node.aliases.pop(rid, None)
         p.aliases = None
     u = p.undo
     if u is not None:
@@ -233,11 +242,11 @@ def process_died(node, p):
     procs = node.procs
     if p.monitors:
         aliases = node.aliases
-        for ref, (tpid, _obj) in p.monitors.items():
-            t = procs.get(tpid.id)
+        for rid, entry in p.monitors.items():
+            t = procs.get(entry[0].id)
             if t is not None and t.monitored_by is not None:
-                t.monitored_by.pop(ref, None)
-            aliases.pop(ref, None)  # a monitor's alias (a call waiting for its reply)
+                t.monitored_by.pop(rid, None)
+            aliases.pop(rid, None)  # a monitor's alias (a call waiting for its reply)
         p.monitors = None
     if p.links:
         links = p.links
@@ -253,13 +262,14 @@ def process_died(node, p):
     if p.monitored_by:
         watchers = p.monitored_by
         p.monitored_by = None
-        for ref, wpid in watchers.items():
+        for rid, wpid in watchers.items():
             w = procs.get(wpid.id)
             if w is None or w.state is EXITING or w.monitors is None:
                 continue
-            entry = w.monitors.pop(ref, None)
+            entry = w.monitors.pop(rid, None)
             if entry is not None:
-                if ref in node.aliases:
+                ref = entry[2]
+                if rid in node.aliases:
                     drop_monitor_alias(node, ref)
                 node.deliver(w, (DOWN, ref, PROCESS, entry[1], copy_term(reason)))
     if node.on_exit:
