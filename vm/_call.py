@@ -61,19 +61,19 @@ def call_request(dest, label, request, timeout):
     # monitor + alias, inline (vm.monitor(dest, alias="demonitor")). The alias is
     # not recorded in p.aliases: it is also a monitor ref, and a dying process
     # drops the aliases of its monitors (_signals.process_died).
-    i = node._next_ref
-    node._next_ref = i + 1
-    ref = Ref(node.name, i, node.creation)
+    rid = node._next_ref
+    node._next_ref = rid + 1
+    ref = Ref(node.name, rid, node.creation)
     # Internal tables are keyed by the ref's id (an int hashes in C; a Ref's
     # hash is a Python method, and a call touches these tables seven times).
-    node.aliases[i] = (p, DEMONITOR)
+    node.aliases[rid] = (p, DEMONITOR)
     if p.monitors is None:
         p.monitors = {}
     tpid = target.pid
-    p.monitors[i] = (tpid, tpid, ref)
+    p.monitors[rid] = (tpid, tpid, ref)
     if target.monitored_by is None:
         target.monitored_by = {}
-    target.monitored_by[i] = p.pid
+    target.monitored_by[rid] = p.pid
     if node.on_monitor:
         node.ins.emit("monitor", p.pid, tpid, ref)
     # send, inline (vm.send(dest, (label, (self, ref), request)))
@@ -107,12 +107,17 @@ def call_request(dest, label, request, timeout):
                     if type(m) is tuple:
                         k = len(m)
                         if k == 2 and m[0] is ref:  # refs are shared, never copied
-                            del mb[i]
-                            if not _forget(node, p, ref.id, target):
+                            if i == n - 1:
+                                mb.pop()  # the usual place: the newest message
+                            else:
+                                del mb[i]
+                            if not _forget(node, p, rid, target):
                                 _flush_down(p, ref)  # the server died just after replying
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
-                            _charge(p)
+                            p.budget -= 1
+                            if p.budget <= 0:
+                                node.preempt(p)
                             return (True, m[1])
                         if k == 5 and m[1] is ref and m[0] == DOWN:
                             del mb[i]
@@ -122,7 +127,7 @@ def call_request(dest, label, request, timeout):
                             return (False, m[4])
                     i += 1
             if p.timed_out:
-                _forget(node, p, ref.id, target)
+                _forget(node, p, rid, target)
                 _flush_down(p, ref)
                 return (False, "timeout")
             if timeout is not None and not armed:
@@ -131,7 +136,8 @@ def call_request(dest, label, request, timeout):
                     continue
                 node.arm_timeout(p, timeout)
                 armed = True
-            node.park(p, RECEIVING, p.undo)
+            p.state = RECEIVING  # node.park(p, RECEIVING, p.undo), inline
+            node.switch_out(p)
     finally:
         p.timed_out = False
         if armed:

@@ -43,7 +43,9 @@ class Pid:
         self.id = id
         self.serial = serial
         self.creation = creation
-        self._hash = hash((id, serial, creation, node))
+        # Cheap to make (a spawn makes one): the node name is left out of the
+        # hash; equal hashes across nodes only cost an __eq__.
+        self._hash = id ^ (serial << 32) ^ (creation << 40)
 
     def __eq__(self, other):
         return (
@@ -97,7 +99,7 @@ class Ref:
         self.node = node
         self.id = id
         self.creation = creation
-        self._hash = hash((id, creation, node, "ref"))
+        self._hash = id ^ (creation << 40) ^ 0x5EF  # cheap: a call makes one
 
     def __eq__(self, other):
         return (
