@@ -156,7 +156,7 @@ class Node(Scheduler):
     def _unwind(p):
         if p:  # started and not finished: run its finally blocks
             try:
-                p.throw(_Killed())
+                p.switch()  # it raises _Killed from where it waited (switch_out)
             except BaseException:  # noqa: BLE001 - a dying stack may raise anything
                 pass
 
