@@ -58,7 +58,7 @@ def _check_pid(pid, what):
 
 
 def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
-        long_slice=0.1, timeslice=None, **kwargs):
+        long_slice=0.1, timeslice=None, slice_time=0.00025, **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
@@ -66,13 +66,17 @@ def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), p
     process waits, `instruments` to attach from the start, `preempt=False` to
     skip compiling reduction checks into spawned code (vm.code), `long_slice`
     (seconds, default 0.1; None turns it off) to report slices that run that
-    long without a check, `timeslice` (seconds; main thread only, off by
-    default, not deterministic) to preempt by a timer signal. An abnormal exit
+    long without a check, `slice_time` (seconds, default 0.25 ms; None turns it
+    off, and a seed or a virtual clock does too) to end a slice of compiled code
+    that has run that long while other processes wait, `timeslice` (seconds;
+    main thread only, off by default, not deterministic) to preempt by a timer
+    signal. An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
     node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
-                preempt=preempt, long_slice=long_slice, timeslice=timeslice)
+                preempt=preempt, long_slice=long_slice, timeslice=timeslice,
+                slice_time=slice_time)
     return node.run(main, *args, **kwargs)
 
 

@@ -50,9 +50,10 @@ class Node(Scheduler):
     """A beamlet node. `Node(reductions=4000, seed=None, clock="real")`."""
 
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
-                 instruments=(), preempt=True, long_slice=0.1, timeslice=None):
+                 instruments=(), preempt=True, long_slice=0.1, timeslice=None,
+                 slice_time=0.00025):
         super().__init__(reductions=reductions, seed=seed, clock=clock, name=name,
-                         preempt=preempt)
+                         preempt=preempt, slice_time=slice_time)
         self.external: deque = deque()
         self.main_result = None
         self.main_reason = None
@@ -192,6 +193,7 @@ class Node(Scheduler):
 
             def request_stop():
                 self.stopping = True
+                self.special = True
 
             self.post(request_stop)
             self._thread.join(timeout)
@@ -210,6 +212,7 @@ class Node(Scheduler):
             raise VMError("this node has stopped")
         self.external.append(fn)
         self.attention = True
+        self.special = True  # the loop's fast path does not look at `attention`
         self._wake()
 
     def _outside(self, what):
@@ -363,12 +366,15 @@ class Node(Scheduler):
         events = self.selector().select(timeout)
         for key, _mask in events:
             if key.data is None:
-                self._woken = False
+                # Drain first, then allow the next wake-up byte: in the other
+                # order a byte sent in between could be drained while _woken
+                # stays set, and a later post() would send nothing (lost wakeup).
                 try:
                     while self._wake_r.recv(4096):
                         pass
                 except (BlockingIOError, OSError):
                     pass
+                self._woken = False
             else:
                 key.data(key, _mask)
         return bool(events)

@@ -46,7 +46,7 @@ from ._process import (
     _Killed,
 )
 from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
-from .code import _decided as _instrumented_modules
+from .code import decided_codes as _decided_codes
 from ._watchdog import report_long_slice
 from .code import ensure_instrumented, forget_decisions
 from .errors import BadArg, Exit, VMInternalError
@@ -84,7 +84,7 @@ NORMAL_PRIORITY = _PRIORITY["normal"]
 
 class Scheduler:
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
-                 preempt=True):
+                 preempt=True, slice_time=0.00025):
         if type(reductions) is not int or reductions < 1:
             raise BadArg(f"reductions must be a positive int (default 4000), not {reductions!r}")
         if clock not in ("real", "virtual"):
@@ -95,6 +95,15 @@ class Scheduler:
         self.creation = next(_creations)
         self.slice = reductions
         self.compile_checks = bool(preempt)  # compile reduction checks into spawned code (vm.code)
+        if slice_time is not None and (isinstance(slice_time, bool)
+                                       or not isinstance(slice_time, (int, float))
+                                       or slice_time <= 0):
+            raise BadArg(f"slice_time must be seconds > 0 or None, not {slice_time!r}")
+        # Wall-time bound on a slice of compiled code (code.py); off when the run
+        # must be reproducible (a seed or a virtual clock): wall time is not.
+        self.slice_time = slice_time if (seed is None and clock == "real") else None
+        self.slice_mark = -1
+        self.slice_t0 = 0.0
         if self.compile_checks:
             forget_decisions()
         self.seed = seed
@@ -165,7 +174,7 @@ class Scheduler:
         """Create a process (it starts when the scheduler picks it); return (process, ref)."""
         if not callable(fn):
             raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {fn!r}")
-        if self.compile_checks and getattr(fn, "__module__", None) not in _instrumented_modules:
+        if self.compile_checks and getattr(fn, "__code__", None) not in _decided_codes:
             ensure_instrumented(fn)
         if args:
             args = copy_term(tuple(args))

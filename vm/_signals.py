@@ -284,6 +284,7 @@ def process_died(node, p):
     if p.is_main:
         node.main_reason = reason
         node.stopping = True
+        node.special = True  # the loop's fast path looks only at `special`
 
 
 def wait_for_message(node, p):

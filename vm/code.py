@@ -69,6 +69,8 @@ import sys
 import sysconfig
 import types
 
+from time import monotonic as _clock
+
 from greenlet import getcurrent
 
 from ._process import Process
@@ -102,9 +104,21 @@ _MARK = "__beamlet_instrumented__"
 def _charge():
     p = getcurrent()
     if type(p) is Process:
-        p.budget -= CHARGE
-        if p.budget <= 0:
-            p.node.preempt(p)
+        b = p.budget - CHARGE
+        p.budget = b
+        node = p.node
+        if b <= 0:
+            node.preempt(p)
+        elif node.slice_time is not None and node.rq:
+            # Also end a slice that has run `slice_time` of wall time while others
+            # wait: a Python loop iteration costs ten times a BEAM reduction, so
+            # 4000 of them would make a woken process wait too long behind hogs.
+            now = _clock()
+            if node.slice_mark != node.context_switches:
+                node.slice_mark = node.context_switches
+                node.slice_t0 = now
+            elif now - node.slice_t0 > node.slice_time:
+                node.preempt(p)
 
 
 def _loop_check():
@@ -363,6 +377,7 @@ def forget_decisions() -> None:
     the call-check countdown so a seeded run switches at the same points."""
     _decided.clear()
     _decided[None] = False
+    decided_codes.clear()
     builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
 
 
@@ -386,29 +401,49 @@ _STDLIB_DIRS = tuple(
 )
 _RUNTIME_PREFIXES = ("vm", "stdlib", "greenlet", "msgpack", "click", "_pytest", "pytest",
                      "pluggy", "hypothesis")
-_decided: dict = {None: False}  # module name -> instrumented? (decided once)
+_decided: dict = {None: False}  # module name -> instrumented? (decided once per node)
+# Code objects of spawned functions already looked at: the scheduler's fast test.
+decided_codes: set = set()
 
 
 def ensure_instrumented(obj) -> None:
-    """Instrument the module that defines `obj` (a function or class), once.
+    """Instrument the module that defines `obj` (a function or class), once, and
+    `obj` itself if it is a function the module scan could not reach (a closure
+    made before its module was instrumented).
 
-    Called by the scheduler for every spawned function; cheap after the
-    first time for each module.
+    Called by the scheduler for spawned functions whose code it has not seen:
+    one set lookup per spawn after the first.
     """
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        decided_codes.add(code)
     modname = getattr(obj, "__module__", None)
     if modname is None:
         return
     done = _decided.get(modname)
-    if done is not None:
-        return
-    _decided[modname] = False
+    if done is None:
+        _decided[modname] = done = _instrumentable(modname) and instrument_module(
+            sys.modules[modname])
+    if done and code is not None and not _is_checked(code) and isinstance(obj, types.FunctionType):
+        module = sys.modules.get(modname)
+        path = getattr(module, "__file__", None)
+        if path and code.co_filename == path:
+            try:
+                new = _checked_index(path).get((code.co_qualname, code.co_firstlineno))
+            except (OSError, SyntaxError, ValueError):
+                new = None
+            if new is not None and new.co_freevars == code.co_freevars:
+                obj.__code__ = new
+                decided_codes.add(new)
+
+
+def _instrumentable(modname) -> bool:
     module = sys.modules.get(modname)
     if module is None or modname.split(".")[0] in _RUNTIME_PREFIXES:
-        return
+        return False
     path = os.path.realpath(getattr(module, "__file__", "") or "")
-    if not path or path.startswith(_STDLIB_DIRS) or "site-packages" + os.sep + "greenlet" in path:
-        return
-    _decided[modname] = instrument_module(module)
+    return bool(path) and not path.startswith(_STDLIB_DIRS) and (
+        "site-packages" + os.sep + "greenlet" not in path)
 
 
 # ----------------------------------------------------------------------

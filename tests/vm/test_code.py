@@ -202,3 +202,27 @@ def test_preempt_false_leaves_code_alone():
     finally:
         src_fn.__code__ = saved
     assert mod
+
+
+def test_slice_time_bounds_a_slice_on_the_real_clock():
+    """With slice_time, a busy loop gives way after that much wall time even with
+    budget left; a sleeper among hogs then wakes within a few slices."""
+    import time
+
+    def hog():
+        while True:
+            pass
+
+    def main():
+        for _ in range(4):
+            vm.spawn(hog)
+        late = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            vm.sleep(0.005)
+            late.append(time.monotonic() - t0 - 0.005)
+        return sorted(late)[len(late) // 2]
+
+    # 4 hogs x 100 ms slices (reductions=10**9, so only slice_time can end them)
+    median_late = vm.run(main, reductions=10**9, slice_time=0.001, long_slice=None)
+    assert median_late < 0.05  # without slice_time each wake-up would wait ~4 x forever
