@@ -55,5 +55,25 @@ def _register_bench():
 _register_bench()
 
 
+@main.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("-c", "--command", "commands", multiple=True, metavar="EXPR",
+              help="Evaluate EXPR in the shell process, print the result, exit (repeatable).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print views and values as JSON (for scripts and agents).")
+@click.option("--wait", default=0.0, show_default=True,
+              help="With -c: seconds to let FILE's main run before the commands.")
+@click.option("--reductions", default=4000, show_default=True, help="Reductions per time slice.")
+def shell(file, commands, as_json, wait, reductions):
+    """An interactive shell whose expressions run in a shell process.
+
+    With FILE, its main() starts first in the same node, so you can watch and
+    poke at it. help() inside lists the helpers (i, top, tree, trace, ...).
+    """
+    from stdlib.observer.shell import run_shell
+
+    sys.exit(run_shell(file, commands=commands, json=as_json, reductions=reductions, wait=wait))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

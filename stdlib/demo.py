@@ -1,123 +1,309 @@
-"""`beamlet demo`: a short showcase of the process VM.
+"""`beamlet demo`: a supervision tree under a crash load, watched live.
 
-What this module owns: a scripted tour that prints what happens, one line
-per event, and works the same in a terminal and in a pipe (no cursor
-movement, no colour unless stdout is a terminal).
+What this module owns: the showcase. A small shop runs as a supervision
+tree; a load process keeps its workers busy with calls; a chaos process
+crashes a worker every few tenths of a second. The supervisors bring every
+worker back. While it runs, the demo prints, as they change:
+
+- the supervision tree, with the new pids of the workers that came back;
+- the top processes by reductions since the last frame (the observer's
+  process table) and a line of node statistics;
+- what happened since the last frame: which worker chaos crashed, and
+  which children came back with which new pid (under `one_for_all`, a
+  crash brings its sibling back too).
+
+    shop  one_for_one (intensity 30 / 5 s)
+    ├── orders    worker
+    ├── payments  one_for_all: bank, ledger   (a crash restarts both)
+    └── pool      one_for_one: w1 .. w4
+
+In a terminal the frame is redrawn in place (rich); in a pipe each frame is
+printed after the last, as plain text, so `beamlet demo | less` reads as a
+log. At the end the demo checks that every child is running again and says
+how many crashes the tree absorbed.
+
+Everything shown comes from the observer (stdlib/observer): snapshots taken
+between slices by the demo's own process, the tree through
+`which_children`, the reports through `logging`.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import sys
 import time
+from collections import deque
 
 import vm
+from stdlib import gen_server, supervisor
+from stdlib.observer import views
+from stdlib.observer.shell import short_report
+from stdlib.observer.suptree import snapshot_tree
+from vm.lowlevel import current_node, snapshot
+
+# ----------------------------------------------------------------------
+# the shop
 
 
-def _say(text, style=None):
-    if style and sys.stdout.isatty():
-        codes = {"head": "1;36", "good": "32", "bad": "31", "dim": "2"}
-        text = f"\033[{codes[style]}m{text}\033[0m"
-    print(text, flush=True)
+class Worker(gen_server.GenServer):
+    """Does jobs (a little arithmetic) and dies when chaos casts "crash"."""
+
+    def init(self, name):
+        return ("ok", {"name": name, "jobs": 0})
+
+    def handle_call(self, request, from_, st):
+        _, n = request
+        total = 0
+        for k in range(n):
+            total += k * k
+        vm.bump_reductions(n // 8)
+        st["jobs"] += 1
+        return ("reply", total, st)
+
+    def handle_cast(self, msg, st):
+        raise RuntimeError(f"{st['name']} was hit by chaos")
 
 
-def _worker(n):
-    """A worker that crashes on its third job if n is odd."""
-    done = 0
+def start_worker(name):
+    return gen_server.start_link(Worker, name, name=name)
+
+
+def start_sup(cls, arg, name):
+    return supervisor.start_link(cls, arg, name=name)
+
+
+def _worker(name):
+    return {"id": name, "start": (start_worker, (name,))}
+
+
+class Payments(supervisor.Supervisor):
+    def init(self, _):
+        return ("ok", ({"strategy": "one_for_all", "intensity": 30, "period": 5},
+                       [_worker("bank"), _worker("ledger")]))
+
+
+class Pool(supervisor.Supervisor):
+    def init(self, size):
+        return ("ok", ({"strategy": "one_for_one", "intensity": 30, "period": 5},
+                       [_worker(f"w{k}") for k in range(1, size + 1)]))
+
+
+class Shop(supervisor.Supervisor):
+    def init(self, _):
+        return ("ok", ({"strategy": "one_for_one", "intensity": 30, "period": 5}, [
+            _worker("orders"),
+            {"id": "payments", "start": (start_sup, (Payments, None, "payments")),
+             "type": "supervisor"},
+            {"id": "pool", "start": (start_sup, (Pool, 4, "pool")), "type": "supervisor"},
+        ]))
+
+
+WORKERS = ("orders", "bank", "ledger", "w1", "w2", "w3", "w4")
+
+
+def _load():
+    """Keeps the workers busy: a call to a random worker, again and again."""
+    rng = random.Random(1)
     while True:
-        msg = vm.receive()
-        if msg == "stop":
-            return
-        job, sender = msg
-        done += 1
-        if n % 2 and done == 3:
-            raise RuntimeError(f"worker {n} choked on job {job}")
-        vm.send(sender, ("done", vm.self(), job))
+        name = rng.choice(WORKERS)
+        try:
+            gen_server.call(name, ("work", rng.randint(200, 2000)), 1.0)
+        except vm.Exit:
+            pass  # it was down or restarting: try another
+        except vm.BadArg:
+            pass
+        vm.sleep(0.002)
 
 
-def _hog(deadline):
-    n = 0
-    while vm.monotonic() < deadline:
-        n += 1
-        vm.bump_reductions(1)  # until compiled-in reduction checks land, count by hand
-    return n
+def _chaos(every, report_to):
+    """Crashes a random worker every `every` seconds and says which."""
+    rng = random.Random(7)
+    while True:
+        vm.sleep(every)
+        name = rng.choice(WORKERS)
+        pid = vm.whereis(name)
+        if pid is not None:
+            gen_server.cast(pid, "crash")
+            vm.send(report_to, ("chaos", name, pid))
 
 
-def _show_table():
-    rows = []
-    for pid in vm.processes():
-        info = vm.process_info(pid, ["status", "message_queue_len", "reductions", "current_function"])
-        if info is None:
-            continue
-        cf = info["current_function"]
-        rows.append((pid, info["status"], info["message_queue_len"], info["reductions"],
-                     "%s.%s/%d" % cf if cf else "-"))
-    _say(f"  {'pid':<10} {'status':<9} {'msgq':>4} {'reds':>7}  current function", "dim")
-    for pid, status, mq, reds, cf in rows:
-        _say(f"  {pid!r:<10} {status:<9} {mq:>4} {reds:>7}  {cf}")
+# ----------------------------------------------------------------------
+# watching it
 
 
-def _tour(seconds):
+class _Reports(logging.Handler):
+    """Collects the one-line form of every report for the event log."""
+
+    def __init__(self, lines):
+        super().__init__(logging.WARNING)
+        self.lines = lines
+
+    def emit(self, record):
+        try:
+            line = short_report(record)
+            if line:
+                self.lines.append(line)
+        except Exception:  # noqa: BLE001 - never let logging break the demo
+            pass
+
+
+def _frame(t, seconds, tree_v, table, info, rates, events, crashes, width):
+    """The whole screen as a list of lines."""
+    head = (f"beamlet demo  t={t:4.1f}s/{seconds:g}s  crashes so far: {crashes}  "
+            f"processes {info.processes}  reductions {rates['reductions_per_s']:,.0f}/s  "
+            f"messages {rates['messages_per_s']:,.0f}/s")
+    lines = [head, "", "supervision tree (pids change as workers come back):"]
+    lines += ["  " + x for x in tree_v.text.splitlines()]
+    lines += ["", "top processes by reductions in the last frame:"]
+    lines += ["  " + x for x in views.processes_view(table, width=width - 2).text.splitlines()]
+    lines += ["", "what happened:"]
+    lines += ["  " + x for x in (events or ["(nothing yet)"])]
+    return [x[:width] for x in lines]
+
+
+def _tour(seconds, out, live):
+    node = current_node()
     me = vm.self()
-    _say(f"beamlet demo: the shell process is {me!r}", "head")
-
-    _say("\n1. Spawn four workers, linked to us; we trap exits so a crash becomes a message.", "head")
     vm.process_flag("trap_exit", True)
-    workers = {vm.spawn_link(_worker, n): n for n in range(4)}
-    for pid, n in workers.items():
-        _say(f"  spawned worker {n} as {pid!r}")
+    ok, shop = supervisor.start_link(Shop, None, name="shop")
+    vm.spawn_link(_load)
+    vm.spawn_link(_chaos, 0.25, me)
+    width = 100
+    console = None
+    live_view = None
+    if live:
+        from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
 
-    _say("\n2. Send each worker three jobs; odd workers crash on their third.", "head")
-    for job in range(3):
-        for pid in workers:
-            vm.send(pid, (job, me))
-    replies = crashes = 0
-    while replies + crashes < 12:
-        match vm.receive(timeout=2.0):
-            case ("done", pid, job):
-                replies += 1
-                _say(f"  {pid!r} finished job {job}", "good")
-            case ("EXIT", pid, vm.Crash() as reason):
-                crashes += 1
-                _say(f"  {pid!r} crashed: {reason.exc_type}: {reason.message}", "bad")
-                _say(f"    -> we got ('EXIT', {pid!r}, Crash(...)) because we trap exits")
-            case vm.TIMEOUT:
+        console = Console(file=out, highlight=False)
+        width = max(60, min(console.size.width, 140))
+        live_view = Live(Text(""), console=console, auto_refresh=False, transient=False)
+        live_view.start()
+    frame_every = 0.5 if live else max(0.5, seconds / 5)
+    events: deque = deque(maxlen=8)
+    shown: list = []
+    crashes = 0
+    t0 = vm.monotonic()
+    sample = snapshot.process_table(node, n=0).sample
+    sys_prev = snapshot.system(node)
+    frames = 0
+    last_pids = _pids_by_id(snapshot_tree(shop))
+    try:
+        while True:
+            deadline = vm.monotonic() + frame_every
+            while True:
+                msg = vm.receive(timeout=max(0.0, deadline - vm.monotonic()))
+                if msg is vm.TIMEOUT:
+                    break
+                if type(msg) is tuple and msg[0] == "chaos":
+                    crashes += 1
+                    events.append(f"chaos crashed {msg[1]} {msg[2]!r}")
+            t = vm.monotonic() - t0
+            tree = snapshot_tree(shop)
+            now_pids = _pids_by_id(tree)
+            for cid, pid in now_pids.items():
+                old = last_pids.get(cid)
+                if old is not None and old != pid:
+                    events.append(f"  {cid} came back: {old!r} -> {pid!r}"
+                                  if isinstance(pid, vm.Pid) else f"  {cid} {old!r} is {pid}")
+            last_pids = now_pids
+            reports = len(_REPORTS)
+            _REPORTS.clear()
+            if reports:
+                events.append(f"  ({reports} crash and supervisor reports were logged)")
+            tree_v = views.tree_view(tree)
+            table = snapshot.process_table(node, sort="reductions_delta", n=6, since=sample)
+            sample = table.sample
+            info = snapshot.system(node)
+            rates = snapshot.rates(sys_prev, info)
+            sys_prev = info
+            new_events = list(events)
+            events.clear()
+            lines = _frame(t, seconds, tree_v, table, info, rates, new_events, crashes, width)
+            frames += 1
+            if live:
+                shown = (shown + new_events)[-8:]
+                lines = _frame(t, seconds, tree_v, table, info, rates, shown, crashes, width)
+                live_view.update(_styled(lines), refresh=True)
+            else:
+                print(("\n" if frames > 1 else "") + "\n".join(lines), file=out, flush=True)
+            if t >= seconds:
                 break
-
-    _say("\n3. The process table right now:", "head")
-    _show_table()
-
-    _say("\n4. Monitor a worker and stop it: a DOWN message arrives.", "head")
-    survivor = next(pid for pid in workers if vm.is_process_alive(pid))
-    ref = vm.monitor(survivor)
-    vm.send(survivor, "stop")
-    down = vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
-    _say(f"  {down!r}")
-
-    _say("\n5. Preemption by reductions: two busy processes share the scheduler.", "head")
-    deadline = vm.monotonic() + min(1.0, seconds / 3)
-    hogs = [vm.spawn_monitor(_hog, deadline) for _ in range(2)]
-    for pid, ref in hogs:
-        vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
-    stats = vm.statistics()
-    _say(f"  context switches so far: {stats['context_switches']}, reductions: {stats['reductions']}")
-
-    _say("\n6. kill is untrappable: exit(pid, 'kill') ends any process.", "head")
-    stubborn = vm.spawn(_stubborn)
-    vm.sleep(0.01)
-    ref = vm.monitor(stubborn)
-    vm.exit(stubborn, "kill")
-    _, _, _, _, reason = vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
-    _say(f"  the stubborn process died with reason {reason!r}")
-    _say("\nDone. Try `beamlet run examples/ping_pong.py`.", "head")
+    finally:
+        if live_view is not None:
+            live_view.stop()
+    tree = snapshot_tree(shop)
+    down = _not_running(tree)
+    print(file=out)
+    if down:
+        print(f"after {crashes} crashes, not running: {', '.join(down)}", file=out)
+    else:
+        print(f"after {crashes} crashes every worker is running again: the supervisors "
+              "restarted each one.", file=out)
+    print("Look inside a live node yourself: `beamlet shell`, then help(); the tutorial is "
+          "docs/tutorial/README.md.", file=out, flush=True)
+    return crashes, down
 
 
-def _stubborn():
-    vm.process_flag("trap_exit", True)
-    while True:
-        vm.receive()
+def _styled(lines):
+    """The frame for a terminal: the same lines, with a little colour."""
+    from rich.text import Text
+
+    text = Text()
+    for k, line in enumerate(lines):
+        style = None
+        if k == 0:
+            style = "bold reverse"
+        elif line.endswith(":") and not line.startswith(" "):
+            style = "bold cyan"
+        elif "chaos crashed" in line:
+            style = "red"
+        elif "came back" in line:
+            style = "green"
+        elif line.startswith("   #"):
+            style = "bold"
+        text.append(line + ("\n" if k < len(lines) - 1 else ""), style=style)
+    return text
 
 
-def run_demo(seconds: float = 3.0) -> None:
+def _pids_by_id(tree, out=None):
+    out = {} if out is None else out
+    for c in tree.get("children") or []:
+        out[str(c.get("id"))] = c.get("pid")
+        _pids_by_id(c, out)
+    return out
+
+
+def _not_running(tree):
+    out = []
+    for c in tree.get("children") or []:
+        if not isinstance(c.get("pid"), vm.Pid):
+            out.append(str(c.get("id")))
+        out += _not_running(c)
+    return out
+
+
+_REPORTS: deque = deque(maxlen=200)
+
+
+def run_demo(seconds: float = 3.0, out=None):
+    """Run the showcase for `seconds`; redraws in place on a terminal, prints
+    frame after frame in a pipe. Returns (crashes, children not running)."""
+    out = out or sys.stdout
+    live = hasattr(out, "isatty") and out.isatty()
+    handler = _Reports(_REPORTS)
+    bl = logging.getLogger("beamlet")
+    saved = (bl.propagate, bl.level)
+    bl.addHandler(handler)
+    bl.propagate = False
     t0 = time.monotonic()
-    vm.run(_tour, seconds)
-    _say(f"(ran in {time.monotonic() - t0:.2f} s)", "dim")
+    try:
+        result = vm.run(lambda: _tour(float(seconds), out, live))
+    finally:
+        bl.removeHandler(handler)
+        bl.propagate, _ = saved
+        _REPORTS.clear()
+    print(f"(ran in {time.monotonic() - t0:.2f} s)", file=out, flush=True)
+    return result

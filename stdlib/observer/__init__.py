@@ -1,0 +1,83 @@
+"""The observer: look inside a running node, act on it, and learn OTP there.
+
+What this package owns, bottom-up:
+
+    source.py    where data comes from: snapshots taken on the node's thread,
+                 inside a process or posted with Node.post (vm/_snapshot.py
+                 takes them)
+    fmt.py       terms as short text and as JSON
+    views.py     plain functions from snapshots to a `View` (text + JSON, and
+                 Mermaid for trees): process table, i(), one process, system,
+                 regs(), bt(), supervision tree
+    suptree.py   walking a supervisor's children into the tree a view draws
+    tracing.py   dbg-style tracing on the instruments, with a mandatory limit;
+                 sequence diagrams (terminal and Mermaid)
+    top.py       the live, refreshing process table (rich), keys to sort,
+                 pause, change the interval, open a process, kill (if allowed)
+    helpers.py   the shell's helpers, as Erlang's `c` module has them
+    shell.py     `beamlet shell [FILE]`: the REPL and its shell process
+
+Use it from any process of a node, or from another thread after
+`use_node(node)`:
+
+    from stdlib import observer
+    observer.procs(n=10)              # the top 10 by reductions since the last look
+    observer.i(pid)                   # one process
+    observer.tree("my_sup").mermaid() # a supervision tree as Mermaid
+    observer.trace("kv", count=20)    # 20 events of the process named kv
+
+Safety (docs/observer.md has the details): views only read; message, state
+and dictionary contents are cut unless `full=True`; suspend, resume and
+replace_state need `allow_destructive=True`; top's kill key works only in a
+view opened with it; a trace always has a limit and stops by itself.
+"""
+
+from __future__ import annotations
+
+from .helpers import (
+                      bt,
+                      exit,
+                      flush,
+                      get_state,
+                      i,
+                      kill,
+                      pid,
+                      process_view,
+                      procs,
+                      regs,
+                      replace_state,
+                      resume,
+                      seq,
+                      suspend,
+                      system,
+                      trace,
+                      trace_stop,
+                      tree,
+)
+from .source import in_process, on_node, use_node
+from .views import View
+
+__all__ = [
+    "View",
+    "bt",
+    "exit",
+    "flush",
+    "get_state",
+    "i",
+    "in_process",
+    "kill",
+    "on_node",
+    "pid",
+    "process_view",
+    "procs",
+    "regs",
+    "replace_state",
+    "resume",
+    "seq",
+    "suspend",
+    "system",
+    "trace",
+    "trace_stop",
+    "tree",
+    "use_node",
+]

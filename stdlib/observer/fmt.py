@@ -1,0 +1,106 @@
+"""Formatting helpers shared by every view: terms as short text and as JSON.
+
+What this module owns:
+
+- `short(term, limit)`: a term's repr, cut to `limit` characters with an
+  ellipsis ("..."), so a view never prints a megabyte mailbox message by
+  accident. `limit=None` prints it whole (the views' `full=True`).
+- `jsonable(term)`: a term as plain JSON data. Pids and refs become their
+  printed form (`"<0.42.0>"`), atoms strings, tuples lists, a `Crash` an
+  object `{"crash": type, "message": ...}`, dict keys strings, and anything
+  else its repr. JSON output is meant for scripts and agents, so its shapes
+  are documented in docs/observer.md and kept stable.
+- `mfa(t)`, `size(n)`, `count(n)`, `seconds(s)`: small column formats.
+
+What it refuses: layout. Tables and trees are drawn by the views.
+"""
+
+from __future__ import annotations
+
+import json
+
+from vm import Atom, Crash, Pid, Ref
+
+ELLIPSIS = "..."
+#: How long a term may print in a view before it is cut (override with full=True).
+TERM_LIMIT = 120
+
+
+def short(term, limit=TERM_LIMIT) -> str:
+    return cut(repr(term), limit)
+
+
+def cut(text: str, limit) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(ELLIPSIS))] + ELLIPSIS
+
+
+def mfa(t) -> str:
+    """`("kv", "loop", 1)` -> `"kv.loop/1"`; None -> `"-"`."""
+    if not t:
+        return "-"
+    try:
+        mod, fn, arity = t
+        return f"{mod}.{fn}/{arity}"
+    except (TypeError, ValueError):
+        return repr(t)
+
+
+def size(n) -> str:
+    """Bytes as top prints them: 812, 4.3K, 12.1M, 1.2G."""
+    if n is None:
+        return "-"
+    n = float(n)
+    for unit in ("", "K", "M", "G"):
+        if abs(n) < 1024 or unit == "G":
+            return f"{int(n)}" if unit == "" else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}T"  # pragma: no cover
+
+
+def count(n) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def seconds(s) -> str:
+    if s is None:
+        return "-"
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 120:
+        return f"{s:.1f} s"
+    m, s = divmod(int(s), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def jsonable(x, limit=None):
+    """A term as JSON-ready data (see the module docstring). `limit` cuts the
+    repr of leaves that are not JSON types."""
+    t = type(x)
+    if x is None or t is bool or t is int or t is float:
+        return x
+    if t is str or t is Atom:
+        return cut(str(x), limit) if limit else str(x)
+    if t is Pid or t is Ref:
+        return repr(x)
+    if t is Crash:
+        return {"crash": x.exc_type, "message": x.message}
+    if t is tuple or t is list:
+        return [jsonable(e, limit) for e in x]
+    if t is dict:
+        return {_key(k): jsonable(v, limit) for k, v in x.items()}
+    if t is bytes:
+        return cut(repr(x), limit)
+    return cut(repr(x), limit)
+
+
+def _key(k):
+    if type(k) in (str, Atom):
+        return str(k)
+    return repr(k)
+
+
+def dumps(data, indent=None) -> str:
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=repr)

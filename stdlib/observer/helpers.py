@@ -1,0 +1,434 @@
+"""Shell helpers, as Erlang's `c` module has them, plus the observer's views.
+
+What this module owns: the functions the shell puts in its namespace.
+Each takes a snapshot (source.py), hands it to a view (views.py) and
+returns the `View`, which the shell prints as text; `json=True` returns the
+JSON text instead. They work inside any process of a node (the shell's
+evaluations are one) and from another thread once `use_node(node)` was
+called.
+
+    i()             every process, two lines each (the first 100; all=True for all)
+    i(pid)          one process: info, messages, dictionary, stack, behaviour state
+    procs(...)      the process table: top n by a column, filtered, with windows
+    regs()          registered processes
+    flush()         print and drop every message in the caller's mailbox
+    bt(pid)         where a process stands (its stack, innermost first)
+    pid("<0.42.0>") a pid from its printed form (also pid(0, 42, 0))
+    kill(pid)       exit(pid, "kill"): the untrappable kill
+    exit(pid, r)    send an exit signal (exit(r) exits the caller)
+    system()        counts, run queues, reductions/s, messages/s, memory
+    tree(sup)       a supervision tree (Mermaid with mermaid=True)
+    trace(...)      a dbg-style trace with a mandatory limit; trace_stop()
+    seq(...)        the last trace (or a function's run) as a sequence diagram
+    get_state(pid)  a behaviour's state through sys
+    suspend/resume/replace_state   change a behaviour; need allow_destructive=True
+    help()          this list; help(name) one helper's help
+
+Reading is always allowed. Changing is limited to the verbs whose names
+say so: `kill` and `exit` act at once (they are Erlang's `exit/2`, which
+any process may call); `suspend`, `resume` and `replace_state` refuse
+unless called with `allow_destructive=True`.
+
+What it refuses: the REPL itself (shell.py) and the live view (top.py).
+"""
+
+from __future__ import annotations
+
+import weakref
+from functools import partial
+
+import vm
+from vm.lowlevel import snapshot
+
+from . import tracing as _trace
+from .fmt import dumps, jsonable
+from .source import in_process, on_node, resolve_node
+from .views import (
+    NOT_ASKED,
+    Text,
+    View,
+    bt_view,
+    detail_view,
+    i_view,
+    processes_view,
+    regs_view,
+    system_view,
+    tree_view,
+)
+
+#: Modules whose frames on a process's stack mean "a behaviour loop runs here,
+#: so a sys request will be answered" (and not left in a plain mailbox).
+BEHAVIOUR_MODULES = ("stdlib.gen_server", "stdlib.gen_statem", "stdlib.supervisor",
+                     "stdlib.dynamic_supervisor", "stdlib.otp_sys", "stdlib.task",
+                     "stdlib.application")
+STATE_TIMEOUT = 2.5  # observer_cli's timeout for reading a state
+
+_last_table: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_last_system: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class DestructiveRefused(vm.VMError):
+    """A helper that changes a process was called without allow_destructive=True."""
+
+
+HIDE = ("stdlib.observer",)  # our own frames, left out of the caller's current function
+
+
+def _table(node, **kw):
+    return snapshot.process_table(node, hide=HIDE, **kw)
+
+
+def _detail(node, *, pid, messages):
+    return snapshot.process_detail(node, pid, messages=messages, hide=HIDE)
+
+
+def _out(view: View, json: bool):
+    return Text(view.json()) if json else view
+
+
+# ----------------------------------------------------------------------
+# pids and names
+
+
+def pid(x, y=None, z=None, *, node=None) -> vm.Pid:
+    """A pid from its printed form: `pid("<0.42.0>")`, or `pid(0, 42, 0)`."""
+    node = resolve_node(node)
+    if y is not None:
+        if z is None:
+            raise vm.BadArg("pid(x, y, z) takes three numbers, like Erlang's c:pid/3")
+        x = f"<{x}.{y}.{z}>"
+    if isinstance(x, vm.Pid):
+        return x
+    if not isinstance(x, str):
+        raise vm.BadArg(f"pid: expected '<0.42.0>' or three numbers, not {x!r}")
+    return vm.Pid.parse(x, node.name, node.creation)
+
+
+def _target(x, node=None):
+    """A pid from a pid, its printed form, or a registered name."""
+    if isinstance(x, vm.Pid):
+        return x
+    if isinstance(x, str) and x.startswith("<"):
+        return pid(x, node=node)
+    if isinstance(x, str):
+        def look(n):
+            p = n.names.get(x)
+            return p.pid if p is not None else None
+        found = on_node(look, node)
+        if found is None:
+            raise vm.BadArg(f"no process is registered as {x!r}")
+        return found
+    raise vm.BadArg(f"expected a pid, '<0.42.0>' or a registered name, not {x!r}")
+
+
+# ----------------------------------------------------------------------
+# the c module
+
+
+def i(x=None, y=None, z=None, *, all=False, full=False, json=False, node=None):
+    """i() lists processes (Erlang's c:i/0); i(pid) shows one (c:i/3, observer's
+    process window). `all=True` lists every process; `full=True` prints
+    messages, dictionary and state uncut."""
+    if x is None:
+        tbl = on_node(partial(_table, sort="pid", n=None if all else 100, sample=False), node)
+        return _out(i_view(tbl), json)
+    if y is not None:
+        x = pid(x, y, z, node=node)
+    return _out(process_view(x, full=full, node=node), json)
+
+
+def process_view(x, *, full=False, state=True, node=None) -> View:
+    """The detail view of one process, with its behaviour state if it has one."""
+    target = _target(x, node)
+    d = on_node(partial(_detail, pid=target, messages=None if full else 20), node)
+    st = NOT_ASKED
+    if d is not None and state and is_behaviour(d):
+        st = behaviour_state(target, node=node)
+    return detail_view(d, state=st, full=full)
+
+
+def is_behaviour(detail) -> bool:
+    """Does a behaviour loop run in this process (see BEHAVIOUR_MODULES)?"""
+    return any(f[0] in BEHAVIOUR_MODULES for f in detail.stacktrace)
+
+
+def behaviour_state(target, *, timeout=STATE_TIMEOUT, node=None):
+    """`otp_sys.get_state` with a short timeout; `("error", why)` if it fails."""
+    from stdlib import otp_sys
+
+    me = _self_or_none()
+    if me == target:
+        return ("error", "the shell cannot ask itself for its state")
+
+    def ask():
+        try:
+            return otp_sys.get_state(target, timeout)
+        except vm.Exit as e:
+            return ("error", e.reason[0] if type(e.reason) is tuple and e.reason else e.reason)
+
+    return in_process(ask, node=node)
+
+
+def _self_or_none():
+    try:
+        return vm.self()
+    except vm.NotInProcess:
+        return None
+
+
+def procs(n=20, sort="reductions_delta", *, match=None, status=None, window=None,
+          reverse=False, json=False, node=None):
+    """The process table: the top `n` by `sort`, optionally filtered.
+
+    sort: reductions_delta (default: change since the last look), reductions,
+    message_queue_len, memory, pid, name, status, initial_call,
+    current_function. `match` filters on pid, name, label or initial call;
+    `status` on running/runnable/waiting. `window=S` samples twice, S
+    seconds apart, and ranks by the change (recon's proc_window).
+    """
+    node_ = resolve_node(node)
+    if window is not None:
+        first = on_node(partial(_table, n=0), node_)
+        since = first.sample
+        if _self_or_none() is not None:
+            vm.sleep(window)
+        else:
+            import time
+            time.sleep(window)
+    else:
+        prev = _last_table.get(node_)
+        since = prev.sample if prev is not None else None
+    tbl = on_node(partial(_table, sort=sort, n=n, since=since, match=match, status=status,
+                          reverse=reverse), node_)
+    _last_table[node_] = tbl
+    return _out(processes_view(tbl), json)
+
+
+def regs(*, json=False, node=None):
+    """Registered processes (Erlang's c:regs/0)."""
+    node_ = resolve_node(node)
+    rows = on_node(snapshot.registered, node_)
+    return _out(regs_view(rows, node_.name), json)
+
+
+def flush():
+    """Print every message in the caller's mailbox ("Shell got ...") and drop them."""
+    msgs = vm.flush()
+    for m in msgs:
+        print(f"Shell got {m!r}", flush=True)
+
+
+def bt(x, *, json=False, node=None):
+    """Where a process stands: its Python frames, innermost first (c:bt/1)."""
+    target = _target(x, node)
+    d = on_node(partial(_detail, pid=target, messages=0), node)
+    return _out(bt_view(d), json)
+
+
+def kill(x, *, node=None):
+    """Kill a process: the untrappable exit signal `kill` (observer's kill)."""
+    target = _target(x, node)
+    if _self_or_none() is not None:
+        return vm.exit(target, "kill")
+
+    def do(n):
+        p = n.lookup(target)
+        if p is not None:
+            n.kill(p, vm.Atom("killed"))
+        return True
+
+    return on_node(do, node)
+
+
+def exit(*args, node=None):
+    """exit(pid, reason) sends an exit signal; exit(reason) exits the caller."""
+    if len(args) == 2:
+        return vm.exit(_target(args[0], node), args[1])
+    if len(args) == 1:
+        return vm.exit(args[0])
+    raise vm.BadArg("exit(pid, reason) sends an exit signal; exit(reason) exits the caller; "
+                    "q() leaves the shell")
+
+
+# ----------------------------------------------------------------------
+# system and trees
+
+
+def system(*, window=1.0, json=False, node=None):
+    """The node: processes, run queues, reductions and messages per second,
+    utilization, memory. Rates are since the last look, or measured over
+    `window` seconds the first time."""
+    node_ = resolve_node(node)
+    prev = _last_system.get(node_)
+    if prev is None and window:
+        prev = on_node(snapshot.system, node_)
+        if _self_or_none() is not None:
+            vm.sleep(window)
+        else:
+            import time
+            time.sleep(window)
+    info = on_node(snapshot.system, node_)
+    _last_system[node_] = info
+    rates = snapshot.rates(prev, info) if prev is not None else None
+    return _out(system_view(info, rates), json)
+
+
+def tree(root, *, json=False, mermaid=False, direction="TD", node=None):
+    """The supervision tree under a supervisor (pid or name) or an application
+    (("app", name)), drawn as a tree; `mermaid=True` gives Mermaid text."""
+    from .suptree import snapshot_tree
+
+    t = in_process(snapshot_tree, root, node=node)
+    v = tree_view(t, direction=direction)
+    if mermaid:
+        return v.mermaid()
+    return _out(v, json)
+
+
+# ----------------------------------------------------------------------
+# behaviours through sys
+
+
+def get_state(x, *, timeout=5.0, node=None):
+    """A behaviour's state (otp_sys.get_state)."""
+    from stdlib import otp_sys
+
+    target = _target(x, node)
+    return in_process(otp_sys.get_state, target, timeout, node=node)
+
+
+def _destructive(what, allow):
+    if not allow:
+        raise DestructiveRefused(
+            f"{what} changes a running process; call it with allow_destructive=True if you "
+            "mean it"
+        )
+
+
+def suspend(x, *, allow_destructive=False, node=None):
+    """Suspend a behaviour process (it answers only system messages until resumed)."""
+    from stdlib import otp_sys
+
+    _destructive("suspend", allow_destructive)
+    return in_process(otp_sys.suspend, _target(x, node), node=node)
+
+
+def resume(x, *, allow_destructive=False, node=None):
+    from stdlib import otp_sys
+
+    _destructive("resume", allow_destructive)
+    return in_process(otp_sys.resume, _target(x, node), node=node)
+
+
+def replace_state(x, fn, *, allow_destructive=False, node=None):
+    """Replace a behaviour's state with fn(state); returns the new state."""
+    from stdlib import otp_sys
+
+    _destructive("replace_state", allow_destructive)
+    return in_process(otp_sys.replace_state, _target(x, node), fn, node=node)
+
+
+# ----------------------------------------------------------------------
+# tracing
+
+
+def trace(target, events=_trace.DEFAULT_EVENTS, *, count=None, seconds=None, follow=False,
+          full=False, timestamps=False, node=None):
+    """dbg-style tracing with a mandatory limit (count=N events and/or seconds=S).
+
+    target: a pid, a name, a list of them, "new" or "all". events: some of
+    send, receive, spawn, exit, link, monitor, call (or "all"). One event a
+    line, as dbg prints them; stops by itself; one trace at a time.
+    """
+    if isinstance(target, str) and target.startswith("<"):
+        target = pid(target, node=node)
+    return _trace.trace(target, events, count=count, seconds=seconds, follow=follow,
+                        full=full, timestamps=timestamps, node=node)
+
+
+def trace_stop(*, node=None):
+    """Stop the running trace now."""
+    return _trace.stop(node)
+
+
+def seq(fn=None, *args, mermaid=False, json=False, count=1000, node=None, **kwargs):
+    """A message sequence diagram: of the last trace, or of running fn(*args)
+    traced (the caller and what it spawns). mermaid=True gives Mermaid text."""
+    if fn is not None:
+        result, view = _trace.seq(fn, *args, count=count, node=node, **kwargs)
+        if result is not None:
+            print(f"result: {result!r}", flush=True)
+    else:
+        t = _trace.last(node)
+        if t is None:
+            raise vm.VMError("no trace yet: run trace(...) first, or seq(fn) to trace a function")
+        view = t.view()
+    if mermaid:
+        return view.mermaid()
+    return _out(view, json)
+
+
+# ----------------------------------------------------------------------
+# help
+
+
+HELP_ORDER = ("i", "procs", "top", "regs", "flush", "bt", "pid", "kill", "exit", "system",
+              "tree", "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
+              "replace_state", "q", "help")
+
+SHORT_HELP = {
+    "i": "i() all processes; i(pid) one process in detail (full=True: uncut)",
+    "procs": "procs(n=20, sort=, match=, status=, window=) the process table, top n",
+    "top": "top() a live, refreshing process table (keys: h for help)",
+    "regs": "regs() registered processes",
+    "flush": "flush() print and drop the messages in the shell's mailbox",
+    "bt": "bt(pid) where a process stands: its stack, innermost first",
+    "pid": 'pid("<0.42.0>") or pid(0, 42, 0) a pid from its printed form',
+    "kill": "kill(pid) exit(pid, 'kill'): the untrappable kill",
+    "exit": "exit(pid, reason) send an exit signal; exit(reason) exit the shell process",
+    "system": "system() processes, run queues, reductions/s, messages/s, memory",
+    "tree": "tree(sup) a supervision tree; mermaid=True for a Mermaid graph",
+    "trace": "trace(pid|name|'new'|'all', events, count=N or seconds=S) dbg-style trace",
+    "trace_stop": "trace_stop() stop the running trace now",
+    "seq": "seq() the last trace as a sequence diagram; seq(fn) trace fn's run",
+    "get_state": "get_state(pid) a behaviour's state through sys",
+    "suspend": "suspend(pid, allow_destructive=True) suspend a behaviour",
+    "resume": "resume(pid, allow_destructive=True) resume it",
+    "replace_state": "replace_state(pid, fn, allow_destructive=True) replace a state",
+    "q": "q() leave the shell (the node stops)",
+    "help": "help() this list; help(name) more about one helper",
+}
+
+
+def help_text() -> str:
+    lines = ["Shell helpers (every view takes json=True; pids print as <0.42.0>):"]
+    for name in HELP_ORDER:
+        lines.append(f"  {SHORT_HELP[name]}")
+    lines.append("The vm module is imported as vm: vm.spawn, vm.send, vm.receive, vm.self, "
+                 "vm.link, vm.monitor, ...")
+    lines.append("Tutorial: docs/tutorial/README.md. Leave with q() or Ctrl-D.")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "bt",
+    "dumps",
+    "exit",
+    "flush",
+    "get_state",
+    "i",
+    "jsonable",
+    "kill",
+    "pid",
+    "process_view",
+    "procs",
+    "regs",
+    "replace_state",
+    "resume",
+    "seq",
+    "suspend",
+    "system",
+    "trace",
+    "trace_stop",
+    "tree",
+]

@@ -1,0 +1,149 @@
+"""The shell driven as a person drives it: in a real terminal (tmux), keys in,
+screen out. A session that spawns, links, traces, reads flush(), kills, looks
+at i() and top, completes a name with Tab, and quits."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+TMUX = shutil.which("tmux")
+
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+
+
+class Terminal:
+    def __init__(self, tmp_path, command, width=120, height=40):
+        self.sock = f"beamlet-test-{uuid.uuid4().hex[:8]}"
+        env = (f"HOME={tmp_path} PYTHONPATH={ROOT} TERM=xterm-256color "
+               f"PROMPT_TOOLKIT_NO_CPR=1")
+        self.run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
+                 f"cd {ROOT} && env {env} {command}")
+
+    def run(self, *args):
+        return subprocess.run([TMUX, "-L", self.sock, *args], capture_output=True, text=True,
+                              timeout=10)
+
+    def screen(self, history=False):
+        args = ["capture-pane", "-p", "-t", "t"] + (["-S", "-200"] if history else [])
+        return self.run(*args).stdout
+
+    def keys(self, *keys):
+        self.run("send-keys", "-t", "t", *keys)
+
+    def type(self, line):
+        self.keys("-l", line)
+        self.keys("Enter")
+
+    def wait(self, text, timeout=10.0, history=True):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            screen = self.screen(history)
+            if text in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} did not appear; the screen:\n{self.screen(True)}")
+
+    def prompt(self, n, timeout=10.0):
+        """Wait until the shell shows prompt `n>` (tmux trims the trailing space)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            lines = [x.rstrip() for x in self.screen(True).splitlines() if x.strip()]
+            if lines and lines[-1] == f"{n}>":
+                return "\n".join(lines)
+            time.sleep(0.05)
+        raise AssertionError(f"prompt {n}> did not appear; the screen:\n{self.screen(True)}")
+
+    def alive(self):
+        return self.run("has-session", "-t", "t").returncode == 0
+
+    def close(self):
+        self.run("kill-server")
+
+
+@pytest.fixture
+def term(tmp_path):
+    t = Terminal(tmp_path, f"{sys.executable} -m stdlib.cli shell")
+    yield t
+    t.close()
+
+
+def test_a_shell_session_in_a_real_terminal(term):
+    term.prompt(1)
+    term.type("me = vm.self()")
+    term.prompt(2)
+    term.type("me")
+    screen = term.prompt(3)
+    me = screen.split("2> me\n")[1].splitlines()[0]
+    assert me.startswith("<0.") and me.endswith(">")
+
+    # a function typed over several lines; an empty line ends the block
+    term.type("def echo():")
+    term.type("    while True:")
+    term.type("        m, s = vm.receive()")
+    term.type("        vm.send(s, m)")
+    term.type("")
+    term.prompt(4)
+    term.type("p = vm.spawn_link(echo)")
+    term.prompt(5)
+
+    # trace it, talk to it, read the shell's mailbox
+    term.type("trace(p, count=2)")
+    term.wait("stops after 2 events; running")
+    term.type('vm.send(p, ("hi", me))')
+    term.wait("stopped: 2 events (count limit)")
+    screen = term.screen(True)
+    assert f") << ('hi', {me})" in screen
+    assert f") {me} ! 'hi'" in screen
+    term.type("flush()")
+    term.wait("Shell got 'hi'")
+
+    # Tab completes a name from the vm module
+    term.keys("-l", "vm.is_process_al")
+    term.keys("Tab")
+    term.wait("> vm.is_process_alive", history=False)  # completed in place
+    term.keys("-l", "(p)")
+    term.keys("Enter")
+    term.wait("vm.is_process_alive(p)\nTrue")
+
+    # the process table, and one process
+    term.type("i()")
+    term.wait("Current Function")
+    term.type("i(p)")
+    term.wait("status waiting (in receive)")
+
+    # killing a linked process takes the shell process down: a fresh one goes on
+    term.type("kill(p)")
+    term.wait("** exception exit: killed")
+    term.type("vm.self() == me")
+    term.wait("vm.self() == me\nFalse")
+
+    # top: the live view on the alternate screen; keys sort and quit
+    term.type("top()")
+    term.wait("beamlet top - nonode@nohost", history=False)
+    term.keys("m")
+    term.wait("sorted by Memory", history=False)
+    term.keys("h")
+    term.wait("top: a live process table.", history=False)
+    term.keys("q")
+    deadline = time.time() + 10
+    while "beamlet top -" in term.screen() and time.time() < deadline:
+        time.sleep(0.05)
+    term.type("1 + 1")
+    term.wait("1 + 1\n2")
+
+    # a crash prints the reason; the next expression runs in a fresh process
+    term.type("1/0")
+    term.wait("** exception error: ZeroDivisionError: division by zero")
+
+    term.type("q()")
+    deadline = time.time() + 10
+    while term.alive() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not term.alive()
