@@ -80,6 +80,7 @@ __all__ = [
     "get_all_env",
     "get_application",
     "get_env",
+    "get_supervisor",
     "load",
     "loaded_applications",
     "set_env",
@@ -297,6 +298,18 @@ def loaded_applications():
     return _call("loaded_applications")
 
 
+def get_supervisor(app):
+    """`("ok", pid)` of a running application's top supervisor, or "undefined" (OTP)."""
+    name = app if isinstance(app, str) else app_name(app)
+    master = _call(("get_master", name))
+    if master is None:
+        return vm.Atom("undefined")
+    ref = vm.make_ref()
+    vm.send(master, ("$which_top", vm.self(), ref))
+    answer = vm.receive((ref, vm.ANY), timeout=5.0)
+    return vm.Atom("undefined") if answer is vm.TIMEOUT else ("ok", answer[1])
+
+
 # ----------------------------------------------------------------------
 # the controller
 
@@ -317,6 +330,9 @@ class _Controller(gen_server.GenServer):
         if request == "loaded_applications":
             return ("reply", [(n, c.description, c.vsn) for n, c in st["loaded"].items()], st)
         tag = request[0]
+        if tag == "get_master":
+            entry = st["running"].get(request[1])
+            return ("reply", entry[1] if entry else None, st)
         if tag == "load":
             cls = request[1]
             name = app_name(cls)
@@ -492,6 +508,9 @@ def _master(name, cls, controller):
     vm.send(controller, ("$app_started", name, OK))
     while True:
         msg = vm.receive()
+        if type(msg) is tuple and len(msg) == 3 and msg[0] == "$which_top":
+            vm.send(msg[1], (msg[2], top))
+            continue
         if msg == ("$app_stop",):
             state = _call_quietly(mod.prep_stop, state, state)
             ref = vm.monitor(top)

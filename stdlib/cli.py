@@ -40,7 +40,7 @@ def run(file, args, reductions, seed, instrument, timeslice):
 @main.command()
 @click.option("--seconds", default=3.0, show_default=True, help="How long the showcase runs.")
 def demo(seconds):
-    """A short showcase: processes, links, monitors and a crash, live."""
+    """The showcase: a supervision tree under a crash load, live (works in a pipe too)."""
     from stdlib.demo import run_demo
 
     run_demo(seconds=seconds)

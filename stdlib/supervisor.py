@@ -259,6 +259,8 @@ class _SupervisorServer(gen_server.GenServer):
             return ("stop", ("supervisor_data", e.reason))
         st.update(flags)
         try:
+            if type(specs) in (list, tuple):
+                specs = [expand(c) for c in specs]  # the (Cls, arg) / Cls shorthand too
             children = _cs.check_childspecs(specs, flags["auto_shutdown"])
         except SpecError as e:
             return ("stop", ("start_spec", e.reason))

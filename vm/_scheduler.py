@@ -211,15 +211,15 @@ class Scheduler:
             self.rq.append(p)
         else:
             self.enqueue(p)
+        if self.on_spawn:  # before the link/monitor events, as dbg shows them
+            self.ins.emit("spawn", parent.pid if parent is not None else None, pid,
+                          initial_call(p))
         ref = None
         if parent is not None:
             if link:
                 _signals.add_link(self, parent, p)
             if monitor:
                 ref = _signals.add_monitor(self, parent, p, pid)
-        if self.on_spawn:
-            self.ins.emit("spawn", parent.pid if parent is not None else None, pid,
-                          initial_call(p))
         return p, ref
 
     def set_priority(self, p, level):

@@ -176,3 +176,16 @@ def test_ensure_all_started_failure_stops_what_it_started():
 
     r, which = run_vm(main)
     assert r[0] == "error" and r[1][0] == "failing" and which == []
+
+
+def test_get_supervisor():
+    def main():
+        db = make("db")
+        before = app.get_supervisor("db")
+        app.start(db)
+        got = app.get_supervisor("db")
+        is_sup = got[0] == "ok" and vm.process_info(got[1], "status") is not None
+        app.stop("db")
+        return before, is_sup, app.get_supervisor("db")
+
+    assert run_vm(main) == ("undefined", True, "undefined")

@@ -700,3 +700,21 @@ def test_supervision_tree_example_runs(capsys):
     run_vm(module.main)
     out = capsys.readouterr().out
     assert out.count("flaky:   started") >= 2 and out.strip().endswith("stopped")
+
+
+def test_shorthand_children_in_init_are_expanded():
+    class W(gen_server.GenServer):
+        def init(self, arg):
+            return ("ok", arg)
+
+    class Sup(sup.Supervisor):
+        def init(self, arg):
+            return ("ok", ({"strategy": "one_for_one"},
+                           [(W, 1), sup.child_spec((W, 2), id="w2")]))
+
+    def main():
+        ok, pid = sup.start_link(Sup, None)
+        return sorted(str(c[0]) for c in sup.which_children(pid))
+
+    children = run_vm(main)
+    assert len(children) == 2 and "w2" in children
