@@ -522,7 +522,7 @@ class Shell:
         if interactive:
             try:
                 reader = _PromptReader(self)
-            except ImportError:  # prompt_toolkit is the optional "shell" extra
+            except ImportError:  # prompt_toolkit missing (a bare install): plain input()
                 reader = _InputReader()
         else:
             reader = _LineReader(stdin)
