@@ -34,7 +34,7 @@ from pathlib import Path
 from .common import PEERS, SYSTEMS, NotAvailable, median, record
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
-              "copy", "restart", "call")
+              "copy", "restart", "call", "preemption")
 MARKER = "@@beamlet-bench@@ "
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
@@ -255,6 +255,9 @@ def run_one(name: str, system: str, params: dict, *, erlang: Erlang | None = Non
     """Run (benchmark, system) in a fresh subprocess. Returns (records, run info)."""
     mod = load(name)
     if system == "erlang":
+        if not (ERLANG_SRC / f"bl_{name}.erl").exists():
+            return placeholder_records(mod, system, params, "n/a",
+                                       f"no Erlang version of {name}"), {}
         erlang = erlang or Erlang()
         if not erlang.compile():
             return placeholder_records(mod, system, params, "skipped", erlang.error), {}

@@ -39,6 +39,8 @@ TINY = {
              "budget_s": 0.01, "max_msgs": 16},
     "restart": {"sups": 2, "restarts": 5},
     "call": {"calls": 200, "reps": 1},
+    "preemption": {"loop_n": 20_000, "reps": 1, "seconds": 0.1, "period_ms": 10,
+                   "block_ms": 30},
 }
 
 KEYS = {"benchmark", "system", "metric", "value", "unit", "params", "status"}
@@ -91,6 +93,10 @@ def restart(**kw):
 
 def call(**kw):
     return run("call", **kw)
+
+
+def preemption(**kw):
+    return run("preemption", **kw)
 
 
 def problems(records, name: str, systems=SYSTEMS_TESTED, *, allow_na: bool = True) -> list[str]:

@@ -4,7 +4,8 @@ import pytest
 
 from benchmarks import selftest
 
-NAMES = ["ring", "pingpong", "spawn", "fairness", "latency", "selective", "copy", "restart", "call"]
+NAMES = ["ring", "pingpong", "spawn", "fairness", "latency", "selective", "copy", "restart", "call",
+         "preemption"]
 
 
 @pytest.mark.parametrize("name", NAMES)
