@@ -50,8 +50,10 @@ from .supervisor import (
     _progress,
     _report,
     _start_one,
+    count_children,
     shutdown_child,
     shutdown_children_parallel,
+    which_children,
 )
 
 __all__ = [
@@ -158,12 +160,8 @@ def terminate_child(sup, pid):
     return gen_server.call(sup, ("terminate_child", pid), None)
 
 
-def which_children(sup):
-    return gen_server.call(sup, "which_children", None)
-
-
-def count_children(sup):
-    return gen_server.call(sup, "count_children", None)
+# which_children and count_children are the supervisor's: the same requests,
+# answered by this module's callbacks.
 
 
 def stop(sup, reason="normal", timeout=None):

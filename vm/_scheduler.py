@@ -325,8 +325,8 @@ class Scheduler:
         if p.state is EXITING:  # killed while it waited: unwind from here
             raise _Killed()
 
-    def make_runnable(self, p):
-        """End `p`'s park (from the hub or another process): cancel its undo, queue it."""
+    def cancel_undo(self, p):
+        """Cancel what `p`'s park registered (a timer, a lazy timeout, a callable)."""
         u = p.undo
         if u is not None:
             p.undo = None
@@ -336,6 +336,10 @@ class Scheduler:
                 self.deadlines.pop(p, None)
             else:
                 u()
+
+    def make_runnable(self, p):
+        """End `p`'s park (from the hub or another process): cancel its undo, queue it."""
+        self.cancel_undo(p)
         p.state = RUNNABLE
         self.enqueue(p)
 

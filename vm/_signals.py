@@ -39,7 +39,6 @@ from greenlet import getcurrent
 
 from ._heap import copy_term, term_size
 from ._process import EXITING, RECEIVING
-from ._timers import LAZY, Timer
 from .errors import BadArg
 from .terms import Atom
 
@@ -224,15 +223,7 @@ def process_died(node, p):
         for rid in p.aliases:
             node.aliases.pop(rid, None)
         p.aliases = None
-    u = p.undo
-    if u is not None:
-        p.undo = None
-        if type(u) is Timer:
-            node.timers.cancel(u)
-        elif u is LAZY:
-            node.deadlines.pop(p, None)
-        else:
-            u()
+    node.cancel_undo(p)
     if p.timers:
         for t in p.timers:
             node.timers.cancel(t)

@@ -679,12 +679,13 @@ def _load(path):
     return module, root
 
 
-def test_twenty_line_tree_in_the_docs_runs(capsys, caplog, tmp_path):
+@pytest.mark.parametrize("doc", ["docs/behaviours.md", "README.md"])
+def test_twenty_line_tree_in_the_docs_runs(doc, capsys, caplog, tmp_path):
     caplog.set_level(logging.CRITICAL, logger="beamlet.otp")
     import os
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    text = open(os.path.join(root, "docs", "behaviours.md")).read()
+    text = open(os.path.join(root, doc)).read()
     section = text.split("## A supervision tree in twenty lines", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     assert len([line for line in code.splitlines() if line.strip()]) <= 20
