@@ -19,8 +19,8 @@ States (`state`), printed by the observer as OTP's statuses:
 
 Invariants:
 - a process is in a run queue iff its state is RUNNABLE, or it is EXITING
-  with a started greenlet that still has to unwind (the scheduler throws
-  `_Killed` into it when it comes up);
+  with a started greenlet that still has to unwind (the scheduler switches
+  into it and it raises `_Killed` where it waited);
 - `undo` is set only while parked (RECEIVING/WAITING) and cancels whatever
   the park registered (a timer, a selector key); whoever ends a park calls
   it exactly once (D2);
@@ -54,7 +54,7 @@ PRIORITIES = ("low", "normal", "high", "max")
 
 
 class _Killed(BaseException):
-    """Thrown into a dead process's greenlet to unwind its Python stack.
+    """Raised in a dead process's greenlet to unwind its Python stack.
 
     The process is already dead when this is raised: catching it changes
     nothing, and any VM call that would block raises it again.
