@@ -661,17 +661,7 @@ def _restart(st, c, old_pid, extra):
         affected = ids[:ids.index(c["id"]) + 1]
     _del_child(st, c)  # a temporary child that crashed is gone; others wait with pid None
     for cid in affected:
-        other = st["children"].get(cid)
-        if other is None:
-            continue
-        pid = other["pid"]
-        if isinstance(pid, vm.Pid):
-            st["by_pid"].pop(pid, None)
-            _do_terminate(st, other, pid)
-        if other["restart"] == "temporary":
-            _remove_child(st, cid)
-        else:
-            other["pid"] = None
+        _stop_child(st, cid)
     to_start = [st["children"][cid] for cid in reversed(affected) if cid in st["children"]]
     failure = _start_children(st, to_start, "info")
     if failure is not None:
@@ -708,17 +698,22 @@ def _find_restarting(st, key):
 def _terminate_children(st):
     """Terminate every running child, newest first (supervisor shutdown)."""
     for cid in list(st["ids"]):
-        c = st["children"].get(cid)
-        if c is None:
-            continue
-        pid = c["pid"]
-        if isinstance(pid, vm.Pid):
-            st["by_pid"].pop(pid, None)
-            _do_terminate(st, c, pid)
-        if c["restart"] == "temporary":
-            _remove_child(st, cid)
-        else:
-            c["pid"] = None
+        _stop_child(st, cid)
+
+
+def _stop_child(st, cid):
+    """Terminate child `cid` if running; a temporary one's spec goes, others keep it."""
+    c = st["children"].get(cid)
+    if c is None:
+        return
+    pid = c["pid"]
+    if isinstance(pid, vm.Pid):
+        st["by_pid"].pop(pid, None)
+        _do_terminate(st, c, pid)
+    if c["restart"] == "temporary":
+        _remove_child(st, cid)
+    else:
+        c["pid"] = None
 
 
 def _do_terminate(st, c, pid):

@@ -225,13 +225,15 @@ def test_state_functions_missing_state_crashes_with_a_clear_error():
     assert reason.exc_type == "AttributeError" and "def nowhere(self" in reason.message
 
 
-def test_state_functions_refuses_callback_names_as_states():
+def _exit_reason_in_state(state):
+    """Start a state_functions machine in `state`, send it an event, return why it died."""
+
     class M(gs.GenStatem):
         def callback_mode(self):
             return "state_functions"
 
         def init(self, arg):
-            return ("ok", "terminate", None)
+            return ("ok", state, None)
 
     def main():
         vm.process_flag("trap_exit", True)
@@ -239,7 +241,11 @@ def test_state_functions_refuses_callback_names_as_states():
         gs.cast(pid, "x")
         return vm.receive(("EXIT", pid, ANY))[2]
 
-    reason = run_vm(main)
+    return run_vm(main)
+
+
+def test_state_functions_refuses_callback_names_as_states():
+    reason = _exit_reason_in_state("terminate")
     assert reason.exc_type == "TypeError" and "handle_event_function" in reason.message
 
 
@@ -1070,20 +1076,7 @@ def test_classmethod_conveniences_and_child_spec():
 
 
 def test_a_state_named_like_a_convenience_needs_its_own_function():
-    class M(gs.GenStatem):
-        def callback_mode(self):
-            return "state_functions"
-
-        def init(self, arg):
-            return ("ok", "start", None)
-
-    def main():
-        vm.process_flag("trap_exit", True)
-        ok, pid = gs.start_link(M)
-        gs.cast(pid, "x")
-        return vm.receive(("EXIT", pid, ANY))[2]
-
-    reason = run_vm(main)
+    reason = _exit_reason_in_state("start")
     assert reason.exc_type == "AttributeError" and "def start(self" in reason.message
 
 
