@@ -1,7 +1,7 @@
 """Copy-on-send: the cost of sending one message against its size.
 
 beamlet copies what it sends (lists and dicts are copied, immutable values are
-shared: DESIGN.md D4), as BEAM copies a message into the receiver's heap
+shared, see docs/architecture.md), as BEAM copies a message into the receiver's heap
 (large binaries excepted: they are reference-counted and shared). asyncio,
 gevent and Pykka pass a reference: nothing is copied, so their cost is flat.
 

@@ -6,7 +6,7 @@ the loop iterations, and Jain's index over the four counts (1.0 is fair,
 A cooperative scheduler cannot preempt such a loop: the first process runs to
 the deadline and the others get nothing. That is measured and reported as it
 is. beamlet preempts plain Python code through reduction checks compiled into
-the code (DESIGN.md D3); the hog below is ordinary module-level code so that
+the code (docs/architecture.md); the hog below is ordinary module-level code so that
 it is instrumented like any user code.
 
     python -m benchmarks.fairness [--quick]

@@ -193,7 +193,7 @@ class Erlang:
 
     def command(self, name: str, params: dict) -> list[str]:
         expr = f"bl_{name}:main({erlang_term(params)}), halt()."
-        # +S 1:1: one scheduler, like one beamlet node on one OS thread (D1).
+        # +S 1:1: one scheduler, like one beamlet node on one OS thread.
         # +P: room for the 1,000,000 idle processes of the spawn benchmark.
         return [self.erl, "+S", "1:1", "+P", "2097152", "-noshell", "-pa", self.ebin,
                 "-eval", expr]

@@ -57,7 +57,7 @@ A malformed result or action stops the machine with OTP's named reason:
 `("bad_reply_action_from_state_function", action)`,
 `("bad_return_from_init", result)`, `("bad_return_from_callback_mode", m)`.
 
-Times are seconds (floats allowed) and None is infinity (D6).
+Times are seconds (floats allowed) and None is infinity, as everywhere in beamlet.
 
 The guide is docs/gen_statem_and_tasks.md; differences from OTP are in
 docs/deviations.md.

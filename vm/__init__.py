@@ -14,7 +14,7 @@
     assert vm.run(main) == "hello"
 
 The reference for every name here is docs/api.md; OTP's semantics
-(reference/otp-semantics.md) apply wherever it is silent, and every
+apply wherever it is silent, and every
 deliberate difference is listed in docs/deviations.md.
 """
 

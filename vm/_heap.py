@@ -1,4 +1,4 @@
-"""Per-process heaps: copy on send, and how much memory a process holds (D4).
+"""Per-process heaps: copy on send, and how much memory a process holds.
 
 What this module owns:
 

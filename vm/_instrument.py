@@ -1,4 +1,4 @@
-"""Instruments: how the scheduler tells observers what happens (D8).
+"""Instruments: how the scheduler tells observers what happens.
 
 What this module owns: the `Instrument` base class, whose method names are
 the events a node publishes, and `Instruments`, the dispatcher a node keeps.
@@ -15,7 +15,7 @@ the events a node publishes, and `Instruments`, the dispatcher a node keeps.
 An instrument overrides only the events it wants. The dispatcher keeps, per
 event, a tuple of the bound methods that were overridden; the node reads that
 tuple on its hot paths and does nothing more when it is empty, so a node with
-no instruments pays one attribute test per event (D8: free when unused).
+no instruments pays one attribute test per event: free when unused.
 
 An instrument that raises is removed from every event and the failure is
 logged; it never breaks the node. Hooks run synchronously on the node's

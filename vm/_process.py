@@ -23,7 +23,7 @@ Invariants:
   into it and it raises `_Killed` where it waited);
 - `undo` is set only while parked (RECEIVING/WAITING) and cancels whatever
   the park registered (a timer, a selector key); whoever ends a park calls
-  it exactly once (D2);
+  it exactly once;
 - `links`, `monitors`, `monitored_by`, `dictionary`, `timers` are None until
   first used: most processes never use most of them, and an idle process
   must stay small (target: under 6 KB).

@@ -3,17 +3,17 @@
 What this layer promises:
 
 1. One node runs on one OS thread; its processes are greenlets whose parent
-   is the scheduler's own greenlet, the *hub* (D1). A process gives up the
+   is the scheduler's own greenlet, the *hub*. A process gives up the
    thread only through `park` (it waits for something) or `preempt` (its
    reductions ran out, or it yielded), both ending in `switch_out`, which
    accounts for the slice and then switches straight to the next process
    in the run queue (direct handoff, in the order the hub would pick) or,
    when anything special is pending, to the hub. Process code never touches
-   a run queue (D2).
+   a run queue.
 2. A slice is a budget of reductions (default 4000). VM operations charge
    the running process's `budget`, and so do the checks compiled into its
    code (vm.code); when it reaches zero the process is put at the back of
-   its run queue (D3). On a real clock without a seed, a slice of compiled
+   its run queue. On a real clock without a seed, a slice of compiled
    code also ends after `slice_time` of wall time while others wait.
 3. Priorities follow OTP: `max` and `high` are strict; `low` shares the
    `normal` queue and is passed over 8 times before it runs (RESCHEDULE_LOW).
@@ -26,7 +26,7 @@ What this layer promises:
    back to the pool for the next spawn.
 5. Timers fire between slices; when nothing is runnable the loop sleeps until
    the next deadline, waits on its selector (cross-thread wakeups, sockets),
-   or, with a virtual clock, jumps time forward (D7). With a seed, the pick
+   or, with a virtual clock, jumps time forward. With a seed, the pick
    among runnable processes is pseudo-random and reproducible.
 
 What it refuses: the meaning of signals (`_signals.py`), names

@@ -285,7 +285,7 @@ def wait_for_message(node, p):
 
 
 # ----------------------------------------------------------------------
-# max_heap_size (D4)
+# max_heap_size
 
 WORD = 8
 # What a started, idle process costs beyond what its frames and mailbox hold:

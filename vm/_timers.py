@@ -4,7 +4,7 @@ What this module owns:
 
 - `RealClock` and `VirtualClock`. Both answer `now()` in seconds. A virtual
   clock moves only when the scheduler finds every process waiting and jumps
-  it to the next deadline (D7), so a test of a 5 s supervisor period runs in
+  it to the next deadline, so a test of a 5 s supervisor period runs in
   microseconds and never flakes.
 - `TimerQueue`: a heap of `Timer` entries ordered by deadline, then by
   creation order (so two timers for the same instant fire in the order they

@@ -1,4 +1,4 @@
-"""The code loader: compiling reduction checks into plain Python (D3).
+"""The code loader: compiling reduction checks into plain Python.
 
 What this module owns: making a `while True: n += 1` in a process give way
 to other processes, without the user changing a line. Trace hooks cannot do

@@ -1,7 +1,7 @@
 """The exception tree of beamlet.
 
 What this module owns: every exception the VM raises, in two families that
-must never be confused (D9):
+must never be confused:
 
     Exception
      +-- VMError                 you used the VM wrongly; the message says what to do

@@ -1,4 +1,4 @@
-"""Terms: the values processes exchange (D5).
+"""Terms: the values processes exchange.
 
 What this module owns: the value types beamlet adds to Python's own —
 `Atom`, `Pid`, `Ref`, `Crash` — and the two receive sentinels `ANY` and

@@ -1,4 +1,4 @@
-"""Helpers for testing code that runs on beamlet (D7).
+"""Helpers for testing code that runs on beamlet.
 
 - `run(fn, *args, seed=None, **opts)`: `vm.run` on the virtual clock, so
   timeouts and sleeps in a test are instant and never flake.

@@ -1,4 +1,4 @@
-"""Tracing, like dbg and recon_trace, built on the node's instruments (D8).
+"""Tracing, like dbg and recon_trace, built on the node's instruments.
 
 What this module owns:
 
@@ -32,7 +32,7 @@ What this module owns:
   `seq(fn)` runs a function under a trace of the caller and what it
   spawns, and returns the diagram of that run.
 
-What it refuses: tracing Python function calls (`dbg:tp`). D3 explains why
+What it refuses: tracing Python function calls (`dbg:tp`). docs/architecture.md (preemption) explains why
 sys.settrace and greenlets do not mix; behaviour calls are the calls an OTP
 user traces, and they are messages.
 

@@ -10,7 +10,7 @@ scenario that matches OTP exactly again fails until its entry is removed.
 Two kinds of entries:
 
 * **OTP 26 by design**: the golden files are recorded on OTP 25 and
-  beamlet follows the reference (otp-semantics.md), which describes OTP 26
+  beamlet follows OTP 26 on purpose
   where the two differ;
 * **open**: beamlet differs from OTP 25 and the project has not decided
   (fix it in stdlib/, or list it in docs/deviations.md and keep the entry).

@@ -622,7 +622,7 @@ def send_unregistered_name():
 
 
 def send_name_node_tuple():
-    """Resolves the open point of otp-semantics.md 1.6 on a real node."""
+    """Settles on a real node a point OTP's documentation leaves open."""
     p = _agent("p", False)
     vm.register("foo", p)
     T.log(("send", T.attempt(vm.send, ("foo", "nonode@nohost"), "hello")))

@@ -1,4 +1,4 @@
-"""Supervisors under random kill storms (D7: hypothesis drives the storm and the seed).
+"""Supervisors under random kill storms (hypothesis drives the storm and the seed).
 
 The property: after every kill, a supervisor either has restored all its
 permanent children (each alive, the killed one replaced) or it has given up,

@@ -1,4 +1,4 @@
-"""Properties of the runtime, with hypothesis driving seeds and workloads (D7)."""
+"""Properties of the runtime, with hypothesis driving seeds and workloads."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -1,4 +1,4 @@
-"""Compiled-in reduction checks: plain Python code is preempted (D3)."""
+"""Compiled-in reduction checks: plain Python code is preempted."""
 
 import sys
 import textwrap

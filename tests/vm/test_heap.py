@@ -1,4 +1,4 @@
-"""Copy on send (D4) and the term set (D5)."""
+"""Copy on send and the term set."""
 
 import socket
 import threading

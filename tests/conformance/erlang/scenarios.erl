@@ -1,4 +1,4 @@
-%% Conformance scenarios for the core runtime (otp-semantics.md, section 1).
+%% Conformance scenarios for the core runtime (processes, signals, receive, timers, registry).
 %%
 %% Every exported arity-0 function is a scenario; its Python twin in
 %% tests/conformance/scenarios.py has the same name and must produce the same
@@ -545,7 +545,7 @@ send_dead_pid() ->
 send_unregistered_name() ->
     conf:log({send, conf:attempt(fun() -> nobody ! hello end)}).
 
-%% Resolves the open point of otp-semantics.md 1.6 on a real node.
+%% Settles on a real node a point OTP's documentation leaves open.
 send_name_node_tuple() ->
     P = agent(p, false),
     register(foo, P),

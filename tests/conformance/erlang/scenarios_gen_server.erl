@@ -1,4 +1,4 @@
-%% Conformance scenarios for gen_server (otp-semantics.md, section 3).
+%% Conformance scenarios for gen_server (start results, calls, casts, timeouts, terminate).
 %%
 %% Every exported arity-0 function is a scenario; its Python twin in
 %% tests/conformance/scenarios_gen_server.py has the same name, and the

@@ -1,4 +1,4 @@
-%% Conformance scenarios for gen_statem (otp-semantics.md, section 5).
+%% Conformance scenarios for gen_statem (postpone, events, timeouts, enter calls).
 %%
 %% Every exported arity-0 function is a scenario; its Python twin in
 %% tests/conformance/scenarios_gen_statem.py has the same name, and the

@@ -1,4 +1,4 @@
-%% Conformance scenarios for supervisor (otp-semantics.md, section 4).
+%% Conformance scenarios for supervisor (strategies, ordering, intensity, restart types).
 %%
 %% Every exported arity-0 function is a scenario; its Python twin in
 %% tests/conformance/scenarios_supervisor.py has the same name, and the
