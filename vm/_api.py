@@ -19,10 +19,9 @@ from greenlet import getcurrent
 
 from . import _introspect, _io, _registry, _signals
 import selectors
-from collections import deque
 
 from ._heap import _SCALARS, copy_term
-from ._mailbox import _not_in_process
+from ._mailbox import Mailbox, _not_in_process
 from ._node import Node
 from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, Process, _Hibernate, _Killed
@@ -157,8 +156,8 @@ def send(dest, msg):
         # node.deliver(target, copy), inlined: this is the hottest path in the VM
         mb = target.mailbox
         if mb is None:
-            mb = target.mailbox = deque()
-        mb.append(copy)
+            mb = target.mailbox = Mailbox()
+        mb.q.append(copy)
         target.received += 1
         if target.state is RECEIVING:
             target.state = RUNNABLE

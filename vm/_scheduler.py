@@ -45,6 +45,7 @@ from greenlet import GreenletExit, getcurrent
 from . import _signals
 from ._heap import _SCALARS, copy_term, is_term
 from ._instrument import Instruments
+from ._mailbox import Mailbox
 from ._process import (
     EXITING,
     RECEIVING,
@@ -357,8 +358,8 @@ class Scheduler:
         """Append an already-copied message to `target`'s mailbox; wake it if receiving."""
         mb = target.mailbox
         if mb is None:
-            mb = target.mailbox = deque()
-        mb.append(msg)
+            mb = target.mailbox = Mailbox()
+        mb.q.append(msg)
         target.received += 1
         if target.state is RECEIVING:
             target.state = RUNNABLE

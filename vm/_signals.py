@@ -126,13 +126,10 @@ def remove_monitor(node, watcher, ref) -> bool:
 def flush_down(p, ref) -> bool:
     """Remove the first ("DOWN", ref, ...) message from p's mailbox; True if one was there."""
     mb = p.mailbox
-    if not mb:
+    if mb is None:
         return False
-    for i, m in enumerate(mb):
-        if type(m) is tuple and len(m) == 5 and m[1] == ref and m[0] == DOWN:
-            del mb[i]
-            return True
-    return False
+    return mb.remove_first(
+        p, lambda m: type(m) is tuple and len(m) == 5 and m[1] == ref and m[0] == DOWN)
 
 
 # ----------------------------------------------------------------------
@@ -280,7 +277,7 @@ def process_died(node, p):
 
 def wait_for_message(node, p):
     """Park until p's mailbox holds at least one message (used by hibernate)."""
-    while not p.mailbox:
+    while p.mailbox is None or not p.mailbox.q:
         node.park(p, RECEIVING)
 
 
