@@ -63,6 +63,7 @@ from ._api import (
     wait_writable,
     whereis,
 )
+from ._heap import register_term_type
 from ._instrument import Instrument
 from ._mailbox import flush, receive
 from ._node import Node
@@ -121,6 +122,7 @@ __all__ = [
     "read_timer",
     "receive",
     "register",
+    "register_term_type",
     "registered",
     "remove_instrument",
     "run",

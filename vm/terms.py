@@ -3,7 +3,13 @@
 What this module owns: the value types beamlet adds to Python's own —
 `Atom`, `Pid`, `Ref`, `Crash` — and the two receive sentinels `ANY` and
 `TIMEOUT`. All of them are immutable and hashable, so the heap (`_heap.py`)
-may share them between processes instead of copying them.
+may share them between processes instead of copying them. Immutable is
+enforced: assigning or deleting an attribute of a `Pid` or a `Ref` raises
+`AttributeError` (a receiver that could set `pid.id` would redirect every
+other holder's messages and exits), and a `Crash` accepts only strings.
+Slots are still written by `__init__`, through the slot descriptors, so
+making one costs what it did; going around the refusal on purpose
+(`object.__setattr__`) is as much outside the rules as `ctypes`.
 
 Each maps losslessly onto Erlang's External Term Format: an `Atom` is an
 atom; a `Pid` carries node name, id, serial and creation (NEW_PID_EXT); a
@@ -17,6 +23,8 @@ values; which node they live on is the scheduler's business.
 from __future__ import annotations
 
 import traceback as _traceback
+
+from .errors import BadArg
 
 __all__ = ["Atom", "Pid", "Ref", "Crash", "ANY", "TIMEOUT", "LOCAL_NODE"]
 
@@ -33,19 +41,29 @@ class Atom(str):
     __slots__ = ()
 
 
+def _refuse_change(self, name, value=None):
+    raise AttributeError(
+        f"{type(self).__name__} is immutable: it is shared by every process that holds "
+        f"it; make a new one instead of changing {name!r}"
+    )
+
+
 class Pid:
     """A process identifier, printed as Erlang prints it: `<0.42.0>`."""
 
     __slots__ = ("node", "id", "serial", "creation", "_hash")
 
     def __init__(self, node: str, id: int, serial: int = 0, creation: int = 1):
-        self.node = node
-        self.id = id
-        self.serial = serial
-        self.creation = creation
+        _pid_node(self, node)
+        _pid_id(self, id)
+        _pid_serial(self, serial)
+        _pid_creation(self, creation)
         # Cheap to make (a spawn makes one): the node name is left out of the
         # hash; equal hashes across nodes only cost an __eq__.
-        self._hash = id ^ (serial << 32) ^ (creation << 40)
+        _pid_hash(self, id ^ (serial << 32) ^ (creation << 40))
+
+    __setattr__ = _refuse_change
+    __delattr__ = _refuse_change
 
     def __eq__(self, other):
         return (
@@ -90,16 +108,23 @@ class Pid:
         return cls(node, int(parts[1]), int(parts[2]), creation)
 
 
+_pid_node, _pid_id, _pid_serial, _pid_creation, _pid_hash = (
+    Pid.__dict__[k].__set__ for k in Pid.__slots__)
+
+
 class Ref:
     """A unique reference, printed as `#Ref<0.0.0.42>`."""
 
     __slots__ = ("node", "id", "creation", "_hash")
 
     def __init__(self, node: str, id: int, creation: int = 1):
-        self.node = node
-        self.id = id
-        self.creation = creation
-        self._hash = id ^ (creation << 40) ^ 0x5EF  # cheap: a call makes one
+        _ref_node(self, node)
+        _ref_id(self, id)
+        _ref_creation(self, creation)
+        _ref_hash(self, id ^ (creation << 40) ^ 0x5EF)  # cheap: a call makes one
+
+    __setattr__ = _refuse_change
+    __delattr__ = _refuse_change
 
     def __eq__(self, other):
         return (
@@ -125,18 +150,35 @@ class Ref:
         return (Ref, (self.node, self.id, self.creation))
 
 
+_ref_node, _ref_id, _ref_creation, _ref_hash = (Ref.__dict__[k].__set__ for k in Ref.__slots__)
+
+
 class Crash(tuple):
     """The exit reason of a process whose function raised an exception.
 
     A tuple `(exc_type, message, traceback)` so it is an ordinary, immutable
     term that travels in EXIT and DOWN messages; the attributes name the
-    fields. `Crash.from_exception(e)` builds one.
+    fields. `Crash.from_exception(e)` builds one. Every field must be a
+    string (a crash is shared between processes, never copied, so it may
+    hold nothing mutable); a `str` subclass other than `Atom` is stored as a
+    plain `str`.
     """
 
     __slots__ = ()
 
     def __new__(cls, exc_type: str, message: str, traceback: str = ""):
-        return tuple.__new__(cls, (exc_type, message, traceback))
+        fields = (exc_type, message, traceback)
+        for name, v in zip(("exc_type", "message", "traceback"), fields):
+            if type(v) is not str and type(v) is not Atom:
+                if not isinstance(v, str):
+                    raise BadArg(
+                        f"Crash {name} must be a str, not {type(v).__name__}: {v!r:.80}; "
+                        "a crash travels between processes and may hold only strings "
+                        "(Crash.from_exception(e) builds one from an exception)"
+                    )
+                fields = tuple(x if type(x) is str or type(x) is Atom else str.__str__(x)
+                               for x in fields)
+        return tuple.__new__(cls, fields)
 
     @property
     def exc_type(self) -> str:

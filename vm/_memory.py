@@ -1,0 +1,615 @@
+"""How much memory a process holds: one estimate, used everywhere.
+
+What this module owns: `process_memory(p)`, the one definition of the bytes
+a process holds, behind `process_info(pid, "memory")` and
+`"total_heap_size"`, the observer's `i()`, `procs()`, `top()` and
+`system()` (through `vm._snapshot`) and the `max_heap_size` check; the same
+estimate for one value (`term_size`); and `max_heap_size` itself.
+
+What a process holds: a fixed overhead (its greenlet and saved stack,
+`PROCESS_OVERHEAD`), its record, its mailbox, its dictionary, the locals of
+its frames (the VM's own frames left out) and everything those reach:
+elements of containers, attributes of objects (`__dict__` and slots), the
+captured variables of closures, the object of a bound method, the locals of
+a suspended generator. A gen_server's state is a local of its loop, so it
+counts. Not counted: what every process shares (modules, classes, functions
+defined at module level, builtins, `None`, booleans, small ints), other
+processes, the node, and the runtime's own objects (threads, locks, loggers,
+sockets, files count their own size only). An object reached twice counts
+once. Sizes are `sys.getsizeof`: CPython's own objects, not the allocator's
+rounding.
+
+The method, bounded in cost whatever the process holds (the walk is an
+estimate; docs/api.md gives its measured error):
+
+- breadth first, level by level, each object carrying a weight (how many
+  objects it stands for);
+- a container of more than `SAMPLE` elements has `SAMPLE` of them measured
+  (evenly spaced; for dicts, sets and deques, as many from each end), each
+  standing for `len / SAMPLE`; an element met twice in the sample is taken
+  to be one object shared by every slot and counts once;
+- a level of more than `FRONT` objects is resampled down to `FRONT`
+  (systematic sampling by weight, so the total is kept);
+- at most `VISITS` objects are measured; what is left when they run out
+  counts its own size, not what it reaches (only a chain thousands of
+  levels deep gets there).
+
+A mailbox is a container like the others, so a million queued messages cost
+`SAMPLE` measurements, not a million. Sampling is by position, never random:
+the same heap gives the same figure.
+
+The cache. An estimate is kept per process with a stamp (reductions,
+messages delivered, the mailbox's shape, started or not) and reused while
+the stamp holds: an idle process is measured once. A slice whose code
+charged no reduction leaves the stamp as it was, so an estimate is also
+dropped after `MAX_AGE` seconds. Ranking many processes (`memory_of`)
+measures stale ones within a node-wide budget (`RANK_VISITS` objects per
+call, about 50 ms): never measured first, then those that ran, oldest
+first; the rest show their last estimate (or, never measured, their record,
+mailbox list and dictionary alone), so a sort by memory over 100,000 busy
+processes never stalls the node and converges over a few refreshes.
+
+Reading a suspended frame's locals makes CPython 3.11 build a dict for
+them once per frame (a few hundred bytes, kept while the frame lives): the
+price of looking, paid once per process.
+
+`max_heap_size` (OTP checks it at garbage collection): checked after a
+slice of a process that set it, with this estimate. A process whose
+estimate costs many visits is checked every few slices instead of every
+slice (one slice per `CHECK_VISITS` visits the last estimate cost), so the
+check stays a small fraction of the work it watches.
+
+What it refuses: scheduling, and deciding what may be sent (`_heap.py`).
+"""
+
+from __future__ import annotations
+
+import enum
+import gc
+import logging
+import os
+import sys
+import types
+import weakref
+from itertools import islice
+
+from greenlet import getcurrent, greenlet
+
+from ._mailbox import HOLE
+from ._process import EXITING, RUNNING
+from .errors import BadArg
+from .terms import Atom, Crash, Pid, Ref
+
+log = logging.getLogger("beamlet.process")
+KILLED = Atom("killed")
+
+WORD = 8
+# What a started, idle process costs beyond what its frames and mailbox hold:
+# the greenlet, its saved C stack slice and its share of the Python data
+# stack. Measured by benchmarks/spawn.py (bytes per idle process).
+PROCESS_OVERHEAD = 4096
+
+#: Elements measured in a container longer than this.
+SAMPLE = 32
+#: Objects kept per level of the walk.
+FRONT = 256
+#: Objects measured per estimate, at most.
+VISITS = 5000
+#: Objects measured per `memory_of` call (a ranking of many processes), at most;
+#: each process measured also costs PROCESS_VISITS for reaching its frames.
+#: About 1 us each: a ranking spends at most ~50 ms measuring.
+RANK_VISITS = 50_000
+PROCESS_VISITS = 4
+#: Seconds (node time) an estimate is trusted without its stamp changing.
+MAX_AGE = 10.0
+#: A max_heap_size check may cost this many visits per slice it watches
+#: (~50 us, a small part of a slice); a costlier estimate is redone less often.
+CHECK_VISITS = 50
+
+_VM_DIR = os.path.dirname(os.path.abspath(__file__))
+SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)))
+_RECORD = None  # sys.getsizeof of a process record, set on first use
+
+# ----------------------------------------------------------------------
+# what each type is, for the walk
+
+_ZERO, _LEAF, _SEQ, _MAP, _SET, _ENDS, _FUNC, _METHOD, _GEN, _OBJ, _OPAQUE = range(11)
+
+_KINDS: dict = {
+    type(None): _ZERO, bool: _ZERO, type(NotImplemented): _ZERO, type(Ellipsis): _ZERO,
+    types.ModuleType: _ZERO, type: _ZERO, types.CodeType: _ZERO, types.FrameType: _ZERO,
+    types.MethodDescriptorType: _ZERO, types.WrapperDescriptorType: _ZERO,
+    types.ClassMethodDescriptorType: _ZERO, types.GetSetDescriptorType: _ZERO,
+    types.MemberDescriptorType: _ZERO, types.MappingProxyType: _ZERO,
+    int: _LEAF, float: _LEAF, complex: _LEAF, str: _LEAF, bytes: _LEAF, bytearray: _LEAF,
+    Atom: _LEAF, Pid: _LEAF, Ref: _LEAF, range: _LEAF, memoryview: _LEAF,
+    list: _SEQ, tuple: _SEQ, Crash: _SEQ,
+    dict: _MAP,
+    set: _SET, frozenset: _SET,
+    types.FunctionType: _FUNC,
+    types.MethodType: _METHOD, types.BuiltinFunctionType: _METHOD,
+    types.MethodWrapperType: _METHOD,
+    types.GeneratorType: _GEN, types.CoroutineType: _GEN, types.AsyncGeneratorType: _GEN,
+}
+_BASE_KINDS = dict(_KINDS)
+# Objects of these modules are infrastructure shared by the node (threads,
+# locks, loggers, sockets, files, the runtime itself): their own size counts,
+# what they reach does not.
+_OPAQUE_MODULES = frozenset({
+    "vm", "greenlet", "threading", "_thread", "logging", "socket", "_socket", "ssl",
+    "selectors", "io", "_io", "asyncio", "concurrent", "subprocess", "queue", "weakref",
+    "_weakref", "multiprocessing",
+})
+
+
+def _kind_of(t) -> int:
+    k = _KINDS.get(t)
+    if k is not None:
+        return k
+    if issubclass(t, type) or issubclass(t, greenlet) or issubclass(t, enum.Enum):
+        k = _ZERO  # classes, processes, enum members: shared
+    elif t.__module__.partition(".")[0] in _OPAQUE_MODULES:
+        k = _OPAQUE
+    elif issubclass(t, (list, tuple)):
+        k = _SEQ
+    elif issubclass(t, dict):
+        k = _MAP
+    elif issubclass(t, (set, frozenset)):
+        k = _SET
+    elif t.__module__ == "collections" and t.__name__ == "deque":
+        k = _ENDS
+    elif t.__module__ in ("datetime", "decimal", "_decimal", "fractions", "uuid",
+                          "zoneinfo", "array"):
+        k = _LEAF
+    else:
+        k = _OBJ
+    if len(_KINDS) > 10_000:  # classes made on the fly: do not keep them all alive
+        _KINDS.clear()
+        _KINDS.update(_BASE_KINDS)
+    _KINDS[t] = k
+    return k
+
+
+def _is_shared_callable_owner(s) -> bool:
+    return s is None or isinstance(s, (type, types.ModuleType))
+
+
+def _children(obj, kind):
+    """What `obj` refers to that the walk follows (kinds _FUNC, _METHOD, _GEN, _OBJ)."""
+    if kind == _OBJ:
+        return [x for x in gc.get_referents(obj) if not isinstance(x, type)]
+    if kind == _FUNC:
+        out = []
+        cells = obj.__closure__
+        if cells:
+            for c in cells:
+                try:
+                    out.append(c.cell_contents)
+                except ValueError:  # an empty cell
+                    pass
+        if obj.__defaults__:
+            out.append(obj.__defaults__)
+        if obj.__kwdefaults__:
+            out.append(obj.__kwdefaults__)
+        return out
+    if kind == _METHOD:
+        s = getattr(obj, "__self__", None)
+        return () if _is_shared_callable_owner(s) else (s,)
+    f = getattr(obj, "gi_frame", None) or getattr(obj, "cr_frame", None) or getattr(
+        obj, "ag_frame", None)
+    return list(f.f_locals.values()) if f is not None else ()
+
+
+def _shared_function(f) -> bool:
+    """A function defined at module or class level, closing over nothing: code."""
+    return f.__closure__ is None and "<locals>" not in f.__qualname__
+
+
+# ----------------------------------------------------------------------
+# the walk
+
+
+def _sample(seq, n, w, sample, push):
+    """Push `sample`-ish evenly spaced elements of the sequence `seq` (len n)."""
+    step = n // sample
+    part = seq[step // 2::step]
+    _push_part(part, n, w, push)
+
+
+def _push_part(part, n, w, push):
+    m = len(part)
+    each = w * n / m
+    ids = list(map(id, part))
+    if len(set(ids)) == m:
+        for x in part:
+            push((x, each))
+        return
+    count: dict = {}
+    for i in ids:
+        count[i] = count.get(i, 0) + 1
+    done = set()
+    for x in part:
+        i = id(x)
+        if count[i] == 1:
+            push((x, each))
+        elif i not in done:  # met twice in the sample: one object in many slots
+            done.add(i)
+            push((x, w))
+
+
+def _ends(it_front, it_back, n, w, sample, push):
+    half = sample // 2
+    part = list(islice(it_front, half)) + list(islice(it_back, half))
+    _push_part(part, n, w, push)
+
+
+_PHI = 0.6180339887498949
+
+
+def _resample(level, front):
+    """Stratified resampling by weight: about `front` (object, weight) pairs,
+    same total. One pick per stratum of weight, at a point jittered by the
+    golden ratio sequence: evenly spaced picks would alias with the regular
+    patterns levels have (a tuple's first element is often a small int)."""
+    total = 0.0
+    for _, w in level:
+        total += w
+    step = total / front
+    out = []
+    acc = 0.0
+    k = 0
+    mark = _PHI / 2 * step
+    for obj, w in level:
+        acc += w
+        n = 0
+        while mark < acc:
+            n += 1
+            k += 1
+            mark = (k + (k * _PHI) % 1.0) * step
+        if n:
+            out.append((obj, n * step))
+    return out
+
+
+def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS):
+    """(estimated bytes reachable from `roots`, objects measured).
+
+    `roots`: (object, weight) pairs. `sample=None, front=None, visits=None`
+    walks everything exactly (what the estimate is measured against).
+    """
+    getsizeof = sys.getsizeof
+    kinds = _KINDS
+    seen: set = set()
+    add = seen.add
+    total = 0.0
+    n_visits = 0
+    level = list(roots)
+    while level:
+        nxt: list = []
+        push = nxt.append
+        for obj, w in level:
+            t = type(obj)
+            k = kinds.get(t)
+            if k is None:
+                k = _kind_of(t)
+            if k == _ZERO:
+                continue
+            if t is int and -5 <= obj <= 256:
+                continue  # the interpreter's small ints are shared by everyone
+            i = id(obj)
+            if i in seen:
+                continue
+            add(i)
+            n_visits += 1
+            if k == _LEAF:
+                total += w * getsizeof(obj)
+                continue
+            if k == _FUNC and _shared_function(obj):
+                continue
+            total += w * getsizeof(obj)
+            if k == _SEQ:
+                n = len(obj)
+                if sample is None or n <= sample:
+                    for x in obj:
+                        push((x, w))
+                else:
+                    _sample(obj, n, w, sample, push)
+                if t is not tuple and t is not list and t.__dictoffset__:
+                    push((obj.__dict__, w))  # a subclass's own attributes
+            elif k == _MAP:
+                n = len(obj)
+                items = dict.items(obj)
+                if sample is None or n <= sample:
+                    for kv in items:
+                        push((kv[0], w))
+                        push((kv[1], w))
+                else:
+                    _ends(_flat(items), _flat(reversed(items)), 2 * n, w, 2 * sample, push)
+                if t is not dict and t.__dictoffset__:
+                    push((obj.__dict__, w))
+            elif k == _SET or k == _ENDS:
+                n = len(obj)
+                if sample is None or n <= sample:
+                    for x in obj:
+                        push((x, w))
+                elif k == _SET:
+                    _push_part(list(islice(obj, sample)), n, w, push)
+                else:
+                    _ends(iter(obj), reversed(obj), n, w, sample, push)
+            elif k != _OPAQUE:
+                for x in _children(obj, k):
+                    push((x, w))
+        if visits is not None and n_visits >= visits:
+            for obj, w in nxt:  # out of budget: what is left counts its own size
+                t = type(obj)
+                k = kinds.get(t)
+                if k is None:
+                    k = _kind_of(t)
+                if k != _ZERO and id(obj) not in seen and not (t is int and -5 <= obj <= 256):
+                    add(id(obj))
+                    total += w * getsizeof(obj)
+            break
+        if front is not None and len(nxt) > front:
+            nxt = _resample(nxt, front)
+        level = nxt
+    return int(total), n_visits
+
+
+def _flat(items):
+    for k, v in items:
+        yield k
+        yield v
+
+
+def term_size(x, exact=False) -> int:
+    """Estimated bytes occupied by `x` and everything it refers to (each object
+    once), by the same method as a process's memory; `exact=True` walks it all."""
+    if exact:
+        return estimate([(x, 1)], None, None, None)[0]
+    return estimate([(x, 1)])[0]
+
+
+# ----------------------------------------------------------------------
+# a process
+
+
+def process_frames(p):
+    """The Python frames of process `p`, innermost first (none before it starts)."""
+    if p is getcurrent():  # the caller itself (or a slice just ending)
+        f = sys._getframe()
+    elif p.entry is not None:  # spawned, not started: no frames of its own yet
+        f = None
+    else:
+        f = p.gr_frame if p else None
+    while f is not None:
+        yield f
+        f = f.f_back
+
+
+def user_frames(p):
+    """The frames of `p` that are not the VM's own (nor greenlet's)."""
+    for f in process_frames(p):
+        if not f.f_code.co_filename.startswith(SKIP_DIRS):
+            yield f
+
+
+def _roots(p, sample=SAMPLE):
+    """(object, weight) pairs for what process `p` holds, and its fixed part in bytes."""
+    global _RECORD
+    if _RECORD is None:
+        _RECORD = sys.getsizeof(p)
+    fixed = _RECORD + (PROCESS_OVERHEAD if p or p.entry is not None else 0)
+    roots = []
+    mb = p.mailbox
+    if mb is not None and mb.q:
+        fixed += sys.getsizeof(mb) + sys.getsizeof(mb.q)
+        _mailbox_roots(mb, roots.append, sample)
+    if p.dictionary:
+        roots.append((p.dictionary, 1))
+    if p.entry is not None:
+        roots.append((p.entry[1:], 1))
+    for f in user_frames(p):
+        for v in f.f_locals.values():
+            roots.append((v, 1))
+    return roots, fixed
+
+
+def _mailbox_roots(mb, push, sample):
+    q = mb.q
+    live = len(mb)
+    if sample is None or live <= sample:
+        for m in q[mb.head:]:
+            if m is not HOLE:
+                push((m, 1))
+        return
+    head = mb.head
+    step = (len(q) - head) / sample
+    part = []
+    for k in range(sample):
+        i = head + int((k + 0.5) * step)
+        while q[i] is HOLE:  # q[head] is live, so stepping back ends there at worst
+            i -= 1
+        part.append(q[i])
+    _push_part(part, live, 1, push)
+
+
+def measure(p, exact=False):
+    """(bytes held by process `p`, objects measured), computed now (no cache).
+    `exact=True` walks every message and every object (slow; for comparison)."""
+    if exact:
+        roots, fixed = _roots(p, None)
+        size, visits = estimate(roots, None, None, None)
+    else:
+        roots, fixed = _roots(p)
+        size, visits = estimate(roots)
+    return fixed + size, visits
+
+
+class _Entry:
+    __slots__ = ("stamp", "size", "at", "cost", "wait")
+
+    def __init__(self, stamp, size, at, cost):
+        self.stamp = stamp
+        self.size = size
+        self.at = at
+        self.cost = cost
+        self.wait = 0
+
+
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cache(node) -> dict:
+    c = _caches.get(node)
+    if c is None:
+        c = _caches[node] = {}
+    elif len(c) > 2 * len(node.procs) + 1024:  # forget the dead
+        procs = node.procs
+        for i in [i for i in c if i not in procs]:
+            del c[i]
+    return c
+
+
+def _stamp(p):
+    mb = p.mailbox
+    return (p.reductions, p.received, (mb.head, len(mb.q)) if mb is not None else None,
+            p.entry is None)
+
+
+def _store(node, p, size, visits, cache=None):
+    if p.state is RUNNING:  # its heap is changing as we speak: never reuse
+        return
+    if cache is None:
+        cache = _cache(node)
+    e = cache.get(p.pid.id)
+    if e is None:
+        cache[p.pid.id] = _Entry(_stamp(p), size, node.now(), visits)
+    else:
+        e.stamp, e.size, e.at, e.cost = _stamp(p), size, node.now(), visits
+
+
+def _fresh(e, p, now):
+    return e is not None and e.stamp == _stamp(p) and now - e.at < MAX_AGE
+
+
+def process_memory(p) -> int:
+    """Estimated bytes held by process `p` (see the module docstring)."""
+    node = p.node
+    if p.state is not RUNNING:
+        e = _cache(node).get(p.pid.id)
+        if _fresh(e, p, node.now()):
+            return e.size
+    size, visits = measure(p)
+    _store(node, p, size, visits)
+    return size
+
+
+def memory_of(node, procs, budget=RANK_VISITS) -> dict:
+    """{pid id: estimated bytes} for the processes `procs`, for ranking many.
+
+    Fresh cached estimates are reused; the others are measured until
+    `budget` is spent: never measured first, then those that ran since
+    (oldest estimate first), then those merely old. The rest keep their last
+    estimate, or, never measured, `_floor`.
+    """
+    cache = _cache(node)
+    now = node.now()
+    out = {}
+    never = []
+    ran = []
+    old = []
+    for p in procs:
+        e = cache.get(p.pid.id)
+        if e is None or p.state is RUNNING:
+            never.append(p)
+        elif e.stamp != _stamp(p):
+            ran.append(p)
+        elif now - e.at >= MAX_AGE:
+            old.append(p)
+        else:
+            out[p.pid.id] = e.size
+    ran.sort(key=lambda p: cache[p.pid.id].at)
+    old.sort(key=lambda p: cache[p.pid.id].at)
+    spent = 0
+    for group in (never, ran, old):
+        for p in group:
+            i = p.pid.id
+            if spent >= budget:
+                e = cache.get(i)
+                out[i] = e.size if e is not None else _floor(p)
+                continue
+            size, visits = measure(p)
+            spent += visits + PROCESS_VISITS
+            _store(node, p, size, visits, cache)
+            out[i] = size
+    return out
+
+
+def _floor(p) -> int:
+    global _RECORD
+    if _RECORD is None:
+        _RECORD = sys.getsizeof(p)
+    size = _RECORD + (PROCESS_OVERHEAD if p else 0)
+    mb = p.mailbox
+    if mb is not None and mb.q:
+        size += sys.getsizeof(mb.q)
+    if p.dictionary:
+        size += sys.getsizeof(p.dictionary)
+    return size
+
+
+# ----------------------------------------------------------------------
+# max_heap_size
+
+
+def set_max_heap(node, p, value):
+    """Apply a max_heap_size setting: words as an int (0 disables) or OTP's map form."""
+    old = {"size": p.max_heap or 0, "kill": p.max_heap_kill, "error_logger": p.max_heap_log}
+    if type(value) is dict:
+        unknown = set(value) - {"size", "kill", "error_logger", "include_shared_binaries"}
+        if unknown:
+            raise BadArg(
+                f"unknown max_heap_size keys {sorted(unknown)}; use 'size', 'kill', 'error_logger'"
+            )
+        size = value.get("size", 0)
+        kill = value.get("kill", True)
+        logit = value.get("error_logger", True)
+    else:
+        size, kill, logit = value, True, True
+    if type(size) is not int or size < 0:
+        raise BadArg(f"max_heap_size must be a number of words >= 0 (0 disables), not {size!r}")
+    if type(kill) is not bool or type(logit) is not bool:
+        raise BadArg("max_heap_size 'kill' and 'error_logger' must be booleans")
+    node.n_heap_limits += (1 if size else 0) - (1 if p.max_heap else 0)
+    node.special = True
+    p.max_heap = size or None
+    p.max_heap_kill = kill
+    p.max_heap_log = logit
+    return old
+
+
+def check_max_heap(node, p):
+    """After a slice of `p` (which set max_heap_size): kill or log it if it holds too much."""
+    cache = _cache(node)
+    e = cache.get(p.pid.id)
+    if e is not None and e.wait > 0:
+        e.wait -= 1  # the last estimate was costly: check again in a few slices
+        return
+    size, visits = measure(p)
+    if e is None:
+        e = cache[p.pid.id] = _Entry(_stamp(p), size, node.now(), visits)
+    else:
+        e.stamp, e.size, e.at, e.cost = _stamp(p), size, node.now(), visits
+    e.wait = visits // CHECK_VISITS
+    words = size // WORD
+    if words <= p.max_heap or p.state is EXITING:
+        return
+    if p.max_heap_log:
+        log.error(
+            "Process %r exceeded max_heap_size: %d words > %d words%s",
+            p.pid, words, p.max_heap, "; killed" if p.max_heap_kill else "",
+            extra={"pid": p.pid, "report": {"label": "max_heap_size", "pid": p.pid,
+                                              "heap_size": words, "max_heap_size": p.max_heap}},
+        )
+    if p.max_heap_kill:
+        node.kill(p, KILLED)
