@@ -227,7 +227,6 @@ _COPIERS: dict = {
 }
 if ZoneInfo is not None:
     _COPIERS[ZoneInfo] = _zoneinfo
-_BUILTIN_COPIERS = len(_COPIERS)
 
 
 # ----------------------------------------------------------------------
@@ -308,6 +307,7 @@ _COPIERS[types.ModuleType] = _share  # a closure may capture one (a local import
 _COPIERS[types.BuiltinFunctionType] = _bound  # len, math.sqrt; also [].append: checked
 _COPIERS[types.MethodType] = _bound
 _COPIERS[types.MethodWrapperType] = _bound
+_BASE_COPIERS = dict(_COPIERS)  # what _copier_for adds is forgotten when there is too much
 
 
 # ----------------------------------------------------------------------
@@ -328,6 +328,11 @@ def register_term_type(cls, *, share: bool = False):
     """
     if not isinstance(cls, type):
         raise BadArg(f"register_term_type needs a class, not {cls!r}")
+    if issubclass(cls, enum.Enum) or (issubclass(cls, tuple) and hasattr(cls, "_fields")):
+        raise BadArg(
+            f"register_term_type: {cls.__qualname__} travels already (enum members are "
+            "shared, NamedTuples copied field by field); no need to register it"
+        )
     if not _plain_layout(cls):
         raise BadArg(
             f"register_term_type: {cls.__qualname__} derives from a built-in type other than "
@@ -361,9 +366,9 @@ def _copier_for(t):
         f = _state_copier(t)
     else:
         f = _refuse
-    if len(_COPIERS) > _BUILTIN_COPIERS + 10_000:  # classes made on the fly
-        for k in list(_COPIERS)[_BUILTIN_COPIERS:]:
-            del _COPIERS[k]
+    if len(_COPIERS) > len(_BASE_COPIERS) + 10_000:  # classes made on the fly
+        _COPIERS.clear()
+        _COPIERS.update(_BASE_COPIERS)
     _COPIERS[t] = f
     return f
 
@@ -412,6 +417,8 @@ def _slots_of(t):
                 d = b.__dict__.get(name)
                 if isinstance(d, types.MemberDescriptorType):
                     found.append((name, d))
+        if len(_SLOTS) > 10_000:
+            _SLOTS.clear()
         _SLOTS[t] = found
     return found
 
@@ -439,7 +446,7 @@ def _state_copier(t):
     return copy_state
 
 
-def state(x):
+def _state(x):
     """(name, value) pairs of an instance copied attribute by attribute."""
     t = type(x)
     out = []
@@ -533,7 +540,7 @@ def _parts(x, t, path):
             yield f"{path}.keywords[{k!r}]", v
     elif _COPIERS.get(t) not in (None, _refuse, _share) and (
             dataclasses.is_dataclass(t) or t in _REGISTERED):
-        for name, v in state(x):
+        for name, v in _state(x):
             yield f"{path}.{name}", v
 
 

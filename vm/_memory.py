@@ -24,19 +24,24 @@ estimate; docs/api.md gives its measured error):
 
 - breadth first, level by level, each object carrying a weight (how many
   objects it stands for);
-- a container of more than `SAMPLE` elements has `SAMPLE` of them measured
-  (evenly spaced; for dicts, sets and deques, as many from each end), each
-  standing for `len / SAMPLE`; an element met twice in the sample is taken
-  to be one object shared by every slot and counts once;
+- a container of more than `SAMPLE` elements is sampled: `LOOK` of its
+  elements are looked at (one at a pseudo-random point of each of `LOOK`
+  equal slices; a set, a dict's keys and values, a deque are stepped
+  through at C speed, up to `SCAN` elements), and `SAMPLE` of those are
+  measured, standing for the rest. An
+  object met 3 times or more in the look is shared by many slots and
+  counts once; how many distinct objects the other slots hold is estimated
+  from how many the look met twice (Chao's estimator), so a pool of a few
+  hundred strings repeated a million times is not counted a million times;
 - a level of more than `FRONT` objects is resampled down to `FRONT`
-  (systematic sampling by weight, so the total is kept);
+  (stratified by weight, so the total is kept);
 - at most `VISITS` objects are measured; what is left when they run out
   counts its own size, not what it reaches (only a chain thousands of
   levels deep gets there).
 
 A mailbox is a container like the others, so a million queued messages cost
-`SAMPLE` measurements, not a million. Sampling is by position, never random:
-the same heap gives the same figure.
+`SAMPLE` measurements, not a million. The sample points depend only on the
+positions and the length, so the same heap always gives the same figure.
 
 The cache. An estimate is kept per process with a stamp (reductions,
 messages delivered, the mailbox's shape, started or not) and reused while
@@ -71,6 +76,7 @@ import os
 import sys
 import types
 import weakref
+from collections import Counter
 from itertools import islice
 
 from greenlet import getcurrent, greenlet
@@ -89,8 +95,15 @@ WORD = 8
 # stack. Measured by benchmarks/spawn.py (bytes per idle process).
 PROCESS_OVERHEAD = 4096
 
-#: Elements measured in a container longer than this.
+#: Elements measured in a container longer than this...
 SAMPLE = 32
+#: ...after checking the identity of this many (to tell shared objects).
+LOOK = 256
+#: Containers that cannot be indexed (sets, dicts, deques) are stepped through
+#: to pick the look up to this size; stepping over SCAN_PER_VISIT elements
+#: costs about one visit.
+SCAN = 1 << 20
+SCAN_PER_VISIT = 256
 #: Objects kept per level of the walk.
 FRONT = 256
 #: Objects measured per estimate, at most.
@@ -113,7 +126,7 @@ _RECORD = None  # sys.getsizeof of a process record, set on first use
 # ----------------------------------------------------------------------
 # what each type is, for the walk
 
-_ZERO, _LEAF, _SEQ, _MAP, _SET, _ENDS, _FUNC, _METHOD, _GEN, _OBJ, _OPAQUE = range(11)
+_ZERO, _LEAF, _SEQ, _MAP, _SET, _FUNC, _METHOD, _GEN, _OBJ, _OPAQUE = range(10)
 
 _KINDS: dict = {
     type(None): _ZERO, bool: _ZERO, type(NotImplemented): _ZERO, type(Ellipsis): _ZERO,
@@ -157,7 +170,7 @@ def _kind_of(t) -> int:
     elif issubclass(t, (set, frozenset)):
         k = _SET
     elif t.__module__ == "collections" and t.__name__ == "deque":
-        k = _ENDS
+        k = _SET  # stepped through like a set
     elif t.__module__ in ("datetime", "decimal", "_decimal", "fractions", "uuid",
                           "zoneinfo", "array"):
         k = _LEAF
@@ -168,10 +181,6 @@ def _kind_of(t) -> int:
         _KINDS.update(_BASE_KINDS)
     _KINDS[t] = k
     return k
-
-
-def _is_shared_callable_owner(s) -> bool:
-    return s is None or isinstance(s, (type, types.ModuleType))
 
 
 def _children(obj, kind):
@@ -193,8 +202,8 @@ def _children(obj, kind):
             out.append(obj.__kwdefaults__)
         return out
     if kind == _METHOD:
-        s = getattr(obj, "__self__", None)
-        return () if _is_shared_callable_owner(s) else (s,)
+        s = getattr(obj, "__self__", None)  # a module's or a class's method: code
+        return () if s is None or isinstance(s, (type, types.ModuleType)) else (s,)
     f = getattr(obj, "gi_frame", None) or getattr(obj, "cr_frame", None) or getattr(
         obj, "ag_frame", None)
     return list(f.f_locals.values()) if f is not None else ()
@@ -209,66 +218,136 @@ def _shared_function(f) -> bool:
 # the walk
 
 
+def _spread(seq, k):
+    """About `k` elements of `seq`, one per stratum (k equal slices), at a
+    pseudo-random point of each: a fixed stride aliases with the regular
+    patterns containers have (keys and values alternating; a pool of objects
+    repeated with a period), and an even spread never meets the same object
+    twice, so could not tell that objects are repeated. The points depend
+    only on (j, len): the same heap always gives the same figure."""
+    m = len(seq)
+    if m <= k:
+        return seq
+    step = m / k
+    return [seq[int((j + _jitter(j, m)) * step)] for j in range(k)]
+
+
 def _sample(seq, n, w, sample, push):
-    """Push `sample`-ish evenly spaced elements of the sequence `seq` (len n)."""
-    step = n // sample
-    part = seq[step // 2::step]
-    _push_part(part, n, w, push)
+    """Push about `sample` elements of the sequence `seq` (of length n) after
+    looking at `LOOK` of them, spread over it."""
+    _push_part(_spread(seq, LOOK), n, w, sample, push)
 
 
-def _push_part(part, n, w, push):
+def _step_through(items, n):
+    """`LOOK` or so of the `n` elements of an iterable that cannot be indexed
+    (a set, a dict's keys or values, a deque), and what looking cost in visits.
+
+    Up to `SCAN` elements it is stepped through at C speed (their order may
+    follow their values: a set of ints comes smallest first, a dict's keys in
+    the order they were added); beyond, `LOOK` are taken from the start."""
+    if n <= LOOK:
+        return list(items), 0
+    if n <= SCAN:
+        step = n // LOOK
+        return list(islice(items, step // 2, None, step)), n // SCAN_PER_VISIT
+    return list(islice(items, LOOK)), 0
+
+
+def _push_part(part, n, w, sample, push):
+    """Push about `sample` representatives of a container of `n` elements of
+    which `part` were looked at, weighted to stand for the whole.
+
+    An object met 3 times or more in `part` is shared by many slots: it
+    counts once. The others stand for the slots they were met in; how many
+    distinct objects fill those slots is estimated from how often the look
+    met one twice (Chao's estimator: a few objects repeated in many slots
+    are not counted once per slot)."""
     m = len(part)
-    each = w * n / m
-    ids = list(map(id, part))
-    if len(set(ids)) == m:
-        for x in part:
+    count = Counter(map(id, part))
+    if len(count) == m:  # nothing met twice: one object per slot
+        reps = _spread(part, sample)
+        each = w * n / len(reps)
+        for x in reps:
             push((x, each))
         return
-    count: dict = {}
-    for i in ids:
-        count[i] = count.get(i, 0) + 1
+    f1 = f2 = 0
+    low = []
     done = set()
     for x in part:
         i = id(x)
-        if count[i] == 1:
-            push((x, each))
-        elif i not in done:  # met twice in the sample: one object in many slots
-            done.add(i)
+        c = count[i]
+        if i in done:
+            continue
+        done.add(i)
+        if c >= 3:
             push((x, w))
+        else:
+            low.append(x)
+            if c == 1:
+                f1 += 1
+            else:
+                f2 += 1
+    if not low:
+        return
+    if m == n:  # looked at everything
+        distinct = f1 + f2
+    else:
+        slots = (f1 + 2 * f2) * n / m
+        distinct = slots if f2 == 0 else min(slots, f1 + f2 + f1 * f1 / (2 * f2))
+    reps = _spread(low, sample)
+    each = w * distinct / len(reps)
+    for x in reps:
+        push((x, each))
 
 
-def _ends(it_front, it_back, n, w, sample, push):
-    half = sample // 2
-    part = list(islice(it_front, half)) + list(islice(it_back, half))
-    _push_part(part, n, w, push)
-
-
-_PHI = 0.6180339887498949
+def _jitter(j, m) -> float:
+    """A pseudo-random point in [0, 1) that depends only on (j, m)."""
+    return (hash((j, m)) & 0xFFFFFF) / 0x1000000
 
 
 def _resample(level, front):
     """Stratified resampling by weight: about `front` (object, weight) pairs,
-    same total. One pick per stratum of weight, at a point jittered by the
-    golden ratio sequence: evenly spaced picks would alias with the regular
-    patterns levels have (a tuple's first element is often a small int)."""
+    same total: one pick per stratum of weight, at a pseudo-random point of
+    it (see `_spread`)."""
     total = 0.0
     for _, w in level:
         total += w
     step = total / front
+    m = len(level)
     out = []
     acc = 0.0
     k = 0
-    mark = _PHI / 2 * step
+    mark = _jitter(0, m) * step
     for obj, w in level:
         acc += w
         n = 0
         while mark < acc:
             n += 1
             k += 1
-            mark = (k + (k * _PHI) % 1.0) * step
+            mark = (k + _jitter(k, m)) * step
         if n:
             out.append((obj, n * step))
     return out
+
+
+def _distinct(level, seen):
+    """The level without what costs nothing more (seen already, shared by the
+    interpreter) and with each object once: an object several parents point
+    to is one object, and keeps the smallest weight it was given. Spends the
+    resampling's picks on objects that count."""
+    kinds = _KINDS
+    best: dict = {}
+    for obj, w in level:
+        i = id(obj)
+        if i in seen:
+            continue
+        t = type(obj)
+        if kinds.get(t) == _ZERO or (t is int and -5 <= obj <= 256):
+            continue
+        prev = best.get(i)
+        if prev is None or w < prev[1]:
+            best[i] = (obj, w)
+    return list(best.values())
 
 
 def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS):
@@ -318,24 +397,27 @@ def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS):
                     push((obj.__dict__, w))  # a subclass's own attributes
             elif k == _MAP:
                 n = len(obj)
-                items = dict.items(obj)
                 if sample is None or n <= sample:
-                    for kv in items:
+                    for kv in dict.items(obj):
                         push((kv[0], w))
                         push((kv[1], w))
                 else:
-                    _ends(_flat(items), _flat(reversed(items)), 2 * n, w, 2 * sample, push)
+                    # keys and values apart: they differ in kind and size
+                    for part in (dict.keys(obj), dict.values(obj)):
+                        part, cost = _step_through(part, n)
+                        n_visits += cost
+                        _push_part(part, n, w, sample, push)
                 if t is not dict and t.__dictoffset__:
                     push((obj.__dict__, w))
-            elif k == _SET or k == _ENDS:
+            elif k == _SET:
                 n = len(obj)
                 if sample is None or n <= sample:
                     for x in obj:
                         push((x, w))
-                elif k == _SET:
-                    _push_part(list(islice(obj, sample)), n, w, push)
                 else:
-                    _ends(iter(obj), reversed(obj), n, w, sample, push)
+                    part, cost = _step_through(obj, n)
+                    n_visits += cost
+                    _push_part(part, n, w, sample, push)
             elif k != _OPAQUE:
                 for x in _children(obj, k):
                     push((x, w))
@@ -350,15 +432,9 @@ def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS):
                     total += w * getsizeof(obj)
             break
         if front is not None and len(nxt) > front:
-            nxt = _resample(nxt, front)
+            nxt = _resample(_distinct(nxt, seen), front)
         level = nxt
     return int(total), n_visits
-
-
-def _flat(items):
-    for k, v in items:
-        yield k
-        yield v
 
 
 def term_size(x, exact=False) -> int:
@@ -393,12 +469,17 @@ def user_frames(p):
             yield f
 
 
-def _roots(p, sample=SAMPLE):
-    """(object, weight) pairs for what process `p` holds, and its fixed part in bytes."""
+def _fixed(p) -> int:
+    """The record and, once the process exists, its greenlet and stacks."""
     global _RECORD
     if _RECORD is None:
         _RECORD = sys.getsizeof(p)
-    fixed = _RECORD + (PROCESS_OVERHEAD if p or p.entry is not None else 0)
+    return _RECORD + (PROCESS_OVERHEAD if p or p.entry is not None else 0)
+
+
+def _roots(p, sample=SAMPLE):
+    """(object, weight) pairs for what process `p` holds, and its fixed part in bytes."""
+    fixed = _fixed(p)
     roots = []
     mb = p.mailbox
     if mb is not None and mb.q:
@@ -423,14 +504,15 @@ def _mailbox_roots(mb, push, sample):
                 push((m, 1))
         return
     head = mb.head
-    step = (len(q) - head) / sample
+    look = min(LOOK, live)
+    step = (len(q) - head) / look
     part = []
-    for k in range(sample):
-        i = head + int((k + 0.5) * step)
+    for k in range(look):
+        i = head + int((k + _jitter(k, look)) * step)
         while q[i] is HOLE:  # q[head] is live, so stepping back ends there at worst
             i -= 1
         part.append(q[i])
-    _push_part(part, live, 1, push)
+    _push_part(part, live, 1, sample, push)
 
 
 def measure(p, exact=False):
@@ -476,16 +558,13 @@ def _stamp(p):
             p.entry is None)
 
 
-def _store(node, p, size, visits, cache=None):
-    if p.state is RUNNING:  # its heap is changing as we speak: never reuse
-        return
-    if cache is None:
-        cache = _cache(node)
+def _remember(node, cache, p, size, visits):
     e = cache.get(p.pid.id)
     if e is None:
-        cache[p.pid.id] = _Entry(_stamp(p), size, node.now(), visits)
+        e = cache[p.pid.id] = _Entry(_stamp(p), size, node.now(), visits)
     else:
         e.stamp, e.size, e.at, e.cost = _stamp(p), size, node.now(), visits
+    return e
 
 
 def _fresh(e, p, now):
@@ -500,7 +579,8 @@ def process_memory(p) -> int:
         if _fresh(e, p, node.now()):
             return e.size
     size, visits = measure(p)
-    _store(node, p, size, visits)
+    if p.state is not RUNNING:  # a running heap changes as we speak: never reuse that
+        _remember(node, _cache(node), p, size, visits)
     return size
 
 
@@ -540,16 +620,14 @@ def memory_of(node, procs, budget=RANK_VISITS) -> dict:
                 continue
             size, visits = measure(p)
             spent += visits + PROCESS_VISITS
-            _store(node, p, size, visits, cache)
+            if p.state is not RUNNING:
+                _remember(node, cache, p, size, visits)
             out[i] = size
     return out
 
 
 def _floor(p) -> int:
-    global _RECORD
-    if _RECORD is None:
-        _RECORD = sys.getsizeof(p)
-    size = _RECORD + (PROCESS_OVERHEAD if p else 0)
+    size = _fixed(p)
     mb = p.mailbox
     if mb is not None and mb.q:
         size += sys.getsizeof(mb.q)
@@ -596,10 +674,7 @@ def check_max_heap(node, p):
         e.wait -= 1  # the last estimate was costly: check again in a few slices
         return
     size, visits = measure(p)
-    if e is None:
-        e = cache[p.pid.id] = _Entry(_stamp(p), size, node.now(), visits)
-    else:
-        e.stamp, e.size, e.at, e.cost = _stamp(p), size, node.now(), visits
+    e = _remember(node, cache, p, size, visits)
     e.wait = visits // CHECK_VISITS
     words = size // WORD
     if words <= p.max_heap or p.state is EXITING:

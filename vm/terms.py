@@ -7,9 +7,9 @@ may share them between processes instead of copying them. Immutable is
 enforced: assigning or deleting an attribute of a `Pid` or a `Ref` raises
 `AttributeError` (a receiver that could set `pid.id` would redirect every
 other holder's messages and exits), and a `Crash` accepts only strings.
-Slots are still written by `__init__`, through the slot descriptors, so
-making one costs what it did; going around the refusal on purpose
-(`object.__setattr__`) is as much outside the rules as `ctypes`.
+A new one is filled in as a plain slotted object and then given its class
+(same layout), so making one stays cheap; going around the refusal on
+purpose (`object.__setattr__`) is as much outside the rules as `ctypes`.
 
 Each maps losslessly onto Erlang's External Term Format: an `Atom` is an
 atom; a `Pid` carries node name, id, serial and creation (NEW_PID_EXT); a
@@ -48,19 +48,27 @@ def _refuse_change(self, name, value=None):
     )
 
 
-class Pid:
-    """A process identifier, printed as Erlang prints it: `<0.42.0>`."""
+_new = object.__new__
+
+
+class _PidFields:
+    """A pid's storage, writable: a new Pid is filled in as one of these, then
+    becomes a Pid (same layout), whose `__setattr__` refuses. Plain attribute
+    stores are several times cheaper than going around the refusal."""
 
     __slots__ = ("node", "id", "serial", "creation", "_hash")
 
-    def __init__(self, node: str, id: int, serial: int = 0, creation: int = 1):
-        _pid_node(self, node)
-        _pid_id(self, id)
-        _pid_serial(self, serial)
-        _pid_creation(self, creation)
-        # Cheap to make (a spawn makes one): the node name is left out of the
-        # hash; equal hashes across nodes only cost an __eq__.
-        _pid_hash(self, id ^ (serial << 32) ^ (creation << 40))
+
+class Pid(_PidFields):
+    """A process identifier, printed as Erlang prints it: `<0.42.0>`."""
+
+    __slots__ = ()
+
+    def __new__(cls, node: str, id: int, serial: int = 0, creation: int = 1):
+        self = new_pid(node, id, serial, creation)
+        if cls is not Pid:
+            self.__class__ = cls
+        return self
 
     __setattr__ = _refuse_change
     __delattr__ = _refuse_change
@@ -108,20 +116,37 @@ class Pid:
         return cls(node, int(parts[1]), int(parts[2]), creation)
 
 
-_pid_node, _pid_id, _pid_serial, _pid_creation, _pid_hash = (
-    Pid.__dict__[k].__set__ for k in Pid.__slots__)
-
-
-class Ref:
-    """A unique reference, printed as `#Ref<0.0.0.42>`."""
+class _RefFields:
+    """A ref's storage (see `_PidFields`)."""
 
     __slots__ = ("node", "id", "creation", "_hash")
 
-    def __init__(self, node: str, id: int, creation: int = 1):
-        _ref_node(self, node)
-        _ref_id(self, id)
-        _ref_creation(self, creation)
-        _ref_hash(self, id ^ (creation << 40) ^ 0x5EF)  # cheap: a call makes one
+
+def new_pid(node: str, id: int, serial: int, creation: int) -> Pid:
+    """`Pid(node, id, serial, creation)` without the class call: what the
+    scheduler uses, a spawn makes one."""
+    self = _new(_PidFields)
+    self.node = node
+    self.id = id
+    self.serial = serial
+    self.creation = creation
+    # The node name is left out of the hash; equal hashes across nodes only
+    # cost an __eq__.
+    self._hash = id ^ (serial << 32) ^ (creation << 40)
+    self.__class__ = Pid
+    return self
+
+
+class Ref(_RefFields):
+    """A unique reference, printed as `#Ref<0.0.0.42>`."""
+
+    __slots__ = ()
+
+    def __new__(cls, node: str, id: int, creation: int = 1):
+        self = new_ref(node, id, creation)
+        if cls is not Ref:
+            self.__class__ = cls
+        return self
 
     __setattr__ = _refuse_change
     __delattr__ = _refuse_change
@@ -150,7 +175,15 @@ class Ref:
         return (Ref, (self.node, self.id, self.creation))
 
 
-_ref_node, _ref_id, _ref_creation, _ref_hash = (Ref.__dict__[k].__set__ for k in Ref.__slots__)
+def new_ref(node: str, id: int, creation: int) -> Ref:
+    """`Ref(node, id, creation)` without the class call: a call makes one."""
+    self = _new(_RefFields)
+    self.node = node
+    self.id = id
+    self.creation = creation
+    self._hash = id ^ (creation << 40) ^ 0x5EF
+    self.__class__ = Ref
+    return self
 
 
 class Crash(tuple):
