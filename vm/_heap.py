@@ -69,7 +69,7 @@ def _c_type(t) -> bool:
 # Values shared, never copied: immutable all the way down.
 _SCALARS = frozenset(
     {
-        int, float, str, bytes, bool, type(None), Atom, Pid, Ref, Crash, complex, range,
+        int, float, str, bytes, bool, type(None), Atom, Pid, Ref, complex, range,
         datetime.date, datetime.timedelta, datetime.timezone, uuid.UUID, type,
     }
     # decimal's C implementation is immutable; the pure-Python fallback is not
@@ -201,6 +201,14 @@ def _counter(x):
     return out
 
 
+def _crash(x):
+    """A Crash is shared; its constructor checks its fields, `tuple.__new__` does not."""
+    for f in x:
+        if type(f) is not str and type(f) is not Atom:
+            raise _NotATerm("a Crash may hold only strings; build it with vm.Crash(...)")
+    return x
+
+
 def _partial(x):
     if x.__dict__:
         raise _NotATerm("it has attributes of its own; send a partial without them")
@@ -210,6 +218,7 @@ def _partial(x):
 
 _COPIERS: dict = {
     frozenset: _frozenset,
+    Crash: _crash,
     set: lambda x: {_c(e) for e in x},
     bytearray: bytearray,
     collections.deque: _deque,
@@ -293,7 +302,7 @@ def _bound(m):
     s = m.__self__
     if s is None or isinstance(s, (type, types.ModuleType)):
         return m  # a module's function or a class's method: code
-    if type(s) in _SCALARS:
+    if type(s) in _SCALARS or _REGISTERED.get(type(s)) is True:
         return m  # "-".join: the object is immutable and would be shared anyway
     raise _NotATerm(
         f"it is a method bound to a {type(s).__qualname__} object, which would travel "
@@ -434,7 +443,7 @@ def _state_copier(t):
         if has_dict:
             d = get_dict(x, "__dict__")
             if d:
-                get_dict(out, "__dict__").update({k: _c(v) for k, v in d.items()})
+                get_dict(out, "__dict__").update({_c(k): _c(v) for k, v in d.items()})
         for _name, desc in slots:
             try:
                 v = desc.__get__(x, t)
@@ -485,6 +494,7 @@ _HINTS = {
     "itemgetter": "send a function (def or lambda) that reads the item instead",
     "_lru_cache_wrapper": "its cache would be shared; send the undecorated function",
 }
+_SYNC = frozenset({"threading", "_thread", "multiprocessing", "asyncio", "concurrent", "queue"})
 _OTHERWISE = (
     "messages may hold None, bool, int, float, complex, str, bytes, bytearray, tuple, list, "
     "dict, set, frozenset, range, Atom, Pid, Ref, Crash, datetime values, Decimal, Fraction, "
@@ -499,9 +509,12 @@ def _unsendable_error(root) -> Unsendable:
     tname = type(bad).__qualname__
     hint = why or _HINTS.get(type(bad).__name__)
     if hint is None:
-        if "lock" in tname.lower():
+        if "lock" in tname.lower() or type(bad).__module__.partition(".")[0] in _SYNC:
             hint = _HINTS["lock"]
-        elif hasattr(bad, "__dict__") or hasattr(type(bad), "__slots__"):
+        elif isinstance(bad, BaseException):
+            hint = ("an exception is not a term; send vm.Crash.from_exception(e), or a tuple "
+                    "such as (type(e).__name__, str(e))")
+        elif type(bad).__flags__ & _HEAPTYPE and _plain_layout(type(bad)):
             hint = (
                 "instances of your own classes travel once registered: "
                 f"vm.register_term_type({type(bad).__qualname__}) copies them attribute by "

@@ -9,6 +9,7 @@ import fractions
 import functools
 import math
 import operator
+import re
 import socket
 import threading
 import typing
@@ -479,3 +480,19 @@ def test_a_registered_shared_class_is_not_copied():
 def test_registering_a_class_that_cannot_be_copied_is_refused(cls):
     with pytest.raises(vm.BadArg, match="register_term_type"):
         vm.register_term_type(cls)
+
+
+def test_a_crash_built_around_its_checks_is_refused():
+    with pytest.raises(vm.Unsendable, match="only strings"):
+        copy_term(("EXIT", tuple.__new__(vm.Crash, ([1], "m", "tb"))))
+
+
+@pytest.mark.parametrize("value, advice", [
+    (ValueError("bad"), "Crash.from_exception"),
+    (Plain(1), "register_term_type(Plain)"),
+    (object(), "messages may hold"),
+    (threading.Event(), "coordinate through messages"),
+], ids=["exception", "own class", "object", "threading.Event"])
+def test_refusals_say_what_to_send_instead(value, advice):
+    with pytest.raises(vm.Unsendable, match=re.escape(advice)):
+        copy_term(value)
