@@ -49,7 +49,7 @@ the stamp holds: an idle process is measured once. A slice whose code
 charged no reduction leaves the stamp as it was, so an estimate is also
 dropped after `MAX_AGE` seconds. Ranking many processes (`memory_of`)
 measures stale ones within a node-wide budget (`RANK_VISITS` objects per
-call, about 50 ms): never measured first, then those that ran, oldest
+call, 40 to 60 ms): never measured first, then those that ran, oldest
 first; the rest show their last estimate (or, never measured, their record,
 mailbox list and dictionary alone), so a sort by memory over 100,000 busy
 processes never stalls the node and converges over a few refreshes.
@@ -110,9 +110,9 @@ FRONT = 256
 VISITS = 5000
 #: Objects measured per `memory_of` call (a ranking of many processes), at most;
 #: each process measured also costs PROCESS_VISITS for reaching its frames.
-#: About 1 us each: a ranking spends at most ~50 ms measuring.
-RANK_VISITS = 50_000
-PROCESS_VISITS = 4
+#: About 1 us each: a ranking spends at most ~40-60 ms measuring.
+RANK_VISITS = 40_000
+PROCESS_VISITS = 10
 #: Seconds (node time) an estimate is trusted without its stamp changing.
 MAX_AGE = 10.0
 #: A max_heap_size check may cost this many visits per slice it watches
@@ -528,14 +528,12 @@ def measure(p, exact=False):
 
 
 class _Entry:
-    __slots__ = ("stamp", "size", "at", "cost", "wait")
+    """A process's last estimate, and what it was taken at."""
 
-    def __init__(self, stamp, size, at, cost):
-        self.stamp = stamp
-        self.size = size
-        self.at = at
-        self.cost = cost
-        self.wait = 0
+    __slots__ = ("reds", "recv", "size", "at", "cost", "wait")
+
+    def __init__(self):
+        self.wait = 0  # slices the max_heap_size check still skips
 
 
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -552,35 +550,29 @@ def _cache(node) -> dict:
     return c
 
 
-def _stamp(p):
-    mb = p.mailbox
-    return (p.reductions, p.received, (mb.head, len(mb.q)) if mb is not None else None,
-            p.entry is None)
-
-
 def _remember(node, cache, p, size, visits):
+    """Keep an estimate just taken. The stamp is (reductions, messages
+    delivered): a slice that charged nothing and a mailbox emptied by
+    `flush` leave it as it was, hence also MAX_AGE."""
     e = cache.get(p.pid.id)
     if e is None:
-        e = cache[p.pid.id] = _Entry(_stamp(p), size, node.now(), visits)
-    else:
-        e.stamp, e.size, e.at, e.cost = _stamp(p), size, node.now(), visits
+        e = cache[p.pid.id] = _Entry()
+    e.reds, e.recv, e.size, e.at, e.cost = p.reductions, p.received, size, node.now(), visits
     return e
-
-
-def _fresh(e, p, now):
-    return e is not None and e.stamp == _stamp(p) and now - e.at < MAX_AGE
 
 
 def process_memory(p) -> int:
     """Estimated bytes held by process `p` (see the module docstring)."""
     node = p.node
+    cache = _cache(node)
     if p.state is not RUNNING:
-        e = _cache(node).get(p.pid.id)
-        if _fresh(e, p, node.now()):
+        e = cache.get(p.pid.id)
+        if (e is not None and e.reds == p.reductions and e.recv == p.received
+                and node.now() - e.at < MAX_AGE):
             return e.size
     size, visits = measure(p)
-    if p.state is not RUNNING:  # a running heap changes as we speak: never reuse that
-        _remember(node, _cache(node), p, size, visits)
+    if p.state is not RUNNING and p.entry is None:  # a running heap changes as we speak
+        _remember(node, cache, p, size, visits)
     return size
 
 
@@ -590,24 +582,30 @@ def memory_of(node, procs, budget=RANK_VISITS) -> dict:
     Fresh cached estimates are reused; the others are measured until
     `budget` is spent: never measured first, then those that ran since
     (oldest estimate first), then those merely old. The rest keep their last
-    estimate, or, never measured, `_floor`.
+    estimate, or, never measured, `_floor`. The loop over fresh ones is the
+    cost of a ranking of many idle processes: keep it lean.
     """
     cache = _cache(node)
-    now = node.now()
+    get = cache.get
+    cutoff = node.now() - MAX_AGE
+    me = getcurrent()
     out = {}
     never = []
     ran = []
     old = []
     for p in procs:
-        e = cache.get(p.pid.id)
-        if e is None or p.state is RUNNING:
+        i = p.pid.id
+        e = get(i)
+        if e is None or p is me:
             never.append(p)
-        elif e.stamp != _stamp(p):
+        elif e.reds != p.reductions or e.recv != p.received:
             ran.append(p)
-        elif now - e.at >= MAX_AGE:
+        elif e.at < cutoff:
             old.append(p)
         else:
-            out[p.pid.id] = e.size
+            out[i] = e.size
+    if not (never or ran or old):
+        return out
     ran.sort(key=lambda p: cache[p.pid.id].at)
     old.sort(key=lambda p: cache[p.pid.id].at)
     spent = 0
@@ -615,12 +613,12 @@ def memory_of(node, procs, budget=RANK_VISITS) -> dict:
         for p in group:
             i = p.pid.id
             if spent >= budget:
-                e = cache.get(i)
+                e = get(i)
                 out[i] = e.size if e is not None else _floor(p)
                 continue
             size, visits = measure(p)
             spent += visits + PROCESS_VISITS
-            if p.state is not RUNNING:
+            if p.state is not RUNNING and p.entry is None:
                 _remember(node, cache, p, size, visits)
             out[i] = size
     return out

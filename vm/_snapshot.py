@@ -43,6 +43,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from ._introspect import (
     _user_frames,
@@ -366,6 +367,9 @@ def _row(node, p, prev, hide, memory):
     )
 
 
+_second = itemgetter(1)
+
+
 def _usable(since, node):
     return (
         since is not None and since.creation == node.creation and since.node == node.name
@@ -416,12 +420,15 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
     bigger_first = SORT_KEYS[sort] != bool(reverse)
     sizes = None
     if sort == "memory":
-        if candidates is procs:
-            candidates = list(procs)
         sizes = memory_of(node, candidates)
         key = lambda p: sizes[p.pid.id]  # noqa: E731
     fast_sample = None
-    if matched is None and n is not None and bigger_first and sort in (
+    if sizes is not None and n is not None:
+        # rank the plain {id: bytes} at C speed, then fetch the n records
+        pick = heapq.nlargest if bigger_first else heapq.nsmallest
+        table = node.procs
+        best = [table[i] for i, _ in pick(n, sizes.items(), key=_second)]
+    elif matched is None and n is not None and bigger_first and sort in (
             "reductions", "reductions_delta"):
         # The common refresh (top, procs): rank (id, record) pairs so the key
         # needs no attribute chain to reach the pid's id.
