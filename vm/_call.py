@@ -30,12 +30,14 @@ from greenlet import getcurrent
 
 from ._heap import _SCALARS, copy_term
 from ._mailbox import Mailbox
+from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
 from ._scheduler import NORMAL_PRIORITY
 from ._signals import DOWN, NOPROC, flush_down
 from .terms import Atom, new_ref
 
 DEMONITOR = "demonitor"
+_PLAIN_TIMEOUT = 1e15  # seconds; anything else goes through check_timeout
 CALLING_SELF = Atom("calling_self")
 
 
@@ -50,6 +52,10 @@ def call_request(dest, label, request, timeout):
     node = p.node
     if p.state is EXITING:
         raise _Killed()
+    if timeout is not None:
+        tt = type(timeout)
+        if not ((tt is float or tt is int) and 0 <= timeout < _PLAIN_TIMEOUT):
+            timeout = check_timeout(timeout)  # NaN, inf, negative, 10**400, not a number
     if dest.creation != node.creation or dest.node != node.name:
         return (False, NOPROC)
     target = node.procs.get(dest.id)
@@ -171,7 +177,7 @@ def reply(tag, message):
             from ._signals import resolve_alias
 
             owner = resolve_alias(node, tag)
-        if owner is not None and owner.state is not EXITING:
+        if owner is not None and owner.state is not EXITING and p.state is not EXITING:
             msg = (tag, message if type(message) in _SCALARS else copy_term(message))
             mb = owner.mailbox  # node.deliver(owner, msg), inline
             if mb is None:

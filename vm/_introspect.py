@@ -29,7 +29,7 @@ from ._mailbox import HOLE
 from ._memory import WORD, process_memory, user_frames
 from ._process import OTP_STATUS, RUNNING, Process
 from ._scheduler import initial_call
-from .errors import BadArg, Unsendable
+from .errors import BadArg, Unsendable, show
 from .terms import Atom
 
 ITEMS = (
@@ -202,11 +202,11 @@ def info_item(node, p, item):
         return p.parent_pid
     if item == "max_heap_size":
         return {"size": p.max_heap or 0, "kill": p.max_heap_kill, "error_logger": p.max_heap_log}
-    raise BadArg(f"process_info: unknown item {item!r}; known items: {', '.join(ITEMS)}")
+    raise BadArg(f"process_info: unknown item {show(item)}; known items: {', '.join(ITEMS)}")
 
 
 def check_item(item):
     if type(item) is tuple and len(item) == 2 and item[0] == "dictionary":
         return
     if item not in ITEMS:
-        raise BadArg(f"process_info: unknown item {item!r}; known items: {', '.join(ITEMS)}")
+        raise BadArg(f"process_info: unknown item {show(item)}; known items: {', '.join(ITEMS)}")

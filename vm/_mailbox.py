@@ -56,7 +56,7 @@ from __future__ import annotations
 from greenlet import getcurrent
 
 from ._patterns import check_timeout, compile_patterns
-from ._process import EXITING, RECEIVING, _Killed
+from ._process import EXITING, RECEIVING, _Killed, dirty_context
 from .errors import NotInProcess
 from .terms import TIMEOUT
 
@@ -170,9 +170,16 @@ def new_mailbox(p) -> Mailbox:
 
 
 def _not_in_process(what):
+    if getattr(dirty_context, "job", None) is not None:
+        return NotInProcess(
+            f"vm.{what}() was called on a dirty-pool thread (inside a vm.to_thread function), "
+            "which is not a process: only vm.send() and vm.self() work there. Return a "
+            "result instead, or send it to the calling process with vm.send()"
+        )
     return NotInProcess(
         f"vm.{what}() must be called inside a process; start a node with vm.run(main) "
-        "and call it from main or from a process main spawns"
+        "and call it from main or from a process main spawns (from another thread, use "
+        "the node's own doors: node.send, node.spawn, node.call on a vm.Node().start())"
     )
 
 

@@ -83,7 +83,7 @@ from greenlet import getcurrent, greenlet
 
 from ._mailbox import HOLE
 from ._process import EXITING, RUNNING
-from .errors import BadArg
+from .errors import BadArg, show
 from .terms import Atom, Crash, Pid, Ref
 
 log = logging.getLogger("beamlet.process")
@@ -653,7 +653,7 @@ def set_max_heap(node, p, value):
     else:
         size, kill, logit = value, True, True
     if type(size) is not int or size < 0:
-        raise BadArg(f"max_heap_size must be a number of words >= 0 (0 disables), not {size!r}")
+        raise BadArg(f"max_heap_size must be a number of words >= 0 (0 disables), not {show(size)}")
     if type(kill) is not bool or type(logit) is not bool:
         raise BadArg("max_heap_size 'kill' and 'error_logger' must be booleans")
     node.n_heap_limits += (1 if size else 0) - (1 if p.max_heap else 0)

@@ -212,8 +212,6 @@ def test_marker_survives_a_newest_message_taken_in_between():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from vm._mailbox import HOLE, Mailbox  # noqa: E402
-
 
 class _Owner:
     received = 0
@@ -234,6 +232,7 @@ _ops = st.lists(
 @given(_ops)
 def test_mailbox_behaves_like_a_list(ops):
     import vm._mailbox as mbmod
+    from vm._mailbox import HOLE, Mailbox
 
     saved = mbmod.FRONT_CUT, mbmod.HOLES_MAX
     mbmod.FRONT_CUT = mbmod.HOLES_MAX = 4  # exercise compaction in small mailboxes
@@ -265,3 +264,25 @@ def test_mailbox_behaves_like_a_list(ops):
                 assert [x for x in model if x[0] >= m] == [x for x in seen if x[0] >= m]
     finally:
         mbmod.FRONT_CUT, mbmod.HOLES_MAX = saved
+
+
+# ----------------------------------------------------------------------
+# the pattern cache must keep True apart from 1 (they are equal and hash alike)
+
+
+def test_pattern_cache_keeps_bools_apart_from_ints():
+    def main():
+        me = vm.self()
+        vm.send(me, 1)
+        assert vm.receive(1, timeout=0) == 1
+        vm.send(me, True)
+        got_true = vm.receive(True, timeout=0)
+        vm.send(me, ("flag", 0))
+        assert vm.receive(("flag", 0), timeout=0) == ("flag", 0)
+        vm.send(me, ("flag", False))
+        got_false = vm.receive(("flag", False), timeout=0)
+        vm.send(me, ("n", 1.0))
+        got_float = vm.receive(("n", True), timeout=0)
+        return got_true, got_false, got_float, vm.flush()
+
+    assert run_vm(main) == (True, ("flag", False), vm.TIMEOUT, [("n", 1.0)])
