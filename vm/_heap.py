@@ -294,7 +294,9 @@ def _captured(f, name, v, memo):
     except _NotATerm:
         raise _NotATerm(
             f"the function {f.__qualname__} captures `{name}`, a {type(v).__qualname__}, "
-            "which is not a term; pass what it needs as terms instead"
+            "which is not a term (a closure travels with copies of what it captures); pass "
+            "what it needs as terms, or define it at module level, where what it uses is "
+            "shared like code"
         ) from None
 
 
