@@ -42,39 +42,22 @@ copy), and measuring sizes (`_memory.py`).
 from __future__ import annotations
 
 import collections
-import dataclasses
-import datetime
-import decimal
 import enum
-import fractions
 import functools
+import sys
 import types
-import uuid
 
 from .errors import BadArg, Unsendable
 from .terms import Atom, Crash, Pid, Ref
 
-try:
-    from zoneinfo import ZoneInfo
-except ImportError:  # pragma: no cover - zoneinfo is in the standard library since 3.9
-    ZoneInfo = None
-
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python
 
-
-def _c_type(t) -> bool:
-    return not t.__flags__ & _HEAPTYPE
-
-
-# Values shared, never copied: immutable all the way down.
-_SCALARS = frozenset(
-    {
-        int, float, str, bytes, bool, type(None), Atom, Pid, Ref, complex, range,
-        datetime.date, datetime.timedelta, datetime.timezone, uuid.UUID, type,
-    }
-    # decimal's C implementation is immutable; the pure-Python fallback is not
-    | ({decimal.Decimal} if _c_type(decimal.Decimal) else set())
-)
+# Values shared, never copied: immutable all the way down. The standard
+# library's immutable types (date, timedelta, timezone, Decimal, UUID) join
+# when first met (`_stdlib_copier`): their modules are not imported for
+# programs that never send them, and a value of one means its module is
+# loaded.
+_SCALARS = {int, float, str, bytes, bool, type(None), Atom, Pid, Ref, complex, range, type}
 _is_all_shared = _SCALARS.issuperset  # _is_all_shared(map(type, xs)): one C-level pass
 
 
@@ -165,8 +148,8 @@ def _frozenset(x):
 
 def _datetime(x):
     tz = x.tzinfo
-    if tz is None or type(tz) is datetime.timezone or (
-            ZoneInfo is not None and type(tz) is ZoneInfo and tz.key is not None):
+    if tz is None or _is_stdlib(type(tz), "datetime", "timezone") or (
+            _is_stdlib(type(tz), "zoneinfo", "ZoneInfo") and tz.key is not None):
         return x
     raise _NotATerm(
         f"its tzinfo is a {type(tz).__qualname__}, which could change under another "
@@ -225,17 +208,52 @@ _COPIERS: dict = {
     collections.OrderedDict: _ordered_dict,
     collections.defaultdict: _defaultdict,
     collections.Counter: _counter,
-    datetime.datetime: _datetime,
-    datetime.time: _datetime,
-    fractions.Fraction: lambda x: fractions.Fraction(x.numerator, x.denominator),
     functools.partial: _partial,
-    decimal.Decimal: lambda x: decimal.Decimal(x),  # the pure-Python fallback only
     types.MethodDescriptorType: _share,  # list.append, unbound: code
     types.WrapperDescriptorType: _share,
     types.ClassMethodDescriptorType: _share,
 }
-if ZoneInfo is not None:
-    _COPIERS[ZoneInfo] = _zoneinfo
+
+
+def _is_stdlib(t, module, name) -> bool:
+    """Is `t` the standard library's `module.name` (its module is loaded)?"""
+    m = sys.modules.get(module)
+    return m is not None and getattr(m, name, None) is t
+
+
+def _fraction(x):
+    return type(x)(x.numerator, x.denominator)  # its slots can be assigned: a new one
+
+
+def _decimal(x):
+    return type(x)(x)  # the pure-Python implementation (the C one is a scalar)
+
+
+# (module, name) of standard library types -> how they travel ("scalar": shared)
+_STDLIB = {
+    ("datetime", "date"): "scalar",
+    ("datetime", "timedelta"): "scalar",
+    ("datetime", "timezone"): "scalar",
+    ("uuid", "UUID"): "scalar",
+    ("decimal", "Decimal"): "scalar",
+    ("datetime", "datetime"): _datetime,
+    ("datetime", "time"): _datetime,
+    ("zoneinfo", "ZoneInfo"): _zoneinfo,
+    ("fractions", "Fraction"): _fraction,
+}
+
+
+def _stdlib_copier(t):
+    """The copier of a standard library type met for the first time, or None."""
+    how = _STDLIB.get((t.__module__.lstrip("_"), t.__name__))
+    if how is None or not _is_stdlib(t, t.__module__.lstrip("_"), t.__name__):
+        return None
+    if how == "scalar":
+        if t.__flags__ & _HEAPTYPE and t.__name__ == "Decimal":
+            return _decimal  # the pure-Python fallback has assignable slots
+        _SCALARS.add(t)
+        return _share
+    return how
 
 
 # ----------------------------------------------------------------------
@@ -367,13 +385,15 @@ def _copier_for(t):
     share = _REGISTERED.get(t)
     if share is not None:
         f = _share if share else _state_copier(t)
+    elif (f := _stdlib_copier(t)) is not None:
+        pass
     elif issubclass(t, type):
         f = _share  # a class with a metaclass
     elif issubclass(t, enum.Enum):
         f = _share  # a member: a module-level singleton, like its class
     elif issubclass(t, tuple) and hasattr(t, "_fields") and _plain_tuple(t):
         f = _namedtuple if t.__dictoffset__ == 0 else _namedtuple_with_dict
-    elif dataclasses.is_dataclass(t) and _plain_layout(t):
+    elif hasattr(t, "__dataclass_fields__") and _plain_layout(t):
         f = _state_copier(t)
     else:
         f = _refuse
@@ -554,7 +574,7 @@ def _parts(x, t, path):
         for k, v in x.keywords.items():
             yield f"{path}.keywords[{k!r}]", v
     elif _COPIERS.get(t) not in (None, _refuse, _share) and (
-            dataclasses.is_dataclass(t) or t in _REGISTERED):
+            hasattr(t, "__dataclass_fields__") or t in _REGISTERED):
         for name, v in _state(x):
             yield f"{path}.{name}", v
 
