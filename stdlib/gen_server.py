@@ -7,6 +7,8 @@ callback class, replies, and terminates. The callback class owns the domain.
     ------------------------------------------------------------------------
     start / start_link / start_monitor   init(arg)
     call(server, request)                handle_call(request, from_, state)
+    send_request(server, request)        handle_call(request, from_, state), the
+                                         reply collected later (gen.py)
     cast(server, msg)                    handle_cast(msg, state)
     any other message                    handle_info(msg, state)
     action ("continue", c)               handle_continue(c, state)
@@ -57,7 +59,9 @@ proc_lib's CRASH REPORT.
 `call` failures raise `vm.Exit((reason, ("gen_server", "call", args)))` in
 the caller, where args is `(server, request)`, or `(server, request,
 timeout)` when a timeout was passed, as OTP's arities. A reply arriving
-after a timeout is dropped.
+after a timeout is dropped. `send_request` and its companions
+(`wait_response`, `receive_response`, `check_response`, the `reqids_*`
+collections) are gen's, re-exported here as OTP does; `multi_call` uses them.
 
 What it refuses: supervision (supervisor.py), state machines
 (gen_statem.py), and the system-message protocol's details (otp_sys.py).
@@ -71,6 +75,8 @@ import vm
 from vm.lowlevel import call_reply, call_request
 
 from . import gen, otp_sys, proc_lib
+from .gen import check_response, receive_response, wait_response  # gen's, as in OTP
+from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list
 from .reports import is_quiet, log_report
 
 __all__ = [
@@ -78,13 +84,21 @@ __all__ = [
     "abcast",
     "call",
     "cast",
+    "check_response",
     "enter_loop",
     "multi_call",
+    "receive_response",
     "reply",
+    "reqids_add",
+    "reqids_new",
+    "reqids_size",
+    "reqids_to_list",
+    "send_request",
     "start",
     "start_link",
     "start_monitor",
     "stop",
+    "wait_response",
 ]
 
 ANY = vm.ANY
@@ -349,21 +363,37 @@ def stop(server, reason="normal", timeout=None):
         raise
 
 
+def send_request(server, request, label=None, reqids=None):
+    """Send a call without waiting: returns a request id for `wait_response`,
+    `receive_response` or `check_response` (or, with `reqids`, a new collection
+    holding it under `label`). See gen.py's asynchronous requests."""
+    return gen.send_request(server, GEN_CALL, request, label, reqids)
+
+
 def multi_call(name, request, timeout=None, nodes=None):
     """Call the server registered as `name` on each node (this node only, without
-    distribution); returns `([(node, reply), ...], [bad_node, ...])`."""
+    distribution) at once, waiting at most `timeout` seconds in all; returns
+    `([(node, reply), ...], [bad_node, ...])`. A late reply is dropped."""
     here = vm.node_name()
     nodes = [here] if nodes is None else list(nodes)
-    replies, bad = [], []
+    if not isinstance(name, str):
+        raise vm.BadArg(f"multi_call: name must be a registered name (a str), not {name!r}")
+    reqids = gen.reqids_new()
     for node in nodes:
-        if node != here or not isinstance(name, str):
+        reqids = gen.send_request((name, node), GEN_CALL, request, vm.Atom(node), reqids)
+    timeout = gen.timeout_value(timeout)
+    deadline = None if timeout is None else ("abs", vm.monotonic() + timeout)
+    replies, bad = [], []
+    while reqids:
+        r = gen.receive_response(reqids, deadline, delete=True)
+        if r == "timeout":  # every request left was abandoned: their nodes are bad
+            bad.extend(label for _ref, label in gen.reqids_to_list(reqids))
+            break
+        (kind, value), node, reqids = r
+        if kind == "reply":
+            replies.append((node, value))
+        else:
             bad.append(node)
-            continue
-        try:
-            replies.append((vm.Atom(node), gen.call(name, GEN_CALL, request, timeout,
-                                                    ("gen_server", "multi_call", (name,)))))
-        except vm.Exit:
-            bad.append(vm.Atom(node))
     return (replies, bad)
 
 

@@ -11,6 +11,7 @@ what each event means.
     ------------------------------------------------------------------------
     start / start_link / start_monitor  init(arg) -> ("ok", state, data[, actions])
     call(server, req)                   <event>(("call", from_), req, ...)
+    send_request(server, req)           the same, the reply collected later (gen.py)
     cast(server, msg)                   <event>("cast", msg, ...)
     vm.send(server, msg)                <event>("info", msg, ...)
     a timeout action expiring           <event>("timeout" | ("timeout", name)
@@ -78,18 +79,28 @@ import vm
 from vm.lowlevel import is_term
 
 from . import gen, otp_sys, proc_lib
+from .gen import check_response, receive_response, wait_response  # gen's, as in OTP
+from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list
 from .reports import is_quiet, log_report
 
 __all__ = [
     "GenStatem",
     "call",
     "cast",
+    "check_response",
     "enter_loop",
+    "receive_response",
     "reply",
+    "reqids_add",
+    "reqids_new",
+    "reqids_size",
+    "reqids_to_list",
+    "send_request",
     "start",
     "start_link",
     "start_monitor",
     "stop",
+    "wait_response",
 ]
 
 GEN_CALL = gen.GEN_CALL
@@ -1006,6 +1017,13 @@ def call(server, request, timeout=None):
     """
     return gen.call(server, GEN_CALL, request, timeout,
                     ("gen_statem", "call", (_server_term(server), request, timeout)))
+
+
+def send_request(server, request, label=None, reqids=None):
+    """Send `request` as a ("call", from_) event without waiting: returns a request
+    id for `wait_response`/`receive_response`/`check_response` (or, with
+    `reqids`, a new collection holding it under `label`)."""
+    return gen.send_request(server, GEN_CALL, request, label, reqids)
 
 
 def _server_term(server):
