@@ -331,7 +331,7 @@ def receive_response(req, timeout=None, delete=_NO_DELETE):
         msg = _receive(_is_response, req, timeout_value(timeout))
         if msg is not vm.TIMEOUT:
             return _response(msg)
-        vm.demonitor(req, flush=True)
+        _forget(req)
         # The reply may have arrived between the timeout and the demonitor.
         msg = _receive(_is_reply, req, 0)
         return _TIMEOUT if msg is vm.TIMEOUT else (REPLY, msg[1])
@@ -343,7 +343,7 @@ def receive_response(req, timeout=None, delete=_NO_DELETE):
     if msg is not vm.TIMEOUT:
         return _collection_result(msg, req, delete)
     for ref in req:
-        vm.demonitor(ref, flush=True)
+        _forget(ref)
     while _receive(_is_collection_reply, req, 0) is not vm.TIMEOUT:
         pass
     return _TIMEOUT
@@ -439,9 +439,18 @@ def _is_collection_response(m):
     return ref is not None and ref in _waiting[getcurrent()]
 
 
+def _forget(ref):
+    """Remove a request's monitor (and so its alias), and its DOWN if one came: a
+    DOWN can be queued only if the monitor had fired, so only then is the
+    mailbox scanned (a fan-out's replies wait there: scanning them for each
+    reply would make collecting n replies cost n * n)."""
+    if not vm.demonitor(ref, info=True):
+        vm.demonitor(ref, flush=True)
+
+
 def _response(msg):
     if len(msg) == 2:
-        vm.demonitor(msg[0], flush=True)
+        _forget(msg[0])
         return (REPLY, msg[1])
     return (ERROR, (msg[4], msg[3]))
 
