@@ -226,18 +226,20 @@ def send_nofail(server, message):
         vm.send(pid, message)
 
 
-def stop(server, reason="normal", timeout=None, where=None):
-    """Stop a behaviour process and wait for it (OTP's gen:stop)."""
+def stop(server, reason="normal", timeout=None):
+    """Stop a behaviour process and wait for it (OTP's gen:stop): "ok", or the
+    caller exits with the bare reason "noproc" or "timeout" (as OTP's
+    gen_server:stop and gen_statem:stop do), or with the reason the process
+    exited with when that differs from `reason`."""
     pid = whereis(server)
-    where = where or ("gen", "stop", (server, reason, timeout))
     if pid is None:
-        raise vm.Exit(("noproc", where))
+        raise vm.Exit(vm.Atom("noproc"))
     try:
         return proc_lib.stop(pid, reason, timeout)
     except vm.Exit as e:
         r = e.reason
         if type(r) is tuple and len(r) == 2 and r[0] in ("noproc", "timeout"):
-            raise vm.Exit((r[0], where)) from None
+            raise vm.Exit(r[0]) from None
         raise
 
 
@@ -256,6 +258,10 @@ def stop(server, reason="normal", timeout=None, where=None):
 # value as OTP's map is: every function returns a new collection and leaves
 # the one it was given unchanged (so adding to or taking from it copies it).
 
+# The names every behaviour with calls re-exports (gen_server, gen_statem; gen_event
+# has its own send_request, as in OTP).
+REQUEST_FUNCTIONS = ("check_response", "receive_response", "reqids_add", "reqids_new",
+                     "reqids_size", "reqids_to_list", "send_request", "wait_response")
 REPLY = vm.Atom("reply")
 ERROR = vm.Atom("error")
 _TIMEOUT = vm.Atom("timeout")
