@@ -492,8 +492,8 @@ class _Server(otp_sys.SystemHooks):
         if not log.isEnabledFor(logging.ERROR):
             return
         logged = self.debug.events() if self.debug is not None else []
-        status = self.format_status({"state": state, "message": last_msg, "reason": reason,
-                                     "log": logged})
+        status = self.format_status({"state": otp_sys.state_term(state), "message": last_msg,
+                                     "reason": reason, "log": logged})
         report = {
             "label": "gen_server_terminate",
             "name": self.name if self.name is not None else vm.self(),
