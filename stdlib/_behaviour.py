@@ -35,10 +35,11 @@ terminate runs): those stay in each behaviour module.
 from __future__ import annotations
 
 import importlib
+import logging
 
 import vm
 
-from . import gen, otp_sys
+from . import gen, logger, otp_sys
 from .reports import is_quiet
 
 OK = vm.Atom("ok")
@@ -206,6 +207,13 @@ def client_info(pid):
     if info is None:
         return (pid, "dead")
     return (pid, (info.get("registered_name") or pid, info.get("current_stacktrace")))
+
+
+def undefined_handle_info(who, msg):
+    """OTP's warning for a message a callback class has no handle_info for (the
+    message is dropped, the process goes on)."""
+    logger.log(logging.WARNING, f"** Undefined handle_info in {who}\n"
+                                f"** Unhandled message: {msg!r}")
 
 
 def report_name(name):

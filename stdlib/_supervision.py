@@ -48,14 +48,14 @@ from dataclasses import dataclass, field
 
 import vm
 
-from . import gen_server
-from .reports import is_quiet, log_report
+from . import gen_server, logger
+from .logger import allows, log_report
+from .reports import is_quiet
 
 ANY = vm.ANY
 RESTARTING = vm.Atom("restarting")
 SHUTDOWN = vm.Atom("shutdown")
 TRY_AGAIN = vm.Atom("try_again_restart")
-log = logging.getLogger("beamlet.otp")
 
 _SPEC_KEYS = ("id", "start", "restart", "significant", "shutdown", "type", "modules")
 
@@ -278,7 +278,7 @@ class Core(gen_server.GenServer):
             handler = self.requests.get(request[0])
             if handler is not None:
                 return ("reply", handler(st, request[1]), st)
-        log.error("Supervisor %r received unexpected call: %r", st.name, request)
+        _unexpected("call", request, st)
         return ("reply", ("error", ("unknown_call", request)), st)
 
     def handle_cast(self, msg, st):
@@ -286,7 +286,7 @@ class Core(gen_server.GenServer):
             if retry_restart(st, msg[1]) == "shutdown":
                 return ("stop", SHUTDOWN, st)
             return ("noreply", st)
-        log.error("Supervisor %r received unexpected cast: %r", st.name, msg)
+        _unexpected("cast", msg, st)
         return ("noreply", st)
 
     def handle_info(self, msg, st):
@@ -294,7 +294,7 @@ class Core(gen_server.GenServer):
             if child_exited(st, msg[1], msg[2]) == "shutdown":
                 return ("stop", SHUTDOWN, st)
             return ("noreply", st)
-        log.error("Supervisor %r received unexpected message: %r", st.name, msg)
+        _unexpected("message", msg, st)
         return ("noreply", st)
 
     def terminate(self, reason, st):
@@ -303,6 +303,10 @@ class Core(gen_server.GenServer):
 
     def code_change(self, old_vsn, st, extra):
         return ("ok", st)
+
+
+def _unexpected(what, msg, st):
+    logger.log(logging.ERROR, f"Supervisor {st.name!r} received unexpected {what}: {msg!r}")
 
 
 # ----------------------------------------------------------------------
@@ -591,7 +595,7 @@ def _offender(c, pid, nb_children=None):
 def report(st, context, reason, c, pid=None, nb_children=None):
     """A SUPERVISOR REPORT (errorContext start_error, child_terminated,
     shutdown_error or shutdown) at error level."""
-    if not log.isEnabledFor(logging.ERROR):
+    if not allows(logging.ERROR):
         return
     if pid is None and c.running:
         pid = c.pid
@@ -603,7 +607,7 @@ def report(st, context, reason, c, pid=None, nb_children=None):
 def progress(st, c, level):
     """A PROGRESS REPORT for a started child ("info"; "debug" for start_child)."""
     lvl = logging.INFO if level == "info" else logging.DEBUG
-    if not log.isEnabledFor(lvl):
+    if not allows(lvl):
         return
     log_report(lvl, {"label": "progress", "supervisor": st.name,
                      "started": _offender(c, c.pid)})

@@ -78,7 +78,7 @@ from . import _behaviour, gen, otp_sys, proc_lib
 from .gen import check_response, receive_response, wait_response  # gen's, as in OTP
 from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list
 from ._behaviour import try_callback
-from .reports import log_report
+from .logger import allows, log_report
 
 __all__ = [
     "GenServer",
@@ -106,8 +106,6 @@ TIMEOUT_MSG = vm.Atom("timeout")
 DEFAULT_CALL_TIMEOUT = 5.0
 _DEFAULT = object()  # "no timeout passed" (OTP's call/2 versus call/3)
 _NUMBERS = (int, float)
-
-log = logging.getLogger("beamlet.otp")
 
 
 class GenServer(_behaviour.Callbacks):
@@ -138,8 +136,7 @@ class GenServer(_behaviour.Callbacks):
         )
 
     def handle_info(self, msg, state):
-        log.warning("** Undefined handle_info in %s\n** Unhandled message: %r",
-                    type(self).__qualname__, msg)
+        _behaviour.undefined_handle_info(type(self).__qualname__, msg)
         return ("noreply", state)
 
     def handle_continue(self, cont, state):
@@ -489,7 +486,7 @@ class _Server(otp_sys.SystemHooks):
         return status
 
     def error_report(self, reason, state, last_msg, from_):
-        if not log.isEnabledFor(logging.ERROR):
+        if not allows(logging.ERROR):
             return
         logged = self.debug.events() if self.debug is not None else []
         status = self.format_status({"state": otp_sys.state_term(state), "message": last_msg,

@@ -82,7 +82,8 @@ from . import _behaviour, gen, otp_sys, proc_lib
 from ._behaviour import EXIT, ERROR, OK, Failure, client_info, report_name, try_callback
 from .gen import check_response, receive_response, wait_response  # gen's, as in OTP
 from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list
-from .reports import is_quiet, log_report
+from .logger import allows, log_report
+from .reports import is_quiet
 
 __all__ = [
     "GenStatem",
@@ -106,7 +107,6 @@ _NEXT, _KEEP, _REPEAT = 0, 1, 2
 _INIT_EVENT = (vm.Atom("internal"), vm.Atom("init_state"))  # what sys logs for the init
 _EVENT_TYPES = frozenset({"cast", "info", "timeout", "state_timeout", "internal"})
 _MODES = ("state_functions", "handle_event_function")
-_log = logging.getLogger("beamlet.otp")
 
 
 class GenStatem(_behaviour.Callbacks):
@@ -854,7 +854,7 @@ def _status(m, reason=None, terminating=False):
 
 
 def _error_report(m, kind, reason):
-    if not _log.isEnabledFor(logging.ERROR):
+    if not allows(logging.ERROR):
         return  # nobody listens: do not even run format_status
     status = _status(m, reason, True)
     report = {
