@@ -198,3 +198,19 @@ def test_stop_with_a_reason_and_a_timeout():
         return vm.receive(("terminate", ANY))[1], vm.receive(("DOWN", r, ANY, ANY, ANY))[4]
 
     assert run_vm(main) == ("stop", "shutdown")
+
+
+@pytest.mark.parametrize("heading, expected", [
+    ("## An event manager in a few lines",
+     ["event: door opened", "event: door closed", "count: 2",
+      "handlers: ['Printer', 'Counter']"]),
+    ("### Supervised handlers and gen_event_EXIT",
+     ["gen_event_EXIT Fragile EXIT ValueError", "True"]),
+    ("## logger: where reports go", ["error", "['KeyError']"]),
+])
+def test_the_examples_in_docs_gen_event_run(heading, expected, capsys, caplog):
+    from tests.stdlib.test_gen_requests import doc_example
+
+    caplog.set_level(logging.CRITICAL, logger="beamlet.otp")
+    run_vm(doc_example("docs/gen_event.md", heading).main)
+    assert capsys.readouterr().out.splitlines() == expected
