@@ -40,9 +40,10 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
+import math
+
 import vm
 from vm.code import ensure_instrumented
-from vm._introspect import export
 from vm.lowlevel import call_reply, call_request, current_node, current_process, is_term
 
 from . import proc_lib
@@ -190,17 +191,24 @@ def call(server, label, request, timeout, where):
         raise vm.BadArg(f"call: timeout must be seconds >= 0 or None (infinity), not {timeout!r}")
     pid = server if type(server) is Pid else whereis(server)
     if pid is None:
-        raise vm.Exit(("noproc", _term_safe(where)))
+        raise vm.Exit(("noproc", term_safe(where)))
     ok, answer = call_request(pid, label, request, timeout)  # also says "calling_self"
     if ok:
         return answer
-    raise vm.Exit((answer, _term_safe(where)))
+    raise vm.Exit((answer, term_safe(where)))
 
 
-def _term_safe(value):
-    """Exit reasons travel in messages: show a non-term part (a via registry
-    object, say) by its repr instead of making the reason unsendable."""
-    return value if is_term(value) else export(value)
+def term_safe(value):
+    """`value` if it can travel in a message (exit reasons, reports, replies do),
+    else a copy in which the parts that cannot (a via registry object, a socket
+    in a state) are shown by their repr."""
+    if is_term(value):
+        return value
+    if type(value) is dict:
+        return {(k if is_term(k) else repr(k)): term_safe(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(term_safe(v) for v in value)
+    return repr(value)
 
 
 def reply(from_, message):
@@ -290,7 +298,7 @@ def send_request(server, tag, request, label=None, reqids=None):
     pid, reason = _resolve(server)
     if pid is None:
         ref = vm.make_ref()
-        vm.send(vm.self(), (DOWN, ref, _PROCESS, _term_safe(server), reason))
+        vm.send(vm.self(), (DOWN, ref, _PROCESS, term_safe(server), reason))
         return ref
     ref = vm.monitor(pid, alias="demonitor")
     vm.send(pid, (tag, (vm.self(), ref), request))
@@ -472,16 +480,21 @@ def _collection_result(msg, reqids, delete):
 
 
 def timeout_value(timeout):
-    """Seconds to wait (None: forever) from None, seconds >= 0, or ("abs", t): until
-    the monotonic time t (vm.monotonic())."""
+    """Seconds to wait (None: forever) from None, seconds >= 0 (math.inf is
+    forever), or ("abs", t): until the monotonic time t (vm.monotonic())."""
     if timeout is None:
         return None
     t = type(timeout)
     if (t is int or t is float) and timeout >= 0:
-        return timeout
+        return None if timeout == math.inf else timeout
     if t is tuple and len(timeout) == 2 and timeout[0] == "abs" and \
-            type(timeout[1]) in (int, float):
-        return max(0.0, timeout[1] - vm.monotonic())
+            type(timeout[1]) in (int, float) and timeout[1] == timeout[1]:
+        try:
+            left = float(timeout[1]) - vm.monotonic()
+        except OverflowError:
+            left = math.nan
+        if left == left:
+            return None if left == math.inf else max(0.0, left)
     raise vm.BadArg(f"timeout must be seconds >= 0, None (infinity) or ('abs', monotonic "
                     f"time), not {timeout!r}")
 

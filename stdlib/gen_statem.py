@@ -76,7 +76,6 @@ from collections import deque
 from greenlet import getcurrent
 
 import vm
-from vm.lowlevel import is_term
 
 from . import _behaviour, gen, otp_sys, proc_lib
 from ._behaviour import EXIT, ERROR, OK, Failure, client_info, report_name, try_callback
@@ -169,9 +168,7 @@ def _stop(reason):
     return Failure(EXIT, reason)
 
 
-def _term(x):
-    """`x` if it can travel in an exit reason, else its repr (reasons must be terms)."""
-    return x if is_term(x) else repr(x)
+_term = gen.term_safe  # reasons travel in EXIT/DOWN messages: they must be terms
 
 
 def _bad(tag, x):
@@ -892,7 +889,7 @@ def call(server, request, timeout=None):
     reason; a reply arriving after a timeout is dropped.
     """
     return gen.call(server, GEN_CALL, request, timeout,
-                    ("gen_statem", "call", (_server_term(server), request, timeout)))
+                    ("gen_statem", "call", (server, request, timeout)))
 
 
 def send_request(server, request, label=None, reqids=None):
@@ -900,15 +897,6 @@ def send_request(server, request, label=None, reqids=None):
     id for `wait_response`/`receive_response`/`check_response` (or, with
     `reqids`, a new collection holding it under `label`)."""
     return gen.send_request(server, GEN_CALL, request, label, reqids)
-
-
-def _server_term(server):
-    """The server as it may appear in an exit reason: a via registry that is not a
-    term (an object) is named by its repr, so the caller's exit can travel."""
-    if type(server) is tuple and len(server) == 3 and server[0] == "via" and \
-            not is_term(server[1]):
-        return ("via", repr(server[1]), server[2])
-    return server
 
 
 def cast(server, msg):

@@ -52,7 +52,7 @@ import logging
 import weakref
 
 import vm
-from vm.lowlevel import current_node, is_term
+from vm.lowlevel import current_node
 
 __all__ = [
     "LEVELS",
@@ -301,17 +301,8 @@ class _ToEventManager:
     def log(event, config):
         mgr = vm.whereis(EVENT_MANAGER)
         if mgr is not None and mgr != vm.self():
-            vm.send(mgr, (vm.Atom("notify"), _sendable(event)))
-
-
-def _sendable(x):
-    if is_term(x):
-        return x
-    if type(x) is dict:
-        return {k: _sendable(v) for k, v in x.items()}
-    if type(x) in (tuple, list):
-        return type(x)(_sendable(v) for v in x)
-    return repr(x)
+            from .gen import term_safe  # gen needs logger (through proc_lib): import late
+            vm.send(mgr, (vm.Atom("notify"), term_safe(event)))
 
 
 def add_report_handler(handler, args=None):
