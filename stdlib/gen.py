@@ -25,7 +25,8 @@ What this module owns:
 - **Asynchronous requests** (OTP 25's `send_request` family): send a
   call now, collect the reply later, alone or from a collection of
   requests. See the section "asynchronous requests" below.
-- `reply(from_, reply)`, `cast`-style `send_nofail`, and `stop`.
+- `reply(from_, reply)`, `cast`-style `send_nofail`, `stop` (exits with
+  OTP's bare "noproc"/"timeout"), and `term_safe` (a value made sendable).
 
 The wire format (so that raw sends interoperate, as in OTP):
 
@@ -38,9 +39,9 @@ What it refuses: behaviour semantics (gen_server.py, gen_statem.py, ...).
 
 from __future__ import annotations
 
-from greenlet import getcurrent
-
 import math
+
+from greenlet import getcurrent
 
 import vm
 from vm.code import ensure_instrumented
