@@ -74,7 +74,7 @@ class DynamicSupervisor(LinkedCallbacks):
     """Base class for a module-based DynamicSupervisor: `init(self, arg)` returns
     `dynamic_supervisor.init(...)` or "ignore"."""
 
-    _behaviour = "stdlib.dynamic_supervisor"
+    _behaviour = __name__  # the module these conveniences call
     _child_type = "supervisor"
 
     def init(self, arg):

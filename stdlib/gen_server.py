@@ -118,7 +118,7 @@ class GenServer(_behaviour.Callbacks):
     `Cls.child_spec(arg)` are the Elixir-style conveniences.
     """
 
-    _behaviour = "stdlib.gen_server"
+    _behaviour = __name__  # the module these conveniences call
 
     def init(self, arg):
         raise NotImplementedError(

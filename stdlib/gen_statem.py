@@ -120,7 +120,7 @@ class GenStatem(_behaviour.Callbacks):
     the Elixir-style conveniences (CodeLock.start_link("1234", name="door")).
     """
 
-    _behaviour = "stdlib.gen_statem"
+    _behaviour = __name__  # the module these conveniences call
 
     def callback_mode(self):
         raise NotImplementedError(

@@ -123,7 +123,7 @@ class Supervisor(LinkedCallbacks):
     `("ok", (flags, [child, ...]))` or `"ignore"`. `Cls.start_link(arg, **opts)`
     and `Cls.child_spec(arg)` (a supervisor child, waited for) come with it."""
 
-    _behaviour = "stdlib.supervisor"
+    _behaviour = __name__  # the module these conveniences call
     _child_type = "supervisor"
 
     def init(self, arg):
