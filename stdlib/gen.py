@@ -45,7 +45,7 @@ from greenlet import getcurrent
 
 import vm
 from vm.code import ensure_instrumented
-from vm.lowlevel import call_reply, call_request, current_node, current_process, is_term
+from vm.lowlevel import call_reply, call_request, current_node, is_term
 
 from . import proc_lib
 
@@ -416,7 +416,7 @@ _waiting: dict = {}
 
 
 def _receive(pred, what, timeout):
-    p = current_process()
+    p = getcurrent()  # vm.receive refuses to run outside a process
     _waiting[p] = what
     try:
         return vm.receive(pred, timeout=timeout)
