@@ -79,8 +79,8 @@ import vm
 
 from . import _behaviour, gen, otp_sys, proc_lib
 from ._behaviour import EXIT, ERROR, OK, Failure, client_info, report_name, try_callback
-from .gen import check_response, receive_response, wait_response  # gen's, as in OTP
-from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list
+from .gen import check_response, receive_response, wait_response  # noqa: F401 - gen's, as in OTP
+from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list  # noqa: F401
 from .logger import allows, log_report
 from .reports import is_quiet
 
