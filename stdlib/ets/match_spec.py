@@ -85,7 +85,7 @@ class MatchSpec:
     None when a scan is needed. `source` is what was compiled.
     """
 
-    __slots__ = ("source", "run", "test", "_bound_keys", "is_predicate", "mutable_consts")
+    __slots__ = ("source", "run", "test", "_bound_keys", "is_predicate")
 
     def __init__(self, source, run, test, bound_keys, is_predicate=False):
         self.source = source
@@ -539,7 +539,7 @@ class _Compiler:
             return f"_copy({c})"
         known = _CALLS.get(name)
         if known is None:
-            self.fail(f"unknown function {e[0]!r} in {e!r}; to build a tuple wrap it once "
+            self.fail(f"unknown function {e[0]!r} in {e!r}; to build a tuple, wrap it once "
                       f"more: ({e!r},)")
         arities, template = known
         if len(args) not in arities:
