@@ -67,7 +67,7 @@ from vm.lowlevel import copy_term
 
 from . import keys as _keys
 
-__all__ = ["MatchSpec", "compile_spec", "for_pattern", "NO_MATCH", "EXIT_RESULT"]
+__all__ = ["MatchSpec", "compile_spec", "for_pattern", "is_literal", "NO_MATCH", "EXIT_RESULT"]
 
 NO_MATCH = object()  # what a compiled specification returns for an object it does not select
 EXIT_RESULT = Atom("EXIT")
@@ -101,7 +101,7 @@ class MatchSpec:
         out = []
         seen = set()
         for head in bound:
-            if type(head) not in _TUPLES or len(head) <= keypos or not _is_constant(head[keypos]):
+            if type(head) not in _TUPLES or len(head) <= keypos or not is_literal(head[keypos]):
                 return None
             k = head[keypos]
             ek = _keys.exact(k)
@@ -163,15 +163,16 @@ def _predicate(fn) -> MatchSpec:
     return MatchSpec(fn, run, test, None, is_predicate=True)
 
 
-def _is_constant(term) -> bool:
+def is_literal(term) -> bool:
+    """Does `term`, used as a pattern, match exactly itself and nothing else?
+    Not if it holds "_" or a "$..." string anywhere, nor a dict (a dict
+    pattern matches every dict that has at least its keys)."""
     t = type(term)
     if t is str or t is Atom:
         return term != "_" and not term.startswith("$")
     if t in _TUPLES or t is list:
-        return all(_is_constant(e) for e in term)
-    if t is dict:
-        return all(_is_constant(k) and _is_constant(v) for k, v in term.items())
-    return True
+        return all(is_literal(e) for e in term)
+    return t is not dict
 
 
 # ----------------------------------------------------------------------
@@ -480,7 +481,7 @@ class _Compiler:
             self.emit(f"{tmp} = {src}", d)
             self.emit(f"if type({tmp}) is not dict: break", d)
             for k, v in pat.items():
-                if not _is_constant(k):
+                if not is_literal(k):
                     self.fail(f"a dict key in a head must be a constant, not {k!r}")
                 kc = self.const(k)
                 self.emit(f"if {kc} not in {tmp}: break", d)
