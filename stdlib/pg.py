@@ -42,6 +42,9 @@ table already separates all members from local ones (`get_local_members`
 reads the third element), and only local pids may join, as in OTP, so the
 remote half slots in without changing what a reader sees.
 
+A scope that is not running has no members (`get_members` returns []),
+but `which_groups` and `which_local_groups` raise `vm.BadArg`, as OTP's do.
+
 What it refuses: remote pids (`vm.BadArg`, OTP's `{nolocal, Pid}`), and
 groups that cannot be dict keys.
 """
@@ -148,19 +151,23 @@ def _read(scope, group, pos):
 
 
 def which_groups(scope=DEFAULT_SCOPE) -> list:
-    """Every group with at least one member."""
-    try:
-        return [g for [g] in ets.match(_scope_name(scope), ("$1", "_", "_"))]
-    except vm.BadArg:
-        return []
+    """Every group with at least one member. `vm.BadArg` if the scope is not
+    running (as OTP's; get_members says [] instead)."""
+    return [g for [g] in ets.match(_scope_table(scope, "which_groups"), ("$1", "_", "_"))]
 
 
 def which_local_groups(scope=DEFAULT_SCOPE) -> list:
     """Every group with at least one member on this node."""
-    try:
-        return ets.select(_scope_name(scope), [(("$1", "_", "$2"), [("=/=", "$2", [])], ["$1"])])
-    except vm.BadArg:
-        return []
+    return ets.select(_scope_table(scope, "which_local_groups"),
+                      [(("$1", "_", "$2"), [("=/=", "$2", [])], ["$1"])])
+
+
+def _scope_table(scope, what):
+    name = _scope_name(scope)
+    if ets.whereis(name) is None:
+        raise vm.BadArg(f"pg.{what}: the scope {name!r} is not running; start it with "
+                        f"pg.start_link({name!r})")
+    return name
 
 
 # ----------------------------------------------------------------------
