@@ -141,28 +141,25 @@ def _access(t):
     ])
 
 
-def ets_access_protected():
-    t = ets.new("t", ["protected"])
+def _access_scenario(access, sort):
+    t = ets.new("t", [access])
     ets.insert(t, ("a", 1))
     for x in _access(t):
         T.log(x)
-    T.log(("owner_sees", ets.tab2list(t)))
+    T.log(("owner_sees", sort(ets.tab2list(t))))
+    return t
+
+
+def ets_access_protected():
+    _access_scenario("protected", list)
 
 
 def ets_access_private():
-    t = ets.new("t", ["private"])
-    ets.insert(t, ("a", 1))
-    for x in _access(t):
-        T.log(x)
-    T.log(("owner_sees", ets.tab2list(t)))
+    _access_scenario("private", list)
 
 
 def ets_access_public():
-    t = ets.new("t", ["public"])
-    ets.insert(t, ("a", 1))
-    for x in _access(t):
-        T.log(x)
-    T.log(("owner_sees", sorted_(ets.tab2list(t))))
+    t = _access_scenario("public", sorted_)
     T.log(("delete_by_other", _other(lambda: ets.delete(t)), ets.info(t)))
 
 
