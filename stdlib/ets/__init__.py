@@ -192,10 +192,17 @@ def _checked(obj, t, what):
     if builtins.type(obj) not in _TUPLES or len(obj) <= t.keypos:
         raise BadArg(f"ets.{what}: objects must be tuples with at least {t.keypos + 1} "
                      f"element(s) (the key is at index {t.keypos}), not {obj!r}")
+    if _flat(map(builtins.type, obj)):
+        return obj  # immutable all the way down: shared, not copied
     c = copy_term(obj)
     if c is not obj:
         t.mutable = True
     return c
+
+
+# Element types that make a tuple immutable without looking deeper.
+_flat = frozenset({int, float, str, Atom, bytes, bool, builtins.type(None), vm.Pid,
+                   vm.Ref}).issuperset
 
 
 def _objects(objs, t, what):
@@ -214,6 +221,9 @@ def insert(tab, objects):
     list is checked whole before anything is inserted.
     """
     t = _t.writable(tab, "insert")
+    if builtins.type(objects) is tuple:
+        t.store.put(_checked(objects, t, "insert"))
+        return True
     put = t.store.put
     for obj in _objects(objects, t, "insert"):
         put(obj)

@@ -83,7 +83,9 @@ class BTree:
         return node
 
     def get(self, k, default=None):
-        leaf = self._leaf(k)
+        leaf = self.root  # self._leaf(k), inlined: this is every ordered_set lookup
+        while type(leaf) is _Inner:
+            leaf = leaf.kids[bisect_right(leaf.keys, k)]
         keys = leaf.keys
         i = bisect_left(keys, k)
         if i < len(keys) and keys[i] == k:

@@ -36,10 +36,12 @@ import types
 
 from vm import Atom, Crash, Pid, Ref
 
-__all__ = ["exact", "order", "exact_equal", "equal", "less"]
+__all__ = ["PLAIN", "exact", "order", "exact_equal", "equal", "less"]
 
-# Types whose Python equality and hash already are Erlang's exact equality.
-_PLAIN = frozenset({int, str, Atom, bytes, Pid, Ref, type(None)})
+#: Types whose Python equality and hash already are Erlang's exact equality:
+#: `exact` returns values of these types unchanged (callers may test first).
+PLAIN = frozenset({int, str, Atom, bytes, Pid, Ref, type(None)})
+_PLAIN = PLAIN
 _plain_only = _PLAIN.issuperset
 _TUPLES = (tuple, Crash)
 _FUNS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)

@@ -39,7 +39,7 @@ from __future__ import annotations
 from vm import Atom, BadArg
 
 from .btree import BTree
-from .keys import exact, order
+from .keys import PLAIN, exact, order
 
 END = Atom("$end_of_table")
 
@@ -138,11 +138,13 @@ class SetStore(_Hashed):
     kind = Atom("set")
 
     def get(self, key):
-        obj = self.d.get(exact(key))
+        obj = self.d.get(key if type(key) in PLAIN else exact(key))
         return [] if obj is None else [obj]
 
     def put(self, obj):
-        ek = exact(obj[self.keypos])
+        ek = obj[self.keypos]
+        if type(ek) not in PLAIN:
+            ek = exact(ek)
         d = self.d
         if ek not in d:
             self.size += 1

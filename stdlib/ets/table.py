@@ -46,6 +46,7 @@ ETS_TRANSFER = Atom("ETS-TRANSFER")
 NONE = Atom("none")
 TYPES = ("set", "ordered_set", "bag", "duplicate_bag")
 ACCESS = ("public", "protected", "private")
+PUBLIC, PROTECTED, PRIVATE = range(3)  # Table.level: what a process other than the owner may do
 _MEMORY_SAMPLE = 64
 _WORD = 8
 
@@ -53,7 +54,7 @@ _WORD = 8
 class Table:
     """One table. `tid` is its Ref; `id` what ets.new returned (name or tid)."""
 
-    __slots__ = ("tid", "name", "named", "protection", "owner", "heir", "heir_data",
+    __slots__ = ("tid", "name", "named", "protection", "level", "owner", "heir", "heir_data",
                  "heir_alive", "keypos", "store", "read_concurrency", "write_concurrency",
                  "decentralized_counters", "compressed", "mutable", "node_name", "deleted")
 
@@ -62,6 +63,7 @@ class Table:
         self.name = name
         self.named = named
         self.protection = protection
+        self.level = ACCESS.index(protection)
         self.owner = owner
         self.heir = None
         self.heir_data = None
@@ -226,14 +228,19 @@ def caller():
 def find(tab, what):
     """`(table, caller_pid)` for `tab` (a name or a tid), or BadArg."""
     p = current_process()
-    reg = registry_of(p.node)
+    return _table(p, tab, what), p.pid
+
+
+def _table(p, tab, what):
+    last = _last
+    reg = last[1] if last[0] is p.node else registry_of(p.node)
     try:
         t = reg.ids.get(tab)
     except TypeError:
         t = None
     if t is None:
         raise BadArg(f"ets.{what}: {_describe_missing(tab)}")
-    return t, p.pid
+    return t
 
 
 def _describe_missing(tab):
@@ -245,17 +252,23 @@ def _describe_missing(tab):
     return f"a table is named by the name or the id ets.new returned, not {tab!r}"
 
 
+# The two checks below run on every read and write: they look the table up
+# themselves and compare the caller with the owner by identity first (the
+# owner's Pid object is usually the very one the caller holds).
+
 def readable(tab, what):
-    t, pid = find(tab, what)
-    if t.protection == "private" and pid != t.owner:
+    p = current_process()
+    t = _table(p, tab, what)
+    if t.level == PRIVATE and p.pid is not t.owner and p.pid != t.owner:
         raise BadArg(f"ets.{what}: the table {t.id!r} is private to its owner {t.owner!r}; "
                      "create it with access='protected' or 'public' to let others read it")
     return t
 
 
 def writable(tab, what):
-    t, pid = find(tab, what)
-    if t.protection != "public" and pid != t.owner:
+    p = current_process()
+    t = _table(p, tab, what)
+    if t.level != PUBLIC and p.pid is not t.owner and p.pid != t.owner:
         raise BadArg(f"ets.{what}: the table {t.id!r} is {t.protection}; only its owner "
                      f"{t.owner!r} may change it (create it with access='public' to share "
                      "writes)")
