@@ -54,7 +54,7 @@ import itertools
 import zlib
 
 import vm
-from vm import ANY, Atom, BadArg
+from vm import Atom, BadArg
 
 from . import ets, gen_server, supervisor, task
 from .ets.keys import order
