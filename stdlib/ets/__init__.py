@@ -117,7 +117,7 @@ def new(name, options=(), *, type=None, access=None, named_table=None, keypos=No
     wc = cfg.get("write_concurrency", False)
     if builtins.type(wc) is not bool and wc != "auto":
         raise BadArg(f"ets.new: write_concurrency must be True, False or 'auto', not {wc!r}")
-    pid, reg = _t.caller()
+    pid, reg = _t.living_owner("new")
     named = cfg.get("named_table", False)
     name = Atom(name)
     if named and name in reg.ids:

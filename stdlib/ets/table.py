@@ -38,7 +38,7 @@ import weakref
 
 import vm
 from vm import Atom, BadArg, Pid, Ref
-from vm.lowlevel import add_exit_hook, current_process, term_size
+from vm.lowlevel import EXITING, add_exit_hook, current_process, term_size
 
 from .store import make_store
 
@@ -222,6 +222,16 @@ def peek_registry(node):
 def caller():
     """`(pid, registry)` of the calling process."""
     p = current_process()
+    return p.pid, registry_of(p.node)
+
+
+def living_owner(what):
+    """`(pid, registry)` of the caller, which is about to own a table: a dead
+    process running its `finally` blocks may not (its tables went with it)."""
+    p = current_process()
+    if p.state is EXITING:
+        raise BadArg(f"ets.{what}: {p.pid!r} has exited (it is running its finally blocks); "
+                     "a dead process cannot own a table")
     return p.pid, registry_of(p.node)
 
 

@@ -241,3 +241,20 @@ def test_tables_of_a_node_die_with_it():
         return sorted(ets.all())
 
     assert run_vm(main) == ["t", "u"]
+
+
+def test_a_dead_process_in_its_finally_blocks_cannot_make_a_table():
+    def main():
+        def victim():
+            try:
+                vm.receive("never")
+            finally:
+                ets.new("late", named_table=True)  # raises vm.BadArg: it is dead
+
+        pid = vm.spawn(victim)
+        vm.sleep(0.01)
+        vm.exit(pid, "kill")
+        vm.sleep(0.01)
+        return ets.info("late")
+
+    assert run_vm(main) is None
