@@ -191,8 +191,9 @@ def setopts(tab, options=(), *, heir=_NO):
 def _checked(obj, t, what):
     """A copy of `obj` fit for table `t` (a tuple long enough to hold the key)."""
     if builtins.type(obj) not in _TUPLES or len(obj) <= t.keypos:
+        hint = " (convert it with tuple(obj))" if isinstance(obj, tuple) else ""
         raise BadArg(f"ets.{what}: objects must be tuples with at least {t.keypos + 1} "
-                     f"element(s) (the key is at index {t.keypos}), not {obj!r}")
+                     f"element(s) (the key is at index {t.keypos}), not {obj!r}{hint}")
     if _flat(map(builtins.type, obj)):
         return obj  # immutable all the way down: shared, not copied
     c = copy_term(obj)

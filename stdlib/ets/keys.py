@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import types
 
-from vm import Atom, Crash, Pid, Ref
+from vm import Atom, BadArg, Crash, Pid, Ref
 
 __all__ = ["PLAIN", "exact", "order", "exact_equal", "equal", "less"]
 
@@ -104,7 +104,12 @@ _ATOM_TEXT = {True: "true", False: "false", None: "undefined"}
 def order(term):
     """A Python-comparable stand-in for `term` in Erlang's term order."""
     t = type(term)
-    if t is int or t is float:
+    if t is int:
+        return (_NUMBER, term)
+    if t is float:
+        if term != term:
+            raise BadArg("NaN is not a term: it has no place in Erlang's term order, so it "
+                         "cannot be an ordered_set key or be compared in a guard")
         return (_NUMBER, term)
     if t is str or t is Atom:
         return (_ATOM, term, 0)

@@ -119,7 +119,8 @@ class _Hashed:
         else:
             gen, i, offset, key = position
             if gen != self.gen:  # rebuilt since: find the key again
-                i = self._pos.get(exact(key), i)
+                found = self._pos.get(exact(key))
+                i, offset = (found, offset) if found is not None else (min(i, len(keys)), 0)
         while True:
             i = self._live(i)
             if i < 0:
