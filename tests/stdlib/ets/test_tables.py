@@ -399,3 +399,19 @@ def test_memory_grows_with_the_objects():
 
     small, big = in_vm(main)
     assert big > small + 1000 * 100 // 8
+
+
+def test_nan_and_tuple_subclasses():
+    import collections
+
+    point = collections.namedtuple("point", "x y")
+
+    def main():
+        o = ets.new("o", type="ordered_set")
+        s = ets.new("s")
+        ets.insert(s, (float("nan"), 1))  # a set compares exactly: the object is kept
+        return badarg(ets.insert, o, (float("nan"), 1)), badarg(ets.insert, s, point(1, 2)), \
+            ets.info(s, "size")
+
+    nan, sub, size = in_vm(main)
+    assert "NaN is not a term" in nan and "convert it with tuple(obj)" in sub and size == 1
