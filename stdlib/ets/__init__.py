@@ -317,9 +317,8 @@ def update_counter(tab, key, op, default=_NO):
         if builtins.type(default) not in _TUPLES or len(default) <= t.keypos:
             raise BadArg(f"ets.update_counter: the default must be a tuple with a key at index "
                          f"{t.keypos}, not {default!r}")
-        obj = list(copy_term(default))
-        obj[t.keypos] = copy_term(key)
-        obj = tuple(obj)
+        kp = t.keypos
+        obj = _checked(default[:kp] + (key,) + default[kp + 1:], t, "update_counter")
     ops = op if builtins.type(op) is list else [op]
     new = list(obj)
     results = []

@@ -415,3 +415,14 @@ def test_nan_and_tuple_subclasses():
 
     nan, sub, size = in_vm(main)
     assert "NaN is not a term" in nan and "convert it with tuple(obj)" in sub and size == 1
+
+
+def test_update_counter_default_holding_a_list_is_copied_out():
+    def main():
+        t = ets.new("t", access="public")
+        ets.update_counter(t, "k", 1, default=("k", 0, ["log"]))
+        got = ets.lookup(t, "k")[0]
+        got[2].append("changed by a reader")
+        return ets.lookup(t, "k")
+
+    assert in_vm(main) == [("k", 1, ["log"])]
