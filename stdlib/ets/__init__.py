@@ -13,7 +13,8 @@ to its heir (see table.py for the exact rule). Types:
 
     set            one object per key (keys compared exactly: 1, 1.0, True differ)
     ordered_set    one object per key, traversed in Erlang's term order; keys
-                   compared with == (1 and 1.0 are the same key), O(log n)
+                   compared with == (1 and 1.0 are the same key); new and
+                   deleted keys O(log n), lookups O(1)
     bag            many objects per key, no two exactly equal
     duplicate_bag  many objects per key, duplicates kept
 

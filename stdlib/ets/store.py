@@ -12,8 +12,8 @@ terms and objects that the caller has already checked and copied:
     size                       the number of objects
 
 Keys: hashed stores key a dict by `keys.exact(key)` (so `1`, `1.0` and
-`True` are three keys, as in OTP); `ordered_set` keys a B+ tree by
-`keys.order(key)` (so `1` and `1.0` are one key, as in OTP).
+`True` are three keys, as in OTP); `ordered_set` keys a dict and a B+ tree
+by `keys.order(key)` (so `1` and `1.0` are one key, as in OTP).
 
 Traversal order of a hashed store is insertion order (OTP's is the hash
 order: unspecified either way). `next_key` must find the key after a given
@@ -248,44 +248,62 @@ class BagStore(_Hashed):
 
 
 class OrderedStore:
-    __slots__ = ("t", "keypos")
+    """ordered_set: a dict from sort key to object for point operations (O(1)),
+    and a B+ tree of the same sort keys for order (O(log n) per new or deleted
+    key). Sort keys compare as Erlang's `==` and hash alike when equal (`1`
+    and `1.0` give equal tuples with equal hashes), so the dict has exactly
+    the table's key equality. Replacing an object whose key is already there
+    touches only the dict."""
+
+    __slots__ = ("d", "t", "keypos")
     kind = Atom("ordered_set")
 
     def __init__(self, keypos):
         self.keypos = keypos
+        self.d = {}
         self.t = BTree()
 
     def clear(self):
+        self.d = {}
         self.t.clear()
 
     @property
     def size(self):
-        return self.t.size
+        return len(self.d)
 
     def has(self, key):
-        return order(key) in self.t
+        return order(key) in self.d
 
     def get(self, key):
-        obj = self.t.get(order(key))
+        obj = self.d.get(order(key))
         return [] if obj is None else [obj]
 
     def put(self, obj):
-        self.t.insert(order(obj[self.keypos]), obj)
+        k = order(obj[self.keypos])
+        d = self.d
+        if k not in d:
+            self.t.insert(k, None)
+        d[k] = obj  # an equal key of another type (1.0 for 1): the newest object wins
 
     replace = put
 
     def pop(self, key):
-        obj = self.t.delete(order(key))
-        return [] if obj is None else [obj]
+        k = order(key)
+        obj = self.d.pop(k, None)
+        if obj is None:
+            return []
+        self.t.delete(k)
+        return [obj]
 
     def remove_object(self, obj):
         k = order(obj[self.keypos])
-        stored = self.t.get(k)
+        stored = self.d.get(k)
         if stored is not None and (stored is obj or exact(stored) == exact(obj)):
+            del self.d[k]
             self.t.delete(k)
 
     def _key(self, entry):
-        return END if entry is None else entry[1][self.keypos]
+        return END if entry is None else self.d[entry[0]][self.keypos]
 
     def first_key(self):
         return self._key(self.t.first())
@@ -300,17 +318,15 @@ class OrderedStore:
         return self._key(self.t.before(order(key)))
 
     def objects(self):
-        return self.t.values()
+        d = self.d
+        return (d[k] for k, _ in self.t.items_from())
 
     def scan(self, position):
-        keypos = self.keypos
+        d, keypos = self.d, self.keypos
         items = self.t.items_from(None if position is None else order(position), inclusive=False)
-        for _, obj in items:
+        for k, _ in items:
+            obj = d[k]
             yield obj[keypos], obj
-
-    def reverse_objects(self):
-        for _, obj in self.t.items_back_from():
-            yield obj
 
 
 def make_store(kind, keypos):
