@@ -135,7 +135,7 @@ def new(name, options=(), *, type=None, access=None, named_table=None, keypos=No
 
 
 def _parse_options(options) -> dict:
-    if builtins.type(options) not in (list, tuple):
+    if type(options) not in (list, tuple):
         raise BadArg(f"ets.new: options must be a list, not {options!r}")
     cfg: dict = {}
     for opt in options:
@@ -147,10 +147,10 @@ def _parse_options(options) -> dict:
             cfg["named_table"] = True
         elif opt == "compressed":
             cfg["compressed"] = True
-        elif builtins.type(opt) is tuple and len(opt) == 2 and opt[0] in (
+        elif type(opt) is tuple and len(opt) == 2 and opt[0] in (
                 "keypos", "read_concurrency", "write_concurrency", "decentralized_counters"):
             cfg[opt[0]] = opt[1]
-        elif builtins.type(opt) is tuple and opt[:1] == ("heir",) and len(opt) in (2, 3):
+        elif type(opt) is tuple and opt[:1] == ("heir",) and len(opt) in (2, 3):
             cfg["heir"] = None if opt[1:] == ("none",) else opt[1:]
         else:
             raise BadArg(f"ets.new: unknown option {opt!r}")
@@ -161,7 +161,7 @@ def _set_heir(reg, t, heir, what):
     if heir is None or heir == "none":
         reg.set_heir(t, None, None, False)
         return
-    if builtins.type(heir) is not tuple or len(heir) != 2 or builtins.type(heir[0]) is not vm.Pid:
+    if type(heir) is not tuple or len(heir) != 2 or type(heir[0]) is not vm.Pid:
         raise BadArg(f"ets.{what}: heir must be (pid, data) or None, not {heir!r}")
     pid, data = heir
     alive = pid.node == vm.node_name() and vm.is_process_alive(pid)
@@ -173,8 +173,8 @@ def setopts(tab, options=(), *, heir=_NO):
     or OTP's list `[("heir", pid, data)]` / `[("heir", "none")]`."""
     t, _ = _t.owned(tab, "setopts")
     cfg = {}
-    for opt in options if builtins.type(options) is list else [options]:
-        if builtins.type(opt) is tuple and opt[:1] == ("heir",) and len(opt) in (2, 3):
+    for opt in options if type(options) is list else [options]:
+        if type(opt) is tuple and opt[:1] == ("heir",) and len(opt) in (2, 3):
             cfg["heir"] = None if opt[1:] == ("none",) else opt[1:]
         else:
             raise BadArg(f"ets.setopts: unknown option {opt!r} (only heir can be changed)")
@@ -191,11 +191,11 @@ def setopts(tab, options=(), *, heir=_NO):
 
 def _checked(obj, t, what):
     """A copy of `obj` fit for table `t` (a tuple long enough to hold the key)."""
-    if builtins.type(obj) not in _TUPLES or len(obj) <= t.keypos:
+    if type(obj) not in _TUPLES or len(obj) <= t.keypos:
         hint = " (convert it with tuple(obj))" if isinstance(obj, tuple) else ""
         raise BadArg(f"ets.{what}: objects must be tuples with at least {t.keypos + 1} "
                      f"element(s) (the key is at index {t.keypos}), not {obj!r}{hint}")
-    if _flat(map(builtins.type, obj)):
+    if _flat(map(type, obj)):
         return obj  # immutable all the way down: shared, not copied
     c = copy_term(obj)
     if c is not obj:
@@ -204,12 +204,12 @@ def _checked(obj, t, what):
 
 
 # Element types that make a tuple immutable without looking deeper.
-_flat = frozenset({int, float, str, Atom, bytes, bool, builtins.type(None), vm.Pid,
+_flat = frozenset({int, float, str, Atom, bytes, bool, type(None), vm.Pid,
                    vm.Ref}).issuperset
 
 
 def _objects(objs, t, what):
-    if builtins.type(objs) is list:
+    if type(objs) is list:
         out = [_checked(o, t, what) for o in objs]
         if t.store.kind == "bag":
             out.reverse()  # OTP's bag takes a list from its end (its order shows in lookup)
@@ -224,8 +224,11 @@ def insert(tab, objects):
     list is checked whole before anything is inserted.
     """
     t = _t.writable(tab, "insert")
-    if builtins.type(objects) is tuple:
-        t.store.put(_checked(objects, t, "insert"))
+    if type(objects) is tuple:
+        if len(objects) > t.keypos and _flat(map(type, objects)):
+            t.store.put(objects)  # the common case, inlined: immutable, nothing to copy
+        else:
+            t.store.put(_checked(objects, t, "insert"))
         return True
     put = t.store.put
     for obj in _objects(objects, t, "insert"):
@@ -261,7 +264,7 @@ def delete(tab, key=_NO):
 def delete_object(tab, obj):
     """Delete the objects exactly equal to `obj` (all copies in a duplicate_bag)."""
     t = _t.writable(tab, "delete_object")
-    if builtins.type(obj) not in _TUPLES or len(obj) <= t.keypos:
+    if type(obj) not in _TUPLES or len(obj) <= t.keypos:
         raise BadArg(f"ets.delete_object: expected a tuple with a key at index {t.keypos}, "
                      f"not {obj!r}")
     t.store.remove_object(obj)
@@ -283,7 +286,7 @@ def take(tab, key):
 
 
 def _position(pos, obj, t, what):
-    if builtins.type(pos) is not int or not 0 <= pos < len(obj):
+    if type(pos) is not int or not 0 <= pos < len(obj):
         raise BadArg(f"ets.{what}: position {pos!r} is outside the object {obj!r} "
                      f"(positions count from 0)")
     if pos == t.keypos:
@@ -315,39 +318,39 @@ def update_counter(tab, key, op, default=_NO):
         raise BadArg(f"ets.update_counter: no object with key {key!r} in {t.id!r} "
                      "(pass default= to create it)")
     else:
-        if builtins.type(default) not in _TUPLES or len(default) <= t.keypos:
+        if type(default) not in _TUPLES or len(default) <= t.keypos:
             raise BadArg(f"ets.update_counter: the default must be a tuple with a key at index "
                          f"{t.keypos}, not {default!r}")
         kp = t.keypos
         obj = _checked(default[:kp] + (key,) + default[kp + 1:], t, "update_counter")
-    ops = op if builtins.type(op) is list else [op]
+    ops = op if type(op) is list else [op]
     new = list(obj)
     results = []
     for o in ops:
-        if builtins.type(o) is int:
+        if type(o) is int:
             pos, incr, threshold = t.keypos + 1, o, None
-        elif builtins.type(o) is tuple and len(o) == 2:
+        elif type(o) is tuple and len(o) == 2:
             (pos, incr), threshold = o, None
-        elif builtins.type(o) is tuple and len(o) == 4:
+        elif type(o) is tuple and len(o) == 4:
             pos, incr, threshold, set_value = o
         else:
             raise BadArg(f"ets.update_counter: an update is incr, (pos, incr) or (pos, incr, "
                          f"threshold, set_value), not {o!r}")
         _position(pos, new, t, "update_counter")
         value = new[pos]
-        if builtins.type(value) is not int or builtins.type(incr) is not int:
+        if type(value) is not int or type(incr) is not int:
             raise BadArg(f"ets.update_counter: element {pos} of {obj!r} and the increment "
                          f"must be ints, not {value!r} and {incr!r}")
         value += incr
         if threshold is not None:
-            if builtins.type(threshold) is not int or builtins.type(set_value) is not int:
+            if type(threshold) is not int or type(set_value) is not int:
                 raise BadArg(f"ets.update_counter: threshold and set_value must be ints in {o!r}")
             if (incr >= 0 and value > threshold) or (incr < 0 and value < threshold):
                 value = set_value
         new[pos] = value
         results.append(value)
     t.store.replace(tuple(new))
-    return results if builtins.type(op) is list else results[0]
+    return results if type(op) is list else results[0]
 
 
 def update_element(tab, key, change):
@@ -357,9 +360,9 @@ def update_element(tab, key, change):
     t = _t.writable(tab, "update_element")
     _updatable(t, "update_element")
     found = t.store.get(key)
-    changes = change if builtins.type(change) is list else [change]
+    changes = change if type(change) is list else [change]
     for c in changes:
-        if builtins.type(c) is not tuple or len(c) != 2:
+        if type(c) is not tuple or len(c) != 2:
             raise BadArg(f"ets.update_element: a change is (pos, value), not {c!r}")
     if not found:
         return False
@@ -404,7 +407,7 @@ def lookup_element(tab, key, pos, default=_NO):
             return default
         raise BadArg(f"ets.lookup_element: no object with key {key!r} in {t.id!r}")
     for obj in objs:
-        if builtins.type(pos) is not int or not 0 <= pos < len(obj):
+        if type(pos) is not int or not 0 <= pos < len(obj):
             raise BadArg(f"ets.lookup_element: position {pos!r} is outside {obj!r} "
                          "(positions count from 0)")
     values = [copy_term(o[pos]) for o in objs]
