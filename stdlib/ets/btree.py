@@ -179,7 +179,12 @@ class BTree:
     def insert(self, k, v, replace=True):
         """Set k to v. Returns True if k was new; an existing k keeps its value
         when `replace` is False (and False is returned either way)."""
-        path, leaf = self._path(k)
+        leaf = self.root  # self._path(k), inlined: this is every new ordered_set key
+        path = []
+        while type(leaf) is _Inner:
+            i = bisect_right(leaf.keys, k)
+            path.append((leaf, i))
+            leaf = leaf.kids[i]
         keys = leaf.keys
         i = bisect_left(keys, k)
         if i < len(keys) and keys[i] == k:
