@@ -55,6 +55,7 @@ import zlib
 
 import vm
 from vm import Atom, BadArg
+from vm.lowlevel import copy_term
 
 from . import ets, gen_server, supervisor, task
 from .ets.keys import order
@@ -247,6 +248,7 @@ def register(registry, key, value):
     `("error", ("already_registered", pid))` for a taken unique key."""
     me = vm.self()
     kind, partitions, listeners = _info(registry)
+    copy_term((key, value))  # a non-term raises vm.Unsendable here, before anything changed
     key_part, pid_part = _partitions_for(kind, key, me, partitions)
     key_table = _key_table(registry, key_part)
     owner, pid_table = _pid_table(registry, pid_part)

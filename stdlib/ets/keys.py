@@ -134,7 +134,8 @@ def order(term):
     if isinstance(term, _FUNS):
         return (_FUN, getattr(term, "__module__", "") or "",
                 getattr(term, "__qualname__", "") or "", id(term))
-    raise TypeError(f"not a term: {type(term).__name__}")
+    raise BadArg(f"a {type(term).__name__} is not a term, so it has no place in Erlang's "
+                 "term order (keys and compared values must be terms)")
 
 
 def equal(a, b) -> bool:

@@ -468,3 +468,15 @@ def test_via_send_and_unregister_name():
 def test_registry_is_a_namespace():
     with pytest.raises(TypeError, match="namespace"):
         Registry()
+
+
+def test_a_value_that_is_not_a_term_changes_nothing():
+    import threading
+
+    def main():
+        Registry.start_link(keys="unique", name="T")
+        with pytest.raises(vm.Unsendable):
+            Registry.register("T", "k", threading.Lock())
+        return Registry.keys("T", vm.self()), len(vm.process_info(vm.self(), "links"))
+
+    assert run_vm(main) == ([], 1)  # linked to the registry's supervisor only

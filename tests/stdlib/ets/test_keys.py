@@ -42,5 +42,5 @@ def test_tuples_compare_by_size_first():
 
 
 def test_not_a_term_raises():
-    with pytest.raises(TypeError):
+    with pytest.raises(vm.BadArg, match="object is not a term"):
         order(object())
