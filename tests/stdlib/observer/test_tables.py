@@ -61,3 +61,22 @@ def test_tables_from_another_thread():
                   ets.give_away("kept", keeper, None))
         view = helpers.tables(node=node)
     assert "kept" in view.text
+
+
+def test_the_shell_has_tables_and_the_table_modules():
+    import io
+
+    from stdlib.observer.shell import Shell
+
+    out = io.StringIO()
+    sh = Shell(out=out)
+    try:
+        assert sh.run_source("t = ets.new('from_shell', named_table=True)\n")
+        out.seek(0)
+        out.truncate()
+        assert sh.run_source("tables()\n")
+        assert "from_shell" in out.getvalue()
+        assert all(sh.run_source(f"{m}\n") for m in ("pg", "persistent_term", "registry"))
+        assert "tables()" in sh.ns["help"]()
+    finally:
+        sh.close()
