@@ -146,6 +146,7 @@ class Scheduler:
         self._draining = False
         self.stopping = False
         self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
+        self.exit_hooks = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
         self.attention = False  # set (by any thread) when service() has work
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
         self.last_poll = 0.0

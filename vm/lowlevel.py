@@ -22,11 +22,8 @@ for new processes (greenlet pooling). Keep its pid instead.
 
 from __future__ import annotations
 
-import logging
-
 from greenlet import getcurrent
 
-from . import _signals
 from ._call import call_request
 from ._call import reply as call_reply
 from ._heap import copy_term, is_term, term_size
@@ -34,7 +31,6 @@ from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
 from ._mailbox import mark as mailbox_mark
 from .errors import BadArg
-from .terms import Pid
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING, Process
 from . import _snapshot as snapshot
 
@@ -76,7 +72,6 @@ def current_node():
 # ----------------------------------------------------------------------
 # exit hooks: resources that stdlib keeps on behalf of a process (ETS tables)
 
-log = logging.getLogger("beamlet.process")
 
 
 def add_exit_hook(hook) -> None:
@@ -100,60 +95,16 @@ def add_exit_hook(hook) -> None:
     node = current_node()
     if not callable(hook):
         raise BadArg(f"add_exit_hook: expected a callable hook(pid, reason), not {hook!r}")
-    hooks = node.__dict__.get("_exit_hooks", ())
-    if hook not in hooks:
-        node._exit_hooks = hooks + (hook,)
-    _install_exit_hooks()
+    if hook not in node.exit_hooks:
+        node.exit_hooks = node.exit_hooks + (hook,)
 
 
 def remove_exit_hook(hook) -> bool:
     """Remove a hook added by `add_exit_hook` on the caller's node; True if it was there."""
     node = current_node()
-    hooks = node.__dict__.get("_exit_hooks", ())
-    if hook not in hooks:
+    if hook not in node.exit_hooks:
         return False
-    node._exit_hooks = tuple(h for h in hooks if h is not hook)
+    node.exit_hooks = tuple(h for h in node.exit_hooks if h is not hook)
     return True
 
 
-def _run_exit_hooks(node, p, hooks):
-    pid = p.pid
-    reason = p.exit_reason
-    for hook in hooks:
-        try:
-            sends = hook(pid, reason)
-            if sends:
-                for dest, msg in sends:
-                    target = node.lookup(dest) if type(dest) is Pid else None
-                    if target is None:
-                        continue
-                    msg = copy_term(msg)
-                    node.deliver(target, msg)
-                    if node.on_send:
-                        node.ins.emit("send", pid, dest, msg)
-        except Exception:  # noqa: BLE001 - a stdlib bug must not stop the node's death handling
-            log.exception("exit hook %r failed for %r", hook, pid)
-
-
-def _install_exit_hooks():
-    """Run the hooks at the start of every process death.
-
-    The scheduler calls `_signals.process_died` for each death. It is
-    wrapped once, on the first `add_exit_hook` in the Python process: until
-    then a death costs nothing more; after it, one dict lookup on nodes
-    without hooks. (The wrapper stands in for a call inside `process_died`
-    itself, where this belongs once the runtime owns the hook list.)
-    """
-    died = _signals.process_died
-    if getattr(died, "runs_exit_hooks", False):
-        return
-
-    def process_died(node, p, _died=died):
-        hooks = node.__dict__.get("_exit_hooks")
-        if hooks:
-            _run_exit_hooks(node, p, hooks)
-        _died(node, p)
-
-    process_died.runs_exit_hooks = True
-    process_died.__doc__ = died.__doc__
-    _signals.process_died = process_died
