@@ -96,7 +96,7 @@ EXIT = vm.Atom("EXIT")
 OK = vm.Atom("ok")
 TIMEOUT_MSG = vm.Atom("timeout")
 DEFAULT_CALL_TIMEOUT = 5.0
-_DEFAULT = object()  # "no timeout passed" (OTP's call/2 versus call/3)
+_DEFAULT = gen.DEFAULT  # "no timeout passed" (OTP's call/2 versus call/3)
 _NUMBERS = (int, float)
 
 log = logging.getLogger("beamlet.otp")

@@ -70,7 +70,7 @@ from . import gen
 ANY = vm.ANY
 SYSTEM = gen.SYSTEM
 OK = vm.Atom("ok")
-_DEFAULT = object()  # "no timeout passed": OTP's arity differs, so do the exit reasons
+_DEFAULT = gen.DEFAULT  # "no timeout passed": OTP's arity differs, so do the exit reasons
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_LOG = 10
 

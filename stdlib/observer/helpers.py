@@ -38,11 +38,14 @@ import weakref
 from functools import partial
 
 import vm
+from vm import lowlevel
 from vm.lowlevel import snapshot
 
 from . import tracing as _trace
 from .fmt import dumps, jsonable
 from .source import in_process, on_node, resolve_node
+from .targets import behaviour_state, is_behaviour, pid
+from .targets import target as _target
 from .views import (
     NOT_ASKED,
     Text,
@@ -56,15 +59,11 @@ from .views import (
     tree_view,
 )
 
-#: Modules whose frames on a process's stack mean "a behaviour loop runs here,
-#: so a sys request will be answered" (and not left in a plain mailbox).
-BEHAVIOUR_MODULES = ("stdlib.gen_server", "stdlib.gen_statem", "stdlib.supervisor",
-                     "stdlib.dynamic_supervisor", "stdlib.otp_sys", "stdlib.task",
-                     "stdlib.application")
-STATE_TIMEOUT = 2.5  # observer_cli's timeout for reading a state
-
 _last_table: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _last_system: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+KILLED = vm.Atom("killed")
 
 
 class DestructiveRefused(vm.VMError):
@@ -90,37 +89,6 @@ def _out(view: View, json: bool):
 # pids and names
 
 
-def pid(x, y=None, z=None, *, node=None) -> vm.Pid:
-    """A pid from its printed form: `pid("<0.42.0>")`, or `pid(0, 42, 0)`."""
-    node = resolve_node(node)
-    if y is not None:
-        if z is None:
-            raise vm.BadArg("pid(x, y, z) takes three numbers, like Erlang's c:pid/3")
-        x = f"<{x}.{y}.{z}>"
-    if isinstance(x, vm.Pid):
-        return x
-    if not isinstance(x, str):
-        raise vm.BadArg(f"pid: expected '<0.42.0>' or three numbers, not {x!r}")
-    return vm.Pid.parse(x, node.name, node.creation)
-
-
-def _target(x, node=None):
-    """A pid from a pid, its printed form, or a registered name."""
-    if isinstance(x, vm.Pid):
-        return x
-    if isinstance(x, str) and x.startswith("<"):
-        return pid(x, node=node)
-    if isinstance(x, str):
-        def look(n):
-            p = n.names.get(x)
-            return p.pid if p is not None else None
-        found = on_node(look, node)
-        if found is None:
-            raise vm.BadArg(f"no process is registered as {x!r}")
-        return found
-    raise vm.BadArg(f"expected a pid, '<0.42.0>' or a registered name, not {x!r}")
-
-
 # ----------------------------------------------------------------------
 # the c module
 
@@ -139,34 +107,12 @@ def i(x=None, y=None, z=None, *, all=False, full=False, json=False, node=None):
 
 def process_view(x, *, full=False, state=True, node=None) -> View:
     """The detail view of one process, with its behaviour state if it has one."""
-    target = _target(x, node)
-    d = on_node(partial(_detail, pid=target, messages=None if full else 20), node)
+    t = _target(x, node)
+    d = on_node(partial(_detail, pid=t, messages=None if full else 20), node)
     st = NOT_ASKED
     if d is not None and state and is_behaviour(d):
-        st = behaviour_state(target, node=node)
+        st = behaviour_state(t, node=node)
     return detail_view(d, state=st, full=full)
-
-
-def is_behaviour(detail) -> bool:
-    """Does a behaviour loop run in this process (see BEHAVIOUR_MODULES)?"""
-    return any(f[0] in BEHAVIOUR_MODULES for f in detail.stacktrace)
-
-
-def behaviour_state(target, *, timeout=STATE_TIMEOUT, node=None):
-    """`otp_sys.get_state` with a short timeout; `("error", why)` if it fails."""
-    from stdlib import otp_sys
-
-    me = _self_or_none()
-    if me == target:
-        return ("error", "the shell cannot ask itself for its state")
-
-    def ask():
-        try:
-            return otp_sys.get_state(target, timeout)
-        except vm.Exit as e:
-            return ("error", e.reason[0] if type(e.reason) is tuple and e.reason else e.reason)
-
-    return in_process(ask, node=node)
 
 
 def _self_or_none():
@@ -220,24 +166,18 @@ def flush():
 
 def bt(x, *, json=False, node=None):
     """Where a process stands: its Python frames, innermost first (c:bt/1)."""
-    target = _target(x, node)
-    d = on_node(partial(_detail, pid=target, messages=0), node)
+    t = _target(x, node)
+    d = on_node(partial(_detail, pid=t, messages=0), node)
     return _out(bt_view(d), json)
 
 
 def kill(x, *, node=None):
     """Kill a process: the untrappable exit signal `kill` (observer's kill)."""
-    target = _target(x, node)
+    t = _target(x, node)
     if _self_or_none() is not None:
-        return vm.exit(target, "kill")
+        return vm.exit(t, "kill")
 
-    def do(n):
-        p = n.lookup(target)
-        if p is not None:
-            n.kill(p, vm.Atom("killed"))
-        return True
-
-    return on_node(do, node)
+    return on_node(lambda n: lowlevel.kill(t, KILLED, node=n), node)
 
 
 def exit(*args, node=None):
@@ -293,8 +233,8 @@ def get_state(x, *, timeout=5.0, node=None):
     """A behaviour's state (otp_sys.get_state)."""
     from stdlib import otp_sys
 
-    target = _target(x, node)
-    return in_process(otp_sys.get_state, target, timeout, node=node)
+    t = _target(x, node)
+    return in_process(otp_sys.get_state, t, timeout, node=node)
 
 
 def _destructive(what, allow):

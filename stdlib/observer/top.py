@@ -44,12 +44,14 @@ import time
 from dataclasses import dataclass, field
 
 import vm
+from vm import lowlevel
 from vm.lowlevel import snapshot
 
 from . import fmt
 from .source import in_process, on_node
 from .views import NOT_ASKED, detail_view, processes_view
 
+KILLED = vm.Atom("killed")
 SORT_KEYS = {
     "r": "reductions_delta",
     "t": "reductions",
@@ -282,12 +284,11 @@ def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=
 
 
 def _stats(node):
-    st = node.statistics()
-    st["node"] = node.name
-    st["_wall"] = time.monotonic()
-    live = st["processes"]
-    st["processes"] = live
-    return st
+    info = snapshot.system(node)
+    return {"node": info.node, "_wall": info.wall, "processes": info.processes,
+            "run_queue": dict(info.run_queue), "reductions": info.reductions,
+            "uptime": info.uptime, "idle_time": info.idle_time,
+            "utilization": info.utilization}
 
 
 def _refresh(node, state, since):
@@ -300,7 +301,7 @@ def _refresh(node, state, since):
 
 
 def _detail(node, pid, with_state):
-    from .helpers import behaviour_state, is_behaviour
+    from .targets import behaviour_state, is_behaviour
 
     d = on_node(lambda nd: snapshot.process_detail(nd, pid, messages=20), node)
     st = NOT_ASKED
@@ -310,14 +311,7 @@ def _detail(node, pid, with_state):
 
 
 def _kill(node, pid):
-    def do(nd):
-        p = nd.lookup(pid)
-        if p is None:
-            return False
-        nd.kill(p, vm.Atom("killed"))
-        return True
-
-    return on_node(do, node)
+    return on_node(lambda nd: lowlevel.kill(pid, KILLED, node=nd), node)
 
 
 def run_top(node, *, n=None, sort="reductions_delta", interval=1.0, allow_destructive=False,

@@ -49,6 +49,7 @@ import weakref
 from dataclasses import dataclass
 
 import vm
+from vm import lowlevel
 from vm.lowlevel import Instrument, snapshot
 
 from . import fmt
@@ -147,7 +148,7 @@ class Trace(Instrument):
         if old is not None and old.running:
             old._stop("replaced by a new trace")
         _active[node] = self
-        self._t0 = node.now()
+        self._t0 = lowlevel.node_now(node)
         if self.seconds is not None:
             self._deadline = self._t0 + self.seconds
             self._cancel_timer = snapshot.call_later(node, self.seconds,
@@ -155,14 +156,14 @@ class Trace(Instrument):
         for pid in self.traced:
             self._remember(pid)
         self.running = True
-        node.ins.add(self)
+        lowlevel.add_instrument(self, node=node)
 
     def _stop(self, why):
         if not self.running:
             return
         self.running = False
         self.stopped_because = why
-        self.node.ins.remove(self)
+        lowlevel.remove_instrument(self, node=self.node)
         if self._cancel_timer is not None:
             self._cancel_timer()
             self._cancel_timer = None
@@ -193,16 +194,17 @@ class Trace(Instrument):
         return False
 
     def _remember(self, pid):
-        p = self.node.lookup(pid) if isinstance(pid, vm.Pid) else None
-        if p is not None and p.name is not None:
-            self.names[pid] = str(p.name)
+        name = lowlevel.registered_name(pid, node=self.node) if isinstance(pid, vm.Pid) \
+            else None
+        if name is not None:
+            self.names[pid] = str(name)
 
     def _is_traced(self, pid):
         return self.mode == "all" or pid in self.traced
 
     def _record(self, kind, pid, other, msg, shown=True):
         node = self.node
-        now = node.now()
+        now = lowlevel.node_now(node)
         if self._deadline is not None and now >= self._deadline:
             self._stop("time limit")
             return
@@ -347,14 +349,14 @@ def _resolve_targets(node, target):
     pids = set()
     for t in items:
         if isinstance(t, vm.Pid):
-            if node.lookup(t) is None:
+            if not lowlevel.is_alive(t, node=node):
                 raise vm.BadArg(f"trace: {t!r} is not alive")
             pids.add(t)
         elif isinstance(t, str):
-            p = node.names.get(t)
+            p = lowlevel.whereis(t, node=node)
             if p is None:
                 raise vm.BadArg(f"trace: no process is registered as {t!r}")
-            pids.add(p.pid)
+            pids.add(p)
         else:
             raise vm.BadArg(f"trace: a target is a pid, a registered name, 'new' or 'all', "
                             f"not {t!r}")

@@ -58,6 +58,18 @@ class View:
         return Text(self.mermaid_text)
 
 
+class StateUnavailable:
+    """A behaviour state that could not be read, and why: shown instead of it."""
+
+    __slots__ = ("why",)
+
+    def __init__(self, why: str):
+        self.why = why
+
+    def __repr__(self):
+        return f"<state unavailable: {self.why}>"
+
+
 class Text(str):
     """A string the shell prints as is, not as a quoted repr (Mermaid, help)."""
 
@@ -276,7 +288,9 @@ def detail_view(d, *, state=NOT_ASKED, full=False, width=None) -> View:
     lines.append(f"  dictionary  {len(d.dictionary)} keys")
     for k, v in d.dictionary.items():
         lines.append(f"    {fmt.short(k, 40)}: {fmt.short(v, limit)}")
-    if state is not NOT_ASKED:
+    if isinstance(state, StateUnavailable):
+        lines.append(f"  state     unavailable: {state.why}")
+    elif state is not NOT_ASKED:
         lines.append("  state (sys.get_state)")
         lines.append(f"    {fmt.short(state, limit)}")
     if width:
@@ -309,8 +323,11 @@ def detail_view(d, *, state=NOT_ASKED, full=False, width=None) -> View:
         "priority": d.priority,
         "timers": d.timers,
     }
-    if state is not NOT_ASKED:
-        data["state"] = fmt.jsonable(state, limit)
+    if isinstance(state, StateUnavailable):
+        data["behaviour_state"] = None
+        data["behaviour_state_unavailable"] = state.why
+    elif state is not NOT_ASKED:
+        data["behaviour_state"] = fmt.jsonable(state, limit)
     return View("process", data, "\n".join(lines))
 
 

@@ -81,7 +81,8 @@ def test_detail_view_full_and_state():
     assert "('tick', 18)" in full.text
     assert "state (sys.get_state)\n    ('counter', 3)" in full.text
     data = json.loads(full.json())
-    assert data["state"] == ["counter", 3]
+    assert data["behaviour_state"] == ["counter", 3]
+    assert data["state"] == DETAIL.state  # beamlet's own state is not overwritten
     assert data["messages"][0][0] == "$gen_call" and data["messages"][0][1][0] == "<0.50.0>"
     assert data["monitors"] == ["<0.41.0>"] and data["ancestors"] == ["kv_sup"]
     assert data["stacktrace"][0] == {"function": "stdlib.gen_server._Server.loop/1",
