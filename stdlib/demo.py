@@ -38,7 +38,7 @@ from collections import deque
 import vm
 from stdlib import gen_server, supervisor
 from stdlib.observer import views
-from stdlib.observer.shell import short_report
+from stdlib.observer.crashlog import short_report
 from stdlib.observer.suptree import snapshot_tree
 from vm.lowlevel import current_node, snapshot
 

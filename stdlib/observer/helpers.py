@@ -42,6 +42,7 @@ from vm import lowlevel
 from vm.lowlevel import snapshot
 
 from . import tracing as _trace
+from .commands import command, register
 from .fmt import dumps, jsonable
 from .source import in_process, on_node, resolve_node
 from .targets import behaviour_state, is_behaviour, pid
@@ -93,6 +94,8 @@ def _out(view: View, json: bool):
 # the c module
 
 
+@command("i() all processes; i(pid) one process in detail (full=True: uncut)",
+         section="Processes")
 def i(x=None, y=None, z=None, *, all=False, full=False, json=False, node=None):
     """i() lists processes (Erlang's c:i/0); i(pid) shows one (c:i/3, observer's
     process window). `all=True` lists every process; `full=True` prints
@@ -122,6 +125,8 @@ def _self_or_none():
         return None
 
 
+@command("procs(n=20, sort=, match=, status=, window=) the process table, top n",
+         section="Processes")
 def procs(n=20, sort="reductions_delta", *, match=None, status=None, window=None,
           reverse=False, json=False, node=None):
     """The process table: the top `n` by `sort`, optionally filtered.
@@ -150,13 +155,19 @@ def procs(n=20, sort="reductions_delta", *, match=None, status=None, window=None
     return _out(processes_view(tbl), json)
 
 
+@command("regs() registered processes, with their current functions",
+         section="Processes")
 def regs(*, json=False, node=None):
-    """Registered processes (Erlang's c:regs/0)."""
+    """Registered processes (Erlang's c:regs/0), with where each stands now."""
     node_ = resolve_node(node)
     rows = on_node(snapshot.registered, node_)
-    return _out(regs_view(rows, node_.name), json)
+    current = in_process(lambda: {r.pid: vm.process_info(r.pid, "current_function")
+                                  for r in rows}, node=node_)
+    return _out(regs_view(rows, node_.name, current), json)
 
 
+@command("flush() print and drop the messages in the shell's mailbox",
+         section="Processes")
 def flush():
     """Print every message in the caller's mailbox ("Shell got ...") and drop them."""
     msgs = vm.flush()
@@ -164,6 +175,8 @@ def flush():
         print(f"Shell got {m!r}", flush=True)
 
 
+@command("bt(pid) where a process stands: its stack, innermost first",
+         section="Processes")
 def bt(x, *, json=False, node=None):
     """Where a process stands: its Python frames, innermost first (c:bt/1)."""
     t = _target(x, node)
@@ -171,6 +184,8 @@ def bt(x, *, json=False, node=None):
     return _out(bt_view(d), json)
 
 
+@command("kill(pid) exit(pid, 'kill'): the untrappable kill",
+         section="Processes")
 def kill(x, *, node=None):
     """Kill a process: the untrappable exit signal `kill` (observer's kill)."""
     t = _target(x, node)
@@ -180,6 +195,8 @@ def kill(x, *, node=None):
     return on_node(lambda n: lowlevel.kill(t, KILLED, node=n), node)
 
 
+@command("exit(pid, reason) send an exit signal; exit(reason) exit the shell process",
+         section="Processes")
 def exit(*args, node=None):
     """exit(pid, reason) sends an exit signal; exit(reason) exits the caller."""
     if len(args) == 2:
@@ -190,10 +207,15 @@ def exit(*args, node=None):
                     "q() leaves the shell")
 
 
+register("pid", pid, 'pid("<0.42.0>") or pid(0, 42, 0) a pid from its printed form')
+
+
 # ----------------------------------------------------------------------
 # system and trees
 
 
+@command("system() processes, run queues, reductions/s, messages/s, memory",
+         section="Processes")
 def system(*, window=1.0, json=False, node=None):
     """The node: processes, run queues, reductions and messages per second,
     utilization, memory. Rates are since the last look, or measured over
@@ -213,6 +235,8 @@ def system(*, window=1.0, json=False, node=None):
     return _out(system_view(info, rates), json)
 
 
+@command("tree(sup) a supervision tree; mermaid=True for a Mermaid graph",
+         section="Supervision and behaviours")
 def tree(root, *, json=False, mermaid=False, direction="TD", node=None):
     """The supervision tree under a supervisor (pid or name) or an application
     (("app", name)), drawn as a tree; `mermaid=True` gives Mermaid text."""
@@ -229,6 +253,8 @@ def tree(root, *, json=False, mermaid=False, direction="TD", node=None):
 # behaviours through sys
 
 
+@command("get_state(pid) a behaviour's state through sys",
+         section="Supervision and behaviours")
 def get_state(x, *, timeout=5.0, node=None):
     """A behaviour's state (otp_sys.get_state)."""
     from stdlib import otp_sys
@@ -245,6 +271,8 @@ def _destructive(what, allow):
         )
 
 
+@command("suspend(pid, allow_destructive=True) suspend a behaviour",
+         section="Supervision and behaviours")
 def suspend(x, *, allow_destructive=False, node=None):
     """Suspend a behaviour process (it answers only system messages until resumed)."""
     from stdlib import otp_sys
@@ -253,6 +281,8 @@ def suspend(x, *, allow_destructive=False, node=None):
     return in_process(otp_sys.suspend, _target(x, node), node=node)
 
 
+@command("resume(pid, allow_destructive=True) resume it",
+         section="Supervision and behaviours")
 def resume(x, *, allow_destructive=False, node=None):
     from stdlib import otp_sys
 
@@ -260,6 +290,8 @@ def resume(x, *, allow_destructive=False, node=None):
     return in_process(otp_sys.resume, _target(x, node), node=node)
 
 
+@command("replace_state(pid, fn, allow_destructive=True) replace a state",
+         section="Supervision and behaviours")
 def replace_state(x, fn, *, allow_destructive=False, node=None):
     """Replace a behaviour's state with fn(state); returns the new state."""
     from stdlib import otp_sys
@@ -272,6 +304,8 @@ def replace_state(x, fn, *, allow_destructive=False, node=None):
 # tracing
 
 
+@command("trace(pid|name|'new'|'all', events, count=N or seconds=S) dbg-style trace",
+         section="Tracing")
 def trace(target, events=_trace.DEFAULT_EVENTS, *, count=None, seconds=None, follow=False,
           full=False, timestamps=False, node=None):
     """dbg-style tracing with a mandatory limit (count=N events and/or seconds=S).
@@ -286,11 +320,15 @@ def trace(target, events=_trace.DEFAULT_EVENTS, *, count=None, seconds=None, fol
                         full=full, timestamps=timestamps, node=node)
 
 
+@command("trace_stop() stop the running trace now",
+         section="Tracing")
 def trace_stop(*, node=None):
     """Stop the running trace now."""
     return _trace.stop(node)
 
 
+@command("seq() the last trace as a sequence diagram; seq(fn) trace fn's run",
+         section="Tracing")
 def seq(fn=None, *args, mermaid=False, json=False, count=1000, node=None, **kwargs):
     """A message sequence diagram: of the last trace, or of running fn(*args)
     traced (the caller and what it spawns). mermaid=True gives Mermaid text."""
@@ -306,48 +344,6 @@ def seq(fn=None, *args, mermaid=False, json=False, count=1000, node=None, **kwar
     if mermaid:
         return view.mermaid()
     return _out(view, json)
-
-
-# ----------------------------------------------------------------------
-# help
-
-
-HELP_ORDER = ("i", "procs", "top", "regs", "flush", "bt", "pid", "kill", "exit", "system",
-              "tree", "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
-              "replace_state", "q", "help")
-
-SHORT_HELP = {
-    "i": "i() all processes; i(pid) one process in detail (full=True: uncut)",
-    "procs": "procs(n=20, sort=, match=, status=, window=) the process table, top n",
-    "top": "top() a live, refreshing process table (keys: h for help)",
-    "regs": "regs() registered processes",
-    "flush": "flush() print and drop the messages in the shell's mailbox",
-    "bt": "bt(pid) where a process stands: its stack, innermost first",
-    "pid": 'pid("<0.42.0>") or pid(0, 42, 0) a pid from its printed form',
-    "kill": "kill(pid) exit(pid, 'kill'): the untrappable kill",
-    "exit": "exit(pid, reason) send an exit signal; exit(reason) exit the shell process",
-    "system": "system() processes, run queues, reductions/s, messages/s, memory",
-    "tree": "tree(sup) a supervision tree; mermaid=True for a Mermaid graph",
-    "trace": "trace(pid|name|'new'|'all', events, count=N or seconds=S) dbg-style trace",
-    "trace_stop": "trace_stop() stop the running trace now",
-    "seq": "seq() the last trace as a sequence diagram; seq(fn) trace fn's run",
-    "get_state": "get_state(pid) a behaviour's state through sys",
-    "suspend": "suspend(pid, allow_destructive=True) suspend a behaviour",
-    "resume": "resume(pid, allow_destructive=True) resume it",
-    "replace_state": "replace_state(pid, fn, allow_destructive=True) replace a state",
-    "q": "q() leave the shell (the node stops)",
-    "help": "help() this list; help(name) more about one helper",
-}
-
-
-def help_text() -> str:
-    lines = ["Shell helpers (every view takes json=True; pids print as <0.42.0>):"]
-    for name in HELP_ORDER:
-        lines.append(f"  {SHORT_HELP[name]}")
-    lines.append("The vm module is imported as vm: vm.spawn, vm.send, vm.receive, vm.self, "
-                 "vm.link, vm.monitor, ...")
-    lines.append("Tutorial: docs/tutorial/README.md. Leave with q() or Ctrl-D.")
-    return "\n".join(lines)
 
 
 __all__ = [

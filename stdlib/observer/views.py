@@ -403,16 +403,20 @@ def system_view(info, rates=None) -> View:
     return View("system", data, "\n".join(lines))
 
 
-def regs_view(rows, node="nonode@nohost") -> View:
-    """Erlang's `regs()`: one line per registered name."""
+def regs_view(rows, node="nonode@nohost", current=None) -> View:
+    """Erlang's `regs()`: one line per registered name; `current` (pid ->
+    current function) adds where each process stands now."""
+    current = current or {}
     lines = [f"** Registered procs on node {node} **"]
-    lines += table(["Name", "Pid", "Initial Call", "Reds", "Msgs"],
-                   [[str(r.name), repr(r.pid), fmt.mfa(r.initial_call), str(r.reductions),
+    lines += table(["Name", "Pid", "Initial Call", "Current Function", "Reds", "Msgs"],
+                   [[str(r.name), repr(r.pid), fmt.mfa(r.initial_call),
+                     fmt.mfa(current.get(r.pid)), str(r.reductions),
                      str(r.message_queue_len)] for r in rows],
-                   right={3, 4}, limits={0: 24, 2: 44})
+                   right={4, 5}, limits={0: 24, 2: 40, 3: 40})
     data = {"kind": "regs", "node": node, "rows": [
         {"name": str(r.name), "pid": repr(r.pid),
          "initial_call": fmt.mfa(r.initial_call) if r.initial_call else None,
+         "current_function": fmt.mfa(current[r.pid]) if current.get(r.pid) else None,
          "reductions": r.reductions, "message_queue_len": r.message_queue_len}
         for r in rows]}
     return View("regs", data, "\n".join(lines))

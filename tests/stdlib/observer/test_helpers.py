@@ -245,7 +245,13 @@ def test_no_node_says_what_to_do():
 
 
 def test_help_lists_every_helper():
-    text = helpers.help_text()
-    for name in helpers.HELP_ORDER:
-        assert name in helpers.SHORT_HELP
-        assert helpers.SHORT_HELP[name] in text
+    from stdlib.observer import commands
+
+    text = commands.help_text()
+    names = {c.name for c in commands.commands()}
+    for name in ("i", "procs", "regs", "flush", "bt", "pid", "kill", "exit", "system", "tree",
+                 "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
+                 "replace_state"):
+        assert name in names
+        assert commands.lookup(name).usage in text
+    assert helpers.i is commands.lookup("i").fn

@@ -136,12 +136,17 @@ def test_rates_refuse_two_nodes():
 
 
 def test_regs_view():
-    v = views.regs_view(REGS)
+    v = views.regs_view(REGS, current={REGS[0].pid: ("stdlib.gen_server", "loop", 3)})
     lines = v.text.splitlines()
     assert lines[0] == "** Registered procs on node nonode@nohost **"
-    assert lines[1].split() == ["Name", "Pid", "Initial", "Call", "Reds", "Msgs"]
-    assert lines[2].split() == ["kv", "<0.42.0>", "kv.KV.init/1", "12034", "2"]
-    assert json.loads(v.json())["rows"][1]["name"] == "kv_sup"
+    assert lines[1].split() == ["Name", "Pid", "Initial", "Call", "Current", "Function", "Reds",
+                                "Msgs"]
+    assert lines[2].split() == ["kv", "<0.42.0>", "kv.KV.init/1", "stdlib.gen_server.loop/3",
+                                "12034", "2"]
+    data = json.loads(v.json())
+    assert data["rows"][1]["name"] == "kv_sup"
+    assert data["rows"][0]["current_function"] == "stdlib.gen_server.loop/3"
+    assert data["rows"][1]["current_function"] is None
 
 
 def test_tree_view_text():
