@@ -431,8 +431,7 @@ def _node_label(n) -> str:
     if n.get("name"):
         parts.append(str(n["name"]))
     elif n.get("id") is not None:
-        cid = n["id"]
-        parts.append(fmt.cut(str(cid), 40) if isinstance(cid, str) else fmt.short(cid, 40))
+        parts.append(fmt.child_id(n["id"]))
     pid = n.get("pid")
     parts.append(repr(pid) if pid is not None and not isinstance(pid, str) else
                  f"({pid or 'not running'})")
@@ -460,7 +459,7 @@ def _tree_lines(n, prefix="", last=True, root=True):
 def _tree_data(n):
     pid = n.get("pid")
     return {
-        "id": fmt.jsonable(n.get("id"), fmt.TERM_LIMIT),
+        "id": _id_data(n.get("id")),
         "name": n.get("name") and str(n["name"]),
         "pid": repr(pid) if pid is not None and not isinstance(pid, str) else pid,
         "type": n.get("type", "worker"),
@@ -470,6 +469,12 @@ def _tree_data(n):
         "links": [repr(x) for x in n.get("links", ())],
         "children": [_tree_data(c) for c in n.get("children") or []],
     }
+
+
+def _id_data(cid):
+    if isinstance(cid, type) or callable(cid) and hasattr(cid, "__qualname__"):
+        return fmt.child_id(cid, fmt.TERM_LIMIT)
+    return fmt.jsonable(cid, fmt.TERM_LIMIT)
 
 
 def tree_view(tree, *, direction="TD", links=True) -> View:
