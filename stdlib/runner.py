@@ -276,7 +276,3 @@ def run_file(path: str, args=(), *, reductions: int = 4000, seed=None, instrumen
         print(repr(result), file=out, flush=True)
     return EXIT_OK
 
-
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "Program",
-           "ProgramError", "UsageError", "clean_traceback", "describe_exit", "main_args",
-           "report_failure", "run_file"]
