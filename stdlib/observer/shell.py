@@ -313,6 +313,14 @@ class Shell:
             raise
         except ShellInterrupt:
             raise
+        except vm.VMError as e:
+            if not _refused_by_a_command(e):
+                reason = vm.Crash.from_exception(e)
+                box.reported = True
+                busy.set_result(("error", reason, _user_traceback(e), box.pid))
+                raise vm.Exit(reason) from None
+            busy.set_result(("refused", str(e), None, box.pid))
+            return
         except Exception as e:  # noqa: BLE001 - the evaluation crashed: so do we
             reason = vm.Crash.from_exception(e)
             box.reported = True
@@ -377,7 +385,9 @@ class Shell:
     def evaluate(self, source: str, on_break=None):
         """Evaluate `source` in the shell process; returns the outcome tuple
         ("ok", value, text, pid) | ("error", Crash, traceback, pid) |
-        ("exit", reason, None, pid) | ("syntax", message, None, None).
+        ("exit", reason, None, pid) | ("syntax", message, None, None) |
+        ("refused", message, None, pid): a command refused its arguments, nothing
+        was done, and the shell process lives on.
 
         Ctrl-C while it runs interrupts it; a second Ctrl-C soon after calls
         `on_break()` (the break menu) when given."""
@@ -475,8 +485,12 @@ class Shell:
             elif self.json:
                 print("null", file=out, flush=True)
             return True
-        if kind != "syntax":
+        if kind not in ("syntax", "refused"):
             self.crashes += 1
+        if kind == "refused" and not self.json:
+            print(f"** refused: {a}\n   (nothing was done; the shell process goes on)",
+                  file=out, flush=True)
+            return False
         if self.json:
             self._print_json_failure(kind, a, b, pid, out)
             return False
@@ -496,6 +510,8 @@ class Shell:
     def _print_json_failure(self, kind, a, b, pid, out):
         if kind == "syntax":
             doc = {"kind": "syntax_error", "message": a}
+        elif kind == "refused":
+            doc = {"kind": "refused", "message": a}
         elif kind == "error":
             doc = {"kind": "error", "exception": a.exc_type, "message": a.message,
                    "at": crash_site(a), "pid": repr(pid)}
@@ -575,6 +591,22 @@ _SHELL_USAGE = {
 # Listed in help() with the other commands; bound to the session's methods.
 for _name in ("top", "q", "help"):
     commands.register(_name, None, _SHELL_USAGE[_name], section="The shell", session=True)
+
+
+def _refused_by_a_command(e) -> bool:
+    """Was `e` raised by a shell command refusing its arguments (a trace without
+    a limit, a name nobody registered)? Then nothing was done, and the shell
+    process need not die for it: dbg returns an error there, it does not crash
+    the shell. The innermost frame tells: it is in the observer's own code."""
+    tb = e.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    path = os.path.abspath(last.tb_frame.f_code.co_filename)
+    return os.path.dirname(path) == _OBSERVER_DIR and path != _THIS_FILE
 
 
 def _user_traceback(e) -> str:
