@@ -44,7 +44,7 @@ from .commands import command
 from .views import Text
 
 SECTION = "The shell"
-HIDDEN_PREFIXES = ("__", "_bl_")
+HIDDEN_PREFIXES = ("_",)  # private names, the checks' countdown, IPython's _i1, _2, ...
 
 
 @command("v(N) the value of prompt N (v(-1) the previous one)", section=SECTION,
@@ -63,8 +63,7 @@ def v(shell, n):
 
 def user_names(shell) -> list:
     """The names the user bound (not the ones the shell provides)."""
-    return [k for k in shell.ns if k not in shell.provided and not k.startswith(HIDDEN_PREFIXES)
-            and k != "_"]
+    return [k for k in shell.ns if k not in shell.provided and not k.startswith(HIDDEN_PREFIXES)]
 
 
 @command("b() the bindings: every name you defined, with its value", section=SECTION,

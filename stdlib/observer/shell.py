@@ -190,7 +190,8 @@ class Shell:
     stderr so that `out` carries nothing but JSON.
     """
 
-    def __init__(self, node=None, *, json=False, reductions=4000, out=None, notices=None):
+    def __init__(self, node=None, *, json=False, reductions=4000, out=None, notices=None,
+                 namespace=None):
         self.node = node if node is not None else vm.Node(reductions=reductions).start()
         self.own_node = node is None
         use_node(self.node)
@@ -206,14 +207,21 @@ class Shell:
         self.closing = False
         self.crashes = 0
         self.main_pid = None
-        self.ns = self._namespace()
-        self.provided = frozenset(self.ns)
+        self.ns = self._namespace(namespace)
+        self.provided = frozenset(self.ns)  # a notebook's own names count as provided
         self._deaths = _Deaths(self)
         lowlevel.add_instrument(self._deaths, node=self.node)
 
     # -- the namespace ------------------------------------------------------
 
-    def _namespace(self):
+    def _namespace(self, into):
+        """The shell's names; `into` (a notebook's namespace) gets them added to
+        what it holds, so the cells and the shell process share one namespace."""
+        if into is not None:
+            for k, v in self._namespace(None).items():
+                if k not in ("__name__", "__builtins__"):
+                    into.setdefault(k, v)
+            return into
         ns = {"__name__": "__shell__", "__builtins__": builtins, "vm": vm}
         for cmd in commands.commands():
             if cmd.fn is not None:  # q, top, help: the session's own methods, below
@@ -485,27 +493,29 @@ class Shell:
             elif self.json:
                 print("null", file=out, flush=True)
             return True
+        self._print_outcome(kind, a, b, pid, out)
+        return False
+
+    def _print_outcome(self, kind, a, b, pid, out):
+        """Print a failed evaluation as the shell shows it (or as JSON)."""
         if kind not in ("syntax", "refused"):
             self.crashes += 1
-        if kind == "refused" and not self.json:
-            print(f"** refused: {a}\n   (nothing was done; the shell process goes on)",
-                  file=out, flush=True)
-            return False
         if self.json:
             self._print_json_failure(kind, a, b, pid, out)
-            return False
-        if kind == "syntax":
+        elif kind == "refused":
+            print(f"** refused: {a}\n   (nothing was done; the shell process goes on)",
+                  file=out, flush=True)
+        elif kind == "syntax":
             print(a, file=out, flush=True)
-            return False
-        if kind == "error":
-            if b:
-                print(b.rstrip(), file=out)
-            print(f"** exception error: {a.exc_type}: {a.message}", file=out)
         else:
-            print(f"** exception exit: {reason_text(a)}", file=out)
-        print(f"   (the shell process {pid!r} exited; the next expression runs in a fresh one)",
-              file=out, flush=True)
-        return False
+            if kind == "error":
+                if b:
+                    print(b.rstrip(), file=out)
+                print(f"** exception error: {a.exc_type}: {a.message}", file=out)
+            else:
+                print(f"** exception exit: {reason_text(a)}", file=out)
+            print(f"   (the shell process {pid!r} exited; the next expression runs in a fresh "
+                  "one)", file=out, flush=True)
 
     def _print_json_failure(self, kind, a, b, pid, out):
         if kind == "syntax":
