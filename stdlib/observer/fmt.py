@@ -105,7 +105,7 @@ def child_id(cid, limit=40):
     """A supervisor child id as a tree shows it: a class or function by its name
     (`Counter`, not `<class 'app.Counter'>`), anything else as a short term."""
     if isinstance(cid, type) or callable(cid) and hasattr(cid, "__qualname__"):
-        return cut(cid.__qualname__, limit)
+        return cut(cid.__name__, limit)
     if isinstance(cid, str):
         return cut(str(cid), limit)
     return short(cid, limit)

@@ -1,6 +1,7 @@
 """Every view over known snapshots (tests/stdlib/observer/known.py): text, JSON, Mermaid."""
 
 import json
+import time
 
 import pytest
 
@@ -201,3 +202,42 @@ def test_fmt_helpers():
         "a": ["<0.1.0>", "ok"], "3": {"crash": "ZeroDivisionError",
                                       "message": "division by zero"},
         "b": "b'x'", "s": "{1}"}
+
+
+def test_class_child_ids_print_by_name():
+    class Counter:
+        pass
+
+    tree = {"pid": "dead", "id": None, "type": "supervisor", "children": [
+        {"pid": "restarting", "id": Counter, "type": "worker", "children": []}]}
+    v = views.tree_view(tree)
+    assert "└── Counter (restarting) worker" in v.text
+    assert json.loads(v.json())["root"]["children"][0]["id"] == "Counter"
+    assert "<class" not in v.text and "<class" not in v.mermaid()
+
+
+def test_a_huge_term_costs_its_line_not_its_size():
+    big = list(range(2_000_000))
+    t0 = time.perf_counter()
+    text = fmt.short(("state", big), 120)
+    data = fmt.jsonable({"k": big}, 120)
+    assert time.perf_counter() - t0 < 0.05
+    assert len(text) <= 120 and text.startswith("('state', [0, 1, 2")
+    assert len(data["k"]) == fmt.SHOWN_ITEMS + 1 and data["k"][-1].endswith("more")
+
+
+def test_views_display_richly_in_notebooks():
+    table = views.processes_view(TABLE)
+    bundle = table._repr_mimebundle_()
+    assert bundle["text/plain"] == table.text
+    assert bundle["text/html"].startswith('<table class="beamlet-processes">')
+    assert "&lt;0.42.0&gt;" in bundle["text/html"]
+    tree = views.tree_view(TREE)._repr_mimebundle_()
+    assert tree["text/markdown"].startswith("```mermaid\ngraph TD") and "text/html" not in tree
+
+
+def test_unavailable_state_says_why():
+    v = views.detail_view(DETAIL, state=views.StateUnavailable("it is busy"))
+    assert "state     unavailable: it is busy" in v.text
+    data = json.loads(v.json())
+    assert data["behaviour_state"] is None and data["behaviour_state_unavailable"] == "it is busy"
