@@ -97,6 +97,10 @@ def short_report(record) -> str | None:
                     f"{_with_site(r.get('reason'))}")
         if label == "progress":
             return None
+        if label == "long_slice":
+            what = r.get("what")
+            return (f"=LONG SLICE== {r.get('pid')!r} ran {r.get('seconds', 0):.3f} s in one slice"
+                    + (f", {what}" if what else "") + f", at {r.get('where')}")
         if label == "crash":
             return (f"=ERROR REPORT== Error in process {r.get('pid')!r} with exit value: "
                     f"{_with_site(r.get('reason'))}")

@@ -160,8 +160,8 @@ def _prompt_for(count, lines):
 class _InputReader:
     """Input from a person without prompt_toolkit: input() with the same prompts."""
 
-    def __init__(self):
-        self.presses = _Presses()
+    def __init__(self, presses):
+        self.presses = presses
 
     def ask(self, prompt):
         return input(prompt)
@@ -190,7 +190,7 @@ class _InputReader:
 class _PromptReader:
     """Input from a person: prompt_toolkit with history and completion."""
 
-    def __init__(self, shell):
+    def __init__(self, shell, presses):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory, InMemoryHistory
 
@@ -202,8 +202,8 @@ class _PromptReader:
             history = InMemoryHistory()
         self.session = PromptSession(history=history, completer=_make_completer(shell.ns),
                                      complete_while_typing=False)
-        self.plain = __import__("prompt_toolkit").PromptSession()
-        self.presses = _Presses()
+        self.plain = PromptSession()
+        self.presses = presses
 
     def ask(self, prompt):
         return self.plain.prompt(prompt)
@@ -344,13 +344,14 @@ def repl(shell, stdin=None) -> int:
     out = shell.out
     interactive = _isatty(stdin) and _isatty(out)
     streams = None
+    presses = _Presses()  # Ctrl-C at the prompt, wherever it lands between two prompts
     if interactive:
         try:
-            reader = _PromptReader(shell)
+            reader = _PromptReader(shell, presses)
             shell.terminal = out  # top() draws on the real terminal
             streams = sys.stdout, sys.stderr
         except ImportError:  # prompt_toolkit missing (a bare install): plain input()
-            reader = _InputReader()
+            reader = _InputReader(presses)
     else:
         reader = _LineReader(stdin)
 
@@ -370,7 +371,9 @@ def repl(shell, stdin=None) -> int:
                 if not source.strip():
                     continue
                 shell.run_source(source, on_break=on_break)
-            except KeyboardInterrupt:  # between two steps of the loop: nothing to stop
+            except KeyboardInterrupt:  # between two prompts: nothing to stop, but it counts
+                if presses.second():
+                    on_break()
                 continue
             except vm.VMError as e:  # the node itself has stopped
                 print(f"** {e}; leaving the shell", file=shell.out, flush=True)
