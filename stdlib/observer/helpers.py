@@ -22,7 +22,7 @@ called.
     seq(...)        the last trace (or a function's run) as a sequence diagram
     get_state(pid)  a behaviour's state through sys
     suspend/resume/replace_state   change a behaviour; need allow_destructive=True
-    help()          this list; help(name) one helper's help
+    help()          every command; help(name) one command's help (commands.py)
 
 Reading is always allowed. Changing is limited to the verbs whose names
 say so: `kill` and `exit` act at once (they are Erlang's `exit/2`, which

@@ -4,7 +4,7 @@ What this module owns: `snapshot_tree(root)`, run inside a process (it
 makes calls). It asks the supervisor for `which_children` (OTP's
 `{Id, Child, Type, Modules}` rows), descends into every child whose type
 is `supervisor`, and adds for every live process its registered name and
-links, read in one snapshot at the end. Children are listed in start order
+links, read with `vm.process_info` at the end. Children are listed in start order
 (oldest first). The result is the dict `views.tree_view` draws:
 
     {"pid": Pid | "restarting" | "undefined" | "dead", "id": child id,

@@ -65,13 +65,15 @@ class View:
         return None
 
     def _repr_html_(self):
+        from .display import TABLE_COLUMNS, escape, html_table
+
         rows = self.data.get("rows") if isinstance(self.data, dict) else None
         if self.mermaid_text is None and rows is not None and self.kind in TABLE_COLUMNS:
             foot = self.text.splitlines()[-1] if self.kind == "processes" else ""
             return html_table(self.kind, rows, foot)
         if self.mermaid_text is not None:
             return None  # the Markdown (Mermaid) form is the rich one
-        return f"<pre>{_escape(self.text)}</pre>"
+        return f"<pre>{escape(self.text)}</pre>"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Plain text always; HTML for tables and other views; Markdown with a
@@ -84,46 +86,6 @@ class View:
         else:
             bundle["text/html"] = self._repr_html_()
         return bundle
-
-
-#: The columns an HTML table shows for each table view: (data key, title).
-TABLE_COLUMNS = {
-    "processes": (("pid", "Pid"), ("name", "Name"), ("initial_call", "Initial call"),
-                  ("reductions", "Reds"), ("reductions_delta", "+Reds"),
-                  ("message_queue_len", "MsgQ"), ("memory", "Memory"), ("status", "Status"),
-                  ("current_function", "Current function")),
-    "i": (("pid", "Pid"), ("name", "Name"), ("initial_call", "Initial call"),
-          ("memory", "Memory"), ("reductions", "Reds"), ("message_queue_len", "Msgs"),
-          ("current_function", "Current function")),
-    "regs": (("name", "Name"), ("pid", "Pid"), ("initial_call", "Initial call"),
-             ("current_function", "Current function"), ("reductions", "Reds"),
-             ("message_queue_len", "Msgs")),
-}
-
-
-def _escape(text) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
-def html_table(kind, rows, caption="") -> str:
-    """A table view's rows as an HTML table (the notebook form)."""
-    cols = TABLE_COLUMNS[kind]
-    head = "".join(f"<th>{_escape(title)}</th>" for _key, title in cols)
-    body = []
-    for r in rows:
-        cells = []
-        for key, _title in cols:
-            v = r.get(key)
-            if key == "memory" and v is not None:
-                v = fmt.size(v)
-            elif key == "name" and v is None:
-                v = r.get("label") or ""
-            cells.append(f"<td>{_escape('' if v is None else v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{_escape(caption)}</caption>" if caption else ""
-    return (f"<table class=\"beamlet-{kind}\">{cap}<thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 class StateUnavailable:
