@@ -49,6 +49,20 @@ from vm.lowlevel import call_reply, call_request, current_node, is_term
 
 from . import proc_lib
 
+
+class DefaultTimeout:
+    """The `timeout=` of a call made without one: 5 seconds, kept apart from an
+    explicit 5 because OTP's exit reasons name call/2 and call/3 differently.
+    Its repr is what `help(gen_server.call)` shows."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<default: 5 s>"
+
+
+DEFAULT = DefaultTimeout()
+
 ANY = vm.ANY
 Pid = vm.Pid
 DOWN = vm.Atom("DOWN")

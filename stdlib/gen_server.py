@@ -104,7 +104,7 @@ EXIT = vm.Atom("EXIT")
 OK = _behaviour.OK  # also try_callback's "it returned" (compared with `is`)
 TIMEOUT_MSG = vm.Atom("timeout")
 DEFAULT_CALL_TIMEOUT = 5.0
-_DEFAULT = object()  # "no timeout passed" (OTP's call/2 versus call/3)
+_DEFAULT = gen.DEFAULT  # "no timeout passed" (OTP's call/2 versus call/3)
 _NUMBERS = (int, float)
 
 

@@ -75,7 +75,7 @@ def test_the_shell_has_tables_and_the_table_modules():
         out.seek(0)
         out.truncate()
         assert sh.run_source("tables()\n")
-        assert "from_shell" in out.getvalue()
+        assert "from_shell" in out.getvalue(), out.getvalue()
         assert all(sh.run_source(f"{m}\n") for m in ("pg", "persistent_term", "registry"))
         assert "tables()" in sh.ns["help"]()
     finally:
