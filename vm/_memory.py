@@ -350,15 +350,17 @@ def _distinct(level, seen):
     return list(best.values())
 
 
-def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS):
+def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS, seen=None):
     """(estimated bytes reachable from `roots`, objects measured).
 
     `roots`: (object, weight) pairs. `sample=None, front=None, visits=None`
     walks everything exactly (what the estimate is measured against).
+    `seen`: ids of objects counted already (by an earlier call), updated.
     """
     getsizeof = sys.getsizeof
     kinds = _KINDS
-    seen: set = set()
+    if seen is None:
+        seen = set()
     add = seen.add
     total = 0.0
     n_visits = 0
@@ -437,12 +439,13 @@ def estimate(roots, sample=SAMPLE, front=FRONT, visits=VISITS):
     return int(total), n_visits
 
 
-def term_size(x, exact=False) -> int:
+def term_size(x, _seen=None, *, exact=False) -> int:
     """Estimated bytes occupied by `x` and everything it refers to (each object
-    once), by the same method as a process's memory; `exact=True` walks it all."""
+    once), by the same method as a process's memory; `exact=True` walks it all.
+    Pass the same set as `_seen` to several calls to count what they share once."""
     if exact:
-        return estimate([(x, 1)], None, None, None)[0]
-    return estimate([(x, 1)])[0]
+        return estimate([(x, 1)], None, None, None, _seen)[0]
+    return estimate([(x, 1)], seen=_seen)[0]
 
 
 # ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ Application code should not need anything here. What this module offers:
   is an optimisation: a scan may still look at a few older messages, so
   the patterns must be ones that no older message can match (a fresh ref);
 - `copy_term`, `is_term`: the heap's copy (what may be sent);
-- `term_size(x, exact=False)`: the bytes a value occupies, by the same
+- `term_size(x, _seen=None, *, exact=False)`: the bytes a value occupies, by the same
   estimate as a process's memory (`exact=True` walks all of it);
 - `Instrument`, and the process-state names the observer prints.
 - `snapshot`: the observer's read-only snapshots of the process table, one
