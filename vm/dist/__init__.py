@@ -1,0 +1,1 @@
+"""Distribution: beamlet nodes in Erlang clusters (see docs/distribution.md)."""
