@@ -70,3 +70,25 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("ERLANG_COOKIE", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def erl_and_py(system_epmd, home):
+    """A real Erlang node and a distributed beamlet node sharing a cookie and a port mapper."""
+    from .cluster import PyNode
+    from .erlang import ERL, ErlangNode, unique
+
+    if ERL is None:
+        pytest.skip("needs Erlang/OTP (`erl`): apt-get install erlang-nox")
+    cookie = "cookie-" + unique("c")
+    erl = ErlangNode(unique("erl"), cookie, system_epmd)
+    try:
+        py = PyNode(unique("py"), cookie, system_epmd, start_epmd=False)
+    except BaseException:
+        erl.close()
+        raise
+    try:
+        yield erl, py
+    finally:
+        py.close()
+        erl.close()
