@@ -29,6 +29,12 @@ class PyNode:
     def call(self, fn, *args, timeout: float = 20.0):
         return self.node.call(fn, *args, timeout=timeout)
 
+    def whereis(self, name: str):
+        """The pid registered as `name`, as other nodes see it (with this node's name)."""
+        from vm.dist.codec import decode
+
+        return self.call(lambda: decode(dist.current().make_encoder().encode(vm.whereis(name))))
+
     def inbox(self, name: str) -> "queue.Queue":
         """A process registered as `name` that puts every message it gets in the returned queue."""
         q: queue.Queue = queue.Queue()

@@ -92,3 +92,22 @@ def erl_and_py(system_epmd, home):
     finally:
         py.close()
         erl.close()
+
+
+@pytest.fixture
+def two_py(beamlet_epmd, home):
+    """Two distributed beamlet nodes (each on its own thread) and beamlet's port mapper."""
+    from .cluster import PyNode
+    from .erlang import unique
+
+    a = PyNode(unique("a"), "shared", beamlet_epmd)
+    try:
+        b = PyNode(unique("b"), "shared", beamlet_epmd)
+    except BaseException:
+        a.close()
+        raise
+    try:
+        yield a, b
+    finally:
+        b.close()
+        a.close()

@@ -39,7 +39,6 @@ from . import epmd, local
 from .codec import Decoder, DecodeError, Encoder, ImproperList, Limits, LocalIdentity
 from .connection import Connection, run_controller
 from .cookie import Cookie, resolve
-from .epmd_daemon import ensure_running
 from .handshake import SETUP_TIMEOUT
 
 log = logging.getLogger("beamlet.dist")
@@ -99,6 +98,17 @@ class DistNode:
 
     def is_local(self, node_name: str) -> bool:
         return node_name == self.name or node_name == self.vm_node.name
+
+    def localize(self, x):
+        """A pid or ref of this node in its wire form (our name and EPMD creation) as
+        the runtime knows it; anything else unchanged."""
+        if (type(x) is Pid or type(x) is Ref) and x.node == self.name:
+            if x.creation != self.creation:
+                return x  # an older incarnation of this node: nobody is there
+            if type(x) is Pid:
+                return Pid(self.vm_node.name, x.id | (x.serial << 32), 0, self.vm_node.creation)
+            return Ref(self.vm_node.name, x.id, self.vm_node.creation)
+        return x
 
     def connection(self, node_name: str) -> Connection:
         """The connection to `node_name`, dialling it if there is none (auto-connect)."""
@@ -233,6 +243,8 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
     dist.port = dist.listener.getsockname()[1]
     try:
         if start_epmd:
+            from .epmd_daemon import ensure_running
+
             api.to_thread(ensure_running, epmd_port or epmd.epmd_port())
         dist.registration = epmd.register(full.split("@")[0], dist.port, epmd=epmd_port)
     except epmd.EPMDError as e:
@@ -368,8 +380,8 @@ def send(dest, msg):
     dist = current(required=False)
     where = _remote_node(dest)
     if dist is None or where is None or dist.is_local(where):
-        if type(dest) is tuple and dist is not None and dist.is_local(where):
-            dest = (dest[0], dist.vm_node.name)
+        if dist is not None and where is not None:
+            dest = (dest[0], dist.vm_node.name) if type(dest) is tuple else dist.localize(dest)
         return api.send(dest, msg)
     conn = dist.connection(where)
     target = dest if type(dest) is not tuple else dest[0]
@@ -386,7 +398,7 @@ def link(pid: Pid) -> bool:
     if type(pid) is not Pid:
         raise BadArg(f"link: expected a Pid, not {pid!r}")
     if dist.is_local(pid.node):
-        return api.link(pid)
+        return api.link(dist.localize(pid))
     dist.connection(pid.node).link(api.self(), pid)
     return True
 
@@ -396,7 +408,7 @@ def unlink(pid: Pid) -> bool:
     if type(pid) is not Pid:
         raise BadArg(f"unlink: expected a Pid, not {pid!r}")
     if dist.is_local(pid.node):
-        return api.unlink(pid)
+        return api.unlink(dist.localize(pid))
     conn = dist.conns.get(pid.node)
     if conn is not None:
         conn.unlink(api.self(), pid)
@@ -410,7 +422,7 @@ def monitor(target) -> Ref:
     if where is None or type(target) is Ref:
         raise BadArg(f"monitor: expected a Pid or (name, node), not {target!r}")
     if dist.is_local(where):
-        return api.monitor(target if type(target) is Pid else target[0])
+        return api.monitor(dist.localize(target) if type(target) is Pid else target[0])
     ref = api.make_ref()
     conn = dist.connection(where)
     conn.monitor(api.self(), target if type(target) is Pid else target[0], ref)
@@ -440,7 +452,7 @@ def exit(pid: Pid, reason) -> bool:  # noqa: A001 - Erlang's name
     if type(pid) is not Pid:
         raise BadArg(f"exit: expected a Pid, not {pid!r}")
     if dist.is_local(pid.node):
-        return api.exit(pid, reason)
+        return api.exit(dist.localize(pid), reason)
     dist.connection(pid.node).exit2(api.self(), pid, reason)
     return True
 
