@@ -221,7 +221,13 @@ def run_controller(dist, conn: Connection, fd=None):
         reason = _serve(dist, conn, stream, node)
     finally:
         conn.state = "down"
+        try:  # the reader's duplicate descriptor must not keep the connection open
+            stream.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         stream.close()
+        if conn.reader is not None:
+            api.exit(conn.reader, Atom("kill"))
         dist.connection_down(conn, reason)
 
 
