@@ -45,6 +45,7 @@ from greenlet import GreenletExit, getcurrent
 from . import _signals
 from ._heap import _SCALARS, copy_term, is_term
 from ._instrument import Instruments
+from ._mailbox import Mailbox
 from ._process import (
     EXITING,
     RECEIVING,
@@ -59,7 +60,7 @@ from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, Virtu
 from .code import decided_codes as _decided_codes
 from ._watchdog import report_long_slice
 from .code import ensure_instrumented, forget_decisions
-from .errors import BadArg, Exit, VMInternalError
+from .errors import BadArg, Exit, VMInternalError, show
 from .terms import Atom, Crash, Pid, Ref
 
 log = logging.getLogger("beamlet.process")
@@ -96,11 +97,11 @@ class Scheduler:
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
                  preempt=True, slice_time=0.00025):
         if type(reductions) is not int or reductions < 1:
-            raise BadArg(f"reductions must be a positive int (default 4000), not {reductions!r}")
+            raise BadArg(f"reductions must be a positive int (default 4000), not {show(reductions)}")
         if clock not in ("real", "virtual"):
-            raise BadArg(f"clock must be 'real' or 'virtual', not {clock!r}")
+            raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
         if seed is not None and type(seed) is not int:
-            raise BadArg(f"seed must be an int or None, not {seed!r}")
+            raise BadArg(f"seed must be an int or None, not {show(seed)}")
         self.name = name
         self.creation = next(_creations)
         self.slice = reductions
@@ -108,12 +109,13 @@ class Scheduler:
         if slice_time is not None and (isinstance(slice_time, bool)
                                        or not isinstance(slice_time, (int, float))
                                        or slice_time <= 0):
-            raise BadArg(f"slice_time must be seconds > 0 or None, not {slice_time!r}")
+            raise BadArg(f"slice_time must be seconds > 0 or None, not {show(slice_time)}")
         # Wall-time bound on a slice of compiled code (code.py); off when the run
         # must be reproducible (a seed or a virtual clock): wall time is not.
         self.slice_time = slice_time if (seed is None and clock == "real") else None
         self.slice_mark = -1
-        self.slice_t0 = 0.0
+        self.slice_t0 = self.check_t = 0.0
+        self.checks = 0  # reduction checks run (vm.code): the watchdog watches it move
         if self.compile_checks:
             forget_decisions()
         self.seed = seed
@@ -142,13 +144,13 @@ class Scheduler:
         self.dying: deque = deque()
         self._draining = False
         self.stopping = False
+        self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
         self.attention = False  # set (by any thread) when service() has work
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
         self.last_poll = 0.0
         self.idling = False  # inside idle(): the watchdog does not count that as a slice
-        self.long_slice_seen = None  # (start, where, pid) set by the watchdog thread
-        self.dirty = None  # the dirty pool (a ThreadPoolExecutor), made on first use
-        self.io = None  # IOWaits, made on first use
+        self.long_slice_seen = None  # (start, where, pid, what) set by the watchdog thread
+        self.io = None  # IOWaits, made on first use (Node.io_waits)
         # statistics
         self.context_switches = 0
         self.total_reductions = 0
@@ -182,8 +184,12 @@ class Scheduler:
     def spawn_process(self, parent, fn, args=(), kwargs=None, *, link=False, monitor=False,
                       priority="normal", max_heap=None, is_main=False):
         """Create a process (it starts when the scheduler picks it); return (process, ref)."""
+        if parent is not None and parent.state is EXITING:
+            raise _Killed()  # a dead process's finally blocks cannot start processes
         if not callable(fn):
-            raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {fn!r}")
+            raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {show(fn)}")
+        if priority is not NORMAL_PRIORITY:
+            _check_priority(priority)  # before anything changes: a failed spawn leaves no trace
         if self.compile_checks and getattr(fn, "__code__", None) not in _decided_codes:
             ensure_instrumented(fn)
         if args:
@@ -211,10 +217,14 @@ class Scheduler:
         p.is_main = is_main
         p.priority = NORMAL_PRIORITY
         p.low_skips = None
-        if priority is not NORMAL_PRIORITY:
-            self.set_priority(p, priority)
         if max_heap is not None:
-            _signals.set_max_heap(self, p, max_heap)
+            try:
+                _signals.set_max_heap(self, p, max_heap)  # checks everything, then sets
+            except BaseException:
+                self.pool.append(p)
+                raise
+        if priority is not NORMAL_PRIORITY:
+            self.set_priority(p, priority)  # cannot fail: checked above
         self.procs[i] = p
         p.state = RUNNABLE
         if p.priority is NORMAL_PRIORITY:
@@ -233,9 +243,7 @@ class Scheduler:
         return p, ref
 
     def set_priority(self, p, level):
-        canonical = _PRIORITY.get(level) if isinstance(level, str) else None
-        if canonical is None:
-            raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {level!r}")
+        canonical = _check_priority(level)
         old = p.priority
         if old == "low":
             self.n_low -= 1
@@ -353,12 +361,43 @@ class Scheduler:
         p.state = RUNNABLE
         self.enqueue(p)
 
+    def wake_from_outside(self, p):
+        """End `p`'s park for something outside the processes (a timer, a socket, a
+        dirty job, another thread): cancel its undo and queue it.
+
+        On a real clock a slice is cut by wall time, and such a wake-up goes to the
+        front of its run queue: it was ready the moment the slice was cut, and
+        behind eight CPU-bound processes whose iterations last a millisecond it
+        would otherwise wait eight milliseconds. Processes woken by messages keep
+        their place at the back, as on BEAM; so does everything under a seed or a
+        virtual clock, where runs must be reproducible.
+        """
+        self.cancel_undo(p)
+        p.state = RUNNABLE
+        if self.slice_time is not None and p.priority is NORMAL_PRIORITY:
+            self.rq.appendleft(p)
+        else:
+            self.enqueue(p)
+
+    def others_ready(self, now) -> bool:
+        """Could anything but the running process run now? The run queues, and also
+        what the hub would turn into runnable processes: a due timer, a request
+        from another thread (finished dirty jobs post one), a socket (polled at
+        most every IO_POLL_INTERVAL)."""
+        if self.rq or self.rq_high or self.rq_max or self.attention:
+            return True
+        th = self.timer_heap
+        if th and th[0][0] <= now:
+            return True
+        io = self.io
+        return io is not None and bool(io.by_fd) and now - self.last_poll >= IO_POLL_INTERVAL
+
     def deliver(self, target, msg):
         """Append an already-copied message to `target`'s mailbox; wake it if receiving."""
         mb = target.mailbox
         if mb is None:
-            mb = target.mailbox = deque()
-        mb.append(msg)
+            mb = target.mailbox = Mailbox()
+        mb.q.append(msg)
         target.received += 1
         if target.state is RECEIVING:
             target.state = RUNNABLE
@@ -413,8 +452,9 @@ class Scheduler:
                     p.undo = None
                 p.timed_out = True
                 if p.state is RECEIVING or p.state is WAITING:
-                    p.state = RUNNABLE
-                    self.enqueue(p)
+                    # The wait ends here, whatever it waited on (a socket and a
+                    # dirty job with a timeout also registered an undo).
+                    self.wake_from_outside(p)
             elif kind == SEND:
                 self._fire_send_timer(t)
             else:
@@ -428,11 +468,23 @@ class Scheduler:
             if dest.timers is not None:
                 dest.timers.discard(t)
             if dest.state is not EXITING:
-                self.deliver(dest, t.msg)
+                self._deliver_from_outside(dest, t.msg)
         else:  # a registered name, looked up at expiry; dropped if unregistered
             p = self.names.get(dest)
             if p is not None:
-                self.deliver(p, copy_term(t.msg))
+                self._deliver_from_outside(p, copy_term(t.msg))
+
+    def _deliver_from_outside(self, target, msg):
+        """Deliver a timer's message: a receiver it wakes is woken as from outside."""
+        if target.state is RECEIVING:
+            mb = target.mailbox
+            if mb is None:
+                mb = target.mailbox = Mailbox()
+            mb.q.append(msg)
+            target.received += 1
+            self.wake_from_outside(target)
+        else:
+            self.deliver(target, msg)
 
     # ------------------------------------------------------------------
     # death
@@ -571,6 +623,13 @@ class Scheduler:
             _signals.check_max_heap(self, p)
 
 
+def _check_priority(level):
+    canonical = _PRIORITY.get(level) if isinstance(level, str) else None
+    if canonical is None:
+        raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {show(level)}")
+    return canonical
+
+
 def _normal_waiting(q, n=16):
     """Is a normal-priority process among the first n of run queue q?"""
     for i, x in enumerate(q):
@@ -656,23 +715,33 @@ def _run_process(p):
                 log.error("Error in process %r: %s", p.pid, reason.message,
                           extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid,
                                                           "reason": reason}})
-        except (KeyboardInterrupt, SystemExit, GreenletExit):
+        except GreenletExit:
             raise
+        except KeyboardInterrupt as e:
+            if node.interrupted:  # Ctrl-C: it stops the node (see _node.py)
+                raise
+            reason = _crash(p, e)  # raised by code: a crash like any other
         except BaseException as e:
             if p.state is EXITING:
                 return
-            reason = Crash.from_exception(e)
-            log.error(
-                "Error in process %r with exit value: %s\n%s",
-                p.pid, f"{reason.exc_type}: {reason.message}", reason.traceback.rstrip(),
-                extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid, "reason": reason}},
-            )
+            reason = _crash(p, e)  # SystemExit too: sys.exit() ends the process, not the node
         break
     if p.state is EXITING:
         return
     if p.is_main:
         node.main_result = result
     node.exit_self(p, reason)
+
+
+def _crash(p, e):
+    """The exit reason of a process whose code raised `e`, reported as a crash."""
+    reason = Crash.from_exception(e)
+    log.error(
+        "Error in process %r with exit value: %s\n%s",
+        p.pid, f"{reason.exc_type}: {reason.message}", reason.traceback.rstrip(),
+        extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid, "reason": reason}},
+    )
+    return reason
 
 
 def internal_error(exc: BaseException) -> VMInternalError:

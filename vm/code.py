@@ -14,9 +14,12 @@ code itself, by rewriting the AST:
 
    `_bl_n` is a local countdown set at function entry; only every
    `CHARGE` iterations does the loop call `__bl_loop__()`, which charges
-   `CHARGE` reductions to the running process and preempts it when its
+   that many reductions to the running process and preempts it when its
    slice is spent. Local variables are the cheapest thing CPython has, so a
    tight loop pays two fast instructions per iteration (measured: 1.1-1.5x).
+   On a real clock the count between checks adapts: when iterations are
+   slow (a millisecond-long C call each), it drops to one, so the slice can
+   end on time whenever another process is ready (see `_timed_check`).
 
 2. **Function entries** (of functions that call anything, since only
    calls can recurse):
@@ -101,43 +104,77 @@ _MARK = "__beamlet_instrumented__"
 # the runtime side of the checks
 
 
-def _charge():
+# How many iterations (calls, items) run between two checks. CHARGE while
+# iterations are quick; on a real clock (where slices are also bounded by
+# wall time) it shrinks when the time between two checks passes GAP_TARGET,
+# down to a check per iteration, and grows back when iterations are quick
+# again. A loop whose body is one slow C call (`sum(range(50_000))`, a big
+# `json.loads`: a millisecond each) would otherwise reach its next check only
+# after 64 of them, and every process woken meanwhile would wait that long.
+# Under a seed or a virtual clock it never changes: runs stay reproducible.
+_grant = CHARGE
+_step_grant = CHARGE  # the count the current __bl_step__ iterator was made with
+GAP_TARGET = 50e-6  # seconds between two checks that the grant aims for
+
+
+def _charge(n):
+    """Charge `n` reductions to the running process; end its slice when it is spent,
+    or (on a real clock) when it has run `slice_time` while others are ready."""
     p = getcurrent()
     if type(p) is Process:
-        b = p.budget - CHARGE
+        b = p.budget - n
         p.budget = b
         node = p.node
+        node.checks += 1  # the long-slice watchdog watches this move
         if b <= 0:
             node.preempt(p)
-        elif node.slice_time is not None and node.rq:
-            # Also end a slice that has run `slice_time` of wall time while others
-            # wait: a Python loop iteration costs ten times a BEAM reduction, so
-            # 4000 of them would make a woken process wait too long behind hogs.
-            now = _clock()
-            if node.slice_mark != node.context_switches:
-                node.slice_mark = node.context_switches
-                node.slice_t0 = now
-            elif now - node.slice_t0 > node.slice_time:
-                node.preempt(p)
+        elif node.slice_time is not None:
+            _timed_check(node, p)
+
+
+def _timed_check(node, p):
+    global _grant
+    now = _clock()
+    if node.slice_mark != node.context_switches:  # the first check of this slice
+        node.slice_mark = node.context_switches
+        node.slice_t0 = node.check_t = now
+        return
+    gap = now - node.check_t
+    node.check_t = now
+    g = _grant
+    if gap > GAP_TARGET:
+        if g > 1:
+            _grant = max(1, int(g * GAP_TARGET / gap))
+    elif g < CHARGE and gap * 4 < GAP_TARGET:
+        _grant = min(CHARGE, g * 2)
+    # A Python loop iteration costs about ten BEAM reductions, so 4000 of them
+    # can last a millisecond or more: end the slice after `slice_time` of wall
+    # time whenever anything else could run (others_ready looks at due timers,
+    # finished dirty jobs, requests from threads and sockets too, not only the
+    # run queue: a woken process must not wait for the hog's budget).
+    if now - node.slice_t0 > node.slice_time and node.others_ready(now):
+        node.preempt(p)
 
 
 def _loop_check():
-    _charge()
-    return CHARGE
+    _charge(_grant)
+    return _grant
 
 
 def _call_check():
-    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
-    _charge()
+    global _step_grant
+    _charge(_step_grant)
+    _step_grant = _grant
+    builtins.__bl_step__ = itertools.repeat(None, _step_grant).__next__
 
 
 def _iter_check(iterable):
-    n = CHARGE
+    n = _grant
     for item in iterable:
         n -= 1
         if n < 0:
-            n = CHARGE
-            _charge()
+            n = _grant
+            _charge(n)
         yield item
 
 
@@ -488,9 +525,9 @@ def instrument_imports(*names: str) -> None:
     imported from now on; already-imported ones are instrumented in place."""
     for name in names:
         if not isinstance(name, str) or not name:
-            from .errors import BadArg
+            from .errors import BadArg, show
 
-            raise BadArg(f"instrument_imports takes module names, not {name!r}")
+            raise BadArg(f"instrument_imports takes module names, not {show(name)}")
     _finder.prefixes.update(names)
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
