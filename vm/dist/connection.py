@@ -45,6 +45,7 @@ import time
 
 from .. import _api as api
 from .. import net
+from .._mailbox import receive
 from ..terms import TIMEOUT, Atom, Pid, Ref
 from . import local
 from .codec import DecodeError, EncodeError, UnsupportedTerm
@@ -96,6 +97,7 @@ class Connection:
         self.monitors_out: dict = {}  # ref -> (local watcher pid, obj)
         self.unlink_id = 0
         self.watched: dict = {}  # local pid -> monitor ref (the controller's)
+        self.queue: list = []  # frames posted before the handshake finished
 
     def __repr__(self):
         return f"<Connection {self.peer_name} {self.role} {self.state}>"
@@ -115,9 +117,30 @@ class Connection:
         return struct.pack(">IB", len(body) + 1, PASS_THROUGH) + body
 
     def post(self, data: bytes) -> None:
-        """Queue frame bytes for the controller to write (dropped once the connection is down)."""
-        if self.state != "down" and self.controller is not None:
+        """Queue frame bytes for the controller to write (dropped once the connection is down).
+
+        Until the handshake is done they wait on the connection itself, so that a
+        connection that replaces this one (a simultaneous connect) can take them over.
+        """
+        if self.state == "up":
             api.send(self.controller, data)
+        elif self.state == "pending":
+            self.queue.append(data)
+
+    def adopt(self, old: "Connection") -> None:
+        """Take over what was sent and set up through a connection this one replaces."""
+        self.queue[:0] = old.queue
+        self.links |= old.links
+        self.monitors_in.update(old.monitors_in)
+        self.monitors_out.update(old.monitors_out)
+        old.queue, old.links, old.monitors_in, old.monitors_out = [], set(), {}, {}
+
+    def local_pids(self) -> set:
+        """The local processes whose deaths this connection must report."""
+        pids = {lp for lp, _ in self.links}
+        pids.update(entry[0] for entry in self.monitors_in.values())
+        pids.update(entry[0] for entry in self.monitors_out.values())
+        return pids
 
     def exit_frame(self, sender: Pid, to: Pid, reason, linked: bool) -> bytes:
         if self.payload_exits:
@@ -205,8 +228,11 @@ def run_controller(dist, conn: Connection, fd=None):
     try:
         stream = _setup(dist, conn, fd)
     except SimultaneousLost as e:
+        # The peer keeps its own connection to us, which our acceptor is about to
+        # receive; it will take this one's place (and what was queued on it).
         log.debug("%s", e)
-        dist.attempt_failed(conn, str(e))
+        if receive(timeout=dist.setup_time) is TIMEOUT or conn.state == "pending":
+            dist.attempt_failed(conn, str(e))
         return
     except (HandshakeError, EPMDError, ConnectionClosed, OSError, TimeoutError) as e:
         dist.attempt_failed(conn, str(e))
@@ -217,6 +243,11 @@ def run_controller(dist, conn: Connection, fd=None):
     conn.reader = api.spawn_link(lambda: run_reader(dist, conn, dup))
     dist.connection_up(conn)
     reason = "normal"
+    for pid in conn.local_pids():
+        _watch(conn, node, pid, conn.queue)
+    if conn.queue:
+        stream.send(b"".join(conn.queue))
+        conn.queue = []
     try:
         reason = _serve(dist, conn, stream, node)
     finally:
@@ -299,8 +330,6 @@ def _serve(dist, conn, stream, node):
 
 
 def api_receive(timeout):
-    from .._mailbox import receive
-
     return receive(timeout=timeout)
 
 
@@ -316,11 +345,7 @@ def _control(dist, conn, node, msg, batch):
         return None
     tag = msg[0]
     if tag == "watch":
-        pid = msg[1]
-        if pid not in conn.watched and local.lookup(node, pid) is not None:
-            conn.watched[pid] = api.monitor(pid)
-        elif pid not in conn.watched:  # already dead: its links and monitors end now
-            _local_died(conn, pid, NOPROC, batch)
+        _watch(conn, node, msg[1], batch)
     elif tag == "DOWN" and len(msg) == 5:
         pid = msg[3]
         if conn.watched.get(pid) == msg[1]:
@@ -334,6 +359,15 @@ def _control(dist, conn, node, msg, batch):
     elif tag == "disconnect":
         return "disconnect"
     return None
+
+
+def _watch(conn, node, pid, batch):
+    if pid in conn.watched:
+        return
+    if local.lookup(node, pid) is not None:
+        conn.watched[pid] = api.monitor(pid)
+    else:  # already dead: its links and monitors end now
+        _local_died(conn, pid, NOPROC, batch)
 
 
 def _local_died(conn, pid, reason, batch):

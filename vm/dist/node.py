@@ -135,10 +135,12 @@ class DistNode:
         if existing.state == "pending" and existing.role == "initiator":
             if self.name > peer_name:
                 return "nok"  # our own attempt wins
+            conn.adopt(existing)
             self._abandon(existing)
             self.conns[peer_name] = conn
             return "ok_simultaneous"
         if existing.state == "up":
+            conn.adopt(existing)
             self._abandon(existing)
             self.conns[peer_name] = conn
             return "alive"
