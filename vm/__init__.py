@@ -77,7 +77,7 @@ from .errors import (
     VMError,
     VMInternalError,
 )
-from .terms import ANY, TIMEOUT, Atom, Crash, Pid, Ref
+from .terms import ANY, TIMEOUT, Atom, Crash, ImproperList, Pid, Ref
 
 __all__ = [
     "ANY",
@@ -86,6 +86,7 @@ __all__ = [
     "Crash",
     "Deadlock",
     "Exit",
+    "ImproperList",
     "Instrument",
     "NoProc",
     "Node",
