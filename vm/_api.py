@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from . import _introspect, _io, _registry, _signals
+from . import _introspect, _io, _registry, _remote, _signals
 import selectors
 
 from ._heap import _SCALARS, copy_term
@@ -171,6 +171,12 @@ def send(dest, msg):
     elif td is Ref and dest.id in node.aliases:
         target = _signals.resolve_alias(node, dest)
     else:
+        remote = _remote.hook(node, dest)
+        if remote is not None:  # another node: the distribution layer encodes and sends
+            if p.state is not EXITING:
+                remote.send(p.pid, dest, msg)
+            _charge(p)
+            return msg
         target = _registry.resolve(node, dest)
     copy = msg if type(msg) in _SCALARS else copy_term(msg)
     if target is not None and p.state is not EXITING:  # a dead process sends nothing
@@ -204,7 +210,10 @@ def link(pid) -> bool:
     p = _alive("link")
     _check_pid(pid, "link")
     node = p.node
-    if pid != p.pid:
+    remote = _remote.hook(node, pid)
+    if remote is not None:
+        remote.link(p.pid, pid)  # a node that cannot be reached: EXIT noconnection
+    elif pid != p.pid:
         target = node.lookup(pid)
         if target is None:
             if not p.trap_exit:
@@ -220,7 +229,11 @@ def unlink(pid) -> bool:
     """Remove the link to `pid` (no-op if none). An EXIT already queued stays queued."""
     p = _me("unlink")
     _check_pid(pid, "unlink")
-    _signals.remove_link(p.node, p, pid)
+    remote = _remote.hook(p.node, pid)
+    if remote is not None:
+        remote.unlink(p.pid, pid)
+    else:
+        _signals.remove_link(p.node, p, pid)
     _charge(p)
     return True
 
@@ -260,7 +273,12 @@ def monitor(target, alias=None) -> Ref:
         )
     ref = node.make_ref()
     p.ref_mark = (ref, p.received)  # before a noproc DOWN is queued below
-    if proc is p:
+    remote = _remote.hook(node, obj) if proc is None else None
+    if remote is not None:  # DOWN comes back from the other node (noconnection if it goes)
+        if alias is not None:
+            _signals.add_alias(node, p, alias, ref)
+        remote.monitor(p.pid, obj, ref)
+    elif proc is p:
         pass  # OTP: monitoring yourself returns a ref but creates no monitor
     elif proc is None:
         if alias == "explicit_unalias":
@@ -303,6 +321,8 @@ def demonitor(ref, flush=False, info=False) -> bool:
     if type(ref) is not Ref:
         raise BadArg(f"demonitor: expected a Ref from vm.monitor(), not {show(ref)}")
     active = _signals.remove_monitor(p.node, p, ref)
+    if not active and p.node.dist is not None:
+        active = p.node.dist.demonitor(p.pid, ref)
     if flush:
         _signals.flush_down(p, ref)
     _charge(p)
@@ -324,6 +344,9 @@ def exit(*args):  # noqa: A001 - Erlang's name
     _check_pid(pid, "exit")
     copy_term(reason)
     node = p.node
+    remote = _remote.hook(node, pid)
+    if remote is not None and p.state is not EXITING:
+        remote.exit(p.pid, pid, reason)
     target = node.lookup(pid) if pid.node == node.name else None
     if target is not None and p.state is not EXITING:  # a dead process sends no signal
         _signals.exit_signal(node, target, p.pid, reason, False)
