@@ -23,6 +23,8 @@ from vm.dist.codec import (
 
 from .strategies import same, terms
 
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+
 
 def test_known_bytes_match_erlang():
     # The bytes term_to_binary gives on OTP 25 for the same terms.

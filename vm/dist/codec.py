@@ -54,7 +54,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from ..terms import Atom, Crash, Pid, Ref
+from ..terms import Atom, Crash, ImproperList, Pid, Ref
 
 __all__ = [
     "DecodeError",
@@ -129,42 +129,6 @@ class UnsupportedTerm(DecodeError):
 
     The bytes were valid: a connection drops the one message, not the peer.
     """
-
-
-class ImproperList(tuple):
-    """An Erlang list whose tail is not `[]`: `ImproperList([a, b], tail)` is `[a, b | tail]`.
-
-    OTP 24's call tags are `[alias | Ref]` (`ImproperList.alias_tag(ref)`).
-    Immutable; `items` is a tuple.
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, items, tail):
-        items = tuple(items)
-        if not items:
-            raise ValueError("an improper list needs at least one element before its tail")
-        if type(tail) is list:
-            raise ValueError("a list tail makes a proper list; concatenate instead")
-        return tuple.__new__(cls, (items, tail))
-
-    @property
-    def items(self) -> tuple:
-        return self[0]
-
-    @property
-    def tail(self):
-        return self[1]
-
-    @classmethod
-    def alias_tag(cls, ref: Ref) -> "ImproperList":
-        return cls((Atom("alias"),), ref)
-
-    def __repr__(self):
-        return f"ImproperList({list(self[0])!r}, {self[1]!r})"
-
-    def __reduce__(self):
-        return (ImproperList, (self[0], self[1]))
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ What this module owns, per connected node:
   in the order they came (so per-pair order is the order of its mailbox),
   batching whatever has queued up. It sends a tick when it has written
   nothing for a quarter of `net_ticktime`, and declares the peer down when
-  nothing has been read for `net_ticktime`. It monitors the local
-  processes that remote processes are linked to or monitor, and turns their
-  deaths into EXIT and MONITOR_P_EXIT signals for the peer.
+  nothing has been read for `net_ticktime`.
 - the **reader**, a process that reads frames and acts on each in turn (one
   reader per connection, never a task per message, so the peer's order is
   kept): messages are delivered, exit signals applied, monitors recorded.
@@ -18,7 +16,9 @@ What this module owns, per connected node:
   monitors in both directions, and the pending unlinks (the UNLINK_ID
   protocol: an EXIT for a link we already removed is ignored; our
   UNLINK_ID_ACK goes out through the controller, after whatever the local
-  process had sent before).
+  process had sent before). When a local process in those tables dies, the
+  core tells the node (`vm/_remote.py`), which calls `local_died` here to
+  send the peer its EXIT, MONITOR_P_EXIT and DEMONITOR_P signals.
 
 Frames carry no atom cache (beamlet does not announce it): each one is the
 pass-through byte 112, a control tuple, and for some operations a payload
@@ -96,7 +96,6 @@ class Connection:
         self.monitors_in: dict = {}  # ref -> (local pid, remote watcher pid, obj)
         self.monitors_out: dict = {}  # ref -> (local watcher pid, obj)
         self.unlink_id = 0
-        self.watched: dict = {}  # local pid -> monitor ref (the controller's)
         self.queue: list = []  # frames posted before the handshake finished
 
     def __repr__(self):
@@ -123,7 +122,7 @@ class Connection:
         connection that replaces this one (a simultaneous connect) can take them over.
         """
         if self.state == "up":
-            api.send(self.controller, data)
+            local.deliver(self.dist.vm_node, self.controller, data)
         elif self.state == "pending":
             self.queue.append(data)
 
@@ -171,7 +170,7 @@ class Connection:
         if (pid, remote) in self.links:
             return
         self.links.add((pid, remote))
-        api.send(self.controller, ("watch", pid))
+        self.dist.watch(pid)
         self.post(self.frame((LINK, pid, remote)))
 
     def unlink(self, pid: Pid, remote: Pid) -> None:
@@ -188,7 +187,7 @@ class Connection:
         """`target` is a remote pid or a registered name on the peer."""
         obj = target if type(target) is Pid else (local.name_atom(target), Atom(self.peer_name))
         self.monitors_out[ref] = (watcher, obj)
-        api.send(self.controller, ("watch", watcher))
+        self.dist.watch(watcher)
         remote = target if type(target) is Pid else local.name_atom(target)
         self.post(self.frame((MONITOR_P, watcher, remote, ref)))
 
@@ -243,8 +242,9 @@ def run_controller(dist, conn: Connection, fd=None):
     conn.reader = api.spawn_link(lambda: run_reader(dist, conn, dup))
     dist.connection_up(conn)
     reason = "normal"
-    for pid in conn.local_pids():
-        _watch(conn, node, pid, conn.queue)
+    for pid in conn.local_pids():  # died while we were connecting: tell the peer now
+        if not dist.watch(pid):
+            local_died(conn, pid, NOPROC, conn.queue)
     if conn.queue:
         stream.send(b"".join(conn.queue))
         conn.queue = []
@@ -344,14 +344,7 @@ def _control(dist, conn, node, msg, batch):
     if type(msg) is not tuple or not msg:
         return None
     tag = msg[0]
-    if tag == "watch":
-        _watch(conn, node, msg[1], batch)
-    elif tag == "DOWN" and len(msg) == 5:
-        pid = msg[3]
-        if conn.watched.get(pid) == msg[1]:
-            del conn.watched[pid]
-            _local_died(conn, pid, msg[4], batch)
-    elif tag == "EXIT" and len(msg) == 3:
+    if tag == "EXIT" and len(msg) == 3:
         if msg[1] == conn.reader:
             return msg[2] if msg[2] != "normal" else "connection_closed"
         if msg[2] == "kill" or msg[1] == dist.kernel:
@@ -361,16 +354,7 @@ def _control(dist, conn, node, msg, batch):
     return None
 
 
-def _watch(conn, node, pid, batch):
-    if pid in conn.watched:
-        return
-    if local.lookup(node, pid) is not None:
-        conn.watched[pid] = api.monitor(pid)
-    else:  # already dead: its links and monitors end now
-        _local_died(conn, pid, NOPROC, batch)
-
-
-def _local_died(conn, pid, reason, batch):
+def local_died(conn, pid, reason, batch):
     """A local process that remote processes link to or monitor (or that watches
     remote ones) is gone: tell the peer."""
     for lp, remote in [lk for lk in conn.links if lk[0] == pid]:
@@ -472,11 +456,10 @@ def _on_alias_send(dist, conn, node, c, msg):
 def _on_link(dist, conn, node, c, _):
     _arity(c, 3)
     remote, pid = _pid(c[1]), _pid(c[2])
-    if local.lookup(node, pid) is None:
+    if not dist.watch(pid):
         conn.post(conn.exit_frame(pid, remote, NOPROC, True))
         return
     conn.links.add((pid, remote))
-    api.send(conn.controller, ("watch", pid))
 
 
 def _on_unlink_id(dist, conn, node, c, _):
@@ -522,11 +505,10 @@ def _on_monitor(dist, conn, node, c, _):
     else:
         raise MalformedFrame(f"MONITOR_P of {target!r}")
     proc = local.lookup(node, target)
-    if proc is None:
+    if proc is None or not dist.watch(proc.pid):
         conn.post(conn.monitor_exit_frame(target, watcher, ref, NOPROC))
         return
     conn.monitors_in[ref] = (proc.pid, watcher, target)
-    api.send(conn.controller, ("watch", proc.pid))
 
 
 def _on_demonitor(dist, conn, node, c, _):
@@ -568,6 +550,8 @@ def _on_spawn_request(dist, conn, node, c, args):
         conn.links.add((pid, from_))
     if monitor:
         conn.monitors_in[req_id] = (pid, from_, pid)
+    if link or monitor:
+        dist.watch(pid)
     conn.post(conn.frame((SPAWN_REPLY, req_id, from_, (1 if link else 0) | (2 if monitor else 0),
                           pid)))
 

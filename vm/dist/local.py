@@ -15,10 +15,14 @@ the order the peer sent the signals:
 - `down(node, watcher, ref, obj, reason)`: a monitor's DOWN message.
 - `lookup(node, target)`: the live local process a pid or name stands for.
 
+The other direction, local processes acting on remote ones (`vm.send`,
+`vm.link`, `vm.monitor`, ... on another node's pid), comes from the core
+through the hook described in `vm/_remote.py`, which `node.DistNode`
+implements.
+
 What it refuses: bookkeeping. Which remote pids a local process is linked
 to, and which monitors cross the connection, are the connection's tables
-(`connection.py`); local deaths reach them through monitors held by the
-connection's controller, which are invisible to the process itself.
+(`connection.py`), not the process's own link and monitor sets.
 """
 
 from __future__ import annotations
@@ -70,9 +74,24 @@ def exit_signal(node, dest: Pid, sender: Pid, reason, linked: bool) -> None:
 
 
 def down(node, watcher: Pid, ref: Ref, obj, reason) -> None:
+    """A monitor of a remote process fired: its DOWN, and its alias (if any) goes."""
+    if ref.id in node.aliases:
+        _signals.drop_monitor_alias(node, ref)
     target = node.lookup(watcher)
     if target is not None:
         node.deliver(target, (DOWN, ref, PROCESS, obj, reason))
+
+
+def monitor_local(node, watcher: Pid, target, ref: Ref, obj) -> None:
+    """A monitor the core took for remote (our own distribution name) but is local."""
+    w = node.lookup(watcher)
+    proc = lookup(node, target)
+    if w is None:
+        return
+    if proc is None:
+        node.deliver(w, (DOWN, ref, PROCESS, obj, _signals.NOPROC))
+    elif proc is not w:
+        _signals.add_monitor(node, w, proc, obj, ref)
 
 
 def name_atom(name) -> Atom:

@@ -37,7 +37,8 @@ from ..errors import BadArg, VMError
 from ..terms import ANY, TIMEOUT, Atom, Pid, Ref
 from . import epmd, local
 from .codec import Decoder, DecodeError, Encoder, ImproperList, Limits, LocalIdentity
-from .connection import Connection, run_controller
+from .codec import EncodeError
+from .connection import Connection, local_died, run_controller
 from .cookie import Cookie, resolve
 from .handshake import SETUP_TIMEOUT
 
@@ -83,6 +84,7 @@ class DistNode:
         self.port = 0
         self.kernel = self.acceptor = self.rex = None
         self.rex_allow: dict = {}  # (module, function) -> callable (rpc.expose)
+        self.watched: set = set()  # ids of local pids whose death the core reports to us
 
     def __repr__(self):
         return f"<DistNode {self.name} creation {self.creation}>"
@@ -92,6 +94,71 @@ class DistNode:
 
     def make_decoder(self) -> Decoder:
         return Decoder(binaries=self.binaries, local=self.identity, limits=self.limits)
+
+    # ------------------------------------------------------------------
+    # the hook the core calls for anything on another node (vm/_remote.py)
+
+    def send(self, sender: Pid, dest, msg) -> None:
+        where = _remote_node(dest)
+        if self.is_local(where):  # our own distribution name
+            api.send((dest[0], self.vm_node.name) if type(dest) is tuple else
+                     self.localize(dest), msg)
+            return
+        target = dest if type(dest) is not tuple else dest[0]
+        try:
+            self.connection(where).send(sender, target, msg)
+        except EncodeError as e:
+            raise BadArg(f"send to {where}: {e}") from None
+
+    def link(self, pid: Pid, remote: Pid) -> None:
+        if self.is_local(remote.node):
+            api.link(self.localize(remote))
+        else:
+            self.connection(remote.node).link(pid, remote)
+
+    def unlink(self, pid: Pid, remote: Pid) -> None:
+        if self.is_local(remote.node):
+            api.unlink(self.localize(remote))
+            return
+        conn = self.conns.get(remote.node)
+        if conn is not None:
+            conn.unlink(pid, remote)
+
+    def exit(self, sender: Pid, remote: Pid, reason) -> None:
+        if self.is_local(remote.node):
+            api.exit(self.localize(remote), reason)
+        else:
+            self.connection(remote.node).exit2(sender, remote, reason)
+
+    def monitor(self, watcher: Pid, target, ref: Ref) -> None:
+        where = _remote_node(target)
+        if self.is_local(where):
+            local.monitor_local(self.vm_node, watcher, self.localize(target) if type(target)
+                                is Pid else target[0], ref, target)
+        else:
+            self.connection(where).monitor(watcher, target if type(target) is Pid
+                                           else target[0], ref)
+
+    def demonitor(self, watcher: Pid, ref: Ref) -> bool:
+        for conn in self.conns.values():
+            if ref in conn.monitors_out:
+                return conn.demonitor(watcher, ref)
+        return False
+
+    def watch(self, pid: Pid) -> bool:
+        """Have the core report `pid`'s death (process_died); False if it is dead already."""
+        if local.lookup(self.vm_node, pid) is None:
+            return False
+        self.watched.add(pid.id)
+        return True
+
+    def process_died(self, pid: Pid, reason) -> None:
+        self.watched.discard(pid.id)
+        for conn in list(self.conns.values()):
+            frames: list = []
+            local_died(conn, pid, reason, frames)
+            for f in frames:
+                conn.post(f)
 
     # ------------------------------------------------------------------
     # the table
@@ -255,6 +322,7 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
     dist.creation = dist.registration.creation
     dist.identity = LocalIdentity(vm_node.name, vm_node.creation, full, dist.creation)
     _dists[vm_node] = dist
+    vm_node.dist = dist  # from now on the core hands us what is remote (vm/_remote.py)
     from . import rpc
 
     dist.kernel = api.spawn(lambda: _kernel(dist))
@@ -278,6 +346,7 @@ def stop() -> None:
             api.exit(pid, Atom("kill"))
     dist.registration.close()
     dist.listener.close()
+    dist.vm_node.dist = None
     del _dists[dist.vm_node]
 
 
@@ -374,89 +443,36 @@ def _remote_node(dest) -> str | None:
 
 
 def send(dest, msg):
-    """Send to a pid, alias, name or `(name, node)`, local or remote; returns msg.
+    """`vm.send`: a pid, alias, name or `(name, node)`, local or remote; returns msg.
 
-    Raises BadArg (an EncodeError) when `msg` holds something with no
-    External Term Format form, such as a function.
+    A remote destination connects on first use, as Erlang does. Raises
+    BadArg when `msg` holds something with no External Term Format form
+    (a function, a set...).
     """
-    dist = current(required=False)
-    where = _remote_node(dest)
-    if dist is None or where is None or dist.is_local(where):
-        if dist is not None and where is not None:
-            dest = (dest[0], dist.vm_node.name) if type(dest) is tuple else dist.localize(dest)
-        return api.send(dest, msg)
-    conn = dist.connection(where)
-    target = dest if type(dest) is not tuple else dest[0]
-    try:
-        conn.send(api.self(), target, msg)
-    except Exception as e:  # EncodeError: say it as the caller's bad argument
-        raise BadArg(f"send to {where}: {e}") from None
-    return msg
+    return api.send(dest, msg)
 
 
 def link(pid: Pid) -> bool:
-    """Link the caller and a remote pid (a node that cannot be reached: exit `noconnection`)."""
-    dist = current()
-    if type(pid) is not Pid:
-        raise BadArg(f"link: expected a Pid, not {pid!r}")
-    if dist.is_local(pid.node):
-        return api.link(dist.localize(pid))
-    dist.connection(pid.node).link(api.self(), pid)
-    return True
+    """`vm.link`, for a remote pid too (an unreachable node: exit `noconnection`)."""
+    return api.link(pid)
 
 
 def unlink(pid: Pid) -> bool:
-    dist = current()
-    if type(pid) is not Pid:
-        raise BadArg(f"unlink: expected a Pid, not {pid!r}")
-    if dist.is_local(pid.node):
-        return api.unlink(dist.localize(pid))
-    conn = dist.conns.get(pid.node)
-    if conn is not None:
-        conn.unlink(api.self(), pid)
-    return True
+    return api.unlink(pid)
 
 
 def monitor(target) -> Ref:
-    """Monitor a remote pid or `(name, node)`; DOWN `noconnection` if the node goes away."""
-    dist = current()
-    where = _remote_node(target)
-    if where is None or type(target) is Ref:
-        raise BadArg(f"monitor: expected a Pid or (name, node), not {target!r}")
-    if dist.is_local(where):
-        return api.monitor(dist.localize(target) if type(target) is Pid else target[0])
-    ref = api.make_ref()
-    conn = dist.connection(where)
-    conn.monitor(api.self(), target if type(target) is Pid else target[0], ref)
-    return ref
+    """`vm.monitor`, for a remote pid or `(name, node)` too (DOWN `noconnection` if it goes)."""
+    return api.monitor(target)
 
 
 def demonitor(ref: Ref, flush: bool = False) -> bool:
-    dist = current()
-    if type(ref) is not Ref:
-        raise BadArg(f"demonitor: expected a Ref, not {ref!r}")
-    me = api.self()
-    for conn in dist.conns.values():
-        if ref in conn.monitors_out:
-            conn.demonitor(me, ref)
-            break
-    else:
-        api.demonitor(ref)
-    if flush:
-        receive(lambda m: type(m) is tuple and len(m) == 5 and m[0] == "DOWN" and m[1] == ref,
-                timeout=0)
-    return True
+    return api.demonitor(ref, flush=flush)
 
 
 def exit(pid: Pid, reason) -> bool:  # noqa: A001 - Erlang's name
-    """Send an exit signal to a pid, local or remote."""
-    dist = current()
-    if type(pid) is not Pid:
-        raise BadArg(f"exit: expected a Pid, not {pid!r}")
-    if dist.is_local(pid.node):
-        return api.exit(dist.localize(pid), reason)
-    dist.connection(pid.node).exit2(api.self(), pid, reason)
-    return True
+    """`vm.exit(pid, reason)`, for a remote pid too."""
+    return api.exit(pid, reason)
 
 
 def monitor_node(node_name: str, flag: bool = True) -> bool:
