@@ -68,7 +68,8 @@ def _check_pid(pid, what):
 
 
 def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
-        long_slice=0.1, timeslice=None, slice_time=0.00025, **kwargs):
+        long_slice=0.1, timeslice=None, slice_time=0.00025, sname=None, name=None, cookie=None,
+        listen=None, dist=None, **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
@@ -80,13 +81,17 @@ def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), p
     off, and a seed or a virtual clock does too) to end a slice of compiled code
     that has run that long while other processes wait, `timeslice` (seconds;
     main thread only, off by default, not deterministic) to preempt by a timer
-    signal. An abnormal exit
+    signal. `sname="py"` (or `name="py@host.example"`) makes it a distributed
+    node named so, with `cookie`, `listen` (address, loopback by default) and
+    `dist` (a dict of other vm.dist.start options); see docs/distribution.md.
+    An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
     node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
                 preempt=preempt, long_slice=long_slice, timeslice=timeslice,
-                slice_time=slice_time)
+                slice_time=slice_time, sname=sname, name=name, cookie=cookie, listen=listen,
+                dist=dist)
     return node.run(main, *args, **kwargs)
 
 
@@ -663,6 +668,34 @@ def make_ref() -> Ref:
 def monotonic() -> float:
     """The node's clock in seconds (virtual time under clock="virtual")."""
     return _me("monotonic").node.now()
+
+
+def node() -> Atom:
+    """This node's name (`nonode@nohost` unless it is distributed), as Erlang's node()."""
+    _me("node")
+    from .dist.kernel import node as dist_node
+
+    return Atom(dist_node())
+
+
+def nodes(kind="visible") -> list:
+    """Connected nodes: "visible" (Erlang's nodes()), "hidden", "connected" or "this"."""
+    _me("nodes")
+    from .dist.kernel import nodes as dist_nodes
+
+    return dist_nodes(kind)
+
+
+def monitor_node(node_name, flag=True) -> bool:
+    """Get `("nodedown", node)` once the connection to `node_name` is lost (or cannot be made)."""
+    p = _me("monitor_node")
+    if p.node.dist is None:
+        if flag and node_name != p.node.name:
+            p.node.deliver(p, (Atom("nodedown"), Atom(node_name)))
+        return True
+    from .dist.kernel import monitor_node as dist_monitor_node
+
+    return dist_monitor_node(node_name, flag)
 
 
 def node_name() -> str:
