@@ -316,6 +316,9 @@ def call(server, request, timeout=_DEFAULT):
             ok, answer = call_request(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT)
             if ok:
                 return answer
+            if answer == "noproc" and gen.is_remote(server):  # a pid of another node
+                return gen.call(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT,
+                                ("gen_server", "call", (server, request)))
             raise vm.Exit((answer, ("gen_server", "call", (server, request))))
         return gen.call(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT,
                         ("gen_server", "call", (server, request)))
@@ -350,17 +353,18 @@ def stop(server, reason="normal", timeout=None):
 
 
 def multi_call(name, request, timeout=None, nodes=None):
-    """Call the server registered as `name` on each node (this node only, without
-    distribution); returns `([(node, reply), ...], [bad_node, ...])`."""
+    """Call the server registered as `name` on each node (this one by default; other
+    nodes over the distribution); returns `([(node, reply), ...], [bad_node, ...])`."""
     here = vm.node_name()
     nodes = [here] if nodes is None else list(nodes)
     replies, bad = [], []
     for node in nodes:
-        if node != here or not isinstance(name, str):
+        if not isinstance(name, str) or not isinstance(node, str):
             bad.append(node)
             continue
+        server = name if node == here else (name, node)
         try:
-            replies.append((vm.Atom(node), gen.call(name, GEN_CALL, request, timeout,
+            replies.append((vm.Atom(node), gen.call(server, GEN_CALL, request, timeout,
                                                     ("gen_server", "multi_call", (name,)))))
         except vm.Exit:
             bad.append(vm.Atom(node))
@@ -371,8 +375,7 @@ def abcast(name, msg, nodes=None):
     """Cast to the server registered as `name` on each node; returns "abcast"."""
     here = vm.node_name()
     for node in ([here] if nodes is None else nodes):
-        if node == here:
-            gen.send_nofail((name, here), (GEN_CAST, msg))
+        gen.send_nofail((name, node), (GEN_CAST, msg))
     return vm.Atom("abcast")
 
 
@@ -404,6 +407,8 @@ class _Server(otp_sys.SystemHooks):
         handle_call = mod.handle_call
         handle_cast = mod.handle_cast
         handle_info = mod.handle_info
+        node_name = vm.node_name()  # a reply tag of this node is a plain alias Ref
+        Ref = vm.Ref
         parent = self.parent
         recv = vm.receive
         while True:
@@ -450,7 +455,10 @@ class _Server(otp_sys.SystemHooks):
                     except Exception as e:
                         self.terminate(vm.Crash.from_exception(e), state, msg, from_)
                     if type(r) is tuple and (len(r) == 3 or len(r) == 4) and r[0] == "reply":
-                        call_reply(from_[1], r[1])
+                        if type(from_[1]) is Ref and from_[1].node == node_name:
+                            call_reply(from_[1], r[1])
+                        else:  # a call from another node
+                            gen.reply(from_, r[1])
                         state = r[2]
                         if len(r) == 4:
                             action = r[3]
