@@ -13,7 +13,7 @@ The modules, one concern each: `codec` (the External Term Format),
 `epmd` and `epmd_daemon` (the port mapper, client and beamlet's own
 daemon), `cookie`, `handshake` (version 6, the flag set), `stream` (framed
 sockets), `connection` (frames and control messages, one reader and one
-controller process per peer), `local` (the seam into the runtime), `node`
+controller process per peer), `local` (the seam into the runtime), `kernel`
 (the node's connections and what processes do across them), `rpc` (client
 and `rex` server). docs/distribution.md is the guide, security included.
 """
@@ -21,7 +21,7 @@ and `rex` server). docs/distribution.md is the guide, security included.
 from . import rpc
 from .codec import DecodeError, EncodeError, ETFError, ImproperList, Limits, decode, encode
 from .cookie import Cookie, CookieError
-from .node import (
+from .kernel import (
     DistError,
     call,
     connect,

@@ -31,7 +31,7 @@ When the connection goes down, each link across it delivers an exit signal
 `noconnection`, each monitor a DOWN `noconnection`, and `monitor_node`
 subscribers get `("nodedown", node)`.
 
-What it refuses: names, EPMD and the connection table (`node.py`), the
+What it refuses: names, EPMD and the connection table (`kernel.py`), the
 handshake's bytes (`handshake.py`).
 """
 

@@ -34,7 +34,7 @@ from .. import _api as api
 from .. import net
 from .._mailbox import receive
 from ..errors import BadArg, VMError
-from ..terms import ANY, TIMEOUT, Atom, Pid, Ref
+from ..terms import TIMEOUT, Atom, Pid, Ref, node_index
 from . import epmd, local
 from .codec import Decoder, DecodeError, Encoder, ImproperList, Limits, LocalIdentity
 from .codec import EncodeError
@@ -281,6 +281,24 @@ def full_name(name: str, longnames: bool = False) -> str:
     return f"{name}@{host}"
 
 
+def boot(sname, name, cookie, listen, options):
+    """For `vm.Node(sname=...)`/`vm.run(...)`: the node's full name, and the function a
+    first process runs to start the distribution under it."""
+    if sname is not None and name is not None:
+        raise BadArg("give sname= (a short name) or name= (a long one), not both")
+    options = dict(options or {})
+    if "listen" in options and listen is not None:
+        raise BadArg("listen given twice (listen= and dist={'listen': ...})")
+    if listen is not None:
+        options["listen"] = listen
+    full = full_name(sname if sname is not None else name, longnames=name is not None)
+
+    def starter():
+        return start(full, cookie, **options)
+
+    return full, starter
+
+
 def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127.0.0.1",
           port: int = 0, hidden: bool = True, net_ticktime: float = 60.0,
           epmd_port: int | None = None, start_epmd: bool = True, strings: str = "binary",
@@ -323,6 +341,7 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
     dist.identity = LocalIdentity(vm_node.name, vm_node.creation, full, dist.creation)
     _dists[vm_node] = dist
     vm_node.dist = dist  # from now on the core hands us what is remote (vm/_remote.py)
+    node_index(full, local=True)  # our pids print <0.N.0> under the new name too
     from . import rpc
 
     dist.kernel = api.spawn(lambda: _kernel(dist))
@@ -501,37 +520,38 @@ def monitor_nodes(flag: bool = True) -> None:
         dist.all_monitors.remove(me)
 
 
-def call(server, request, timeout: float | None = 5.0, label=GEN_CALL):
+def call(server, request, timeout: float | None = 5.0, label=GEN_CALL, where=None):
     """A gen-style call to a server on another node: `(name, node)` or a remote pid.
 
-    Returns the reply; raises `vm.Exit((reason, ...))` as gen_server.call does
-    ("timeout", "noconnection", "noproc" or the server's exit reason).
+    OTP 24's protocol: monitor the server with an alias, send
+    `(label, (self, [alias | Ref]), request)`, wait for `([alias | Ref], Reply)`
+    or the DOWN. Returns the reply; raises `vm.Exit((reason, where))` as
+    gen_server.call does: "timeout", ("nodedown", node), "noproc" or the
+    server's exit reason. `where` defaults to ("gen", "call", (server, request)).
     """
     from ..errors import Exit
 
-    where = _remote_node(server)
-    mref = monitor(server)
-    alias = api.alias()
-    tag = ImproperList.alias_tag(alias)
-    try:
-        send(server, (label, (api.self(), tag), request))
-        msg = receive(
-            lambda m: type(m) is tuple and (
-                (len(m) == 2 and m[0] == tag)
-                or (len(m) == 5 and m[0] == "DOWN" and m[1] == mref)),
-            timeout=timeout)
-    finally:
-        api.unalias(alias)
-    if msg is TIMEOUT:
-        demonitor(mref, flush=True)
-        raise Exit((Atom("timeout"), (Atom("gen"), Atom("call"), (server, request))))
-    if len(msg) == 2:
-        demonitor(mref, flush=True)
+    if where is None:
+        where = (Atom("gen"), Atom("call"), (server, request))
+    node_name = _remote_node(server)
+    mref = api.monitor(server, alias="demonitor")
+    tag = ImproperList.alias_tag(mref)
+    api.send(server, (label, (api.self(), tag), request))
+    msg = receive(
+        lambda m: type(m) is tuple and (
+            (len(m) == 2 and m[0] == tag)
+            or (len(m) == 5 and m[1] == mref and m[0] == "DOWN")),
+        timeout=timeout)
+    if msg is TIMEOUT or len(msg) == 2:
+        api.demonitor(mref, flush=True)
+        api.unalias(mref)
+        if msg is TIMEOUT:
+            raise Exit((Atom("timeout"), where))
         return msg[1]
     reason = msg[4]
     if reason == "noconnection":
-        reason = (Atom("nodedown"), Atom(where))
-    raise Exit((reason, (Atom("gen"), Atom("call"), (server, request))))
+        reason = (Atom("nodedown"), Atom(node_name))
+    raise Exit((reason, where))
 
 
 def reply(from_, message) -> None:
@@ -543,10 +563,10 @@ def reply(from_, message) -> None:
     if type(from_) is not tuple or len(from_) != 2:
         raise BadArg(f"reply: expected the (pid, tag) of a call, not {from_!r}")
     caller, tag = from_
-    if type(tag) is ImproperList and tag.items == (Atom("alias"),) and type(tag.tail) is Ref:
-        send(tag.tail, (tag, message))
+    if type(tag) is ImproperList and tag.is_alias_tag():
+        api.send(tag.tail, (tag, message))
     else:
-        send(caller, (tag, message))
+        api.send(caller, (tag, message))
 
 
 def ping(node_name: str, timeout: float = 5.0) -> str:

@@ -17,7 +17,7 @@ the order the peer sent the signals:
 
 The other direction, local processes acting on remote ones (`vm.send`,
 `vm.link`, `vm.monitor`, ... on another node's pid), comes from the core
-through the hook described in `vm/_remote.py`, which `node.DistNode`
+through the hook described in `vm/_remote.py`, which `kernel.DistNode`
 implements.
 
 What it refuses: bookkeeping. Which remote pids a local process is linked

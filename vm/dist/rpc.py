@@ -38,7 +38,7 @@ from .. import _api as api
 from .._mailbox import receive
 from ..errors import BadArg, Exit
 from ..terms import Atom, Crash
-from . import node as dist_node
+from . import kernel as dist_node
 
 log = logging.getLogger("beamlet.dist.rpc")
 
