@@ -26,15 +26,35 @@ def main():
               help="Also compile this module or package with reduction checks (repeatable).")
 @click.option("--timeslice", type=float, default=None, metavar="SECONDS",
               help="Also preempt by a timer signal (for code without checks; not deterministic).")
-def run(file, args, reductions, seed, instrument, timeslice):
+@click.option("--sname", default=None, metavar="NAME",
+              help="Make a distributed node NAME@<short host> (registered with EPMD).")
+@click.option("--name", "long_name", default=None, metavar="NAME[@HOST]",
+              help="Make a distributed node with a long (fully qualified) name.")
+@click.option("--cookie", default=None, metavar="COOKIE",
+              help="The magic cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).")
+@click.option("--listen", default=None, metavar="ADDRESS",
+              help="Address for distribution connections (default 127.0.0.1, loopback only).")
+@click.option("--visible", is_flag=True, help="Be a visible node (default hidden, as erl -hidden).")
+@click.option("--nodes", default=1, show_default=True, metavar="N",
+              help="Start N connected local nodes (one OS process each); main runs on the first.")
+@click.option("--entry", default="main", hidden=True)
+def run(file, args, reductions, seed, instrument, timeslice, sname, long_name, cookie, listen,
+        visible, nodes, entry):
     """Run FILE's main() as the first process of a fresh node.
 
     FILE is compiled with reduction checks, so its busy loops are preempted.
+    With --sname or --name the node joins Erlang's distribution (see
+    docs/distribution.md); with --nodes N the other nodes run FILE's
+    worker_node() if it has one.
     """
     from stdlib.runner import run_file
 
+    if nodes < 1:
+        raise click.BadParameter("--nodes must be at least 1")
     sys.exit(run_file(file, list(args), reductions=reductions, seed=seed,
-                      instrument=instrument, timeslice=timeslice))
+                      instrument=instrument, timeslice=timeslice, sname=sname, name=long_name,
+                      cookie=cookie, listen=listen, hidden=not visible, nodes=nodes,
+                      entry=entry))
 
 
 @main.command()

@@ -57,14 +57,32 @@ def wants_args(fn) -> bool:
 
 
 def run_file(path: str, args: list, *, reductions: int = 4000, seed=None, instrument=(),
-             timeslice=None) -> int:
+             timeslice=None, sname=None, name=None, cookie=None, listen=None, hidden=True,
+             nodes: int = 1, entry: str = "main") -> int:
+    """Run FILE's `entry` (main) in a fresh node; named (`sname`/`name`) it is distributed.
+
+    `nodes=N` (N > 1) starts N-1 more named nodes, one OS process each, that
+    load the same file and run its `worker_node()` (or just stay up); `main`
+    runs on the first once it is connected to all of them (`vm.nodes()`).
+    """
     if instrument:
         vm.code.instrument_imports(*instrument)
+    if nodes > 1 and sname is None and name is None:
+        sname = "beamlet"
     module = load_file(path)
-    main = find_main(module, path)
-    call_args = (args,) if wants_args(main) else ()
+    main = find_main(module, path) if entry == "main" else _find_entry(module, entry)
+    call_args = (args,) if main is not _stay_up and wants_args(main) else ()
+    dist = {"hidden": hidden} if (sname or name) else None
+    others = []
+    if nodes > 1:
+        from . import multinode
+
+        cookie = cookie or multinode.fresh_cookie()
+        others = multinode.start_others(path, nodes, sname, name, cookie, listen, instrument)
+        main = multinode.connected_first(main, [n for n, _ in others])
     try:
-        result = vm.run(main, *call_args, reductions=reductions, seed=seed, timeslice=timeslice)
+        result = vm.run(main, *call_args, reductions=reductions, seed=seed, timeslice=timeslice,
+                        sname=sname, name=name, cookie=cookie, listen=listen, dist=dist)
     except vm.ProcessExit as e:
         print(f"beamlet: main exited with reason {e.reason!r}", file=sys.stderr)
         if isinstance(e.reason, vm.Crash):
@@ -73,6 +91,18 @@ def run_file(path: str, args: list, *, reductions: int = 4000, seed=None, instru
     except KeyboardInterrupt:
         print("beamlet: interrupted; every process was killed", file=sys.stderr)
         return 130
-    if result is not None:
+    finally:
+        if others:
+            multinode.stop_others(others)
+    if result is not None and entry == "main":
         print(repr(result))
     return 0
+
+
+def _stay_up():
+    vm.receive(lambda m: False)
+
+
+def _find_entry(module, entry):
+    fn = getattr(module, entry, None)
+    return fn if callable(fn) else _stay_up
