@@ -35,6 +35,17 @@ class PyNode:
 
         return self.call(lambda: decode(dist.current().make_encoder().encode(vm.whereis(name))))
 
+    def spawn_registered(self, name: str, body):
+        """Spawn `body()` registered as `name`; return its pid as other nodes see it."""
+
+        def proc():
+            vm.register(name, vm.self())
+            body()
+
+        self.node.spawn(proc)
+        assert wait_for(lambda: self.call(lambda: vm.whereis(name)) is not None)
+        return self.whereis(name)
+
     def inbox(self, name: str) -> "queue.Queue":
         """A process registered as `name` that puts every message it gets in the returned queue."""
         q: queue.Queue = queue.Queue()

@@ -1,6 +1,5 @@
 """Fixtures for the distribution tests: port mappers on random ports, and HOME."""
 
-import os
 import subprocess
 import sys
 import time

@@ -104,7 +104,8 @@ class ErlangNode:
             try:
                 line = self.lines.get(timeout=timeout)
             except queue.Empty:
-                raise AssertionError(f"erl did not answer {expr!r} in {timeout} s: {lines}") from None
+                raise AssertionError(
+                    f"erl did not answer {expr!r} in {timeout} s: {lines}") from None
             if line is None:
                 raise AssertionError(f"erl exited while evaluating {expr!r}: {lines}")
             if line == "<<done>>":

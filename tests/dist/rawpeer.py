@@ -1,4 +1,5 @@
-"""A hand-driven peer for the tests: the initiator handshake over a blocking socket, then raw frames."""
+"""A hand-driven peer for the tests: the initiator handshake over a blocking socket, then
+raw frames."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import vm
-from vm import Atom, Crash, Pid, dist
+from vm import Atom, Crash, dist
 from vm.dist import rpc
 
 from .cluster import PyNode, get, wait_for
@@ -50,13 +50,9 @@ def test_links_and_exit_signals_both_ways(two_py):
     inbox = a.inbox("box")
 
     def remote_worker():
-        vm.register("worker", vm.self())
-        reason = vm.receive()
-        vm.exit(reason)
+        vm.exit(vm.receive())
 
-    b.node.spawn(remote_worker)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("worker")) is not None)
-    worker = b.whereis("worker")
+    worker = b.spawn_registered("worker", remote_worker)
 
     def linker():
         vm.process_flag("trap_exit", True)
@@ -71,9 +67,7 @@ def test_links_and_exit_signals_both_ways(two_py):
     assert get(inbox) == ("EXIT", worker, "crashed_badly")
 
     # a process that does not trap exits dies with the remote reason
-    b.node.spawn(remote_worker)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("worker")) is not None)
-    worker = b.whereis("worker")
+    worker = b.spawn_registered("worker", remote_worker)
     q = queue.Queue()
 
     def plain():
@@ -93,13 +87,7 @@ def test_links_and_exit_signals_both_ways(two_py):
     assert down[0] == "DOWN" and down[4] == "boom"
 
     # exit/2 across nodes, and unlink
-    def target():
-        vm.register("target", vm.self())
-        vm.receive()
-
-    b.node.spawn(target)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("target")) is not None)
-    t = b.whereis("target")
+    t = b.spawn_registered("target", vm.receive)
     a.call(lambda: dist.exit(t, "stop_it"))
     assert wait_for(lambda: b.call(lambda: vm.whereis("target")) is None)
 
@@ -109,13 +97,10 @@ def test_unlink_removes_the_link(two_py):
     q = queue.Queue()
 
     def remote():
-        vm.register("r", vm.self())
         vm.receive()
         vm.exit("late")
 
-    b.node.spawn(remote)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("r")) is not None)
-    r = b.whereis("r")
+    r = b.spawn_registered("r", remote)
 
     def local():
         vm.process_flag("trap_exit", True)
@@ -135,12 +120,7 @@ def test_monitors_and_node_going_away(beamlet_epmd, home):
     a = PyNode(unique("a"), "c", beamlet_epmd)
     b = PyNode(unique("b"), "c", beamlet_epmd)
     try:
-        def idle():
-            vm.register("idle", vm.self())
-            vm.receive()
-
-        b.node.spawn(idle)
-        assert wait_for(lambda: b.call(lambda: vm.whereis("idle")) is not None)
+        b.spawn_registered("idle", vm.receive)
         q = queue.Queue()
 
         def watcher():
@@ -171,14 +151,12 @@ def test_calls_and_rpc_both_ways(two_py):
     a, b = two_py
 
     def server():
-        vm.register("srv", vm.self())
         while True:
             msg = vm.receive()
             if msg[0] == "$gen_call":
                 dist.reply(msg[1], ("echo", msg[2]))
 
-    b.node.spawn(server)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("srv")) is not None)
+    b.spawn_registered("srv", server)
     assert a.call(lambda: dist.call(("srv", b.name), "hi")) == ("echo", "hi")
     b.call(lambda: rpc.expose("calc", "mul", lambda x, y: x * y))
     assert a.call(lambda: rpc.call(b.name, "calc", "mul", [6, 7])) == 42
@@ -196,7 +174,8 @@ def test_simultaneous_connect(two_py):
         go.wait()
         results[src.name] = src.call(lambda: dist.connect(dst.name))
 
-    threads = [threading.Thread(target=dial, args=(a, b)), threading.Thread(target=dial, args=(b, a))]
+    threads = [threading.Thread(target=dial, args=(a, b)),
+               threading.Thread(target=dial, args=(b, a))]
     for t in threads:
         t.start()
     for t in threads:

@@ -9,7 +9,7 @@ import vm
 from stdlib import gen_server
 from vm import Atom
 
-from .cluster import PyNode, get, wait_for
+from .cluster import get, wait_for
 from .erlang import requires_erl, unique
 
 
@@ -116,12 +116,9 @@ def test_vm_api_between_beamlet_nodes(two_py):
     q = queue.Queue()
 
     def worker():
-        vm.register("w", vm.self())
         vm.exit(vm.receive())
 
-    b.node.spawn(worker)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("w")) is not None)
-    w = b.whereis("w")
+    w = b.spawn_registered("w", worker)
 
     def local():
         vm.process_flag("trap_exit", True)
@@ -141,9 +138,7 @@ def test_vm_api_between_beamlet_nodes(two_py):
     assert ("EXIT", w, "bye") in msgs
     assert ("DOWN", ref, "process", w, "bye") in msgs
     # vm.exit/2 to a remote pid, and vm.demonitor of a remote monitor
-    b.node.spawn(worker)
-    assert wait_for(lambda: b.call(lambda: vm.whereis("w")) is not None)
-    w2 = b.whereis("w")
+    w2 = b.spawn_registered("w", worker)
 
     def killer():
         ref = vm.monitor(w2)

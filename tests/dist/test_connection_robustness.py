@@ -73,7 +73,8 @@ frames = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frames)
 def test_fuzzed_frames_disconnect_only_that_peer(py, frame):
     s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("fz") + "@localhost")

@@ -2,7 +2,6 @@
 against beamlet's daemon."""
 
 import subprocess
-import time
 
 import pytest
 
@@ -10,16 +9,8 @@ import vm
 from vm.dist import epmd
 from vm.dist.epmd_daemon import ensure_running
 
+from .cluster import wait_for
 from .erlang import EPMD, ErlangNode, free_port, requires_erl, unique
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_register_lookup_unregister(any_epmd):

@@ -65,12 +65,10 @@ def test_erlang_links_to_python_process_and_gets_its_exit(erl_and_py):
     erl, py = erl_and_py
 
     def victim():
-        vm.register("victim", vm.self())
         vm.receive()
         vm.exit("its_reason")
 
-    py.node.spawn(victim)
-    assert wait_for(lambda: py.call(lambda: vm.whereis("victim")) is not None)
+    py.spawn_registered("victim", victim)
     erl.eval("register(tester, self()), process_flag(trap_exit, true).")
     py.call(lambda: dist.send(("tester", erl.name), (Atom("victim_is"), vm.whereis("victim"))))
     erl.eval("V = receive {victim_is, P} -> P end, link(V), V ! go.")
@@ -115,15 +113,14 @@ def test_monitors_both_ways(erl_and_py):
     inbox = py.inbox("mbox")
     # Erlang monitors a Python process by name and by pid
     def sleeper():
-        vm.register("sleeper", vm.self())
         vm.receive()
         vm.exit("bye")
 
-    py.node.spawn(sleeper)
-    assert wait_for(lambda: py.call(lambda: vm.whereis("sleeper")) is not None)
+    py.spawn_registered("sleeper", sleeper)
     erl.eval(f"MR = erlang:monitor(process, {{sleeper, '{py.name}'}}), ok.")
     erl.eval(f"{{sleeper, '{py.name}'}} ! go.")
-    out = erl.eval("receive {'DOWN', MR, process, Obj, Why} -> {Obj, Why} after 5000 -> timeout end.")
+    out = erl.eval(
+        "receive {'DOWN', MR, process, Obj, Why} -> {Obj, Why} after 5000 -> timeout end.")
     assert out == f"{{{{sleeper,{py.name}}},<<\"bye\">>}}"
     # a monitor of a name nobody has: DOWN noproc at once
     erl.eval(f"MR2 = erlang:monitor(process, {{ghost, '{py.name}'}}), ok.")
@@ -176,15 +173,13 @@ def test_gen_server_call_each_way(erl_and_py):
     erl, py = erl_and_py
 
     def server():
-        vm.register("py_srv", vm.self())
         while True:
             msg = vm.receive()
             if msg[0] == "$gen_call":
                 _, from_, req = msg
                 dist.reply(from_, ("you_said", req))
 
-    py.node.spawn(server)
-    assert wait_for(lambda: py.call(lambda: vm.whereis("py_srv")) is not None)
+    py.spawn_registered("py_srv", server)
     out = erl.eval(f"gen_server:call({{py_srv, '{py.name}'}}, hello).")
     assert out == "{<<\"you_said\">>,hello}"
     # and the reverse: a call to a real OTP gen_server on the Erlang node

@@ -194,7 +194,8 @@ class Encoder:
             except UnicodeEncodeError:
                 raise EncodeError(f"atom {name[:40]!r} has lone surrogates (not UTF-8)") from None
             if len(raw) > 255 * 4 or len(name) > 255:
-                raise EncodeError(f"atom too long for Erlang (255 characters at most): {name[:40]!r}...")
+                raise EncodeError(
+                    f"atom too long for Erlang (255 characters at most): {name[:40]!r}...")
             if len(raw) < 256:
                 cached = bytes((SMALL_ATOM_UTF8, len(raw))) + raw
             else:
@@ -406,7 +407,8 @@ class Decoder:
         data = bytes(data) if not isinstance(data, bytes) else data
         lim = self.limits
         if len(data) - offset > lim.max_size:
-            raise DecodeError(f"term of {len(data) - offset} bytes is over the {lim.max_size} byte limit")
+            raise DecodeError(
+                f"term of {len(data) - offset} bytes is over the {lim.max_size} byte limit")
         if offset >= len(data) or data[offset] != VERSION:
             raise DecodeError("a term must start with the version byte 131")
         offset += 1

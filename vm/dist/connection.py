@@ -357,13 +357,14 @@ def _control(dist, conn, node, msg, batch):
 def local_died(conn, pid, reason, batch):
     """A local process that remote processes link to or monitor (or that watches
     remote ones) is gone: tell the peer."""
-    for lp, remote in [lk for lk in conn.links if lk[0] == pid]:
-        conn.links.discard((lp, remote))
+    for link in [lk for lk in conn.links if lk[0] == pid]:
+        conn.links.discard(link)
+        remote = link[1]
         batch.append(conn.exit_frame(pid, remote, reason, True))
-    for ref, (lp, watcher, obj) in [m for m in conn.monitors_in.items() if m[1][0] == pid]:
+    for ref, (_, watcher, obj) in [m for m in conn.monitors_in.items() if m[1][0] == pid]:
         del conn.monitors_in[ref]
         batch.append(conn.monitor_exit_frame(obj, watcher, ref, reason))
-    for ref, (watcher, obj) in [m for m in conn.monitors_out.items() if m[1][0] == pid]:
+    for ref, (_, obj) in [m for m in conn.monitors_out.items() if m[1][0] == pid]:
         del conn.monitors_out[ref]
         remote = obj if type(obj) is Pid else obj[0]
         batch.append(conn.frame((DEMONITOR_P, pid, remote, ref)))
@@ -498,11 +499,7 @@ def _on_monitor(dist, conn, node, c, _):
     watcher, target, ref = _pid(c[1]), c[2], c[3]
     if type(ref) is not Ref:
         raise MalformedFrame("MONITOR_P without a reference")
-    if type(target) is Pid:
-        obj = target
-    elif type(target) is Atom:
-        obj = (target, Atom(dist.name))
-    else:
+    if type(target) is not Pid and type(target) is not Atom:
         raise MalformedFrame(f"MONITOR_P of {target!r}")
     proc = local.lookup(node, target)
     if proc is None or not dist.watch(proc.pid):

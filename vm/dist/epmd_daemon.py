@@ -187,7 +187,8 @@ def ensure_running(port: int | None = None, address: str = "127.0.0.1",
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="beamlet's EPMD-compatible port mapper")
-    parser.add_argument("--port", type=int, default=None, help="port (default ERL_EPMD_PORT or 4369)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port (default ERL_EPMD_PORT or 4369)")
     parser.add_argument("--address", default="127.0.0.1", help="address to listen on")
     args = parser.parse_args(argv)
     try:

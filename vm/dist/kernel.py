@@ -36,7 +36,15 @@ from .._mailbox import receive
 from ..errors import BadArg, VMError
 from ..terms import TIMEOUT, Atom, Pid, Ref, node_index
 from . import epmd, local
-from .codec import Decoder, DecodeError, Encoder, ImproperList, Limits, LocalIdentity
+from .codec import (
+    DEFAULT_LIMITS,
+    Decoder,
+    DecodeError,
+    Encoder,
+    ImproperList,
+    Limits,
+    LocalIdentity,
+)
 from .codec import EncodeError
 from .connection import Connection, local_died, run_controller
 from .cookie import Cookie, resolve
@@ -302,7 +310,7 @@ def boot(sname, name, cookie, listen, options):
 def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127.0.0.1",
           port: int = 0, hidden: bool = True, net_ticktime: float = 60.0,
           epmd_port: int | None = None, start_epmd: bool = True, strings: str = "binary",
-          binaries: str = "utf8", limits: Limits = Limits(),
+          binaries: str = "utf8", limits: Limits = DEFAULT_LIMITS,
           setup_time: float = SETUP_TIMEOUT) -> str:
     """Make the running node a distributed node named `name`; returns its full name.
 
@@ -407,7 +415,8 @@ def nodes(kind: str = "visible") -> list:
     if kind == "this":
         return [Atom(node())]
     if kind not in ("visible", "hidden", "connected"):
-        raise BadArg(f"nodes: kind must be 'visible', 'hidden', 'connected' or 'this', not {kind!r}")
+        raise BadArg(
+            f"nodes: kind must be 'visible', 'hidden', 'connected' or 'this', not {kind!r}")
     if dist is None:
         return []
     out = []
@@ -511,7 +520,7 @@ def monitor_node(node_name: str, flag: bool = True) -> bool:
 
 
 def monitor_nodes(flag: bool = True) -> None:
-    """Receive `("nodeup", node)` / `("nodedown", node)` for every node (net_kernel:monitor_nodes)."""
+    """`("nodeup", node)` / `("nodedown", node)` for every node (net_kernel:monitor_nodes)."""
     dist = current()
     me = api.self()
     if flag:

@@ -27,7 +27,7 @@ to, and which monitors cross the connection, are the connection's tables
 
 from __future__ import annotations
 
-from .. import _registry, _signals
+from .. import _signals
 from ..terms import Atom, Pid, Ref
 
 DOWN = _signals.DOWN
