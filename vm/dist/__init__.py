@@ -9,7 +9,8 @@
         dist.send(("shell", "erl@host"), ("hello", vm.self()))
         print(dist.rpc.call("erl@host", "erlang", "node", []))
 
-The modules, one concern each: `codec` (the External Term Format),
+The modules, one concern each: `codec` (the External Term Format: `etf`,
+`encoder`, `decoder`),
 `epmd` and `epmd_daemon` (the port mapper, client and beamlet's own
 daemon), `cookie`, `handshake` (version 6, the flag set), `stream` (framed
 sockets), `connection` (frames and control messages, one reader and one
