@@ -97,6 +97,8 @@ class Connection:
         self.monitors_out: dict = {}  # ref -> (local watcher pid, obj)
         self.unlink_id = 0
         self.queue: list = []  # frames posted before the handshake finished
+        self.sock = None  # the controller's socket once up: senders write to it directly
+        self.busy = False  # the controller holds frames not yet written: queue behind them
 
     def __repr__(self):
         return f"<Connection {self.peer_name} {self.role} {self.state}>"
@@ -122,6 +124,21 @@ class Connection:
         connection that replaces this one (a simultaneous connect) can take them over.
         """
         if self.state == "up":
+            if not self.busy and self.sock is not None:
+                # The common case: nothing is queued, so the sender writes the frame
+                # itself (a small frame fits the socket buffer whole); a switch to the
+                # controller and back would cost more than the write.
+                try:
+                    n = self.sock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    n = 0
+                except OSError:
+                    n = 0  # the controller finds the broken connection and ends it
+                self.last_sent = time.monotonic()
+                if n == len(data):
+                    return
+                data = data[n:]
+                self.busy = True  # everything after this waits behind the rest
             local.deliver(self.dist.vm_node, self.controller, data)
         elif self.state == "pending":
             self.queue.append(data)
@@ -248,10 +265,12 @@ def run_controller(dist, conn: Connection, fd=None):
     if conn.queue:
         stream.send(b"".join(conn.queue))
         conn.queue = []
+    conn.sock = stream.sock
     try:
         reason = _serve(dist, conn, stream, node)
     finally:
         conn.state = "down"
+        conn.sock = None
         try:  # the reader's duplicate descriptor must not keep the connection open
             stream.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -304,6 +323,7 @@ def _serve(dist, conn, stream, node):
     while True:
         msg = api_receive(timeout=interval)
         n = 0
+        drained = False
         while msg is not TIMEOUT:
             if type(msg) is bytes:
                 batch.append(msg)
@@ -317,8 +337,12 @@ def _serve(dist, conn, stream, node):
             if n >= _BATCH:
                 break
             msg = api_receive(timeout=0)
+        else:
+            drained = True
         if batch:
             _write(stream, conn, batch)
+        if drained and not _frames_waiting():
+            conn.busy = False  # nothing of ours is unwritten: senders may write again
         now = time.monotonic()
         if now - conn.last_recv > dist.net_ticktime:
             log.warning("** Node %s not responding ** ** Removing (timedout) connection **",
@@ -331,6 +355,11 @@ def _serve(dist, conn, stream, node):
 
 def api_receive(timeout):
     return receive(timeout=timeout)
+
+
+def _frames_waiting() -> bool:
+    """Messages arrived while the controller was writing (its write may have parked)."""
+    return api.process_info(api.self(), "message_queue_len") > 0
 
 
 def _write(stream, conn, batch):
