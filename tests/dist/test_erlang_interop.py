@@ -209,6 +209,21 @@ def test_rpc_each_way(erl_and_py):
     assert py.call(lambda: rpc.call(erl.name, "io", "format", ["hi~n"])) == Atom("ok")
 
 
+def test_a_visible_node_is_in_erlangs_nodes(system_epmd, home):
+    from .cluster import PyNode
+    from .erlang import ErlangNode, unique
+
+    erl = ErlangNode(unique("erl"), "vis", system_epmd)
+    py = PyNode(unique("py"), "vis", system_epmd, start_epmd=False, hidden=False)
+    try:
+        assert py.call(lambda: dist.ping(erl.name)) == "pong"
+        assert erl.eval("nodes().") == f"[{py.name}]"
+        assert py.call(lambda: vm.nodes()) == [erl.name]
+    finally:
+        py.close()
+        erl.close()
+
+
 def test_wrong_cookie_is_refused_and_logged_without_the_cookie(system_epmd, home, caplog):
     from .cluster import PyNode
     from .erlang import ErlangNode, unique

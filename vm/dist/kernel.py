@@ -357,6 +357,7 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
     dist.rex = api.spawn(lambda: rpc.serve(dist))
     api.register("rex", dist.rex)
     dist.acceptor = api.spawn(lambda: _acceptor(dist))
+    api.sched_yield()  # let them start: a started kernel's end (finally) leaves EPMD
     log.info("distribution started as %s (port %d, %s)", full, dist.port,
              "hidden" if hidden else "visible")
     return full
@@ -370,11 +371,17 @@ def stop() -> None:
             api.exit(conn.controller, Atom("kill"))
     for pid in (dist.acceptor, dist.rex, dist.kernel):
         if pid is not None:
-            api.exit(pid, Atom("kill"))
+            api.exit(pid, Atom("kill"))  # the kernel's death unregisters the name
+
+
+def _teardown(dist: DistNode):
+    """The kernel is gone (dist.stop, or the node stopping): leave EPMD, close the port."""
     dist.registration.close()
     dist.listener.close()
-    dist.vm_node.dist = None
-    del _dists[dist.vm_node]
+    if dist.vm_node.dist is dist:
+        dist.vm_node.dist = None
+    if _dists.get(dist.vm_node) is dist:
+        del _dists[dist.vm_node]
 
 
 def _acceptor(dist: DistNode):
@@ -390,13 +397,16 @@ def _acceptor(dist: DistNode):
 
 
 def _kernel(dist: DistNode):
-    """net_kernel: answers `net_adm:ping` ({is_auth, Node}) and nothing else."""
-    while True:
-        msg = receive()
-        if type(msg) is tuple and len(msg) == 3 and msg[0] == GEN_CALL:
-            _from, request = msg[1], msg[2]
-            if type(request) is tuple and len(request) == 2 and request[0] == "is_auth":
-                reply(_from, YES)
+    """net_kernel: answers `net_adm:ping` ({is_auth, Node}); its end ends the distribution."""
+    try:
+        while True:
+            msg = receive()
+            if type(msg) is tuple and len(msg) == 3 and msg[0] == GEN_CALL:
+                _from, request = msg[1], msg[2]
+                if type(request) is tuple and len(request) == 2 and request[0] == "is_auth":
+                    reply(_from, YES)
+    finally:
+        _teardown(dist)
 
 
 # ----------------------------------------------------------------------
