@@ -37,9 +37,11 @@ def main():
 @click.option("--visible", is_flag=True, help="Be a visible node (default hidden, as erl -hidden).")
 @click.option("--nodes", default=1, show_default=True, metavar="N",
               help="Start N connected local nodes (one OS process each); main runs on the first.")
+@click.option("--allow-remsh", is_flag=True,
+              help="Let `beamlet shell --remsh` attach (anyone with the cookie can run code).")
 @click.option("--entry", default="main", hidden=True)
 def run(file, args, reductions, seed, instrument, timeslice, sname, long_name, cookie, listen,
-        visible, nodes, entry):
+        visible, nodes, allow_remsh, entry):
     """Run FILE's main() as the first process of a fresh node.
 
     FILE is compiled with reduction checks, so its busy loops are preempted.
@@ -54,7 +56,7 @@ def run(file, args, reductions, seed, instrument, timeslice, sname, long_name, c
     sys.exit(run_file(file, list(args), reductions=reductions, seed=seed,
                       instrument=instrument, timeslice=timeslice, sname=sname, name=long_name,
                       cookie=cookie, listen=listen, hidden=not visible, nodes=nodes,
-                      entry=entry))
+                      allow_remsh=allow_remsh, entry=entry))
 
 
 @main.command()
@@ -84,12 +86,25 @@ _register_bench()
 @click.option("--wait", default=0.0, show_default=True,
               help="With -c: seconds to let FILE's main run before the commands.")
 @click.option("--reductions", default=4000, show_default=True, help="Reductions per time slice.")
-def shell(file, commands, as_json, wait, reductions):
+@click.option("--remsh", default=None, metavar="NODE",
+              help="Attach to the running beamlet node NODE (started with --allow-remsh).")
+@click.option("--cookie", default=None, metavar="COOKIE",
+              help="With --remsh: the cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).")
+@click.option("--sname", default=None, metavar="NAME",
+              help="With --remsh: this shell's own node name (default remsh<pid>).")
+def shell(file, commands, as_json, wait, reductions, remsh, cookie, sname):
     """An interactive shell whose expressions run in a shell process.
 
     With FILE, its main() starts first in the same node, so you can watch and
     poke at it. help() inside lists the helpers (i, top, tree, trace, ...).
+    With --remsh NODE, expressions run on that node instead, as erl -remsh.
     """
+    if remsh is not None:
+        if file is not None or as_json:
+            raise click.UsageError("--remsh takes neither FILE nor --json")
+        from stdlib.observer.remote import run_remsh
+
+        sys.exit(run_remsh(remsh, commands=commands, cookie=cookie, sname=sname))
     from stdlib.observer.shell import run_shell
 
     sys.exit(run_shell(file, commands=commands, json=as_json, reductions=reductions, wait=wait))

@@ -58,7 +58,7 @@ def wants_args(fn) -> bool:
 
 def run_file(path: str, args: list, *, reductions: int = 4000, seed=None, instrument=(),
              timeslice=None, sname=None, name=None, cookie=None, listen=None, hidden=True,
-             nodes: int = 1, entry: str = "main") -> int:
+             nodes: int = 1, allow_remsh: bool = False, entry: str = "main") -> int:
     """Run FILE's `entry` (main) in a fresh node; named (`sname`/`name`) it is distributed.
 
     `nodes=N` (N > 1) starts N-1 more named nodes, one OS process each, that
@@ -73,6 +73,10 @@ def run_file(path: str, args: list, *, reductions: int = 4000, seed=None, instru
     main = find_main(module, path) if entry == "main" else _find_entry(module, entry)
     call_args = (args,) if main is not _stay_up and wants_args(main) else ()
     dist = {"hidden": hidden} if (sname or name) else None
+    if allow_remsh:
+        if dist is None:
+            raise SystemExit("beamlet: --allow-remsh needs a node name (--sname or --name)")
+        main = _with_remote_shell(main)
     others = []
     if nodes > 1:
         from . import multinode
@@ -97,6 +101,16 @@ def run_file(path: str, args: list, *, reductions: int = 4000, seed=None, instru
     if result is not None and entry == "main":
         print(repr(result))
     return 0
+
+
+def _with_remote_shell(main):
+    def first(*args, **kwargs):
+        from .observer.remote import allow
+
+        allow()
+        return main(*args, **kwargs)
+
+    return first
 
 
 def _stay_up():

@@ -228,6 +228,23 @@ def compile_input(source: str, filename: str):
 # the shell
 
 
+def base_namespace() -> dict:
+    """What every shell evaluates in (local or remote, see remote.py): the helpers,
+    `vm`, `nodes`, and the behaviour modules."""
+    ns = {"__name__": "__shell__", "__builtins__": builtins, "vm": vm, "nodes": vm.nodes}
+    for name in ("i", "procs", "regs", "flush", "bt", "pid", "kill", "system", "tree",
+                 "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
+                 "replace_state"):
+        ns[name] = getattr(helpers, name)
+    for mod in ("gen_server", "gen_statem", "supervisor", "dynamic_supervisor",
+                "application", "task", "otp_sys", "proc_lib"):
+        try:
+            ns[mod] = __import__(f"stdlib.{mod}", fromlist=[mod])
+        except ImportError:
+            pass
+    return ns
+
+
 class Shell:
     """A shell session over a node. `Shell(node=None, json=False)`."""
 
@@ -247,22 +264,12 @@ class Shell:
     # -- the namespace ------------------------------------------------------
 
     def _namespace(self):
-        ns = {"__name__": "__shell__", "__builtins__": builtins, "vm": vm}
-        for name in ("i", "procs", "regs", "flush", "bt", "pid", "kill", "system", "tree",
-                     "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
-                     "replace_state"):
-            ns[name] = getattr(helpers, name)
+        ns = base_namespace()
         ns["exit"] = self._exit
         ns["q"] = self.quit
         ns["quit"] = self.quit
         ns["top"] = self._top
         ns["help"] = self._help
-        for mod in ("gen_server", "gen_statem", "supervisor", "dynamic_supervisor",
-                    "application", "task", "otp_sys", "proc_lib"):
-            try:
-                ns[mod] = __import__(f"stdlib.{mod}", fromlist=[mod])
-            except ImportError:
-                pass
         return ns
 
     def quit(self):
@@ -724,4 +731,5 @@ def run_shell(file=None, *, commands=(), json=False, reductions=4000, wait=0.0,
             logging.getLogger("beamlet").propagate = True
 
 
-__all__ = ["ReplAction", "Shell", "compile_input", "needs_more", "run_shell", "short_report"]
+__all__ = ["ReplAction", "Shell", "base_namespace", "compile_input", "needs_more", "run_shell",
+           "short_report"]

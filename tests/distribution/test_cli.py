@@ -52,3 +52,46 @@ def test_run_with_sname_and_nodes(tmp_path, home):
         assert f"[('hi', '{name}2@" in out.stdout
     finally:
         epmd.kill(epmd=port, timeout=2)
+
+
+def test_remote_shell(tmp_path, home):
+    port = free_port()
+    prog = tmp_path / "target.py"
+    prog.write_text("import vm\n\ndef main():\n    vm.register('keeper', vm.self())\n"
+                    "    vm.receive(lambda m: False)\n")
+    env = dict(os.environ, ERL_EPMD_PORT=str(port), HOME=str(home), ERLANG_COOKIE="rc")
+    open_name, closed_name = unique("open"), unique("closed")
+    from vm.dist.epmd_daemon import ensure_running
+
+    ensure_running(port)
+    targets = [subprocess.Popen([sys.executable, "-m", "stdlib.cli", "run", "--sname", n, *flag,
+                                 str(prog)], cwd=ROOT, env=env)
+               for n, flag in ((open_name, ["--allow-remsh"]), (closed_name, []))]
+    try:
+        import socket
+        import time
+
+        host = socket.gethostname().split(".")[0]
+        deadline = time.monotonic() + 30
+        while not {open_name, closed_name} <= set(epmd.names(epmd=port)):
+            assert time.monotonic() < deadline, "the target nodes did not come up"
+            time.sleep(0.1)
+
+        def remsh(node, *commands):
+            args = [x for c in commands for x in ("-c", c)]
+            return subprocess.run([sys.executable, "-m", "stdlib.cli", "shell", "--remsh",
+                                   f"{node}@{host}", *args], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+
+        out = remsh(open_name, "regs()", "x = 20", "x + 1", "vm.node()", "1/0")
+        assert out.returncode == 1  # the last expression failed
+        assert "keeper" in out.stdout and "beamlet_remsh" in out.stdout
+        assert "\n21\n" in out.stdout and f"'{open_name}@{host}'" in out.stdout
+        assert "ZeroDivisionError" in out.stdout and "remote.py" not in out.stdout
+        out = remsh(closed_name, "1 + 1")
+        assert out.returncode == 1 and "does not offer a remote shell" in out.stdout
+    finally:
+        for t in targets:
+            t.terminate()
+            t.wait(10)
+        epmd.kill(epmd=port, timeout=2)
