@@ -243,3 +243,28 @@ def test_wrong_cookie_is_refused_and_logged_without_the_cookie(system_epmd, home
             py.close()
     finally:
         erl.close()
+
+
+def test_an_exit_reason_holding_a_fun_still_ends_the_link(erl_and_py):
+    erl, py = erl_and_py
+    erl.eval("register(funny, spawn(fun() -> receive go -> exit({bad, fun() -> ok end}) end "
+             "end)).")
+    import queue
+
+    q = queue.Queue()
+
+    def linker():
+        vm.process_flag("trap_exit", True)
+        target = dist.call((Atom("rex"), Atom(erl.name)),
+                           (Atom("call"), Atom("erlang"), Atom("whereis"), [Atom("funny")],
+                            dist.current().rex))
+        vm.link(target)
+        dist.ping(erl.name)
+        q.put("linked")
+        q.put(vm.receive(timeout=10))
+
+    py.node.spawn(linker)
+    assert q.get(timeout=15) == "linked"
+    erl.eval("funny ! go.")
+    msg = q.get(timeout=10)
+    assert msg[0] == "EXIT" and msg[2][0] == "unsupported_term" and "fun" in msg[2][1]

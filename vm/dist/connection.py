@@ -434,9 +434,12 @@ def _frame(dist, conn, node, frame):
         try:
             payload, end = dec.decode(frame, i)
         except UnsupportedTerm as e:
-            log.warning("dropped a message from %s: %s", conn.peer_name, e,
-                        extra={"node": conn.peer_name})
-            return
+            if op not in _SIGNAL_PAYLOADS:
+                log.warning("dropped a message from %s: %s", conn.peer_name, e,
+                            extra={"node": conn.peer_name})
+                return
+            # An exit reason we cannot hold still ends the link or monitor.
+            payload, end = (UNSUPPORTED_REASON, str(e)), len(frame)
         if end != len(frame):
             raise MalformedFrame("bytes after the payload")
     elif i != len(frame):
@@ -582,6 +585,9 @@ def _on_spawn_request(dist, conn, node, c, args):
                           pid)))
 
 
+UNSUPPORTED_REASON = Atom("unsupported_term")
+_SIGNAL_PAYLOADS = {PAYLOAD_EXIT, PAYLOAD_EXIT_TT, PAYLOAD_EXIT2, PAYLOAD_EXIT2_TT,
+                    PAYLOAD_MONITOR_P_EXIT}
 _WITH_PAYLOAD = {SEND, REG_SEND, SEND_TT, REG_SEND_TT, SEND_SENDER, SEND_SENDER_TT,
                  PAYLOAD_EXIT, PAYLOAD_EXIT_TT, PAYLOAD_EXIT2, PAYLOAD_EXIT2_TT,
                  PAYLOAD_MONITOR_P_EXIT, ALIAS_SEND, ALIAS_SEND_TT, SPAWN_REQUEST,
