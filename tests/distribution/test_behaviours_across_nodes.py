@@ -8,7 +8,7 @@ import pytest
 import vm
 from stdlib import gen_server
 from vm import Atom
-from vm.dist import epmd
+from vm.dist import epmd, rpc
 
 from .cluster import get, wait_for
 from .erlang import requires_erl, unique
@@ -79,9 +79,7 @@ def test_vm_link_monitor_and_exit_with_erlang(erl_and_py):
 
     def watcher():
         vm.process_flag("trap_exit", True)
-        target = gen_server.call((Atom("rex"), Atom(erl.name)),
-                                 (Atom("call"), Atom("erlang"), Atom("whereis"),
-                                  [Atom("target")], vm.self()))
+        target = rpc.call(erl.name, "erlang", "whereis", [Atom("target")])
         vm.link(target)
         ref = vm.monitor(target)
         q.put(("ready", repr(target)))

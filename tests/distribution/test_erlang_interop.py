@@ -94,9 +94,7 @@ def test_python_links_to_erlang_process_and_gets_its_exit(erl_and_py):
         q.put(vm.receive(timeout=10))
 
     def erl_worker():
-        return dist.call((Atom("rex"), Atom(erl.name)),
-                         (Atom("call"), Atom("erlang"), Atom("whereis"), [Atom("worker")],
-                          dist.current().rex))
+        return rpc.call(erl.name, "erlang", "whereis", [Atom("worker")])
 
     import queue
 
@@ -255,9 +253,7 @@ def test_an_exit_reason_holding_a_fun_still_ends_the_link(erl_and_py):
 
     def linker():
         vm.process_flag("trap_exit", True)
-        target = dist.call((Atom("rex"), Atom(erl.name)),
-                           (Atom("call"), Atom("erlang"), Atom("whereis"), [Atom("funny")],
-                            dist.current().rex))
+        target = rpc.call(erl.name, "erlang", "whereis", [Atom("funny")])
         vm.link(target)
         dist.ping(erl.name)
         q.put("linked")
