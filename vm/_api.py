@@ -19,26 +19,36 @@ from greenlet import getcurrent
 
 from . import _introspect, _io, _registry, _signals
 import selectors
-from collections import deque
 
 from ._heap import _SCALARS, copy_term
-from ._mailbox import _not_in_process
+from ._mailbox import Mailbox, _not_in_process
 from ._node import Node
 from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, Process, _Hibernate, _Killed
 from ._scheduler import NORMAL_PRIORITY
 from ._timers import SEND, WAKE
-from .errors import BadArg, Exit, NoProc
+from .errors import BadArg, Exit, NoProc, show
 from .terms import Atom, Pid, Ref
 
 _NO = object()
 TIMEOUT_TAG = Atom("timeout")
+OK = Atom("ok")
 
 
 def _me(what):
     p = getcurrent()
     if type(p) is not Process:
         raise _not_in_process(what)
+    return p
+
+
+def _alive(what):
+    """The calling process, for a call that acts as it (link, monitor, register,
+    timers): a dead process unwinding its `finally` blocks may not, so the call
+    raises the kill again (it cannot be caught for good)."""
+    p = _me(what)
+    if p.state is EXITING:
+        raise _Killed()
     return p
 
 
@@ -50,7 +60,7 @@ def _charge(p):
 
 def _check_pid(pid, what):
     if type(pid) is not Pid:
-        raise BadArg(f"{what}: expected a Pid, not {type(pid).__name__} ({pid!r})")
+        raise BadArg(f"{what}: expected a Pid, not {type(pid).__name__} ({show(pid)})")
 
 
 # ----------------------------------------------------------------------
@@ -131,8 +141,15 @@ def spawn_opt(fn, args=(), kwargs=None, *, link=False, monitor=False, priority="
 
 
 def self() -> Pid:  # noqa: A001 - Erlang's name, read as vm.self()
-    """The pid of the calling process."""
-    return _me("self").pid
+    """The pid of the calling process (in a `vm.to_thread` function: of the process
+    that called `to_thread`)."""
+    p = getcurrent()
+    if type(p) is not Process:
+        job = _io.current_job()
+        if job is None:
+            raise _not_in_process("self")
+        return job.pid
+    return p.pid
 
 
 def send(dest, msg):
@@ -144,7 +161,10 @@ def send(dest, msg):
     try:
         node = p.node
     except AttributeError:
-        raise _not_in_process("send") from None
+        job = _io.current_job()
+        if job is None:
+            raise _not_in_process("send") from None
+        return _io.send_from_thread(job, dest, msg)
     td = type(dest)
     if td is Pid and dest.creation == node.creation and dest.node == node.name:
         target = node.procs.get(dest.id)
@@ -153,12 +173,12 @@ def send(dest, msg):
     else:
         target = _registry.resolve(node, dest)
     copy = msg if type(msg) in _SCALARS else copy_term(msg)
-    if target is not None:
+    if target is not None and p.state is not EXITING:  # a dead process sends nothing
         # node.deliver(target, copy), inlined: this is the hottest path in the VM
         mb = target.mailbox
         if mb is None:
-            mb = target.mailbox = deque()
-        mb.append(copy)
+            mb = target.mailbox = Mailbox()
+        mb.q.append(copy)
         target.received += 1
         if target.state is RECEIVING:
             target.state = RUNNABLE
@@ -181,14 +201,14 @@ def send(dest, msg):
 def link(pid) -> bool:
     """Link the caller and `pid`. A dead pid raises NoProc, unless the caller traps
     exits: then `("EXIT", pid, "noproc")` arrives instead."""
-    p = _me("link")
+    p = _alive("link")
     _check_pid(pid, "link")
     node = p.node
     if pid != p.pid:
         target = node.lookup(pid)
         if target is None:
             if not p.trap_exit:
-                raise NoProc(f"link: {pid!r} is not alive (noproc); monitor it instead to be told")
+                raise NoProc(f"link: {show(pid)} is not alive (noproc); monitor it instead to be told")
             node.deliver(p, (_signals.EXIT, pid, _signals.NOPROC))
         else:
             _signals.add_link(node, p, target)
@@ -214,12 +234,12 @@ def monitor(target, alias=None) -> Ref:
     "reply_demonitor" the ref is also an alias of the caller (OTP 24's
     `{alias, Mode}`): messages sent to it arrive while it is active.
     """
-    p = _me("monitor")
+    p = _alive("monitor")
     node = p.node
     if alias is not None and alias not in ("explicit_unalias", "demonitor", "reply_demonitor"):
         raise BadArg(
             f"monitor: alias must be None, 'explicit_unalias', 'demonitor' or "
-            f"'reply_demonitor', not {alias!r}"
+            f"'reply_demonitor', not {show(alias)}"
         )
     if type(target) is tuple and len(target) == 2 and target[0] == "process":
         target = target[1]  # OTP's monitor(process, Item) spelling
@@ -236,7 +256,7 @@ def monitor(target, alias=None) -> Ref:
         proc = node.names.get(target[0]) if target[1] == node.name else None
     else:
         raise BadArg(
-            f"monitor: target must be a Pid, a registered name or (name, node), not {target!r}"
+            f"monitor: target must be a Pid, a registered name or (name, node), not {show(target)}"
         )
     ref = node.make_ref()
     p.ref_mark = (ref, p.received)  # before a noproc DOWN is queued below
@@ -257,9 +277,9 @@ def monitor(target, alias=None) -> Ref:
 def alias(mode="explicit_unalias") -> Ref:
     """A new alias of the caller: a Ref that `send` delivers to the caller while it is
     active. Modes: "explicit_unalias" (until `unalias`) or "reply" (one message)."""
-    p = _me("alias")
+    p = _alive("alias")
     if mode not in ("explicit_unalias", "reply"):
-        raise BadArg(f"alias: mode must be 'explicit_unalias' or 'reply', not {mode!r}")
+        raise BadArg(f"alias: mode must be 'explicit_unalias' or 'reply', not {show(mode)}")
     ref = _signals.add_alias(p.node, p, mode)
     _charge(p)
     return ref
@@ -269,7 +289,7 @@ def unalias(ref) -> bool:
     """Deactivate an alias of the caller; True if it was active."""
     p = _me("unalias")
     if type(ref) is not Ref:
-        raise BadArg(f"unalias: expected an alias Ref, not {ref!r}")
+        raise BadArg(f"unalias: expected an alias Ref, not {show(ref)}")
     entry = p.node.aliases.get(ref.id) if ref.creation == p.node.creation else None
     if entry is None or entry[0] is not p:
         return False
@@ -281,7 +301,7 @@ def demonitor(ref, flush=False, info=False) -> bool:
     `info=True` returns whether the monitor was still active."""
     p = _me("demonitor")
     if type(ref) is not Ref:
-        raise BadArg(f"demonitor: expected a Ref from vm.monitor(), not {ref!r}")
+        raise BadArg(f"demonitor: expected a Ref from vm.monitor(), not {show(ref)}")
     active = _signals.remove_monitor(p.node, p, ref)
     if flush:
         _signals.flush_down(p, ref)
@@ -305,7 +325,7 @@ def exit(*args):  # noqa: A001 - Erlang's name
     copy_term(reason)
     node = p.node
     target = node.lookup(pid) if pid.node == node.name else None
-    if target is not None:
+    if target is not None and p.state is not EXITING:  # a dead process sends no signal
         _signals.exit_signal(node, target, p.pid, reason, False)
         if p.state is EXITING:  # the signal (or a cascade) killed the caller
             raise _Killed()
@@ -326,7 +346,7 @@ def process_flag(flag, value):
     p = _me("process_flag")
     if flag == "trap_exit":
         if type(value) is not bool:
-            raise BadArg(f"process_flag('trap_exit', value): value must be True or False, not {value!r}")
+            raise BadArg(f"process_flag('trap_exit', value): value must be True or False, not {show(value)}")
         old, p.trap_exit = p.trap_exit, value
     elif flag == "priority":
         old = Atom(p.node.set_priority(p, value))
@@ -336,7 +356,7 @@ def process_flag(flag, value):
         old, p.label = p.label, copy_term(value)
     else:
         raise BadArg(
-            f"process_flag: unknown flag {flag!r}; known flags: 'trap_exit', 'priority', "
+            f"process_flag: unknown flag {show(flag)}; known flags: 'trap_exit', 'priority', "
             "'max_heap_size', 'label'"
         )
     _charge(p)
@@ -353,7 +373,7 @@ def process_info(pid, item=None):
     _check_pid(pid, "process_info")
     node = p.node
     if pid.node != node.name:
-        raise BadArg(f"process_info: {pid!r} is not a local process")
+        raise BadArg(f"process_info: {show(pid)} is not a local process")
     if item is not None:
         if type(item) is list:
             for it in item:
@@ -385,7 +405,7 @@ def is_process_alive(pid) -> bool:
     p = _me("is_process_alive")
     _check_pid(pid, "is_process_alive")
     if pid.node != p.node.name:
-        raise BadArg(f"is_process_alive: {pid!r} is not a local process")
+        raise BadArg(f"is_process_alive: {show(pid)} is not a local process")
     return p.node.lookup(pid) is not None
 
 
@@ -396,7 +416,7 @@ def is_process_alive(pid) -> bool:
 def register(name, pid) -> bool:
     """Register `pid` under `name`. BadArg if the name is taken, the pid is dead
     or already named, or the name is "undefined"."""
-    p = _me("register")
+    p = _alive("register")
     return _registry.register(p.node, name, pid)
 
 
@@ -421,27 +441,33 @@ def registered() -> list:
 
 
 def _check_time(seconds, what):
+    """Seconds for a timer or sleep: a number >= 0, or `math.inf` (never fires).
+    Returns None for infinity."""
     if seconds is None:
-        raise BadArg(f"{what}: timers need a time in seconds; None (infinity) is not accepted")
-    return check_timeout(seconds)
+        raise BadArg(f"{what}: timers need a time in seconds; None (infinity) is not accepted "
+                     "(math.inf is: a timer that never fires)")
+    return _opt_time(seconds, what)
 
 
 def _set_timer(p, seconds, dest, msg, what, wrap):
     seconds = _check_time(seconds, what)
     node = p.node
+    if type(dest) is Pid:
+        target = node.lookup(dest) if dest.node == node.name else None
+    elif isinstance(dest, str):
+        target = _registry.check_name(dest, what)
+    else:
+        raise BadArg(f"{what}: destination must be a Pid or a registered name, not {show(dest)}")
     ref = node.make_ref()
     if wrap:
         msg = (TIMEOUT_TAG, ref, msg)
     msg = copy_term(msg)
-    if type(dest) is Pid:
-        target = node.lookup(dest) if dest.node == node.name else None
-        if target is None:
-            return ref  # auto-cancelled at once: the target is dead
-    elif isinstance(dest, str):
-        target = _registry.check_name(dest, what)
+    if target is None:
+        return ref  # auto-cancelled at once: the target is dead
+    if seconds is None:
+        t = node.timers.never(SEND, target, msg, ref)
     else:
-        raise BadArg(f"{what}: destination must be a Pid or a registered name, not {dest!r}")
-    t = node.add_timer(seconds, SEND, target, msg, ref)
+        t = node.add_timer(seconds, SEND, target, msg, ref)
     node.timer_refs[ref] = t
     if type(target) is Process:
         if target.timers is None:
@@ -453,59 +479,102 @@ def _set_timer(p, seconds, dest, msg, what, wrap):
 
 def send_after(seconds, dest, msg) -> Ref:
     """Deliver `msg` to `dest` after `seconds`; returns a timer ref."""
-    return _set_timer(_me("send_after"), seconds, dest, msg, "send_after", False)
+    return _set_timer(_alive("send_after"), seconds, dest, msg, "send_after", False)
 
 
 def start_timer(seconds, dest, msg) -> Ref:
     """Deliver `("timeout", ref, msg)` to `dest` after `seconds`; returns ref."""
-    return _set_timer(_me("start_timer"), seconds, dest, msg, "start_timer", True)
+    return _set_timer(_alive("start_timer"), seconds, dest, msg, "start_timer", True)
 
 
-def cancel_timer(ref):
-    """Cancel a timer; returns the seconds it had left, or False if it already
-    fired, was cancelled, or never existed."""
-    p = _me("cancel_timer")
-    if type(ref) is not Ref:
-        raise BadArg(f"cancel_timer: expected a timer Ref, not {ref!r}")
-    node = p.node
-    t = node.timer_refs.pop(ref, None)
-    _charge(p)
-    if t is None:
-        return False
-    node.timers.cancel(t)
-    if type(t.target) is Process and t.target.timers is not None:
-        t.target.timers.discard(t)
+def _timer_options(what, async_, info):
+    if type(async_) is not bool or type(info) is not bool:
+        raise BadArg(f"{what}: async_ and info must be True or False, "
+                     f"not {show(async_)} and {show(info)}")
+
+
+def _time_left(node, t):
     return max(0.0, t.deadline - node.now())
 
 
-def read_timer(ref):
-    """Seconds left on a timer, or False."""
+def cancel_timer(ref, *, async_=False, info=True):
+    """Cancel a timer; returns the seconds it had left, or False if it already fired,
+    was cancelled, or never existed. Once it returns, the message is guaranteed
+    not to be delivered.
+
+    As OTP's options: `info=False` returns "ok" instead; `async_=True` returns
+    "ok" at once and (with `info=True`) sends `("cancel_timer", ref, result)`
+    to the caller.
+    """
+    p = _me("cancel_timer")
+    if type(ref) is not Ref:
+        raise BadArg(f"cancel_timer: expected a timer Ref, not {show(ref)}")
+    _timer_options("cancel_timer", async_, info)
+    node = p.node
+    t = node.timer_refs.pop(ref, None)
+    result = False
+    if t is not None:
+        # Cancel before anything can switch this process out (the charge below
+        # may preempt it), so a due timer cannot fire in between.
+        node.timers.cancel(t)
+        if type(t.target) is Process and t.target.timers is not None:
+            t.target.timers.discard(t)
+        result = _time_left(node, t)
+    return _timer_answer(p, node, "cancel_timer", ref, result, async_, info)
+
+
+def read_timer(ref, *, async_=False):
+    """Seconds left on a timer (`math.inf` for one that never fires), or False.
+    `async_=True` returns "ok" and sends `("read_timer", ref, result)`."""
     p = _me("read_timer")
     if type(ref) is not Ref:
-        raise BadArg(f"read_timer: expected a timer Ref, not {ref!r}")
+        raise BadArg(f"read_timer: expected a timer Ref, not {show(ref)}")
+    _timer_options("read_timer", async_, True)
     node = p.node
     t = node.timer_refs.get(ref)
-    return False if t is None else max(0.0, t.deadline - node.now())
+    result = False if t is None else _time_left(node, t)
+    return _timer_answer(p, node, "read_timer", ref, result, async_, True)
+
+
+def _timer_answer(p, node, what, ref, result, async_, info):
+    if async_:
+        if info:
+            node.deliver(p, (Atom(what), ref, result))
+        result = OK
+    elif not info:
+        result = OK
+    _charge(p)
+    return result
 
 
 def sleep(seconds) -> None:
-    """Wait `seconds` (messages stay queued). `sleep(0)` yields the rest of the slice."""
+    """Wait `seconds` (messages stay queued). `sleep(0)` yields the rest of the slice;
+    `sleep(math.inf)` waits until the process is killed."""
     p = _me("sleep")
     seconds = _check_time(seconds, "sleep")
     node = p.node
     if seconds == 0:
         node.preempt(p)
         return
+    if seconds is None:
+        node.park(p, WAITING)  # only an exit signal ends this wait
+        return
     t = node.add_timer(seconds, WAKE, p)
     node.park(p, WAITING, t)
     p.timed_out = False
 
 
-def to_thread(fn, *args, **kwargs):
+def to_thread(fn, *args, timeout=None, **kwargs):
     """Run a blocking call on the node's dirty pool; return its result (or raise its
-    exception) while every other process keeps running. `fn` runs on a worker
-    thread: it must not call process functions."""
-    return _io.to_thread(_me("to_thread"), fn, args, kwargs)
+    exception) while every other process keeps running.
+
+    `timeout` (seconds, None for no limit) raises `TimeoutError` when it passes;
+    the job is then abandoned, as when the caller is killed: a job not started
+    never runs, one running ends unheard (a thread cannot be stopped; use
+    `vm.to_process` for work that must stop). `fn` runs on a worker thread:
+    there, `vm.send` and `vm.self` work and nothing else of the VM does."""
+    p = _me("to_thread")
+    return _io.to_thread(p, fn, args, kwargs, _opt_time(timeout, "to_thread"))
 
 
 def wait_readable(sock, timeout=None) -> bool:
@@ -521,10 +590,7 @@ def wait_writable(sock, timeout=None) -> bool:
 
 
 def _io_waits(p):
-    node = p.node
-    if node.io is None:
-        node.io = _io.IOWaits(node)
-    return node.io
+    return p.node.io_waits()
 
 
 def _opt_time(timeout, what):
@@ -544,7 +610,7 @@ def bump_reductions(n) -> None:
     """Charge `n` extra reductions to the caller (OTP's erlang:bump_reductions/1)."""
     p = _me("bump_reductions")
     if type(n) is not int or n < 0:
-        raise BadArg(f"bump_reductions: n must be an int >= 0, not {n!r}")
+        raise BadArg(f"bump_reductions: n must be an int >= 0, not {show(n)}")
     p.budget -= n
     if p.budget <= 0:
         p.node.preempt(p)
@@ -558,7 +624,7 @@ def hibernate(fn, *args, **kwargs):
     """
     _me("hibernate")
     if not callable(fn):
-        raise BadArg(f"hibernate needs a callable, not {fn!r}")
+        raise BadArg(f"hibernate needs a callable, not {show(fn)}")
     raise _Hibernate(fn, args, kwargs)
 
 

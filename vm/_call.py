@@ -26,17 +26,18 @@ What it refuses: naming servers, building exit reasons, timeouts as policy:
 
 from __future__ import annotations
 
-from collections import deque
-
 from greenlet import getcurrent
 
 from ._heap import _SCALARS, copy_term
+from ._mailbox import Mailbox
+from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
 from ._scheduler import NORMAL_PRIORITY
-from ._signals import DOWN, NOPROC
+from ._signals import DOWN, NOPROC, flush_down
 from .terms import Atom, Ref
 
 DEMONITOR = "demonitor"
+_PLAIN_TIMEOUT = 1e15  # seconds; anything else goes through check_timeout
 CALLING_SELF = Atom("calling_self")
 
 
@@ -51,6 +52,10 @@ def call_request(dest, label, request, timeout):
     node = p.node
     if p.state is EXITING:
         raise _Killed()
+    if timeout is not None:
+        tt = type(timeout)
+        if not ((tt is float or tt is int) and 0 <= timeout < _PLAIN_TIMEOUT):
+            timeout = check_timeout(timeout)  # NaN, inf, negative, 10**400, not a number
     if dest.creation != node.creation or dest.node != node.name:
         return (False, NOPROC)
     target = node.procs.get(dest.id)
@@ -81,8 +86,8 @@ def call_request(dest, label, request, timeout):
     msg = (label, (p.pid, ref), request if type(request) in _SCALARS else copy_term(request))
     mb = target.mailbox
     if mb is None:
-        mb = target.mailbox = deque()
-    mb.append(msg)
+        mb = target.mailbox = Mailbox()
+    mb.q.append(msg)
     target.received += 1
     if target.state is RECEIVING:
         target.state = RUNNABLE
@@ -94,25 +99,23 @@ def call_request(dest, label, request, timeout):
         node.ins.emit("send", p.pid, tpid, msg)
     # wait for (ref, reply) or ("DOWN", ref, ...)
     armed = False
+    i = -1
     try:
         while True:
             mb = p.mailbox
-            if mb:
-                n = len(mb)
-                i = n - (p.received - mark)
+            if mb is not None and mb.q:
+                q = mb.q
                 if i < 0:
-                    i = 0
+                    i = mb.start(p.received, mark)
+                n = len(q)
                 while i < n:
-                    m = mb[i]
+                    m = q[i]
                     if type(m) is tuple:
                         k = len(m)
                         if k == 2 and m[0] is ref:  # refs are shared, never copied
-                            if i == n - 1:
-                                mb.pop()  # the usual place: the newest message
-                            else:
-                                del mb[i]
+                            mb.take(p, i)
                             if not _forget(node, p, rid, target):
-                                _flush_down(p, ref)  # the server died just after replying
+                                flush_down(p, ref)  # the server died just after replying
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
                             p.budget -= 1
@@ -120,7 +123,7 @@ def call_request(dest, label, request, timeout):
                                 node.preempt(p)
                             return (True, m[1])
                         if k == 5 and m[1] is ref and m[0] == DOWN:
-                            del mb[i]
+                            mb.take(p, i)
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
                             _charge(p)
@@ -128,7 +131,7 @@ def call_request(dest, label, request, timeout):
                     i += 1
             if p.timed_out:
                 _forget(node, p, rid, target)
-                _flush_down(p, ref)
+                flush_down(p, ref)
                 return (False, "timeout")
             if timeout is not None and not armed:
                 if timeout <= 0:
@@ -157,15 +160,6 @@ def _forget(node, p, rid, target) -> bool:
     return entry is not None
 
 
-def _flush_down(p, ref):
-    mb = p.mailbox
-    if mb:
-        for j, m in enumerate(mb):
-            if type(m) is tuple and len(m) == 5 and m[1] == ref and m[0] == DOWN:
-                del mb[j]
-                return
-
-
 def _charge(p):
     p.budget -= 1
     if p.budget <= 0:
@@ -183,12 +177,12 @@ def reply(tag, message):
             from ._signals import resolve_alias
 
             owner = resolve_alias(node, tag)
-        if owner is not None and owner.state is not EXITING:
+        if owner is not None and owner.state is not EXITING and p.state is not EXITING:
             msg = (tag, message if type(message) in _SCALARS else copy_term(message))
             mb = owner.mailbox  # node.deliver(owner, msg), inline
             if mb is None:
-                mb = owner.mailbox = deque()
-            mb.append(msg)
+                mb = owner.mailbox = Mailbox()
+            mb.q.append(msg)
             owner.received += 1
             if owner.state is RECEIVING:
                 owner.state = RUNNABLE

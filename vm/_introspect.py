@@ -23,7 +23,7 @@ from ._heap import copy_term
 from ._process import OTP_STATUS, RUNNING
 from ._scheduler import initial_call
 from ._signals import WORD, process_memory
-from .errors import BadArg, Unsendable
+from .errors import BadArg, Unsendable, show
 from .terms import Atom
 
 _VM_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -170,11 +170,11 @@ def info_item(node, p, item):
         return p.parent_pid
     if item == "max_heap_size":
         return {"size": p.max_heap or 0, "kill": p.max_heap_kill, "error_logger": p.max_heap_log}
-    raise BadArg(f"process_info: unknown item {item!r}; known items: {', '.join(ITEMS)}")
+    raise BadArg(f"process_info: unknown item {show(item)}; known items: {', '.join(ITEMS)}")
 
 
 def check_item(item):
     if type(item) is tuple and len(item) == 2 and item[0] == "dictionary":
         return
     if item not in ITEMS:
-        raise BadArg(f"process_info: unknown item {item!r}; known items: {', '.join(ITEMS)}")
+        raise BadArg(f"process_info: unknown item {show(item)}; known items: {', '.join(ITEMS)}")

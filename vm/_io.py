@@ -1,21 +1,34 @@
-"""Waiting on the world outside the node: the dirty pool and sockets.
+"""Waiting on the world outside the node: the dirty pool and file descriptors.
 
-What this module owns: the two ways a process waits for something that is
-not another process, without freezing the node.
+What this module owns: the ways a process waits for something that is not
+another process, without freezing the node.
 
 1. **The dirty pool** (`to_thread`). Code that cannot carry reduction
    checks (a C extension crunching numbers, `time.sleep`, a blocking HTTP
    client) runs on a worker thread, like BEAM's dirty schedulers. The
    calling process parks; every other process keeps running; the result or
-   the exception comes back to the caller. A kill of the caller is not
-   delayed by the job: the process dies at once and the job's result is
-   dropped when it arrives (a thread cannot be killed, so the job itself
-   runs to its end).
-2. **Socket readiness** (`wait_readable`, `wait_writable`). A process parks
-   until its socket is ready, watched by the node's selector; the scheduler
-   polls it when idle and, while sockets are being waited on, at least
-   every millisecond between slices. One process per connection is then
-   the natural way to write a server (see `vm.net`).
+   the exception comes back to the caller. A caller that dies or times out
+   *abandons* its job: the kill is not delayed, a job still queued never
+   runs, and one already running (a thread cannot be killed) is counted as
+   abandoned until it ends. The pool keeps `DIRTY_BASE` threads for work
+   and grows by one thread per abandoned job still running, up to the
+   node's `dirty_threads`, so abandoned jobs never block new ones; extra
+   threads exit when idle. Work that must really stop when its owner dies
+   belongs in an OS process: `vm.to_process` and ports (`_ports.py`).
+   A function running on the pool may call `vm.send` (delivered in order,
+   after what it sent before) and `vm.self` (the caller's pid); nothing
+   else of the VM works on a foreign thread.
+2. **File descriptor readiness** (`wait_readable`, `wait_writable`). A
+   process parks until its socket is ready, watched by the node's
+   selector; the scheduler polls it when idle and, while descriptors are
+   waited on, at least every millisecond between slices. A wait can also
+   end when a message arrives (`messages=True`), which is how a port or an
+   active socket's reader serves its owner's commands and its descriptor
+   in one loop. A descriptor closed while a process waits on it wakes that
+   process with `OSError(EBADF)` (found by a sweep at most every
+   `CLOSED_SWEEP` seconds), and every path out of a wait leaves no entry
+   behind, so a new socket that gets the same descriptor number is free to
+   be waited on.
 
 Both count in `node.waiters`: parks that something outside the run queue
 will end. A node with waiters is not deadlocked while everything else waits.
@@ -27,35 +40,63 @@ stays an OS object that never travels in a message (hand it over with
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import selectors
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from time import monotonic
 
-from ._process import WAITING
+from ._heap import copy_term
+from ._process import RECEIVING, WAITING, dirty_context
 from ._timers import WAKE
-from .errors import BadArg
+from .errors import BadArg, show
 
-#: Worker threads of a node's dirty pool (BEAM has 10 dirty I/O schedulers).
-DIRTY_WORKERS = 10
+log = logging.getLogger("beamlet.dirty")
+
+#: Threads the dirty pool keeps for work (BEAM has 10 dirty I/O schedulers).
+DIRTY_BASE = 10
+#: The default bound on the dirty pool's threads, abandoned jobs included.
+DIRTY_MAX = 64
+#: Seconds an idle thread above DIRTY_BASE waits for work before it exits.
+IDLE_EXIT = 10.0
+#: How often (seconds) waits are checked for descriptors closed under them.
+CLOSED_SWEEP = 0.1
+
+QUEUED, RUNNING, DONE, ABANDONED = "queued", "running", "done", "abandoned"
 
 
 # ----------------------------------------------------------------------
 # the dirty pool
 
 
-def to_thread(p, fn, args, kwargs):
-    """Run `fn(*args, **kwargs)` on the node's dirty pool; park `p` until it is done."""
+def to_thread(p, fn, args, kwargs, timeout):
+    """Run `fn(*args, **kwargs)` on the node's dirty pool; park `p` until it is done.
+
+    Raises `TimeoutError` when `timeout` seconds pass first (the job is then
+    abandoned, as when the caller is killed).
+    """
     if not callable(fn):
-        raise BadArg(f"to_thread needs a callable, not {fn!r}")
+        raise BadArg(f"to_thread needs a callable, not {show(fn)}")
     node = p.node
-    node.selector()  # the worker wakes the node through its selector
-    if node.dirty is None:
-        node.dirty = ThreadPoolExecutor(DIRTY_WORKERS, thread_name_prefix="beamlet-dirty")
-    job = _Job(node, p)
+    pool = node.dirty_pool()
+    job = _Job(node, p, fn, args, kwargs)
     node.waiters += 1
-    future = node.dirty.submit(fn, *args, **kwargs)
-    future.add_done_callback(job.done)
-    node.park(p, WAITING, job.abandon)
-    # make_runnable cleared our undo; the outcome is on the job
+    pool.submit(job)
+    if timeout is not None:
+        job.timer = node.add_timer(timeout, WAKE, p)
+    p.timed_out = False
+    try:
+        node.park(p, WAITING, job.abandon)
+    finally:
+        if job.state is not DONE:  # timed out, or killed while it waited
+            job.abandon()
+    if p.timed_out:
+        p.timed_out = False
+        raise TimeoutError(f"to_thread: {show(fn)} did not finish within {timeout} s "
+                           "(it was abandoned; a thread cannot be stopped, so it runs to its "
+                           "end unless it is a vm.to_process job)")
     if job.error is not None:
         err, job.error = job.error, None
         raise err
@@ -63,43 +104,240 @@ def to_thread(p, fn, args, kwargs):
 
 
 class _Job:
-    __slots__ = ("node", "proc", "result", "error", "abandoned")
+    __slots__ = ("node", "proc", "pid", "fn", "args", "kwargs", "state", "result", "error",
+                 "timer")
 
-    def __init__(self, node, p):
+    def __init__(self, node, p, fn, args, kwargs):
         self.node = node
         self.proc = p
-        self.result = None
-        self.error = None
-        self.abandoned = False
+        self.pid = p.pid
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.state = QUEUED
+        self.result = self.error = self.timer = None
 
     def abandon(self):
-        """The caller died (or the node stops) before the job finished."""
-        self.abandoned = True
-        self.node.waiters -= 1
-
-    def done(self, future):
-        """On the worker thread: hand the outcome to the node's thread."""
-        try:
-            self.node.post(lambda: self._finish(future))
-        except Exception:  # the node has stopped: nobody is waiting any more
-            pass
-
-    def _finish(self, future):
-        if self.abandoned:
+        """The caller died or timed out (on the node's thread; idempotent)."""
+        if self.state is DONE or self.state is ABANDONED:
             return
+        node = self.node
+        node.waiters -= 1
+        if self.timer is not None:
+            node.timers.cancel(self.timer)
+        if self.proc.undo == self.abandon:
+            self.proc.undo = None
+        node.dirty_pool().abandon(self)
+
+    def finish(self):
+        """On the node's thread: hand the outcome to the caller."""
+        if self.state is not DONE:
+            return  # abandoned meanwhile
+        node = self.node
+        node.waiters -= 1
+        if self.timer is not None:
+            node.timers.cancel(self.timer)
         p = self.proc
-        exc = future.exception()
-        if exc is not None:
-            self.error = exc
-        else:
-            self.result = future.result()
-        self.node.waiters -= 1
-        p.undo = None
-        self.node.make_runnable(p)
+        p.undo = None  # make_runnable would cancel it: it is not a cancellation
+        node.make_runnable(p)
+
+
+class DirtyPool:
+    """The worker threads of one node (see the module docstring, point 1)."""
+
+    def __init__(self, node, max_threads):
+        self.node = node
+        self.max = max_threads
+        self.cond = threading.Condition()
+        self.queue: deque = deque()
+        self.threads = 0
+        self.idle = 0
+        self.running = 0
+        self.abandoned_running = 0
+        self.abandoned_total = 0
+        self.completed = 0
+        self.closed = False
+
+    def capacity(self):
+        return min(self.max, DIRTY_BASE + self.abandoned_running)
+
+    def submit(self, job):
+        with self.cond:
+            if self.closed:
+                raise _node_stopped()
+            self.queue.append(job)
+            self._staff()
+
+    def _staff(self):
+        """Wake or start a thread for the queued jobs (holding the lock)."""
+        if self.idle >= len(self.queue):
+            self.cond.notify()
+        elif self.threads < self.capacity():
+            self.threads += 1
+            threading.Thread(target=self._work, name=f"beamlet-dirty-{self.node.creation}",
+                             daemon=True).start()
+
+    def abandon(self, job):
+        with self.cond:
+            was = job.state
+            job.state = ABANDONED
+            self.abandoned_total += 1
+            if was is QUEUED:
+                try:
+                    self.queue.remove(job)
+                except ValueError:
+                    pass
+            elif was is RUNNING:
+                self.abandoned_running += 1
+                if self.queue:
+                    self._staff()  # the abandoned job's thread no longer counts
+
+    def close(self):
+        """The node stops: queued jobs never run; running ones end unheard."""
+        with self.cond:
+            self.closed = True
+            self.queue.clear()
+            self.cond.notify_all()
+
+    def _work(self):
+        cond = self.cond
+        while True:
+            with cond:
+                while not self.queue and not self.closed:
+                    self.idle += 1
+                    woke = cond.wait(IDLE_EXIT if self.threads > DIRTY_BASE else None)
+                    self.idle -= 1
+                    if not woke and not self.queue and self.threads > DIRTY_BASE:
+                        self.threads -= 1
+                        return
+                if self.closed:
+                    self.threads -= 1
+                    return
+                job = self.queue.popleft()
+                job.state = RUNNING
+                self.running += 1
+            self._run(job)
+            with cond:
+                self.running -= 1
+                self.completed += 1
+                if job.state is ABANDONED:
+                    self.abandoned_running -= 1
+                else:
+                    job.state = DONE
+                if self.threads > self.capacity():
+                    self.threads -= 1
+                    return
+            if job.state is DONE:
+                try:
+                    self.node.post(job.finish)
+                except Exception:  # noqa: BLE001 - the node stopped: nobody waits any more
+                    pass
+
+    @staticmethod
+    def _run(job):
+        dirty_context.job = job
+        try:
+            job.result = job.fn(*job.args, **(job.kwargs or {}))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            job.error = e
+        finally:
+            dirty_context.job = None
+            job.fn = job.args = job.kwargs = None
+
+    def stats(self) -> dict:
+        """Threads, jobs running and queued, abandoned jobs (still running, and ever)."""
+        with self.cond:
+            return {
+                "threads": self.threads,
+                "max_threads": self.max,
+                "running": self.running,
+                "queued": len(self.queue),
+                "abandoned_running": self.abandoned_running,
+                "abandoned_total": self.abandoned_total,
+                "completed": self.completed,
+            }
+
+    @staticmethod
+    def unused_stats(max_threads) -> dict:
+        """`stats()` of a node that never used its pool."""
+        return {"threads": 0, "max_threads": max_threads, "running": 0, "queued": 0,
+                "abandoned_running": 0, "abandoned_total": 0, "completed": 0}
+
+
+def _node_stopped():
+    from .errors import VMError
+
+    return VMError("node stopped: the dirty pool takes no more jobs")
+
+
+def current_job():
+    """The dirty job running on this thread, or None (this thread is not a pool worker)."""
+    return getattr(dirty_context, "job", None)
+
+
+def send_from_thread(job, dest, msg):
+    """`vm.send` on a dirty-pool thread: copy here, deliver on the node's thread, in order."""
+    node = job.node
+    copy = copy_term(msg)
+    sender = job.pid
+
+    def deliver():
+        from ._registry import resolve
+
+        try:
+            target = resolve(node, dest)
+        except BadArg as e:
+            log.warning("a send from a dirty-pool job of %r was dropped: %s", sender, e)
+            return
+        if target is not None:
+            node.deliver(target, copy)
+            if node.on_send:
+                node.ins.emit("send", sender, target.pid, copy)
+
+    node.post(deliver)
+    return msg
 
 
 # ----------------------------------------------------------------------
-# sockets
+# file descriptors
+
+#: What a wait with `messages=True` returns when a message ended it.
+MESSAGE = "message"
+
+
+def _fd_of(fileobj):
+    """The descriptor number of a socket, file or int; BadArg for anything else."""
+    if type(fileobj) is int:
+        fd = fileobj
+    elif hasattr(fileobj, "fileno") and not isinstance(fileobj, (bool, str, bytes)):
+        try:
+            fd = fileobj.fileno()
+        except (OSError, ValueError) as e:
+            raise BadArg(f"wait on a closed socket or file ({e})") from None
+        if type(fd) is not int:
+            raise BadArg(f"wait: {show(fileobj)}.fileno() returned {show(fd)}, not an int")
+    else:
+        raise BadArg(f"wait needs a socket, a file or a file descriptor (an int), "
+                     f"not {type(fileobj).__name__} ({show(fileobj)})")
+    if fd < 0:
+        raise BadArg("wait on a closed socket or file (its descriptor is -1)"
+                     if fd == -1 else
+                     f"wait needs a socket, a file or a file descriptor; {fd} is none of them")
+    return fd
+
+
+class _Wait:
+    __slots__ = ("proc", "fd", "event", "fileobj", "timer", "ready", "closed", "ended")
+
+    def __init__(self, p, fd, event, fileobj):
+        self.proc = p
+        self.fd = fd
+        self.event = event
+        self.fileobj = fileobj
+        self.timer = None
+        self.ready = False  # ended because the descriptor was ready
+        self.closed = False  # ended because the descriptor was closed under it
+        self.ended = False
 
 
 class IOWaits:
@@ -107,84 +345,141 @@ class IOWaits:
 
     def __init__(self, node):
         self.node = node
-        self.by_fd: dict = {}  # fd -> {event: process}
+        self.by_fd: dict = {}  # fd -> {event: _Wait}
+        self.last_sweep = monotonic()
 
-    def wait(self, p, fileobj, event, timeout):
+    def wait(self, p, fileobj, event, timeout, messages=False):
+        """Park `p` until `fileobj` is ready for `event`. Returns True when ready,
+        False on timeout, and MESSAGE when `messages` and a message is queued."""
         node = self.node
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        if fd < 0:
-            raise BadArg("wait on a closed socket")
+        fd = _fd_of(fileobj)
+        if messages and p.mailbox is not None and p.mailbox.q:
+            return MESSAGE
         waiting = self.by_fd.get(fd)
-        if waiting is None:
-            waiting = self.by_fd[fd] = {}
-        if event in waiting:
+        if waiting is not None and event in waiting and _is_closed(waiting[event].fileobj):
+            self._close_under(waiting[event])  # a stale wait on a number now reused
+        if waiting is not None and event in waiting:
             raise BadArg(
-                f"{waiting[event].pid!r} already waits for this socket to be "
+                f"{waiting[event].proc.pid!r} already waits for this socket to be "
                 f"{'readable' if event == selectors.EVENT_READ else 'writable'}; "
                 "one process per direction"
             )
-        waiting[event] = p
-        self._update(fd, fileobj)
-        timer = node.add_timer(timeout, WAKE, p) if timeout is not None else None
+        w = _Wait(p, fd, event, fileobj)
+        if waiting is None:
+            waiting = self.by_fd[fd] = {}
+        waiting[event] = w
+        try:
+            self._update(fd)
+        except (OSError, ValueError) as e:
+            self._forget(w)
+            raise BadArg(f"wait: cannot watch descriptor {fd}: {e}") from None
+        if timeout is not None:
+            w.timer = node.add_timer(timeout, WAKE, p)
         p.timed_out = False
         node.waiters += 1
-        done = [False]
-
-        def undo():
-            if not done[0]:
-                done[0] = True
-                node.waiters -= 1
-                self._forget(fd, event, fileobj)
-                if timer is not None:
-                    node.timers.cancel(timer)
-
         try:
-            node.park(p, WAITING, undo)
+            # In RECEIVING, a delivery wakes the process too (see deliver).
+            node.park(p, RECEIVING if messages else WAITING, lambda: self._end(w))
         finally:
             p.undo = None
-            undo()
-        timed_out, p.timed_out = p.timed_out, False
-        return not timed_out
+            self._end(w)
+        if w.closed:
+            raise OSError(errno.EBADF, "the socket was closed while a process waited on it")
+        if p.timed_out:
+            p.timed_out = False
+            return False
+        if messages and not w.ready:
+            return MESSAGE
+        return True
 
-    def _events(self, fd):
+    def _end(self, w):
+        """Every way out of a wait comes here (idempotent)."""
+        if w.ended:
+            return
+        w.ended = True
+        self.node.waiters -= 1
+        if w.timer is not None:
+            self.node.timers.cancel(w.timer)
+        self._forget(w)
+
+    def _forget(self, w):
+        waiting = self.by_fd.get(w.fd)
+        if waiting is not None and waiting.get(w.event) is w:
+            del waiting[w.event]
+            if not waiting:
+                del self.by_fd[w.fd]
+        try:
+            self._update(w.fd)
+        except (OSError, ValueError, KeyError):  # closed meanwhile
+            sel = self.node.selector()
+            try:
+                sel.unregister(w.fd)
+            except (KeyError, ValueError, OSError):
+                pass
+
+    def _update(self, fd):
+        sel = self.node.selector()
         mask = 0
         for ev in self.by_fd.get(fd, ()):
             mask |= ev
-        return mask
-
-    def _update(self, fd, fileobj):
-        sel = self.node.selector()
-        mask = self._events(fd)
         try:
             key = sel.get_key(fd)
         except KeyError:
             key = None
+        if key is not None and mask and key.events != mask:
+            try:
+                sel.modify(fd, mask, self._ready)
+                return
+            except OSError:
+                # The number was closed and reused since it was registered (the
+                # kernel forgot the old one): the selector dropped its key.
+                key = None
         if key is None:
             if mask:
                 sel.register(fd, mask, self._ready)
-        elif mask:
-            sel.modify(fd, mask, self._ready)
-        else:
+        elif not mask:
             sel.unregister(fd)
-
-    def _forget(self, fd, event, fileobj):
-        waiting = self.by_fd.get(fd)
-        if waiting is not None:
-            waiting.pop(event, None)
-            if not waiting:
-                del self.by_fd[fd]
-        try:
-            self._update(fd, fileobj)
-        except (ValueError, OSError):  # closed meanwhile
-            pass
 
     def _ready(self, key, mask):
         """Selector callback: wake the processes whose event is ready."""
-        waiting = self.by_fd.get(key.fd, {})
+        waiting = self.by_fd.get(key.fd)
+        if not waiting:
+            return
         for event in (selectors.EVENT_READ, selectors.EVENT_WRITE):
-            if mask & event and event in waiting:
-                p = waiting[event]
-                if p.undo is not None:
-                    u, p.undo = p.undo, None
-                    u()
-                    self.node.make_runnable(p)
+            w = waiting.get(event)
+            if w is not None and mask & event:
+                self._wake(w, ready=True)
+
+    def _wake(self, w, ready):
+        p = w.proc
+        w.ready = ready
+        self._end(w)
+        if p.state is RECEIVING or p.state is WAITING:
+            p.undo = None
+            self.node.make_runnable(p)
+
+    def sweep_closed(self):
+        """Wake, with an error, the waits whose socket was closed under them."""
+        self.last_sweep = monotonic()
+        for waiting in list(self.by_fd.values()):
+            for w in list(waiting.values()):
+                if _is_closed(w.fileobj):
+                    self._close_under(w)
+
+    def _close_under(self, w):
+        w.closed = True
+        self._wake(w, ready=False)
+
+
+
+def _is_closed(fileobj) -> bool:
+    if type(fileobj) is int:
+        try:
+            os.fstat(fileobj)
+        except OSError:
+            return True
+        return False
+    try:
+        return fileobj.fileno() < 0
+    except (OSError, ValueError):
+        return True

@@ -26,8 +26,10 @@ What it refuses: the scheduling policy itself (`_scheduler.py`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -37,13 +39,19 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from greenlet import GreenletExit, getcurrent
 
+from . import _io
 from ._heap import copy_term
 from ._process import EXITING, Process, _Killed
 from ._registry import resolve
 from ._scheduler import KILLED, NORMAL, POOL_IDLE, Scheduler, internal_error
-from .errors import BadArg, Deadlock, Exit, ProcessExit, VMError
+from .errors import BadArg, Deadlock, Exit, ProcessExit, Unsendable, VMError, show
 from ._watchdog import Timeslicer, Watchdog
 from .terms import Crash
+
+
+# The longest single wait on the selector or in time.sleep (epoll refuses more
+# than about 24.8 days; a day keeps well clear of every platform's limit).
+MAX_WAIT = 86400.0
 
 
 class Node(Scheduler):
@@ -51,7 +59,12 @@ class Node(Scheduler):
 
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
                  instruments=(), preempt=True, long_slice=0.1, timeslice=None,
-                 slice_time=0.00025):
+                 slice_time=0.00025, dirty_threads=_io.DIRTY_MAX):
+        if type(dirty_threads) is not int or dirty_threads < 1:
+            raise BadArg(f"dirty_threads must be an int >= 1 (default {_io.DIRTY_MAX}), "
+                         f"not {show(dirty_threads)}")
+        self.dirty_threads = dirty_threads
+        self._dirty = None
         super().__init__(reductions=reductions, seed=seed, clock=clock, name=name,
                          preempt=preempt, slice_time=slice_time)
         self.external: deque = deque()
@@ -62,10 +75,10 @@ class Node(Scheduler):
         if long_slice is not None and (isinstance(long_slice, bool)
                                        or not isinstance(long_slice, (int, float))
                                        or long_slice <= 0):
-            raise BadArg(f"long_slice must be seconds > 0 or None, not {long_slice!r}")
+            raise BadArg(f"long_slice must be seconds > 0 or None, not {show(long_slice)}")
         if timeslice is not None and (isinstance(timeslice, bool)
                                       or not isinstance(timeslice, (int, float)) or timeslice <= 0):
-            raise BadArg(f"timeslice must be seconds > 0 or None, not {timeslice!r}")
+            raise BadArg(f"timeslice must be seconds > 0 or None, not {show(timeslice)}")
         self.long_slice = long_slice
         self.timeslice = timeslice
         self._watchdog = None
@@ -77,6 +90,8 @@ class Node(Scheduler):
         self._done = threading.Event()
         self._failure = None
         self.background = False
+        self._post_lock = threading.Lock()
+        self._closed = False  # no more requests from other threads (see post)
         for inst in instruments:
             self.ins.add(inst)
 
@@ -87,12 +102,40 @@ class Node(Scheduler):
         """Run `main(*args, **kwargs)` as the first process; return its result."""
         self._claim_thread("run")
         self.spawn_process(None, main, args, kwargs, is_main=True)
-        self._serve()
+        with self._catching_ctrl_c():
+            self._serve()
         if self._failure is not None:
             raise self._failure
         if self.main_reason == NORMAL:
             return self.main_result
         raise ProcessExit(self.main_reason)
+
+    @contextlib.contextmanager
+    def _catching_ctrl_c(self):
+        """Tell a real Ctrl-C from `raise KeyboardInterrupt` in process code.
+
+        Python delivers both as KeyboardInterrupt in whatever frame runs. A
+        real one must stop the node; one raised by code is that process's
+        crash. On the main thread, with Python's default handler in place,
+        the node's own handler marks the node before raising.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach only the main thread: any KeyboardInterrupt here is code's
+            return
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            self.interrupted = True  # someone else's handler: we cannot tell, so it stops the node
+            yield
+            return
+
+        def on_sigint(signum, frame):
+            self.interrupted = True
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _claim_thread(self, what):
         if type(getcurrent()) is Process:
@@ -127,6 +170,7 @@ class Node(Scheduler):
     def shutdown(self):
         """Kill every process still alive (newest first) and unwind its stack."""
         self.stopping = True
+        self._close_door()
         if self._watchdog is not None:
             self._watchdog.stop()
         if self._timeslicer is not None:
@@ -140,8 +184,8 @@ class Node(Scheduler):
                 self._unwind(q.popleft())
         self._trim_pool(0)
         self.procs.clear()
-        if self.dirty is not None:
-            self.dirty.shutdown(wait=False, cancel_futures=True)
+        if self._dirty is not None:
+            self._dirty.close()
         if self._selector is not None:
             self._selector.close()
             self._wake_r.close()
@@ -195,7 +239,10 @@ class Node(Scheduler):
                 self.stopping = True
                 self.special = True
 
-            self.post(request_stop)
+            try:
+                self.post(request_stop)
+            except VMError:
+                pass  # it is stopping already
             self._thread.join(timeout)
         if self._failure is not None:
             raise self._failure
@@ -207,13 +254,31 @@ class Node(Scheduler):
         self.stop()
 
     def post(self, fn):
-        """Run `fn()` on the node's thread between two slices (callable from any thread)."""
-        if self._done.is_set():
-            raise VMError("this node has stopped")
-        self.external.append(fn)
+        """Run `fn()` on the node's thread between two slices (callable from any thread).
+
+        Raises `VMError("node stopped")` once the node has stopped. A request
+        that also has a `fail(exc)` method (see `_ask`) is failed with that
+        error if the node stops before running it, so no thread waits forever.
+        """
+        with self._post_lock:
+            if self._closed:
+                raise VMError("node stopped: it no longer accepts requests from other threads")
+            self.external.append(fn)
         self.attention = True
         self.special = True  # the loop's fast path does not look at `attention`
         self._wake()
+
+    def _close_door(self):
+        """Refuse new requests, and fail those still queued (the node is stopping)."""
+        with self._post_lock:
+            self._closed = True
+            left = list(self.external)
+            self.external.clear()
+        stopped = VMError("node stopped before it could run this request")
+        for request in left:
+            fail = getattr(request, "fail", None)
+            if fail is not None:
+                fail(stopped)
 
     def _outside(self, what):
         if not self.background:
@@ -225,16 +290,9 @@ class Node(Scheduler):
             )
 
     def _ask(self, fn, timeout=None):
-        fut = Future()
-
-        def request():
-            try:
-                fut.set_result(fn())
-            except BaseException as e:  # noqa: BLE001 - handed to the calling thread
-                fut.set_exception(e)
-
+        request = _Request(fn)
         self.post(request)
-        return fut.result(timeout)
+        return request.future.result(timeout)
 
     def spawn(self, fn, *args, **kwargs):
         """Spawn a process in this node from another thread; returns its Pid."""
@@ -257,15 +315,24 @@ class Node(Scheduler):
     def call(self, fn, *args, timeout=None, **kwargs):
         """Run `fn(*args, **kwargs)` in a fresh process; return its result to this thread.
 
-        Raises `ProcessExit` if the process exits abnormally, and
-        `TimeoutError` if no answer comes within `timeout` seconds.
+        The arguments and the result are copied, as messages are (a result
+        that is not a term raises `Unsendable` here). Raises `ProcessExit` if
+        the process exits abnormally, `VMError("node stopped")` if the node
+        stops first, and `TimeoutError` if no answer comes within `timeout`
+        seconds.
         """
         self._outside("call")
         fut = Future()
+        args = copy_term(args)
+        kwargs = copy_term(kwargs)
 
         def runner():
             try:
-                fut.set_result(fn(*args, **kwargs))
+                result = fn(*args, **kwargs)
+                try:
+                    fut.set_result(copy_term(result))
+                except Unsendable as e:
+                    fut.set_exception(e)
             except Exit as e:
                 fut.set_exception(ProcessExit(e.reason))
                 raise
@@ -274,9 +341,16 @@ class Node(Scheduler):
                 raise
             finally:
                 if not fut.done():  # killed, or hibernated away
-                    fut.set_exception(ProcessExit(getcurrent().exit_reason or KILLED))
+                    if self.stopping:
+                        fut.set_exception(VMError("node stopped while the call was running"))
+                    else:
+                        fut.set_exception(ProcessExit(getcurrent().exit_reason or KILLED))
 
-        self.post(lambda: self.spawn_process(None, runner))
+        def start():
+            self.spawn_process(None, runner)
+
+        start.fail = lambda exc: fut.set_exception(exc)  # the node stopped first
+        self.post(start)
         try:
             return fut.result(timeout)
         except FutureTimeout:
@@ -347,7 +421,10 @@ class Node(Scheduler):
         if deadline is None and not can_be_woken:
             raise self._deadlock()
         t0 = self.now()
-        timeout = None if deadline is None else max(0.0, deadline - t0)
+        # A deadline may be years away (a 30-day send_after, sleep(1e20)); the
+        # selector and time.sleep cannot wait that long, so wait at most
+        # MAX_WAIT and come back round: the deadline itself is kept.
+        timeout = None if deadline is None else min(MAX_WAIT, max(0.0, deadline - t0))
         self.idling = True
         try:
             if self._selector is not None:
@@ -363,6 +440,13 @@ class Node(Scheduler):
 
     def _poll(self, timeout) -> bool:
         """Wait on the selector; dispatch what is ready. True if anything was."""
+        io = self.io
+        if io is not None and io.by_fd:
+            # Descriptors closed under a wait are found by a sweep; keep it going.
+            if time.monotonic() - io.last_sweep >= _io.CLOSED_SWEEP:
+                io.sweep_closed()
+            if timeout is None or timeout > _io.CLOSED_SWEEP:
+                timeout = _io.CLOSED_SWEEP
         events = self.selector().select(timeout)
         for key, _mask in events:
             if key.data is None:
@@ -414,8 +498,47 @@ class Node(Scheduler):
             "utilization": (busy / elapsed) if busy is not None and elapsed > 0 else None,
             "registered": len(self.names),
             "timers": len(self.timers),
+            "dirty": (self._dirty.stats() if self._dirty is not None
+                      else _io.DirtyPool.unused_stats(self.dirty_threads)),
+            "io_waits": sum(len(w) for w in self.io.by_fd.values()) if self.io else 0,
             "pid": os.getpid(),
         }
+
+    # ------------------------------------------------------------------
+    # the dirty pool and descriptor waits (vm/_io.py)
+
+    def dirty_pool(self):
+        """The node's dirty pool, made on first use."""
+        pool = self._dirty
+        if pool is None:
+            self.selector()  # its workers wake the node through the selector
+            pool = self._dirty = _io.DirtyPool(self, self.dirty_threads)
+        return pool
+
+    def io_waits(self):
+        if self.io is None:
+            self.io = _io.IOWaits(self)
+        return self.io
+
+
+class _Request:
+    """A request from another thread whose answer that thread waits for."""
+
+    __slots__ = ("fn", "future")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.future = Future()
+
+    def __call__(self):
+        try:
+            self.future.set_result(self.fn())
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+            self.future.set_exception(e)
+
+    def fail(self, exc):
+        if not self.future.done():
+            self.future.set_exception(exc)
 
 
 def _signals_where(p):

@@ -22,9 +22,10 @@ better on the message `receive` returns.
 
 from __future__ import annotations
 
+import numbers
 import types
 
-from .errors import BadArg
+from .errors import BadArg, show
 from .terms import ANY
 
 _FUNCS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
@@ -41,10 +42,36 @@ def compile_patterns(patterns: tuple):
     except TypeError:  # unhashable pattern (holds a list or dict): compile every time
         return _compile_many(patterns)
     fn = _compile_many(patterns)
-    if len(_cache) >= _CACHE_MAX:
-        _cache.clear()
-    _cache[patterns] = fn
+    if not _bool_like(patterns):
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[patterns] = fn
     return fn
+
+
+def _bool_like(p) -> bool:
+    """Does the pattern hold a value equal to True or False (a bool, or 0 or 1 of
+    any numeric type)?
+
+    Such patterns are never cached: `(True,) == (1,)` and they hash alike, yet
+    True must not match 1 (Erlang keeps booleans apart from integers). Caching
+    only patterns free of such values makes a wrong hit impossible: a pattern
+    equal to a cached one holds values equal to the cached one's, so none of
+    them can be a bool.
+    """
+    t = type(p)
+    if t is tuple or t is list:
+        return any(_bool_like(x) for x in p)
+    if t is dict:
+        return any(_bool_like(k) or _bool_like(v) for k, v in p.items())
+    if t is bool:
+        return True
+    if isinstance(p, numbers.Number) and not isinstance(p, type):
+        try:
+            return bool(p == 0 or p == 1)
+        except Exception:  # noqa: BLE001 - an odd number type: do not cache
+            return True
+    return False
 
 
 def _compile_many(patterns):
@@ -156,13 +183,28 @@ def _compile_map(p):
 
 
 def check_timeout(timeout):
-    """Validate a receive/sleep timeout: None (infinity) or a number >= 0."""
+    """Validate a timeout in seconds: None or `math.inf` (both mean infinity, and
+    give None), or a finite number >= 0. NaN, negative numbers, non-numbers and
+    integers too large for a float are `BadArg`."""
     if timeout is None:
         return None
-    if type(timeout) is bool or not isinstance(timeout, (int, float)):
+    tt = type(timeout)
+    if tt is bool or not isinstance(timeout, (int, float)):
         raise BadArg(
-            f"timeout must be a number of seconds >= 0 or None (infinity), not {timeout!r}"
+            f"timeout must be a number of seconds >= 0 or None (infinity), not {show(timeout)}"
         )
-    if timeout < 0 or timeout != timeout:
-        raise BadArg(f"timeout must be >= 0 seconds, not {timeout!r}; use None to wait forever")
+    if timeout != timeout or timeout < 0:
+        raise BadArg(f"timeout must be >= 0 seconds, not {show(timeout)}; use None to wait forever")
+    if tt is not float and not isinstance(timeout, float):
+        try:
+            float(timeout)
+        except OverflowError:
+            raise BadArg(
+                f"timeout of {show(timeout)} s is too large for a clock; use None to wait forever"
+            ) from None
+    elif timeout == _INF:
+        return None
     return timeout
+
+
+_INF = float("inf")

@@ -34,6 +34,8 @@ scheduler and the trap functions do.
 
 from __future__ import annotations
 
+import threading
+
 from greenlet import greenlet
 
 RUNNABLE = "runnable"
@@ -51,6 +53,10 @@ OTP_STATUS = {
 }
 
 PRIORITIES = ("low", "normal", "high", "max")
+
+#: On a dirty-pool thread, `.job` is the job it runs (see _io.py): the one
+#: place outside the node's thread where `vm.send` and `vm.self` work.
+dirty_context = threading.local()
 
 
 class _Killed(BaseException):

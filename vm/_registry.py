@@ -17,13 +17,13 @@ top (stdlib's `gen` layer takes a `via` module).
 
 from __future__ import annotations
 
-from .errors import BadArg
+from .errors import BadArg, show
 from .terms import Atom, Pid, Ref
 
 
 def check_name(name, what="register"):
     if not isinstance(name, str):
-        raise BadArg(f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({name!r})")
+        raise BadArg(f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({show(name)})")
     return Atom(name) if type(name) is not Atom else name
 
 
@@ -32,15 +32,15 @@ def register(node, name, pid) -> bool:
     if name == "undefined":
         raise BadArg("register: 'undefined' cannot be a registered name (OTP reserves it)")
     if type(pid) is not Pid:
-        raise BadArg(f"register: expected a Pid, not {type(pid).__name__} ({pid!r})")
+        raise BadArg(f"register: expected a Pid, not {type(pid).__name__} ({show(pid)})")
     p = node.lookup(pid) if pid.node == node.name else None
     if p is None:
-        raise BadArg(f"register: {pid!r} is not a live process on this node")
+        raise BadArg(f"register: {show(pid)} is not a live process on this node")
     holder = node.names.get(name)
     if holder is not None:
-        raise BadArg(f"register: the name {name!r} is already registered to {holder.pid!r}")
+        raise BadArg(f"register: the name {show(name)} is already registered to {holder.pid!r}")
     if p.name is not None:
-        raise BadArg(f"register: {pid!r} is already registered as {p.name!r}; unregister it first")
+        raise BadArg(f"register: {show(pid)} is already registered as {show(p.name)}; unregister it first")
     node.names[name] = p
     p.name = name
     return True
@@ -50,7 +50,7 @@ def unregister(node, name) -> bool:
     name = check_name(name, "unregister")
     p = node.names.pop(name, None)
     if p is None:
-        raise BadArg(f"unregister: no process is registered as {name!r}")
+        raise BadArg(f"unregister: no process is registered as {show(name)}")
     p.name = None
     return True
 
@@ -76,7 +76,7 @@ def resolve(node, dest):
         p = node.names.get(dest)
         if p is None:
             raise BadArg(
-                f"send: no process is registered as {dest!r} "
+                f"send: no process is registered as {show(dest)} "
                 "(sending to an unregistered name is an error in OTP; check vm.whereis first)"
             )
         return p
@@ -91,5 +91,5 @@ def resolve(node, dest):
     raise BadArg(
         f"send: destination must be a Pid, a registered name, a (name, node) tuple or an "
         f"alias Ref, "
-        f"not {type(dest).__name__} ({dest!r})"
+        f"not {type(dest).__name__} ({show(dest)})"
     )

@@ -45,6 +45,7 @@ from greenlet import GreenletExit, getcurrent
 from . import _signals
 from ._heap import _SCALARS, copy_term, is_term
 from ._instrument import Instruments
+from ._mailbox import Mailbox
 from ._process import (
     EXITING,
     RECEIVING,
@@ -59,7 +60,7 @@ from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, Virtu
 from .code import decided_codes as _decided_codes
 from ._watchdog import report_long_slice
 from .code import ensure_instrumented, forget_decisions
-from .errors import BadArg, Exit, VMInternalError
+from .errors import BadArg, Exit, VMInternalError, show
 from .terms import Atom, Crash, Pid, Ref
 
 log = logging.getLogger("beamlet.process")
@@ -96,11 +97,11 @@ class Scheduler:
     def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
                  preempt=True, slice_time=0.00025):
         if type(reductions) is not int or reductions < 1:
-            raise BadArg(f"reductions must be a positive int (default 4000), not {reductions!r}")
+            raise BadArg(f"reductions must be a positive int (default 4000), not {show(reductions)}")
         if clock not in ("real", "virtual"):
-            raise BadArg(f"clock must be 'real' or 'virtual', not {clock!r}")
+            raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
         if seed is not None and type(seed) is not int:
-            raise BadArg(f"seed must be an int or None, not {seed!r}")
+            raise BadArg(f"seed must be an int or None, not {show(seed)}")
         self.name = name
         self.creation = next(_creations)
         self.slice = reductions
@@ -108,7 +109,7 @@ class Scheduler:
         if slice_time is not None and (isinstance(slice_time, bool)
                                        or not isinstance(slice_time, (int, float))
                                        or slice_time <= 0):
-            raise BadArg(f"slice_time must be seconds > 0 or None, not {slice_time!r}")
+            raise BadArg(f"slice_time must be seconds > 0 or None, not {show(slice_time)}")
         # Wall-time bound on a slice of compiled code (code.py); off when the run
         # must be reproducible (a seed or a virtual clock): wall time is not.
         self.slice_time = slice_time if (seed is None and clock == "real") else None
@@ -142,13 +143,13 @@ class Scheduler:
         self.dying: deque = deque()
         self._draining = False
         self.stopping = False
+        self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
         self.attention = False  # set (by any thread) when service() has work
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
         self.last_poll = 0.0
         self.idling = False  # inside idle(): the watchdog does not count that as a slice
         self.long_slice_seen = None  # (start, where, pid) set by the watchdog thread
-        self.dirty = None  # the dirty pool (a ThreadPoolExecutor), made on first use
-        self.io = None  # IOWaits, made on first use
+        self.io = None  # IOWaits, made on first use (Node.io_waits)
         # statistics
         self.context_switches = 0
         self.total_reductions = 0
@@ -182,8 +183,12 @@ class Scheduler:
     def spawn_process(self, parent, fn, args=(), kwargs=None, *, link=False, monitor=False,
                       priority="normal", max_heap=None, is_main=False):
         """Create a process (it starts when the scheduler picks it); return (process, ref)."""
+        if parent is not None and parent.state is EXITING:
+            raise _Killed()  # a dead process's finally blocks cannot start processes
         if not callable(fn):
-            raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {fn!r}")
+            raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {show(fn)}")
+        if priority is not NORMAL_PRIORITY:
+            _check_priority(priority)  # before anything changes: a failed spawn leaves no trace
         if self.compile_checks and getattr(fn, "__code__", None) not in _decided_codes:
             ensure_instrumented(fn)
         if args:
@@ -211,10 +216,14 @@ class Scheduler:
         p.is_main = is_main
         p.priority = NORMAL_PRIORITY
         p.low_skips = None
-        if priority is not NORMAL_PRIORITY:
-            self.set_priority(p, priority)
         if max_heap is not None:
-            _signals.set_max_heap(self, p, max_heap)
+            try:
+                _signals.set_max_heap(self, p, max_heap)  # checks everything, then sets
+            except BaseException:
+                self.pool.append(p)
+                raise
+        if priority is not NORMAL_PRIORITY:
+            self.set_priority(p, priority)  # cannot fail: checked above
         self.procs[i] = p
         p.state = RUNNABLE
         if p.priority is NORMAL_PRIORITY:
@@ -233,9 +242,7 @@ class Scheduler:
         return p, ref
 
     def set_priority(self, p, level):
-        canonical = _PRIORITY.get(level) if isinstance(level, str) else None
-        if canonical is None:
-            raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {level!r}")
+        canonical = _check_priority(level)
         old = p.priority
         if old == "low":
             self.n_low -= 1
@@ -357,8 +364,8 @@ class Scheduler:
         """Append an already-copied message to `target`'s mailbox; wake it if receiving."""
         mb = target.mailbox
         if mb is None:
-            mb = target.mailbox = deque()
-        mb.append(msg)
+            mb = target.mailbox = Mailbox()
+        mb.q.append(msg)
         target.received += 1
         if target.state is RECEIVING:
             target.state = RUNNABLE
@@ -571,6 +578,13 @@ class Scheduler:
             _signals.check_max_heap(self, p)
 
 
+def _check_priority(level):
+    canonical = _PRIORITY.get(level) if isinstance(level, str) else None
+    if canonical is None:
+        raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {show(level)}")
+    return canonical
+
+
 def _normal_waiting(q, n=16):
     """Is a normal-priority process among the first n of run queue q?"""
     for i, x in enumerate(q):
@@ -656,23 +670,33 @@ def _run_process(p):
                 log.error("Error in process %r: %s", p.pid, reason.message,
                           extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid,
                                                           "reason": reason}})
-        except (KeyboardInterrupt, SystemExit, GreenletExit):
+        except GreenletExit:
             raise
+        except KeyboardInterrupt as e:
+            if node.interrupted:  # Ctrl-C: it stops the node (see _node.py)
+                raise
+            reason = _crash(p, e)  # raised by code: a crash like any other
         except BaseException as e:
             if p.state is EXITING:
                 return
-            reason = Crash.from_exception(e)
-            log.error(
-                "Error in process %r with exit value: %s\n%s",
-                p.pid, f"{reason.exc_type}: {reason.message}", reason.traceback.rstrip(),
-                extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid, "reason": reason}},
-            )
+            reason = _crash(p, e)  # SystemExit too: sys.exit() ends the process, not the node
         break
     if p.state is EXITING:
         return
     if p.is_main:
         node.main_result = result
     node.exit_self(p, reason)
+
+
+def _crash(p, e):
+    """The exit reason of a process whose code raised `e`, reported as a crash."""
+    reason = Crash.from_exception(e)
+    log.error(
+        "Error in process %r with exit value: %s\n%s",
+        p.pid, f"{reason.exc_type}: {reason.message}", reason.traceback.rstrip(),
+        extra={"pid": p.pid, "report": {"label": "crash", "pid": p.pid, "reason": reason}},
+    )
+    return reason
 
 
 def internal_error(exc: BaseException) -> VMInternalError:

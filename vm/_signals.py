@@ -39,7 +39,7 @@ from greenlet import getcurrent
 
 from ._heap import copy_term, term_size
 from ._process import EXITING, RECEIVING
-from .errors import BadArg
+from .errors import BadArg, show
 from .terms import Atom
 
 log = logging.getLogger("beamlet.process")
@@ -126,13 +126,10 @@ def remove_monitor(node, watcher, ref) -> bool:
 def flush_down(p, ref) -> bool:
     """Remove the first ("DOWN", ref, ...) message from p's mailbox; True if one was there."""
     mb = p.mailbox
-    if not mb:
+    if mb is None:
         return False
-    for i, m in enumerate(mb):
-        if type(m) is tuple and len(m) == 5 and m[1] == ref and m[0] == DOWN:
-            del mb[i]
-            return True
-    return False
+    return mb.remove_first(
+        p, lambda m: type(m) is tuple and len(m) == 5 and m[1] == ref and m[0] == DOWN)
 
 
 # ----------------------------------------------------------------------
@@ -280,7 +277,7 @@ def process_died(node, p):
 
 def wait_for_message(node, p):
     """Park until p's mailbox holds at least one message (used by hibernate)."""
-    while not p.mailbox:
+    while p.mailbox is None or not p.mailbox.q:
         node.park(p, RECEIVING)
 
 
@@ -310,7 +307,7 @@ def set_max_heap(node, p, value):
     else:
         size, kill, logit = value, True, True
     if type(size) is not int or size < 0:
-        raise BadArg(f"max_heap_size must be a number of words >= 0 (0 disables), not {size!r}")
+        raise BadArg(f"max_heap_size must be a number of words >= 0 (0 disables), not {show(size)}")
     if type(kill) is not bool or type(logit) is not bool:
         raise BadArg("max_heap_size 'kill' and 'error_logger' must be booleans")
     node.n_heap_limits += (1 if size else 0) - (1 if p.max_heap else 0)

@@ -51,7 +51,7 @@ from ._process import EXITING, OTP_STATUS, RUNNING, Process
 from ._scheduler import initial_call
 from ._signals import PROCESS_OVERHEAD, process_memory
 from ._timers import CALL
-from .errors import BadArg, VMError
+from .errors import BadArg, VMError, show
 from .terms import Pid
 
 log = logging.getLogger("beamlet.observer")
@@ -287,7 +287,7 @@ def _key_fn(node, sort, prev):
         return lambda p: (_fmt_call(_initial_call(p)), p.pid.id)
     if sort == "current_function":
         return lambda p: (_fmt_call(current_function(p)), p.pid.id)
-    raise BadArg(f"process_table: sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+    raise BadArg(f"process_table: sort must be one of {', '.join(SORT_KEYS)}, not {show(sort)}")
 
 
 def _top_reductions(node, n, prev):
@@ -411,10 +411,10 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
     """
     _check_thread(node)
     if n is not None and (type(n) is not int or n < 0):
-        raise BadArg(f"process_table: n must be an int >= 0 or None, not {n!r}")
+        raise BadArg(f"process_table: n must be an int >= 0 or None, not {show(n)}")
     if status is not None and status not in ("running", "runnable", "waiting", "exiting"):
         raise BadArg(
-            f"process_table: status must be running, runnable, waiting or exiting, not {status!r}"
+            f"process_table: status must be running, runnable, waiting or exiting, not {show(status)}"
         )
     prev = since.reductions if _usable(since, node) else None
     key = _key_fn(node, sort, prev)
@@ -478,7 +478,7 @@ def process_detail(node, pid, *, messages=20, hide=()) -> ProcessDetail | None:
     """
     _check_thread(node)
     if type(pid) is not Pid:
-        raise BadArg(f"process_detail: expected a Pid, not {pid!r}")
+        raise BadArg(f"process_detail: expected a Pid, not {show(pid)}")
     p = node.lookup(pid)
     if p is None:
         return None

@@ -28,6 +28,8 @@ import time
 # process's `undo` holds this until a sweep turns it into a real Timer.
 LAZY = type("LazyTimeout", (), {"__repr__": lambda self: "<lazy timeout>"})()
 
+INFINITY = float("inf")
+
 # Timer kinds.
 WAKE = 0  # wake a parked process (receive timeout, sleep); target is the Process
 SEND = 1  # deliver `msg` to `target` (a Pid or a registered name): send_after / start_timer
@@ -99,10 +101,18 @@ class TimerQueue:
         heapq.heappush(self._heap, (deadline, self._seq, t))
         return t
 
+    def never(self, kind: int, target, msg=None, ref=None) -> Timer:
+        """A timer for an infinite time: it is never queued and never fires, but
+        it can be read and cancelled like any other."""
+        self._seq += 1
+        return Timer(INFINITY, self._seq, kind, target, msg, ref)
+
     def cancel(self, t: Timer) -> None:
         if t.cancelled:
             return
         t.cancelled = True
+        if t.deadline == INFINITY:
+            return  # never queued
         self._dead += 1
         heap = self._heap
         if self._dead > 256 and self._dead * 2 > len(heap):

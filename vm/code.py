@@ -488,9 +488,9 @@ def instrument_imports(*names: str) -> None:
     imported from now on; already-imported ones are instrumented in place."""
     for name in names:
         if not isinstance(name, str) or not name:
-            from .errors import BadArg
+            from .errors import BadArg, show
 
-            raise BadArg(f"instrument_imports takes module names, not {name!r}")
+            raise BadArg(f"instrument_imports takes module names, not {show(name)}")
     _finder.prefixes.update(names)
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)

@@ -25,6 +25,8 @@ signals live in `_process.py`, because nothing outside the VM may raise them.
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "VMError",
     "BadArg",
@@ -36,6 +38,22 @@ __all__ = [
     "VMInternalError",
     "Exit",
 ]
+
+
+_short = reprlib.Repr()
+_short.maxlevel = 3
+_short.maxstring = _short.maxother = 60
+_short.maxtuple = _short.maxlist = _short.maxdict = _short.maxset = 6
+
+
+def show(value) -> str:
+    """A short, safe repr of a value for an error message: bounded in depth and
+    length, and never raising (a deeply nested argument, or one whose own
+    `__repr__` fails, must still give a readable error)."""
+    try:
+        return _short.repr(value)
+    except BaseException:  # noqa: BLE001 - any failure of a user's __repr__
+        return f"<{type(value).__name__} object>"
 
 
 class VMError(Exception):

@@ -5,7 +5,9 @@ Application code should not need anything here. What this module offers:
 - `current_process()` / `current_node()`: the running process record and
   its node (raise `NotInProcess` outside a process);
 - `mailbox_mark()`: a receive marker (see `vm._mailbox`): pass it as
-  `receive(..., mark=m)` to skip every message queued before the mark;
+  `receive(..., mark=m)` to skip the messages queued before the mark. It
+  is an optimisation: a scan may still look at a few older messages, so
+  the patterns must be ones that no older message can match (a fresh ref);
 - `copy_term`, `is_term`, `term_size`: the heap's copy and size estimate;
 - `Instrument`, and the process-state names the observer prints.
 - `snapshot`: the observer's read-only snapshots of the process table, one

@@ -30,7 +30,7 @@ import os
 import socket
 
 from . import _api
-from .errors import BadArg
+from .errors import BadArg, show
 
 __all__ = [
     "accept",
@@ -82,13 +82,13 @@ def connect(address, timeout=None) -> socket.socket:
     err = s.connect_ex(address)
     if err not in (0, 115, 36, 10035):  # 0, EINPROGRESS (Linux, macOS), WSAEWOULDBLOCK
         s.close()
-        raise ConnectionRefusedError(err, f"connect to {address!r} failed")
+        raise ConnectionRefusedError(err, f"connect to {show(address)} failed")
     if err:
         _wait(_api.wait_writable, s, timeout, "connect")
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             s.close()
-            raise ConnectionRefusedError(err, f"connect to {address!r} failed")
+            raise ConnectionRefusedError(err, f"connect to {show(address)} failed")
     return s
 
 
@@ -144,7 +144,7 @@ def handoff(sock: socket.socket) -> int:
 def adopt(fd: int) -> socket.socket:
     """Take ownership of a socket another process handed off; returns it non-blocking."""
     if type(fd) is not int or fd < 0:
-        raise BadArg(f"adopt takes the file descriptor handoff() returned, not {fd!r}")
+        raise BadArg(f"adopt takes the file descriptor handoff() returned, not {show(fd)}")
     s = socket.socket(fileno=fd)
     s.setblocking(False)
     return s

@@ -1,8 +1,11 @@
 """Every public function, given wrong arguments, raises the documented error."""
 
+import math
+
 import pytest
 
 import vm
+import vm.lowlevel
 from tests.conftest import run_vm
 
 REF = object()  # replaced by a real Ref inside the node
@@ -57,7 +60,81 @@ CASES = [
     (lambda: vm.to_thread(5), vm.BadArg, "callable"),
     (lambda: vm.wait_readable(0, timeout=-1), vm.BadArg, "timeout"),
     (lambda: vm.add_instrument(object()), vm.BadArg, "Instrument"),
+    # inputs that used to take the node down instead of being refused
+    (lambda: vm.receive(timeout=float("nan")), vm.BadArg, "timeout"),
+    (lambda: vm.receive(timeout=10**400), vm.BadArg, "too large"),
+    (lambda: vm.sleep(10**400), vm.BadArg, "too large"),
+    (lambda: vm.send_after(10**400, vm.self(), "x"), vm.BadArg, "too large"),
+    (lambda: vm.wait_readable(0, timeout=float("nan")), vm.BadArg, "timeout"),
+    (lambda: vm.wait_readable(None), vm.BadArg, "socket"),
+    (lambda: vm.wait_writable("fd"), vm.BadArg, "socket"),
+    (lambda: vm.wait_readable(-3), vm.BadArg, "socket"),
+    (lambda: vm.send(("via", object(), "name"), "x"), vm.BadArg, "destination"),
+    (lambda: vm.link(_deep()), vm.BadArg, "Pid"),
+    (lambda: vm.register(_deep(), vm.self()), vm.BadArg, "name"),
+    (lambda: vm.monitor(_deep()), vm.BadArg, "target"),
+    (lambda: vm.send(vm.self(), _deep()), vm.Unsendable, "nested"),
+    (lambda: vm.cancel_timer(vm.make_ref(), async_="yes"), vm.BadArg, "async_"),
 ]
+
+
+def _deep(depth=100_000):
+    """A tuple nested far deeper than the recursion limit."""
+    t = ()
+    for _ in range(depth):
+        t = (t,)
+    return t
+
+
+class _BadRepr:
+    def __repr__(self):
+        raise RuntimeError("my repr is broken")
+
+
+def test_an_argument_whose_repr_fails_still_gives_a_clear_error():
+    def main():
+        with pytest.raises(vm.BadArg, match="Pid") as info:
+            vm.link(_BadRepr())
+        return str(info.value)
+
+    assert "_BadRepr" in run_vm(main)
+
+
+def test_gen_server_call_refuses_a_nan_timeout():
+    from stdlib import gen_server
+
+    class Echo(gen_server.GenServer):
+        def init(self, arg):
+            return ("ok", None)
+
+        def handle_call(self, request, from_, state):
+            return ("reply", request, state)
+
+    def main():
+        _, pid = gen_server.start_link(Echo)
+        with pytest.raises(vm.BadArg, match="timeout"):
+            gen_server.call(pid, "hi", timeout=float("nan"))
+        with pytest.raises(vm.BadArg, match="timeout"):
+            gen_server.call(pid, "hi", timeout=-1.0)
+        with pytest.raises(vm.BadArg, match="too large"):
+            gen_server.call(pid, "hi", timeout=10**400)
+        return gen_server.call(pid, "hi", timeout=math.inf)
+
+    assert run_vm(main) == "hi"
+
+
+def test_a_failed_spawn_opt_leaves_no_trace():
+    def main():
+        node = vm.lowlevel.current_node()
+        before = (node.n_low, node.n_heap_limits, len(node.procs), node.special)
+        with pytest.raises(vm.BadArg, match="max_heap_size"):
+            vm.spawn_opt(print, priority="low", max_heap_size=-5)
+        with pytest.raises(vm.BadArg, match="priority"):
+            vm.spawn_opt(print, priority="urgent", max_heap_size=1000)
+        return before[:3], (node.n_low, node.n_heap_limits, len(node.procs))
+
+    before, after = run_vm(main)
+    assert before == after
 
 
 @pytest.mark.parametrize("call, exc, text", CASES, ids=[f"case{i}" for i in range(len(CASES))])

@@ -1,6 +1,7 @@
 """The dirty pool, socket waits, long-slice detection and timeslice preemption."""
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -163,3 +164,153 @@ def test_timeslice_preempts_uninstrumented_code():
         return turns
 
     assert vm.run(main, timeslice=0.01, preempt=False, long_slice=None) >= 5
+
+
+# ----------------------------------------------------------------------
+# the dirty pool: timeouts, abandoned jobs, sends from a job
+
+
+def test_to_thread_timeout_raises_and_abandons_the_job():
+    release = threading.Event()
+
+    def main():
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError, match="abandoned"):
+            vm.to_thread(release.wait, 5, timeout=0.05)
+        took = time.monotonic() - t0
+        st = vm.statistics()["dirty"]
+        return took, st["abandoned_running"], st["abandoned_total"]
+
+    took, running, total = vm.run(main)
+    release.set()
+    assert took < 1.0 and running == 1 and total == 1
+
+
+def test_abandoned_jobs_never_block_new_ones():
+    # Ten callers killed while in a 3 s blocking call used to keep all ten pool
+    # threads busy: the next to_thread waited for them.
+    release = threading.Event()
+
+    def main():
+        victims = [vm.spawn(lambda: vm.to_thread(release.wait, 3)) for _ in range(10)]
+        vm.sleep(0.05)
+        for v in victims:
+            vm.exit(v, "kill")
+        t0 = time.monotonic()
+        answer = vm.to_thread(lambda: "fresh")
+        took = time.monotonic() - t0
+        st = vm.statistics()["dirty"]
+        return answer, took, st["abandoned_running"], st["threads"] <= st["max_threads"]
+
+    answer, took, abandoned, bounded = vm.run(main)
+    release.set()
+    assert answer == "fresh" and took < 1.0 and abandoned == 10 and bounded
+
+
+def test_the_pool_is_bounded_by_dirty_threads():
+    release = threading.Event()
+
+    def main():
+        jobs = [vm.spawn(lambda: vm.to_thread(release.wait, 5)) for _ in range(6)]
+        vm.sleep(0.05)
+        st = vm.statistics()["dirty"]
+        for j in jobs:
+            vm.exit(j, "kill")
+        return st["threads"], st["queued"]
+
+    threads, queued = vm.Node(dirty_threads=4).run(main)
+    release.set()
+    assert (threads, queued) == (4, 2)
+
+
+def test_a_queued_job_that_is_abandoned_never_runs():
+    release = threading.Event()
+    ran = []
+
+    def main():
+        busy = [vm.spawn(lambda: vm.to_thread(release.wait, 5)) for _ in range(2)]
+        vm.sleep(0.05)
+        late = vm.spawn(lambda: vm.to_thread(ran.append, "late"))
+        vm.sleep(0.05)
+        vm.exit(late, "kill")
+        release.set()
+        vm.sleep(0.1)
+        for b in busy:
+            vm.exit(b, "kill")
+        return vm.statistics()["dirty"]["queued"]
+
+    assert vm.Node(dirty_threads=2).run(main) == 0
+    assert ran == []
+
+
+def test_a_dirty_job_can_stream_to_its_caller_with_vm_send():
+    def work(n):
+        me = vm.self()  # the caller's pid
+        for i in range(n):
+            vm.send(me, ("partial", i))
+        return "done"
+
+    def main():
+        result = vm.to_thread(work, 3)
+        return result, vm.flush()
+
+    assert vm.run(main) == ("done", [("partial", 0), ("partial", 1), ("partial", 2)])
+
+
+def test_other_vm_calls_from_a_dirty_job_say_what_works_there():
+    def main():
+        with pytest.raises(vm.NotInProcess, match="dirty-pool thread.*vm.send"):
+            vm.to_thread(vm.receive)
+        return True
+
+    assert vm.run(main)
+
+
+def test_vm_calls_on_a_plain_thread_point_to_the_node_doors():
+    with pytest.raises(vm.NotInProcess, match="node.send"):
+        vm.send(vm.Pid("nonode@nohost", 1), "x")
+
+
+# ----------------------------------------------------------------------
+# descriptor waits clean up on every path
+
+
+def test_a_failed_registration_leaves_no_waiter_behind():
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)  # r is now a number that names nothing
+
+    def main():
+        with pytest.raises(vm.BadArg, match="cannot watch"):
+            vm.wait_readable(r, timeout=0.01)
+        a, b = socket.socketpair()
+        try:
+            b.send(b"x")
+            return vm.wait_readable(a, timeout=1)  # may reuse the number r had
+        finally:
+            a.close()
+            b.close()
+
+    assert vm.run(main) is True
+
+
+def test_a_socket_closed_under_a_waiter_wakes_it_with_an_error():
+    a, b = socket.socketpair()
+
+    def waiter(parent):
+        try:
+            vm.wait_readable(a)
+        except OSError as e:
+            vm.send(parent, ("woke", e.errno))
+
+    def main():
+        vm.spawn(waiter, vm.self())
+        vm.sleep(0.02)
+        a.close()
+        got = vm.receive(("woke", vm.ANY), timeout=2)
+        return got, vm.statistics()["io_waits"]
+
+    try:
+        assert vm.run(main) == (("woke", 9), 0)  # EBADF
+    finally:
+        b.close()

@@ -161,3 +161,128 @@ def test_long_scan_can_be_preempted_and_resumes():
 
     assert run_vm(main, reductions=2000) == "target"
     assert order == ["other", "main"]
+
+
+# ----------------------------------------------------------------------
+# receive markers: only when every pattern needs the new ref (BEAM's rule)
+
+
+def test_marker_is_not_used_when_one_pattern_does_not_need_the_ref():
+    def main():
+        me = vm.self()
+        vm.send(me, "old")
+        r = vm.make_ref()
+        return vm.receive("old", ("reply", r), timeout=0)
+
+    assert run_vm(main) == "old"
+
+
+def test_marker_skips_old_messages_when_every_pattern_needs_the_ref():
+    def main():
+        me = vm.self()
+        vm.send(me, ("reply", "stale"))
+        r = vm.make_ref()
+        vm.send(me, ("reply", r))
+        got = vm.receive(("reply", r), (r, vm.ANY))
+        return got == ("reply", r), vm.flush()
+
+    assert run_vm(main) == (True, [("reply", "stale")])
+
+
+def test_marker_survives_a_newest_message_taken_in_between():
+    # Taking the newest message pops it from the list; a marker taken before
+    # must still see the messages that arrive after it.
+    def main():
+        me = vm.self()
+        for i in range(5):
+            vm.send(me, ("junk", i))
+        r = vm.make_ref()
+        vm.send(me, "newest")
+        assert vm.receive("newest") == "newest"
+        vm.send(me, (r, "answer"))
+        return vm.receive((r, vm.ANY), timeout=0), len(vm.flush())
+
+    ok, left = run_vm(main)
+    assert ok[1] == "answer" and left == 5
+
+
+# ----------------------------------------------------------------------
+# the Mailbox structure against a plain list (a model)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+class _Owner:
+    received = 0
+
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("deliver"), st.integers(0, 3)),
+        st.tuples(st.just("take"), st.floats(0, 1, exclude_max=True)),
+        st.tuples(st.just("popleft"), st.just(0)),
+        st.tuples(st.just("mark"), st.just(0)),
+    ),
+    max_size=400,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ops)
+def test_mailbox_behaves_like_a_list(ops):
+    import vm._mailbox as mbmod
+    from vm._mailbox import HOLE, Mailbox
+
+    saved = mbmod.FRONT_CUT, mbmod.HOLES_MAX
+    mbmod.FRONT_CUT = mbmod.HOLES_MAX = 4  # exercise compaction in small mailboxes
+    try:
+        owner = _Owner()
+        mb = Mailbox()
+        model = []  # (seq, value)
+        marks = []
+        for op, arg in ops:
+            if op == "deliver":
+                mb.q.append((owner.received, arg))
+                model.append((owner.received, arg))
+                owner.received += 1
+            elif op == "take" and model:
+                live = [i for i in range(mb.head, len(mb.q)) if mb.q[i] is not HOLE]
+                k = int(arg * len(live))
+                assert mb.take(owner, live[k]) == model.pop(k)
+            elif op == "popleft" and model:
+                assert mb.popleft() == model.pop(0)
+            elif op == "mark":
+                marks.append(owner.received)
+            assert list(mb) == model and len(mb) == len(model)
+            assert bool(mb.q) == bool(model)
+            assert not mb.q or mb.q[mb.head] is not HOLE
+            for m in marks:
+                # A scan from the marker's start sees every message delivered since.
+                start = mb.start(owner.received, m)
+                seen = [x for x in mb.q[start:] if x is not HOLE]
+                assert [x for x in model if x[0] >= m] == [x for x in seen if x[0] >= m]
+    finally:
+        mbmod.FRONT_CUT, mbmod.HOLES_MAX = saved
+
+
+# ----------------------------------------------------------------------
+# the pattern cache must keep True apart from 1 (they are equal and hash alike)
+
+
+def test_pattern_cache_keeps_bools_apart_from_ints():
+    def main():
+        me = vm.self()
+        vm.send(me, 1)
+        assert vm.receive(1, timeout=0) == 1
+        vm.send(me, True)
+        got_true = vm.receive(True, timeout=0)
+        vm.send(me, ("flag", 0))
+        assert vm.receive(("flag", 0), timeout=0) == ("flag", 0)
+        vm.send(me, ("flag", False))
+        got_false = vm.receive(("flag", False), timeout=0)
+        vm.send(me, ("n", 1.0))
+        got_float = vm.receive(("n", True), timeout=0)
+        return got_true, got_false, got_float, vm.flush()
+
+    assert run_vm(main) == (True, ("flag", False), vm.TIMEOUT, [("n", 1.0)])

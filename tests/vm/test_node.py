@@ -1,5 +1,6 @@
 """Nodes on background threads, shutdown, and instruments."""
 
+import signal
 import threading
 
 import pytest
@@ -117,8 +118,122 @@ def test_keyboard_interrupt_stops_node_and_propagates():
     def main():
         vm.spawn(other)
         vm.sleep(0)
-        raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)  # a real Ctrl-C
+        vm.sleep(10)
 
     with pytest.raises(KeyboardInterrupt):
         vm.run(main)
     assert cleaned == [1]
+
+
+def test_keyboard_interrupt_raised_by_code_is_a_crash_of_that_process():
+    def victim():
+        raise KeyboardInterrupt("raised by code, not Ctrl-C")
+
+    def main():
+        pid, ref = vm.spawn_monitor(victim)
+        _, _, _, _, reason = vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
+        return reason.exc_type, vm.is_process_alive(vm.self())
+
+    assert vm.run(main) == ("KeyboardInterrupt", True)
+
+
+def test_sys_exit_in_a_process_ends_that_process_only():
+    import sys
+
+    def quitter(code):
+        sys.exit(code)
+
+    def main():
+        vm.process_flag("trap_exit", True)
+        linked = vm.spawn_link(quitter, 2)
+        exit_msg = vm.receive(("EXIT", linked, vm.ANY))
+        _, ref = vm.spawn_monitor(quitter, "bye")
+        down = vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
+        return exit_msg[2][:2], down[4][:2]
+
+    assert run_vm(main) == (("SystemExit", "2"), ("SystemExit", "bye"))
+
+
+def test_sys_exit_in_a_supervised_worker_is_restarted():
+    import sys
+
+    from stdlib import supervisor
+
+    starts = []
+
+    def worker():
+        starts.append(1)
+        if len(starts) == 1:
+            sys.exit(1)
+        vm.receive()
+
+    def start_worker():
+        return ("ok", vm.spawn_link(worker))
+
+    def main():
+        _, sup = supervisor.start_link_children(
+            [{"id": "w", "start": (start_worker, ())}], strategy="one_for_one")
+        vm.sleep(0.1)
+        return len(starts), supervisor.count_children(sup)["active"]
+
+    assert run_vm(main) == (2, 1)
+
+
+def test_stop_while_other_threads_send_call_and_spawn():
+    # Threads used to block forever in fut.result() when the node stopped
+    # under them; now every door returns or raises VMError("node stopped").
+    node = vm.Node().start()
+    outcomes = []
+    lock = threading.Lock()
+
+    def hammer(kind):
+        for _ in range(200):
+            try:
+                if kind == "send":
+                    node.send(vm.Pid(node.name, 1, 0, node.creation), "x")
+                elif kind == "spawn":
+                    node.spawn(vm.receive)
+                else:
+                    node.call(lambda: vm.sleep(0.001), timeout=5)
+                result = "ok"
+            except vm.VMError as e:
+                result = "stopped" if "node stopped" in str(e) else f"other: {e}"
+            except Exception as e:  # noqa: BLE001
+                result = f"unexpected {type(e).__name__}: {e}"
+            with lock:
+                outcomes.append(result)
+            if result != "ok":
+                return
+
+    threads = [threading.Thread(target=hammer, args=(k,)) for k in ("send", "spawn", "call")]
+    for t in threads:
+        t.start()
+    threading.Event().wait(0.05)
+    node.stop()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads), "a thread hung on a stopped node"
+    assert all(o in ("ok", "stopped") for o in outcomes), outcomes
+
+
+def test_node_call_copies_arguments_and_result():
+    node = vm.Node().start()
+    try:
+        given = {"list": [1, 2]}
+        kept = []
+
+        def mutate(d):
+            d["list"].append(3)  # the caller's object must not change
+            kept.append(d)
+            return d
+
+        got = node.call(mutate, given, timeout=5)
+        assert given == {"list": [1, 2]}
+        assert got == {"list": [1, 2, 3]} and got is not kept[0]
+        with pytest.raises(vm.Unsendable):
+            node.call(lambda: threading.Lock(), timeout=5)
+        with pytest.raises(vm.Unsendable):
+            node.call(print, threading.Lock(), timeout=5)
+    finally:
+        node.stop()

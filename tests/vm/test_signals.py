@@ -482,3 +482,72 @@ def test_alias_deactivated_when_owner_dies():
         return vm.send(a, "to nobody")
 
     assert run_vm(main) == "to nobody"
+
+
+# ----------------------------------------------------------------------
+# after death: a killed process's finally blocks run, but it acts no more
+
+
+def test_a_dead_process_cannot_send_spawn_link_monitor_or_register():
+    outcomes = []
+
+    def victim(parent, other):
+        try:
+            vm.receive()
+        finally:
+            vm.send(parent, "sent after death")  # dropped
+            vm.exit(other, "boom")  # dropped too: a dead process sends no signal
+            for name, act in [
+                ("spawn_link", lambda: vm.spawn_link(vm.receive)),
+                ("spawn", lambda: vm.spawn(vm.receive)),
+                ("monitor", lambda: vm.monitor(parent)),
+                ("link", lambda: vm.link(parent)),
+                ("register", lambda: vm.register("ghost", other)),
+                ("send_after", lambda: vm.send_after(0, parent, "late")),
+            ]:
+                try:
+                    act()
+                    outcomes.append((name, "done"))
+                except BaseException as e:  # noqa: BLE001 - the kill raised again
+                    outcomes.append((name, type(e).__name__))
+
+    def main():
+        other = vm.spawn(vm.receive)
+        before = len(vm.processes())
+        pid, ref = vm.spawn_monitor(victim, vm.self(), other)
+        vm.sleep(0.01)
+        vm.exit(pid, "kill")
+        down = vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
+        vm.sleep(0.01)
+        return (down[4], vm.flush(), len(vm.processes()) == before,
+                vm.is_process_alive(other), vm.whereis("ghost"),
+                vm.process_info(vm.self(), "monitored_by"))
+
+    reason, left, same_count, other_alive, ghost, monitored_by = run_vm(main)
+    assert reason == "killed"
+    assert left == []  # nothing arrived after the DOWN
+    assert same_count and other_alive and ghost is None
+    assert monitored_by == []
+    assert outcomes and all(kind == "_Killed" for _, kind in outcomes), outcomes
+
+
+def test_a_thousand_kills_leave_no_orphans():
+    def victim():
+        try:
+            vm.receive()
+        finally:
+            try:
+                vm.spawn_link(vm.receive)
+            except BaseException:  # noqa: BLE001
+                pass
+
+    def main():
+        base = len(vm.processes())
+        for _ in range(1000):
+            pid = vm.spawn(victim)
+            vm.sleep(0)
+            vm.exit(pid, "kill")
+        vm.sleep(0.01)
+        return len(vm.processes()) - base
+
+    assert run_vm(main) == 0
