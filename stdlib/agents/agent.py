@@ -3,9 +3,10 @@
 What this module owns: the loop an agent runs for each request it is asked,
 and everything that keeps that loop inside its limits.
 
-    asked (idle) --> thinking --(model answers)--> done: reply to the asker
-                        ^   \--(model asks for tools)--> acting
-                        \---------(all tool results in)-----/
+    idle --ask--> thinking --(model answers)------------> idle: reply to the asker
+                     ^    |
+                     |    +--(model asks for tools)--> acting
+                     +------(all tool results in)-------+
 
 - **thinking**: one model call, in its own process linked to the agent (so
   the agent stays responsive: `otp_sys`, cancels, deadlines, and the
@@ -135,10 +136,7 @@ class Agent(gen_statem.GenStatem):
         names = [s["name"] for s in specs]
         if len(set(names)) != len(names):
             raise vm.BadArg(f"two tools share a name: {names}")
-        model = opts["model"] if opts["model"] is not None else _model.default_model()
-        if (opts["limits"].get("cost") is not None) and not model.get("price"):
-            raise vm.BadArg("a cost limit needs the model's prices (price={'input': ..., "
-                            "'output': ...} per million tokens)")
+        model = opts["model"]
         budget = opts["budget"]
         if type(budget) is dict:
             limits = dict(budget)
@@ -202,6 +200,12 @@ def check_agent_options(cls, options) -> dict:
             raise vm.BadArg(f"budget['parent'] must be a budget pid or name, not {parent!r}")
     if not isinstance(opts["instructions"], str):
         raise vm.BadArg("instructions must be a str (the system prompt)")
+    if opts["model"] is None:
+        opts["model"] = _model.default_model()
+    _model.check_model(opts["model"])
+    if opts["limits"].get("cost") is not None and not opts["model"].get("price"):
+        raise vm.BadArg("a cost limit needs the model's prices (price={'input': ..., "
+                        "'output': ...} per million tokens)")
     return opts
 
 

@@ -243,8 +243,11 @@ def _start(starter, limits, name, parent):
 def child_spec(limits, *, name, parent=None) -> dict:
     """A child spec for a named budget process, to start first under a supervisor."""
     limits = check_limits("budget limits", limits)
-    return {"id": ("budget", name),
-            "start": (gen_server.start_link, (Budget, (limits, name, parent)), {"name": name})}
+    return {"id": ("budget", name), "start": (_start_child, (limits, name, parent))}
+
+
+def _start_child(limits, name, parent):
+    return gen_server.start_link(Budget, (limits, name, parent), name=name)
 
 
 def reserve(budget, amounts, holder=None):

@@ -172,6 +172,11 @@ def remaining(ctx, what="the model call"):
 # checking
 
 
+def check_model(model) -> None:
+    """Refuse anything that is not a model dict of a known provider."""
+    _attempt_fn(model)
+
+
 def _attempt_fn(model):
     if type(model) is not dict or "provider" not in model:
         raise vm.BadArg(

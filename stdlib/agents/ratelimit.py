@@ -108,8 +108,11 @@ def child_spec(key, limits) -> dict:
     """A child spec that starts the limiter for `key` under your supervisor."""
     limits = check_limits(dict(limits, key=key))
     name = "agents.ratelimit:" + key
-    return {"id": name, "start": (gen_server.start_link, (RateLimiter, limits),
-                                  {"name": name})}
+    return {"id": name, "start": (_start_child, (limits, name))}
+
+
+def _start_child(limits, name):
+    return gen_server.start_link(RateLimiter, limits, name=name)
 
 
 class RateLimiter(gen_server.GenServer):

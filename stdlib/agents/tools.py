@@ -232,20 +232,23 @@ def validate_arguments(spec, args):
             return (f"{spec['name']} has no parameter {', '.join(extra)}; its parameters: "
                     f"{', '.join(props) or 'none'}")
     for k, v in args.items():
-        want = (props.get(k) or {}).get("type")
-        if want is None:
-            continue
-        kinds = want if isinstance(want, list) else [want]
-        pytypes = tuple(t for w in kinds for t in (
-            _JSON_TYPES[w] if isinstance(_JSON_TYPES.get(w), tuple) else (_JSON_TYPES.get(w),))
-            if t is not None)
-        ok = isinstance(v, pytypes) and not (isinstance(v, bool) and bool not in pytypes)
-        if not ok:
-            return f"{spec['name']}: {k} must be {' or '.join(kinds)}, not {json.dumps(v)}"
-        enum = (props.get(k) or {}).get("enum")
+        prop = props.get(k) or {}
+        want = prop.get("type")
+        if want is not None:
+            kinds = want if isinstance(want, list) else [want]
+            if not any(_is_json_type(v, w) for w in kinds):
+                return f"{spec['name']}: {k} must be {' or '.join(kinds)}, not {json.dumps(v)}"
+        enum = prop.get("enum")
         if enum is not None and v not in enum:
-            return f"{spec['name']}: {k} must be one of {json.dumps(enum)}"
+            return f"{spec['name']}: {k} must be one of {json.dumps(enum)}, not {json.dumps(v)}"
     return None
+
+
+def _is_json_type(v, kind):
+    if isinstance(v, bool):
+        return kind == "boolean"
+    want = _JSON_TYPES.get(kind)
+    return want is None or isinstance(v, want)
 
 
 def result_text(value) -> str:
