@@ -24,7 +24,7 @@ pool names a connection to the user and tells the connection, which links
 to the user (if the user is already dead, the connection just closes) and
 confirms; the user monitors it meanwhile, so a connection dying in the pool
 is never waited for. After a complete response on a keep-alive connection,
-the user hands it back: the connection links to the pool and checks in.
+the user unlinks it and checks it in; the pool links it.
 Idle connections close after `keepalive` seconds (default 15), or when the
 server has closed them (checked before each lend); a reused connection that
 turns out dead before any byte of a reply is replaced by a fresh one once.
@@ -35,7 +35,10 @@ closes). The connect timeout is the connection's own.
 
 Header values may be secret handles (redact.py), or `("bearer", handle)`:
 the connection process reveals them when it writes the request, so keys
-never travel in messages (which tracers and observers may print).
+never travel in messages (which tracers and observers may print). A server
+that echoes a key back (some put it in a 401's message) is scrubbed too:
+the connection replaces the secrets it sent by `[REDACTED]` in the body
+before the body travels, even when one is split across reads.
 
 What it refuses: anything above HTTP (openai.py), cookies, redirects,
 proxies, compression and HTTP/2.
@@ -51,7 +54,7 @@ import h11
 import vm
 
 from . import transport
-from .redact import is_secret, redact, reveal
+from .redact import REDACTED, is_secret, redact, reveal
 
 __all__ = ["HTTPError", "Response", "close_idle", "pool_stats", "request"]
 
@@ -60,6 +63,7 @@ POOL = "agents.http_pool"
 KEEPALIVE = 15.0
 MAX_IDLE_PER_ORIGIN = 64
 ANY = vm.ANY
+REDACTED_BYTES = REDACTED.encode()
 
 
 class HTTPError(Exception):
@@ -97,7 +101,7 @@ def request(method, url, *, headers=(), body=b"", connect_timeout=10.0, deadline
         vm.send(conn, ("$http_req", vm.self(), ref, method, target, hdrs, bytes(body)))
         kind, payload = _next(conn, ref, deadline)
         if kind == "response":
-            return Response(conn, ref, payload, deadline)
+            return Response(conn, ref, payload, deadline, origin)
         _drop(conn)
         if kind == "end":  # an end without a head cannot happen with h11; be loud if it does
             raise HTTPError("protocol", "the connection ended an exchange without a response")
@@ -112,8 +116,9 @@ class Response:
     """The head of a response (`status`, `headers` with lower-case names, `reason`);
     `chunks()` and `read()` give the body. Belongs to the process that made the request."""
 
-    def __init__(self, conn, ref, head, deadline):
+    def __init__(self, conn, ref, head, deadline, origin):
         self.status, raw, self.reason = head
+        self._origin = origin
         self.headers = {}
         for k, v in raw:
             self.headers[k] = f"{self.headers[k]}, {v}" if k in self.headers else v
@@ -128,7 +133,7 @@ class Response:
                 yield payload
             elif kind == "end":
                 self.done = True
-                _release(self._conn, payload)
+                _release(self._conn, self._origin, payload)
             else:
                 self.done = True
                 _drop(self._conn)
@@ -198,12 +203,17 @@ def _drop(conn):
     vm.exit(conn, "kill")
 
 
-def _release(conn, reusable):
+def _release(conn, origin, reusable):
+    """Hand a connection back to the pool (the pool links it), or close it.
+
+    The caller sends the checkin itself, so its own next checkout (a later
+    message to the same pool) finds the connection there."""
     vm.unlink(conn)
-    if reusable:
-        vm.send(conn, ("$http_return", vm.self()))
-    else:
+    pool = vm.whereis(POOL) if reusable else None
+    if pool is None:
         vm.exit(conn, "kill")
+    else:
+        vm.send(pool, ("checkin", conn, origin))
 
 
 def _checkout(origin, connect_timeout, deadline):
@@ -298,8 +308,9 @@ def _pool_process(keepalive, max_idle):
             _, pid, origin = msg
             conns = idle.setdefault(origin, [])
             if len(conns) >= max_idle:
-                vm.send(pid, "$http_close")
+                vm.exit(pid, "kill")
                 continue
+            vm.link(pid)  # trapping exits: a connection already dead sends EXIT noproc
             conns.append((pid, vm.monotonic()))
             where[pid] = origin
             if not sweeping:
@@ -372,34 +383,56 @@ def _serve(t, origin):
             if pool is not None:
                 vm.unlink(pool)
             vm.send(caller, (TAG, ref, "lent", vm.self()))
-        elif tag == "$http_return":
-            pool = vm.whereis(POOL)
-            if pool is None:
-                return
-            try:
-                vm.link(pool)
-            except vm.NoProc:
-                return
-            vm.unlink(msg[1])
-            vm.send(pool, ("checkin", vm.self(), origin))
         elif tag == "$http_close":
             return
 
 
-def _header_value(v):
-    if type(v) is tuple and len(v) == 2 and v[0] == "bearer":
-        return "Bearer " + (reveal(v[1]) or "")
-    if is_secret(v):
-        return reveal(v) or ""
-    return v
+def _header_value(v, secrets):
+    """A header value to write: secret handles revealed (and noted for scrubbing)."""
+    bearer = type(v) is tuple and len(v) == 2 and v[0] == "bearer"
+    if not bearer and not is_secret(v):
+        return v
+    value = reveal(v[1] if bearer else v) or ""
+    if len(value) >= 6:
+        secrets.append(value.encode("latin-1", "replace"))
+    return "Bearer " + value if bearer else value
+
+
+class _Scrubber:
+    """Replaces the secrets of one exchange in the response body, across reads."""
+
+    def __init__(self, secrets):
+        self.secrets = secrets
+        self.held = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self.secrets:
+            return chunk
+        data = self.held + chunk
+        for s in self.secrets:
+            data = data.replace(s, REDACTED_BYTES)
+        keep = 0  # a tail that may be the start of a secret waits for the next read
+        for s in self.secrets:
+            for k in range(min(len(s) - 1, len(data)), 0, -1):
+                if data.endswith(s[:k]):
+                    keep = max(keep, k)
+                    break
+        self.held = data[len(data) - keep:] if keep else b""
+        return data[:len(data) - keep] if keep else data
+
+    def flush(self) -> bytes:
+        held, self.held = self.held, b""
+        return held
 
 
 def _exchange(h, t, caller, ref, method, target, headers, body) -> bool:
     """Run one request/response; True if the connection may be reused."""
     got_bytes = eof = False
+    secrets: list = []
     try:
         data = h.send(h11.Request(method=method, target=target,
-                                  headers=[(k, _header_value(v)) for k, v in headers]))
+                                  headers=[(k, _header_value(v, secrets)) for k, v in headers]))
+        scrub = _Scrubber(secrets)
         if body:
             data += h.send(h11.Data(data=body))
         data += h.send(h11.EndOfMessage())
@@ -420,8 +453,13 @@ def _exchange(h, t, caller, ref, method, target, headers, body) -> bool:
                                          for k, v in ev.headers], ev.reason.decode("latin-1"))
                 vm.send(caller, (TAG, ref, "response", head))
             elif et is h11.Data:
-                vm.send(caller, (TAG, ref, "data", bytes(ev.data)))
+                clean = scrub.feed(bytes(ev.data))
+                if clean:
+                    vm.send(caller, (TAG, ref, "data", clean))
             elif et is h11.EndOfMessage:
+                rest = scrub.flush()
+                if rest:
+                    vm.send(caller, (TAG, ref, "data", rest))
                 reusable = h.our_state is h11.DONE and h.their_state is h11.DONE
                 vm.send(caller, (TAG, ref, "end", reusable))
                 return reusable

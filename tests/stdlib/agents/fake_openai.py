@@ -107,6 +107,10 @@ class FakeOpenAI:
     def close(self):
         self._stop = True
         try:
+            self.lsock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
+        except OSError:
+            pass
+        try:
             self.lsock.close()
         except OSError:
             pass
