@@ -27,7 +27,7 @@ from __future__ import annotations
 from . import budget
 from .agent import Agent
 from .budget import Budget
-from .client import GRACE, ask, cancel, history, reset, start, start_link, usage
+from .client import GRACE, ask, cancel, child_spec, history, reset, start, start_link, usage
 from .errors import AgentError, ModelError
 from .model import complete, default_model
 from .openai import openai_model
@@ -46,6 +46,7 @@ __all__ = [
     "ask",
     "budget",
     "cancel",
+    "child_spec",
     "complete",
     "current_request",
     "default_model",

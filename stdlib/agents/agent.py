@@ -141,7 +141,8 @@ class Agent(gen_statem.GenStatem):
         if type(budget) is dict:
             limits = dict(budget)
             parent = limits.pop("parent", None)
-            budget = _budget.start_link(limits, parent=parent)
+            budget = _budget.start_link(limits, parent=parent,
+                                        label=f"{type(self).__qualname__} budget")
         data = {
             "opts": {k: opts[k] for k in ("limits", "max_concurrent_tools",
                                           "max_tool_calls_per_turn", "loop_threshold",
@@ -165,6 +166,23 @@ class Agent(gen_statem.GenStatem):
         if type(etype) is tuple and etype[0] == "timeout":
             return _on_timeout(self, etype[1], data)
         return "keep_state_and_data"
+
+    def format_status(self, status):
+        """Reports and `otp_sys.get_status` show a summary, not every tool schema."""
+        data = status.get("data")
+        if type(data) is dict and "opts" in data:
+            req = data["req"]
+            status = dict(status, data={
+                "model": f"{data['model']['provider']}:{data['model'].get('name')}",
+                "budget": data["budget"], "tools": list(data["tools"]),
+                "messages": len(data["messages"]), "requests": data["requests"],
+                "usage": data["usage"],
+                "request": None if req is None else {
+                    "step": req["step"], "usage": req["usage"],
+                    "model_call": req["model"] is not None,
+                    "tools_running": [r["call"]["name"] for r in req["running"].values()],
+                    "tools_queued": len(req["queue"])}})
+        return status
 
     def terminate(self, reason, state, data):
         req = data.get("req") if type(data) is dict else None
@@ -578,19 +596,15 @@ def _stop_work(data, req):
 
 
 def _kill(pid):
+    """Stop a worker. Unlinked first, so its death sends us no EXIT."""
     vm.unlink(pid)
     vm.exit(pid, "kill")
-    _flush_exit(pid)
 
 
 def _forget(pid):
-    """A worker reported; unlink it and drop its EXIT if one is queued already."""
+    """A worker reported. Unlink it: an EXIT it already sent is ignored (_on_exit
+    looks only at workers still running), so the mailbox is not scanned for it."""
     vm.unlink(pid)
-    _flush_exit(pid)
-
-
-def _flush_exit(pid):
-    vm.receive(("EXIT", pid, vm.ANY), timeout=0)
 
 
 # ----------------------------------------------------------------------

@@ -219,21 +219,23 @@ def _name(budget):
 # the API
 
 
-def start_link(limits, *, name=None, parent=None):
-    """Start a budget process linked to the caller; returns its pid."""
-    return _start(gen_server.start_link, limits, name, parent)
+def start_link(limits, *, name=None, parent=None, label=None):
+    """Start a budget process linked to the caller; returns its pid.
+
+    `name` registers it; `label` (default: the name) is what refusals call it."""
+    return _start(gen_server.start_link, limits, name, parent, label)
 
 
-def start(limits, *, name=None, parent=None):
+def start(limits, *, name=None, parent=None, label=None):
     """Start a budget process (not linked); returns its pid."""
-    return _start(gen_server.start, limits, name, parent)
+    return _start(gen_server.start, limits, name, parent, label)
 
 
-def _start(starter, limits, name, parent):
+def _start(starter, limits, name, parent, label):
     limits = check_limits("budget limits", limits)
     if parent is not None and not isinstance(parent, (vm.Pid, str)):
         raise vm.BadArg(f"a budget's parent is a budget pid or name, not {parent!r}")
-    label = name if name is not None else "budget"
+    label = label or (name if name is not None else "budget")
     res = starter(Budget, (limits, label, parent), name=name)
     if res[0] != "ok":
         raise vm.BadArg(f"budget {label!r} did not start: {res!r}")

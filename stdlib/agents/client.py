@@ -37,7 +37,8 @@ from .errors import AgentError
 from .options import check_keys, seconds
 from .budget import check_limits
 
-__all__ = ["GRACE", "ask", "cancel", "history", "reset", "start", "start_link", "usage"]
+__all__ = ["GRACE", "ask", "cancel", "child_spec", "history", "reset", "start", "start_link",
+           "usage"]
 
 #: Seconds the caller waits past a request's deadline for the agent's answer.
 GRACE = 1.0
@@ -65,6 +66,24 @@ def _start(starter, cls, options, gen_opts):
     if res[0] != "ok":
         raise vm.BadArg(f"{cls.__qualname__} did not start: {res[1]!r}")
     return res[1]
+
+
+def child_spec(cls, options=None, *, name=None, id=None, restart="permanent",  # noqa: A002
+               shutdown=5.0) -> dict:
+    """A child spec that starts `cls` with `options` (registered as `name`, if given).
+
+    Options are checked now, so a typo fails where the tree is written."""
+    from .agent import Agent
+
+    if not (isinstance(cls, type) and issubclass(cls, Agent)):
+        raise vm.BadArg(f"expected an Agent subclass, not {cls!r}")
+    check_agent_options(cls, options or {})
+    return {"id": id if id is not None else (name or cls), "restart": restart,
+            "shutdown": shutdown, "start": (_start_child, (cls, options or {}, name))}
+
+
+def _start_child(cls, options, name):
+    return gen_statem.start_link(cls, options, name=name)
 
 
 def ask(agent, prompt, *, timeout=60.0, limits=None, stream_to=None, stream_tag=None,

@@ -109,6 +109,10 @@ def _describe(reason) -> str:
         head, rest = reason[0], reason[1:]
         if head == "model_error" and len(rest) == 2:
             return f"model error ({rest[0]}): {rest[1].get('message', '')}"
+        if head == "tool_crashed" and len(rest) == 2:
+            crash = rest[1]
+            what = f"{crash[0]}: {crash[1]}" if type(crash) is not str else crash
+            return f"tool {rest[0]} crashed ({what}); the agent stopped"
         if len(rest) == 1 and type(rest[0]) is dict:
             inner = ", ".join(f"{k}={v!r}" for k, v in rest[0].items())
             return f"{head}: {inner}"

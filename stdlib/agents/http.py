@@ -50,6 +50,7 @@ import ssl
 from urllib.parse import urlsplit
 
 import h11
+from greenlet import getcurrent
 
 import vm
 
@@ -181,6 +182,18 @@ def _left(deadline, what):
     return left
 
 
+# What each process waits for in `_next` (a ref and a connection), by greenlet: one
+# module-level predicate reads it, so the receive pattern is the same object every
+# time and compiles once (a pattern holding a fresh ref would compile on every wait).
+_waiting: dict = {}
+
+
+def _is_report(m):
+    ref, conn = _waiting[getcurrent()]
+    return type(m) is tuple and len(m) >= 3 and (
+        (m[1] == ref and len(m) == 4 and m[0] == TAG) or (m[0] == "EXIT" and m[1] == conn))
+
+
 def _next(conn, ref, deadline):
     """The next report of connection `conn` about exchange `ref`: (kind, payload)."""
     try:
@@ -188,7 +201,12 @@ def _next(conn, ref, deadline):
     except HTTPError:
         _drop(conn)
         raise
-    msg = vm.receive((TAG, ref, ANY, ANY), ("EXIT", conn, ANY), timeout=timeout)
+    me = getcurrent()
+    _waiting[me] = (ref, conn)
+    try:
+        msg = vm.receive(_is_report, timeout=timeout)
+    finally:
+        del _waiting[me]
     if msg is vm.TIMEOUT:
         _drop(conn)
         raise HTTPError("deadline", "the deadline passed while waiting for the server")

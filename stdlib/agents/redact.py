@@ -50,7 +50,7 @@ _PATTERNS = [
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), REDACTED),
     # api_key=..., "password": "...", token: ...
     (re.compile(r"""((?:api[_-]?key|access[_-]?key|secret|token|password|passwd|pwd)"""
-                r"""["']?\s*[:=]\s*["']?)[^\s"',;&}]+""", re.I), r"\1" + REDACTED),
+                r"""["']?\s*[:=]\s*["']?)[^\s"',;&})\]]+""", re.I), r"\1" + REDACTED),
 ]
 MAX_TEXT = 4000  # characters of error text kept (the rest says how much was cut)
 
