@@ -587,3 +587,31 @@ def test_any_interleaving_of_agent_kills_and_replies_balances_the_books(seed, la
     used = books["used"]
     extra = used["output_tokens"] - 7 * used["model_calls"]
     assert extra % (50 - 7) == 0 and 0 <= extra // (50 - 7) <= len(kills)
+
+
+@agents.tool
+def delegate(question: str) -> str:
+    """Ask the inner agent."""
+    return agents.ask("inner", question, timeout=100)
+
+
+class Outer(agents.Agent):
+    tools = [delegate]
+
+
+def test_cancelling_an_outer_request_reaches_the_agent_it_asked():
+    def main():
+        inner = agents.start_link(Helper, {"model": scripted_model([reply("late", latency=50)])},
+                                  name="inner")
+        outer = agents.start_link(Outer, {"model": scripted_model(
+            [tool_call_step(tool_call("delegate", {"question": "deep"})), "never"])})
+        with pytest.raises(agents.AgentError) as e:
+            agents.ask(outer, "go", timeout=3)
+        vm.sleep(0.1)
+        return (e.value.reason[0], agents.usage(inner)["last_request"]["reason"], workers(),
+                vm.monotonic())
+
+    outer_reason, inner_reason, left, now = run(main)
+    assert outer_reason == "deadline_exceeded"
+    assert inner_reason == ("cancelled", "the asker exited")  # the tool's process was its asker
+    assert left == [] and now < 4
