@@ -16,7 +16,8 @@ docs/agents.md; one module per concern:
     ratelimit.py  one rate limiter process per provider
     budget.py     reservations, settlements, budget processes
     tools.py      tools: schemas, arguments, the call's process
-    agent.py      the behaviour
+    agent.py      the behaviour: callbacks, options, events
+    loop.py       one request's work: think, act, end, and its books
     client.py     ask, cancel, usage
     redact.py     secret handles and redaction
     errors.py     reasons and exceptions

@@ -55,6 +55,7 @@ from greenlet import getcurrent
 import vm
 
 from . import transport
+from .options import left_until
 from .redact import REDACTED, is_secret, redact, reveal
 
 __all__ = ["HTTPError", "Response", "close_idle", "pool_stats", "request"]
@@ -174,10 +175,8 @@ def _split(url):
 
 
 def _left(deadline, what):
-    if deadline is None:
-        return None
-    left = deadline - vm.monotonic()
-    if left <= 0:
+    left = left_until(deadline)
+    if left is not None and left <= 0:
         raise HTTPError("deadline", f"the deadline passed {what}")
     return left
 

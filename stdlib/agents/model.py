@@ -61,7 +61,7 @@ import vm
 
 from . import ratelimit, retry
 from .errors import ModelError
-from .options import check_keys
+from .options import check_keys, left_until
 
 __all__ = ["complete", "cost_of", "default_model", "estimate_input_tokens", "estimate_tokens",
            "max_tokens_of"]
@@ -159,11 +159,8 @@ def emit(ctx, delta) -> None:
 
 def remaining(ctx, what="the model call"):
     """Seconds left before the call's deadline (None: no deadline); raises when none are."""
-    deadline = ctx["deadline"]
-    if deadline is None:
-        return None
-    left = deadline - vm.monotonic()
-    if left <= 0:
+    left = left_until(ctx["deadline"])
+    if left is not None and left <= 0:
         raise ModelError("deadline", f"{what} did not finish before its deadline")
     return left
 

@@ -16,7 +16,7 @@ import math
 
 import vm
 
-__all__ = ["check_keys", "count", "seconds"]
+__all__ = ["check_keys", "count", "left_until", "seconds"]
 
 
 def check_keys(what: str, given, known) -> dict:
@@ -44,6 +44,12 @@ def seconds(what: str, value, *, allow_none=True):
         none = " or None (no limit)" if allow_none else ""
         raise vm.BadArg(f"{what} must be seconds >= 0{none}, not {value!r}")
     return None if value == math.inf and allow_none else value
+
+
+def left_until(deadline):
+    """Seconds from now (the node's clock) to `deadline`, a `vm.monotonic()` time:
+    None for no deadline, and 0 or less once it has passed."""
+    return None if deadline is None else deadline - vm.monotonic()
 
 
 def count(what: str, value, *, minimum=0, allow_none=True):

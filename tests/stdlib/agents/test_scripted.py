@@ -8,6 +8,7 @@ import vm
 from vm.testing import run
 
 from stdlib import agents
+from tests.stdlib.agents.helpers import drained
 from stdlib.agents import model as model_mod
 from stdlib.agents import failure, reply, scripted_model, tool_call, tool_call_step
 
@@ -37,10 +38,7 @@ def test_streamed_tool_call_fragments_arrive_as_deltas():
 
     def main():
         r = agents.complete(m, HI, stream_to=vm.self(), tag="t1")
-        deltas = []
-        while (msg := vm.receive(("model_delta", "t1", vm.ANY), timeout=0)) is not vm.TIMEOUT:
-            deltas.append(msg[2])
-        return r, deltas
+        return r, [d[2] for d in drained("model_delta", "t1", vm.ANY)]
 
     r, deltas = run(main)
     assert [c["arguments"] for c in r["tool_calls"]] == [{"query": "otp"}, {"url": "u"}]
