@@ -103,7 +103,8 @@ def complete(model, request, *, stream_to=None, tag=None, deadline=None) -> dict
         cursor = vm.get(("$model_cursor", model.get("id"))) or 0
     ctx = {"stream_to": stream_to, "tag": tag, "deadline": deadline, "emitted": 0,
            "cursor": cursor, "attempt": 0}
-    tokens = estimate_input_tokens(request) + max_tokens_of(model, request)
+    tokens = (estimate_input_tokens(request) + max_tokens_of(model, request)
+              if model.get("rate_limit") else 0)
     attempts = 0
     try:
         while True:
@@ -220,19 +221,29 @@ def estimate_tokens(text) -> int:
     reservation should err towards the high side.)"""
     if not text:
         return 0
-    return math.ceil(len(str(text).encode("utf-8")) / 3)
+    return math.ceil(_utf8_len(text) / 3)
+
+
+def _utf8_len(text) -> int:
+    text = str(text)
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def estimate_input_tokens(request) -> int:
-    """An upper-leaning estimate of what a request costs in input tokens."""
-    total = 0
+    """An upper-leaning estimate of what a request costs in input tokens: the
+    estimate of its text plus four tokens of framing per message and per call."""
+    size = items = 0
     for m in request.get("messages") or ():
-        total += 4 + estimate_tokens(m.get("content"))
+        items += 1
+        content = m.get("content")
+        if content:
+            size += _utf8_len(content)
         for c in m.get("tool_calls") or ():
-            total += 4 + estimate_tokens(c.get("name")) + estimate_tokens(c.get("arguments_text"))
+            items += 1
+            size += _utf8_len(c.get("name") or "") + _utf8_len(c.get("arguments_text") or "")
     for t in request.get("tools") or ():
-        total += estimate_tokens(repr(t))
-    return total
+        size += _utf8_len(repr(t))
+    return math.ceil(size / 3) + 4 * items
 
 
 def max_tokens_of(model, request) -> int:
