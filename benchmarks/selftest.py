@@ -41,6 +41,7 @@ TINY = {
     "call": {"calls": 200, "reps": 1},
     "preemption": {"loop_n": 20_000, "reps": 1, "seconds": 0.1, "period_ms": 10,
                    "block_ms": 30},
+    "agents": {"agents": 20, "delay": 0.05, "steps": 3, "step_delay": 0.0, "reps": 1},
 }
 
 KEYS = {"benchmark", "system", "metric", "value", "unit", "params", "status"}
@@ -97,6 +98,10 @@ def call(**kw):
 
 def preemption(**kw):
     return run("preemption", **kw)
+
+
+def agents(**kw):
+    return run("agents", **kw)
 
 
 def problems(records, name: str, systems=SYSTEMS_TESTED, *, allow_na: bool = True) -> list[str]:
