@@ -287,7 +287,7 @@ def _on_exit(agent, data, pid, reason):
         req["model"] = None
         loop.charge(data, req, call)
         data["cursor"] += 1
-        return loop.end(agent, data, ("error", ("model_error", "connection", {
+        return loop.end(agent, data, ("error", ("model_error", "internal", {
             "message": f"the model call's process exited: {loop.printable(reason)}",
             "retryable": False}), None))
     for ref, run in req["running"].items():

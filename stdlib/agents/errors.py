@@ -45,6 +45,7 @@ MODEL_ERROR_KINDS = {
     "stream_error": False,        # an error object in the middle of a stream
     "deadline": False,            # the call's total deadline passed
     "script": False,              # a scripted model ran out of steps, or a bad step
+    "internal": False,            # the model client itself crashed (a bug: see the crash report)
 }
 
 

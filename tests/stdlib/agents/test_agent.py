@@ -517,6 +517,24 @@ def test_model_errors_end_the_request_with_the_reason():
         "message": "bad key", "retryable": False, "status": 401, "attempts": 1})
 
 
+def broken_step(request):
+    raise KeyError("a bug in the model client")
+
+
+def test_a_crashing_model_call_ends_the_request_with_the_reason():
+    def main():
+        a = start([broken_step])
+        with pytest.raises(agents.AgentError) as e:
+            agents.ask(a, "hi")
+        return e.value.reason, workers(), vm.is_process_alive(a)
+
+    reason, left, alive = run(main)
+    assert alive  # the agent survives its model call's crash
+    assert reason[:2] == ("model_error", "internal") and "a bug in the model client" in \
+        reason[2]["message"]
+    assert left == []
+
+
 def test_unknown_options_are_refused_loudly():
     def main():
         with pytest.raises(vm.BadArg, match="unknown option 'max_concurent_tools'"):
