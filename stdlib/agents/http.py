@@ -93,7 +93,9 @@ def request(method, url, *, headers=(), body=b"", connect_timeout=10.0, deadline
     exchange is cut off and a finished one returns its connection."""
     scheme, host, port, target = _split(url)
     origin = (scheme, host, port, ca_file)
-    hdrs = [("host", host if port in (80, 443) else f"{host}:{port}")]
+    name = f"[{host}]" if ":" in host else host  # an IPv6 literal
+    default = 443 if scheme == "https" else 80
+    hdrs = [("host", name if port == default else f"{name}:{port}")]
     hdrs += [(k.lower(), v) for k, v in headers]
     if body:
         hdrs.append(("content-length", str(len(body))))

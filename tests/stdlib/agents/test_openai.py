@@ -238,6 +238,32 @@ def test_refused_connections_are_retried_then_reported():
     assert reason[1] == "connection" and reason[2]["attempts"] == 2
 
 
+def test_connect_timeout():
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)  # a server that never accepts: once its queue is full, SYNs go unanswered
+    port = lsock.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+        fillers.append(f)
+    m = agents.openai_model(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY,
+                            connect_timeout=0.3, max_retries=0)
+
+    def main():
+        with pytest.raises(agents.ModelError) as e:
+            agents.complete(m, HI)
+        return e.value.kind
+
+    try:
+        assert run_real(main) == "connect_timeout"
+    finally:
+        for f in fillers + [lsock]:
+            f.close()
+
+
 def test_keep_alive_connections_are_reused(srv):
     m = model_for(srv)
 
