@@ -16,6 +16,7 @@ docs/agents.md; one module per concern:
     ratelimit.py  one rate limiter process per provider
     budget.py     reservations, settlements, budget processes
     tools.py      tools: schemas, arguments, the call's process
+    commands.py   command tools: an external program run as a port
     agent.py      the behaviour: callbacks, options, events
     loop.py       one request's work: think, act, end, and its books
     client.py     ask, cancel, usage
@@ -28,6 +29,7 @@ from __future__ import annotations
 from . import budget
 from .agent import Agent
 from .budget import Budget
+from .commands import command_tool
 from .client import GRACE, ask, cancel, child_spec, history, reset, start, start_link, usage
 from .errors import AgentError, ModelError
 from .model import complete, default_model
@@ -48,6 +50,7 @@ __all__ = [
     "budget",
     "cancel",
     "child_spec",
+    "command_tool",
     "complete",
     "current_request",
     "default_model",

@@ -59,7 +59,7 @@ from .redact import redact
 __all__ = ["current_request", "result_text", "tool", "tool_spec", "validate_arguments"]
 
 POLICIES = ("error", "crash")
-BLOCKING = (None, "thread", "process")
+BLOCKING = (None, "thread", "process")  # and "port", for command tools (commands.py)
 DEFAULT_TIMEOUT = 30.0
 MAX_RESULT = 20_000  # characters of a result shown to the model
 _ATTR = "__agent_tool__"
@@ -92,10 +92,14 @@ def tool_spec(x) -> dict:
     raise vm.BadArg(f"a tool is a function (optionally marked with @tool), not {x!r}")
 
 
+def check_tool_name(name):
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        raise vm.BadArg(f"tool name {name!r}: models accept 1-64 letters, digits, _ and -")
+
+
 def _build(fn, opts) -> dict:
     name = opts.get("name") or fn.__name__
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-        raise vm.BadArg(f"tool name {name!r}: models accept 1-64 letters, digits, _ and -")
+    check_tool_name(name)
     policy = opts.get("policy", "error")
     if policy not in POLICIES:
         raise vm.BadArg(f"tool {name!r}: policy must be one of {POLICIES}, not {policy!r}")
@@ -289,6 +293,8 @@ def run_call(agent, ref, spec, args, context):
             value = vm.to_thread(fn, **args)
         elif blocking == "process":
             value = vm.to_process(_call_with_kwargs, fn, args)
+        elif blocking == "port":
+            value = fn(spec["command"], args)  # commands.run_command: a port of this process
         else:
             value = fn(**args)
         text = result_text(value)
