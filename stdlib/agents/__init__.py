@@ -30,7 +30,8 @@ from . import budget
 from .agent import Agent
 from .budget import Budget
 from .commands import command_tool
-from .client import GRACE, ask, cancel, child_spec, history, reset, start, start_link, usage
+from .client import (GRACE, ask, cancel, check_answer, child_spec, history, receive_answer,
+                     reqids_new, reset, send_ask, start, start_link, usage, wait_answer)
 from .errors import AgentError, ModelError
 from .model import complete, default_model
 from .openai import openai_model
@@ -49,6 +50,7 @@ __all__ = [
     "ask",
     "budget",
     "cancel",
+    "check_answer",
     "child_spec",
     "command_tool",
     "complete",
@@ -57,16 +59,20 @@ __all__ = [
     "failure",
     "history",
     "openai_model",
+    "receive_answer",
     "redact",
     "reply",
+    "reqids_new",
     "reset",
     "scripted_model",
     "secret",
     "secret_from_env",
+    "send_ask",
     "start",
     "start_link",
     "tool",
     "tool_call",
     "tool_call_step",
     "usage",
+    "wait_answer",
 ]

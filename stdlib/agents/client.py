@@ -24,6 +24,25 @@ An ask returns the answer (a str) or raises `AgentError` whose `.reason`
 says what went wrong and `.usage` what the request spent. An agent that
 is not running or dies meanwhile gives `("agent_down", {"reason": ...})`.
 
+**Asynchronous asks** are gen_statem's `send_request` family (OTP 25),
+so a process can have many asks in flight and collect the answers as they
+come, alone or in a request-id collection:
+
+    req = agents.send_ask(agent, "Summarise the notes", timeout=60)
+    ...                                   # do other work, receive other messages
+    outcome = agents.receive_answer(req, timeout=70)
+
+    reqs = agents.reqids_new()
+    for a in crew:
+        reqs = agents.send_ask(a, question, label=a, reqids=reqs)
+    while reqs:
+        outcome, who, reqs = agents.receive_answer(reqs, delete=True)
+
+An outcome is `("ok", answer, usage)` or `("error", reason, usage)` (never
+an exception), or "timeout" (`receive_answer` then abandons the request and
+its late answer is dropped; `wait_answer` does not). `check_answer(msg,
+req)` tells whether a message already received is the answer.
+
 What it refuses: the loop itself (agent.py).
 """
 
@@ -37,8 +56,9 @@ from .errors import AgentError
 from .options import check_keys, seconds
 from .budget import check_limits
 
-__all__ = ["GRACE", "ask", "cancel", "child_spec", "history", "reset", "start", "start_link",
-           "usage"]
+__all__ = ["GRACE", "ask", "cancel", "check_answer", "child_spec", "history",
+           "receive_answer", "reqids_new", "reset", "send_ask", "start", "start_link", "usage",
+           "wait_answer"]
 
 #: Seconds the caller waits past a request's deadline for the agent's answer.
 GRACE = 1.0
@@ -121,6 +141,59 @@ def answer_of(outcome):
     if status == "ok":
         return payload
     raise AgentError(payload, spent)
+
+
+def send_ask(agent, prompt, *, timeout=60.0, limits=None, stream_to=None, stream_tag=None,
+             metadata=None, label=None, reqids=None):
+    """Ask without waiting: returns the request id (with `reqids`, a new collection
+    holding it under `label`). The request's deadline is `timeout`, as for `ask`."""
+    request = ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata)
+    return _async().send_request(agent, request, label, reqids)
+
+
+def receive_answer(req, timeout=None, delete=None):
+    """The outcome of an asynchronous ask (or of any ask of a collection, then
+    `(outcome, label, new_collection)`; pass `delete`); "timeout" abandons."""
+    return _outcome(_async().receive_response(req, timeout, *_delete(delete)))
+
+
+def wait_answer(req, timeout=None, delete=None):
+    """As `receive_answer`, but a timeout abandons nothing: wait again later."""
+    return _outcome(_async().wait_response(req, timeout, *_delete(delete)))
+
+
+def check_answer(msg, req, delete=None):
+    """The outcome if `msg` (already received) answers `req`, else "no_reply"."""
+    return _outcome(_async().check_response(msg, req, *_delete(delete)))
+
+
+def reqids_new() -> dict:
+    """An empty collection of asynchronous asks."""
+    return _async().reqids_new()
+
+
+def _async():
+    if not hasattr(gen_statem, "send_request"):
+        raise vm.BadArg("asynchronous asks need gen_statem.send_request, which this "
+                        "beamlet does not have yet; use ask() in a spawned process")
+    return gen_statem
+
+
+def _delete(delete):
+    return () if delete is None else (delete,)
+
+
+def _outcome(response):
+    """gen's response (or collection result) as an agent outcome."""
+    if type(response) is tuple and len(response) == 3 and type(response[2]) is dict \
+            and type(response[0]) is tuple:
+        return (_outcome(response[0]), response[1], response[2])  # a collection's
+    if type(response) is tuple and len(response) == 2:
+        if response[0] == "reply":
+            return response[1]
+        if response[0] == "error":
+            return ("error", ("agent_down", {"reason": response[1][0]}), {})
+    return response  # "timeout", "no_request", "no_reply"
 
 
 def _call_failure(reason, timeout):
