@@ -51,7 +51,7 @@ def bench(names, vs, json_file, quick, rounds, plot_dir):
     """Benchmark beamlet against asyncio, gevent, Pykka and real BEAM, side by side.
 
     NAME is one of: ring, pingpong, spawn, fairness, latency, selective, copy,
-    restart, call (default: all). Each (benchmark, system) runs in a fresh
+    restart, call, preemption, ets (default: all). Each (benchmark, system) runs in a fresh
     subprocess; the table shows each figure, the ratio beamlet/peer from the
     same run, and each target from issue 6 with PASS or MISS.
     """

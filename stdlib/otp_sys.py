@@ -44,6 +44,12 @@ What this module owns:
        system_terminate(reason, parent, debug)     -> never returns (run terminate, exit)
        system_code_change(module, old_vsn, extra)  -> "ok" or ("error", reason)
 
+   A state that is an object rather than a term (a supervisor's `State`)
+   defines `sys_term()`, the plain term `get_state` and `get_status` show,
+   and a classmethod `from_sys_term(term)` that `replace_state` rebuilds it
+   with: `state_term(state)` and `replace_state_term(state, fn)` apply that
+   at the boundary, so what leaves the process is always a term.
+
 4. **`Debug`, the debug-options object** (OTP's `[Dbg]` list). A behaviour
    keeps `debug` as `None` when nothing is on (the hot path then costs one
    `is None` test) or a `Debug`, to which it reports each event with
@@ -87,7 +93,9 @@ __all__ = [
     "name_text",
     "no_debug",
     "replace_state",
+    "replace_state_term",
     "resume",
+    "state_term",
     "statistics",
     "suspend",
     "terminate",
@@ -363,6 +371,21 @@ class SystemHooks:
 
     def system_code_change(self, module, old_vsn, extra):
         return ("error", "code_change_not_supported")
+
+
+def state_term(state):
+    """What sys shows of a behaviour's state: the state itself, or `state.sys_term()`
+    for a state object that defines it."""
+    to_term = getattr(type(state), "sys_term", None)
+    return state if to_term is None else to_term(state)
+
+
+def replace_state_term(state, fn):
+    """The state after a replace_state function `fn`: `fn(state)`, or for a state
+    object, `type(state).from_sys_term(fn(state.sys_term()))`."""
+    if getattr(type(state), "sys_term", None) is None:
+        return fn(state)
+    return type(state).from_sys_term(fn(state.sys_term()))
 
 
 def _reply(from_, value):

@@ -138,8 +138,8 @@ class _Job:
         if self.timer is not None:
             node.timers.cancel(self.timer)
         p = self.proc
-        p.undo = None  # make_runnable would cancel it: it is not a cancellation
-        node.make_runnable(p)
+        p.undo = None  # the wait ended well: nothing to cancel
+        node.wake_from_outside(p)
 
 
 class DirtyPool:
@@ -456,7 +456,7 @@ class IOWaits:
         self._end(w)
         if p.state is RECEIVING or p.state is WAITING:
             p.undo = None
-            self.node.make_runnable(p)
+            self.node.wake_from_outside(p)
 
     def sweep_closed(self):
         """Wake, with an error, the waits whose socket was closed under them."""

@@ -59,7 +59,7 @@ from ._process import (
 from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
 from .code import decided_codes as _decided_codes
 from ._watchdog import report_long_slice
-from .code import ensure_instrumented, forget_decisions
+from .code import CHARGE, GRANT_NOW, PROBE, ensure_instrumented, forget_decisions, set_grant
 from .errors import BadArg, Exit, VMInternalError, show
 from .terms import Atom, Crash, Pid, Ref
 
@@ -114,7 +114,9 @@ class Scheduler:
         # must be reproducible (a seed or a virtual clock): wall time is not.
         self.slice_time = slice_time if (seed is None and clock == "real") else None
         self.slice_mark = -1
-        self.slice_t0 = 0.0
+        self.slice_t0 = self.check_t = 0.0
+        self.checks = 0  # reduction checks run (vm.code): the watchdog watches it move
+        self.check_n = 0  # iterations handed out at the last timed check (vm.code)
         if self.compile_checks:
             forget_decisions()
         self.seed = seed
@@ -144,11 +146,12 @@ class Scheduler:
         self._draining = False
         self.stopping = False
         self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
+        self.exit_hooks = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
         self.attention = False  # set (by any thread) when service() has work
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
         self.last_poll = 0.0
         self.idling = False  # inside idle(): the watchdog does not count that as a slice
-        self.long_slice_seen = None  # (start, where, pid) set by the watchdog thread
+        self.long_slice_seen = None  # (start, where, pid, what) set by the watchdog thread
         self.io = None  # IOWaits, made on first use (Node.io_waits)
         # statistics
         self.context_switches = 0
@@ -203,6 +206,7 @@ class Scheduler:
         p.mailbox = None
         p.received = 0
         p.budget = self.slice
+        p.grant = CHARGE if self.slice_time is None else PROBE
         p.reductions = 0
         p.trap_exit = False
         p.links = p.monitors = p.monitored_by = p.dictionary = None
@@ -332,6 +336,8 @@ class Scheduler:
                     if q.state is RUNNABLE and q:
                         q.state = RUNNING
                         q.budget = self.slice
+                        if q.grant != GRANT_NOW[0]:
+                            set_grant(q.grant)
                         if q is not p:
                             q.switch()
                             if p.state is EXITING:  # killed while it waited
@@ -359,6 +365,37 @@ class Scheduler:
         self.cancel_undo(p)
         p.state = RUNNABLE
         self.enqueue(p)
+
+    def wake_from_outside(self, p):
+        """End `p`'s park for something outside the processes (a timer, a socket, a
+        dirty job, another thread): cancel its undo and queue it.
+
+        On a real clock a slice is cut by wall time, and such a wake-up goes to the
+        front of its run queue: it was ready the moment the slice was cut, and
+        behind eight CPU-bound processes whose iterations last a millisecond it
+        would otherwise wait eight milliseconds. Processes woken by messages keep
+        their place at the back, as on BEAM; so does everything under a seed or a
+        virtual clock, where runs must be reproducible.
+        """
+        self.cancel_undo(p)
+        p.state = RUNNABLE
+        if self.slice_time is not None and p.priority is NORMAL_PRIORITY:
+            self.rq.appendleft(p)
+        else:
+            self.enqueue(p)
+
+    def others_ready(self, now) -> bool:
+        """Could anything but the running process run now? The run queues, and also
+        what the hub would turn into runnable processes: a due timer, a request
+        from another thread (finished dirty jobs post one), a socket (polled at
+        most every IO_POLL_INTERVAL)."""
+        if self.rq or self.rq_high or self.rq_max or self.attention:
+            return True
+        th = self.timer_heap
+        if th and th[0][0] <= now:
+            return True
+        io = self.io
+        return io is not None and bool(io.by_fd) and now - self.last_poll >= IO_POLL_INTERVAL
 
     def deliver(self, target, msg):
         """Append an already-copied message to `target`'s mailbox; wake it if receiving."""
@@ -420,8 +457,9 @@ class Scheduler:
                     p.undo = None
                 p.timed_out = True
                 if p.state is RECEIVING or p.state is WAITING:
-                    p.state = RUNNABLE
-                    self.enqueue(p)
+                    # The wait ends here, whatever it waited on (a socket and a
+                    # dirty job with a timeout also registered an undo).
+                    self.wake_from_outside(p)
             elif kind == SEND:
                 self._fire_send_timer(t)
             else:
@@ -435,11 +473,23 @@ class Scheduler:
             if dest.timers is not None:
                 dest.timers.discard(t)
             if dest.state is not EXITING:
-                self.deliver(dest, t.msg)
+                self._deliver_from_outside(dest, t.msg)
         else:  # a registered name, looked up at expiry; dropped if unregistered
             p = self.names.get(dest)
             if p is not None:
-                self.deliver(p, copy_term(t.msg))
+                self._deliver_from_outside(p, copy_term(t.msg))
+
+    def _deliver_from_outside(self, target, msg):
+        """Deliver a timer's message: a receiver it wakes is woken as from outside."""
+        if target.state is RECEIVING:
+            mb = target.mailbox
+            if mb is None:
+                mb = target.mailbox = Mailbox()
+            mb.q.append(msg)
+            target.received += 1
+            self.wake_from_outside(target)
+        else:
+            self.deliver(target, msg)
 
     # ------------------------------------------------------------------
     # death
@@ -500,6 +550,7 @@ class Scheduler:
         rq = self.rq
         slice_ = self.slice
         timer_heap = self.timer_heap
+        grant_now = GRANT_NOW
         now = self.now
         while True:
             if self.special:
@@ -525,6 +576,8 @@ class Scheduler:
                 continue
             p.state = RUNNING
             p.budget = slice_
+            if p.grant != grant_now[0]:
+                set_grant(p.grant)
             p.switch()
             # Back in the hub: the process that switched here (p, or another one
             # p handed off to) has already accounted for its slice (switch_out).

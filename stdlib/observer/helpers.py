@@ -11,6 +11,7 @@ called.
     i(pid)          one process: info, messages, dictionary, stack, behaviour state
     procs(...)      the process table: top n by a column, filtered, with windows
     regs()          registered processes
+    tables()        ETS tables: name, id, owner, type, access, size, memory
     flush()         print and drop every message in the caller's mailbox
     bt(pid)         where a process stands (its stack, innermost first)
     pid("<0.42.0>") a pid from its printed form (also pid(0, 42, 0))
@@ -40,6 +41,7 @@ from functools import partial
 import vm
 from vm.lowlevel import snapshot
 
+from . import tables as _tables
 from . import tracing as _trace
 from .fmt import dumps, jsonable
 from .source import in_process, on_node, resolve_node
@@ -144,7 +146,12 @@ def process_view(x, *, full=False, state=True, node=None) -> View:
     st = NOT_ASKED
     if d is not None and state and is_behaviour(d):
         st = behaviour_state(target, node=node)
-    return detail_view(d, state=st, full=full)
+    view = detail_view(d, state=st, full=full)
+    if d is not None:  # the ETS tables it owns (deleted, or handed to an heir, when it dies)
+        owned = on_node(partial(_tables.owned_by, pid=target), node)
+        view.text += f"\n  tables    {', '.join(map(repr, owned)) if owned else '[]'}"
+        view.data["tables"] = [repr(t) for t in owned]
+    return view
 
 
 def is_behaviour(detail) -> bool:
@@ -209,6 +216,13 @@ def regs(*, json=False, node=None):
     node_ = resolve_node(node)
     rows = on_node(snapshot.registered, node_)
     return _out(regs_view(rows, node_.name), json)
+
+
+def tables(*, json=False, node=None):
+    """The node's ETS tables (Erlang's ets:i/0, observer's Table Viewer): name,
+    id, owner, type, access, size and memory; private tables are listed too."""
+    node_ = resolve_node(node)
+    return _out(_tables.tables_view(on_node(_tables.table_rows, node_)), json)
 
 
 def flush():
@@ -372,7 +386,7 @@ def seq(fn=None, *args, mermaid=False, json=False, count=1000, node=None, **kwar
 # help
 
 
-HELP_ORDER = ("i", "procs", "top", "regs", "flush", "bt", "pid", "kill", "exit", "system",
+HELP_ORDER = ("i", "procs", "top", "regs", "tables", "flush", "bt", "pid", "kill", "exit", "system",
               "tree", "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
               "replace_state", "q", "help")
 
@@ -381,6 +395,7 @@ SHORT_HELP = {
     "procs": "procs(n=20, sort=, match=, status=, window=) the process table, top n",
     "top": "top() a live, refreshing process table (keys: h for help)",
     "regs": "regs() registered processes",
+    "tables": "tables() ETS tables: name, id, owner, type, access, size, memory",
     "flush": "flush() print and drop the messages in the shell's mailbox",
     "bt": "bt(pid) where a process stands: its stack, innermost first",
     "pid": 'pid("<0.42.0>") or pid(0, 42, 0) a pid from its printed form',
@@ -428,6 +443,7 @@ __all__ = [
     "seq",
     "suspend",
     "system",
+    "tables",
     "trace",
     "trace_stop",
     "tree",

@@ -248,7 +248,7 @@ class Shell:
 
     def _namespace(self):
         ns = {"__name__": "__shell__", "__builtins__": builtins, "vm": vm}
-        for name in ("i", "procs", "regs", "flush", "bt", "pid", "kill", "system", "tree",
+        for name in ("i", "procs", "regs", "tables", "flush", "bt", "pid", "kill", "system", "tree",
                      "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
                      "replace_state"):
             ns[name] = getattr(helpers, name)
@@ -258,7 +258,8 @@ class Shell:
         ns["top"] = self._top
         ns["help"] = self._help
         for mod in ("gen_server", "gen_statem", "supervisor", "dynamic_supervisor",
-                    "application", "task", "otp_sys", "proc_lib"):
+                    "application", "task", "otp_sys", "proc_lib", "ets", "pg",
+                    "persistent_term", "registry"):
             try:
                 ns[mod] = __import__(f"stdlib.{mod}", fromlist=[mod])
             except ImportError:

@@ -6,6 +6,7 @@ import types
 
 import vm
 import vm.code
+import vm.lowlevel
 from tests.conftest import run_vm
 from vm.testing import Recorder
 
@@ -226,3 +227,76 @@ def test_slice_time_bounds_a_slice_on_the_real_clock():
     # 4 hogs x 100 ms slices (reductions=10**9, so only slice_time can end them)
     median_late = vm.run(main, reductions=10**9, slice_time=0.001, long_slice=None)
     assert median_late < 0.05  # without slice_time each wake-up would wait ~4 x forever
+
+
+# ----------------------------------------------------------------------
+# slow iterations: a loop whose body is one slow C call
+
+
+def slow_c_hog(deadline):
+    """Each iteration is one C call of about a millisecond, then a loop check."""
+    import time
+
+    while time.monotonic() < deadline:
+        sum(range(50_000))
+
+
+def slow_c_iterations(count):
+    for _ in range(count):
+        sum(range(50_000))
+
+
+def test_timers_fire_beside_a_loop_of_slow_c_calls():
+    """Ten 10 ms sleeps beside one hog took 31-36 s: the slice ended early only
+    while the run queue held something, and a due timer is not in it."""
+    import time
+
+    def main():
+        vm.spawn(slow_c_hog, time.monotonic() + 30)
+        t0 = time.monotonic()
+        for _ in range(10):
+            vm.sleep(0.01)
+        return time.monotonic() - t0
+
+    elapsed = vm.run(main, long_slice=None)
+    assert elapsed < 2.0  # ideally 0.1 s; a loaded machine stretches it, not 300x
+
+
+def test_to_thread_returns_beside_a_loop_of_slow_c_calls():
+    import time
+
+    def main():
+        vm.spawn(slow_c_hog, time.monotonic() + 30)
+        vm.sleep(0.001)
+        t0 = time.monotonic()
+        vm.to_thread(time.sleep, 0.01)
+        return time.monotonic() - t0
+
+    assert vm.run(main, long_slice=None) < 1.0  # was 3-4 s
+
+
+def test_checks_adapt_to_slow_iterations_and_recover():
+    """The loop check count drops to one per iteration for slow C calls, and climbs
+    back to CHARGE when iterations are quick again (real clock only)."""
+    import time
+
+    def main():
+        me = vm.lowlevel.current_process()
+        slow_c_iterations(vm.code.CHARGE + 30)  # the first check comes after CHARGE
+        after_slow = me.grant
+        n = 0
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and me.grant < vm.code.CHARGE:
+            n += 1
+        return after_slow, me.grant
+
+    slow, quick = vm.run(main, long_slice=None)
+    assert slow < vm.code.CHARGE // 4 and quick == vm.code.CHARGE
+
+
+def test_the_check_count_never_changes_under_a_seed():
+    def main():
+        slow_c_iterations(vm.code.CHARGE + 5)
+        return vm.lowlevel.current_process().grant
+
+    assert vm.run(main, seed=3, long_slice=None) == vm.code.CHARGE

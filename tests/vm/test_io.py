@@ -192,7 +192,7 @@ def test_abandoned_jobs_never_block_new_ones():
     release = threading.Event()
 
     def main():
-        victims = [vm.spawn(lambda: vm.to_thread(release.wait, 3)) for _ in range(10)]
+        victims = [vm.spawn(lambda: vm.to_thread(release.wait, 20)) for _ in range(10)]
         vm.sleep(0.05)
         for v in victims:
             vm.exit(v, "kill")
@@ -204,7 +204,9 @@ def test_abandoned_jobs_never_block_new_ones():
 
     answer, took, abandoned, bounded = vm.run(main)
     release.set()
-    assert answer == "fresh" and took < 1.0 and abandoned == 10 and bounded
+    # Before, the fresh job waited for a blocked thread (20 s here); a loaded
+    # machine may slow it, never by that much.
+    assert answer == "fresh" and took < 5.0 and abandoned == 10 and bounded
 
 
 def test_the_pool_is_bounded_by_dirty_threads():
@@ -314,3 +316,58 @@ def test_a_socket_closed_under_a_waiter_wakes_it_with_an_error():
         assert vm.run(main) == (("woke", 9), 0)  # EBADF
     finally:
         b.close()
+
+
+def c_crunch(n):
+    return sum(range(n))  # one C call that holds the GIL throughout
+
+
+def test_a_long_c_call_holding_the_gil_is_reported_after_the_fact(caplog):
+    """The watchdog cannot run while a C call holds the GIL; it notices that it
+    woke late and names the call the node's thread is returning from."""
+    caplog.set_level(logging.WARNING, logger="beamlet.scheduler")
+    rec = Recorder(["long_slice"])
+
+    def main():
+        pid, ref = vm.spawn_monitor(c_crunch, 3 * 10**7)
+        vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
+        return pid
+
+    pid = vm.run(main, long_slice=0.05, instruments=[rec])
+    events = rec.events("long_slice")
+    assert [e[1] for e in events] == [pid]
+    assert "inside `sum`" in events[0][3] and "c_crunch" in events[0][3]
+    assert any("held the GIL" in r.getMessage() for r in caplog.records)
+
+
+def test_a_loop_of_slow_iterations_is_not_a_long_slice():
+    """A loop that reaches its checks is preempted on time, so it is never blamed."""
+    rec = Recorder(["long_slice"])
+
+    def slow_loop(deadline):
+        while time.monotonic() < deadline:
+            sum(range(50_000))
+
+    def main():
+        vm.spawn(slow_loop, time.monotonic() + 0.5)
+        for _ in range(20):
+            vm.sleep(0.02)
+        return True
+
+    vm.run(main, long_slice=0.05, instruments=[rec])
+    assert rec.events("long_slice") == []
+
+
+def test_a_blocking_call_is_named_in_the_report():
+    rec = Recorder(["long_slice"])
+
+    def napper():
+        time.sleep(0.3)
+
+    def main():
+        _, ref = vm.spawn_monitor(napper)
+        vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
+
+    vm.run(main, long_slice=0.05, instruments=[rec])
+    (_, _, seconds, where), = rec.events("long_slice")
+    assert "inside `time.sleep`" in where and "napper" in where and seconds >= 0.25
