@@ -148,35 +148,28 @@ def send_ask(agent, prompt, *, timeout=60.0, limits=None, stream_to=None, stream
     """Ask without waiting: returns the request id (with `reqids`, a new collection
     holding it under `label`). The request's deadline is `timeout`, as for `ask`."""
     request = ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata)
-    return _async().send_request(agent, request, label, reqids)
+    return gen_statem.send_request(agent, request, label, reqids)
 
 
 def receive_answer(req, timeout=None, delete=None):
     """The outcome of an asynchronous ask (or of any ask of a collection, then
     `(outcome, label, new_collection)`; pass `delete`); "timeout" abandons."""
-    return _outcome(_async().receive_response(req, timeout, *_delete(delete)))
+    return _outcome(gen_statem.receive_response(req, timeout, *_delete(delete)))
 
 
 def wait_answer(req, timeout=None, delete=None):
     """As `receive_answer`, but a timeout abandons nothing: wait again later."""
-    return _outcome(_async().wait_response(req, timeout, *_delete(delete)))
+    return _outcome(gen_statem.wait_response(req, timeout, *_delete(delete)))
 
 
 def check_answer(msg, req, delete=None):
     """The outcome if `msg` (already received) answers `req`, else "no_reply"."""
-    return _outcome(_async().check_response(msg, req, *_delete(delete)))
+    return _outcome(gen_statem.check_response(msg, req, *_delete(delete)))
 
 
 def reqids_new() -> dict:
     """An empty collection of asynchronous asks."""
-    return _async().reqids_new()
-
-
-def _async():
-    if not hasattr(gen_statem, "send_request"):
-        raise vm.BadArg("asynchronous asks need gen_statem.send_request, which this "
-                        "beamlet does not have yet; use ask() in a spawned process")
-    return gen_statem
+    return gen_statem.reqids_new()
 
 
 def _delete(delete):

@@ -32,8 +32,8 @@ that reason, for its supervisor to decide.
 
 **Blocking tools** declare it. `blocking="thread"` runs the function on the
 node's dirty pool (`vm.to_thread`): fine for I/O that ends, but a thread
-cannot be killed, so a timed-out call's thread runs on (its result is
-dropped). `blocking="process"` runs it in a worker OS process
+cannot be killed, so a timed-out call's job is abandoned (never started if
+it was still queued; run to its end, unheard, if it had started). `blocking="process"` runs it in a worker OS process
 (`vm.to_process`), which is killed with the call: the choice for work that
 must stop on a timeout or a cancel. A pure-Python CPU-heavy tool needs no
 flag: the agent compiles reduction checks into its tools' modules, so it is
@@ -106,9 +106,6 @@ def _build(fn, opts) -> dict:
     blocking = opts.get("blocking")
     if blocking not in BLOCKING:
         raise vm.BadArg(f"tool {name!r}: blocking must be one of {BLOCKING}, not {blocking!r}")
-    if blocking == "process" and not hasattr(vm, "to_process"):
-        raise vm.BadArg(f"tool {name!r}: blocking='process' needs vm.to_process, which this "
-                        "beamlet does not have; use blocking='thread'")
     described, params_doc = _docstring(fn)
     schema = opts.get("schema")
     if schema is None:

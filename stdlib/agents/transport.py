@@ -17,7 +17,7 @@ are read-only, like code.
 
 Name lookup is the one call the OS offers only as a blocking function: a
 host that is not an IP address is resolved on the dirty pool
-(`vm.to_thread`), once per connection.
+(`vm.to_thread`), once per connection, within the connect timeout.
 
 What it refuses: HTTP (http.py) and deciding deadlines: callers pass the
 seconds they can wait, and `TimeoutError` says when they ran out.
@@ -46,13 +46,14 @@ def tls_context(ca_file=None) -> ssl.SSLContext:
     return ctx
 
 
-def _resolve(host, port):
+def _resolve(host, port, timeout):
     try:
         ipaddress.ip_address(host)
         return host
     except ValueError:
         pass
-    infos = vm.to_thread(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+    infos = vm.to_thread(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM,
+                         timeout=timeout)
     if not infos:
         raise OSError(f"no address found for {host!r}")
     v4 = [i for i in infos if i[0] == socket.AF_INET]
@@ -72,8 +73,7 @@ def connect(host: str, port: int, *, tls: bool, timeout=None, ca_file=None) -> "
             raise TimeoutError(f"no connection to {host}:{port} within {timeout} s")
         return remaining
 
-    address = _resolve(host, port)
-    left()
+    address = _resolve(host, port, left())
     sock = net.connect((address, port), timeout=left())
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

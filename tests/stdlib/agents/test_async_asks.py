@@ -1,16 +1,10 @@
 """Asynchronous asks: many in flight from one process, collected as they come."""
 
-import pytest
-
 import vm
 from vm.testing import run
 
-from stdlib import agents, gen_statem
+from stdlib import agents
 from stdlib.agents import reply, scripted_model
-
-pytestmark = pytest.mark.skipif(not hasattr(gen_statem, "send_request"),
-                                reason="needs gen_statem.send_request")
-
 
 class Quick(agents.Agent):
     pass

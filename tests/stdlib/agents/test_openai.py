@@ -264,6 +264,12 @@ def test_connect_timeout():
             f.close()
 
 
+def test_a_host_name_is_resolved(srv):
+    m = agents.openai_model(base_url=f"http://localhost:{srv.port}/v1", api_key=KEY)
+    assert run_real(lambda: agents.complete(m, HI))["content"] == "ok"
+    assert srv.requests[0].headers["host"] == f"localhost:{srv.port}"
+
+
 def test_keep_alive_connections_are_reused(srv):
     m = model_for(srv)
 

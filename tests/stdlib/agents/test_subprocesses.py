@@ -15,8 +15,6 @@ import vm
 from stdlib import agents
 from stdlib.agents import reply, scripted_model, tool_call, tool_call_step
 
-HAVE = hasattr(vm, "to_process") and hasattr(vm, "port")
-pytestmark = pytest.mark.skipif(not HAVE, reason="needs vm.to_process and vm.port")
 
 
 def children():
@@ -57,16 +55,16 @@ def long_sleep(seconds: float) -> str:
     return "woke"
 
 
-if HAVE:
-    stuck = agents.tool(sleepy, name="stuck", blocking="process", timeout=0.5)
-    agents.tool(long_sleep, blocking="process", timeout=None)
-    nap = agents.command_tool("nap", ["sleep", "{seconds}"], timeout=0.5)
-    echo = agents.command_tool("echo", ["printf", "%s\\n", "{word}"])
-    fail = agents.command_tool("fail", ["sh", "-c", "echo broken >&2; exit 3"])
-    hang = agents.command_tool("hang", ["sleep", "{seconds}"], timeout=None)
+stuck = agents.tool(sleepy, name="stuck", blocking="process", timeout=0.5)
+agents.tool(long_sleep, blocking="process", timeout=None)
+nap = agents.command_tool("nap", ["sleep", "{seconds}"], timeout=0.5)
+echo = agents.command_tool("echo", ["printf", "%s\\n", "{word}"])
+fail = agents.command_tool("fail", ["sh", "-c", "echo broken >&2; exit 3"])
+hang = agents.command_tool("hang", ["sleep", "{seconds}"], timeout=None)
 
-    class Worker(agents.Agent):
-        tools = [stuck, nap, echo, fail, hang, long_sleep]
+
+class Worker(agents.Agent):
+    tools = [stuck, nap, echo, fail, hang, long_sleep]
 
 
 def start(steps):
