@@ -240,8 +240,11 @@ def _session(out):
     seen["flaky"] = ask(out, "researcher", "Look up a flaky term")
     vm.sleep(0.1)
     after = vm.whereis("researcher")
-    out(f"  researcher {before} crashed; the supervisor restarted it as {after}")
     seen["restarted"] = before != after and after is not None
+    if seen["restarted"]:
+        out(f"  researcher {before} crashed; the supervisor restarted it as {after}")
+    else:
+        out(f"  researcher {before} did not crash (its model did not call the flaky tool)")
     seen["slow"] = ask(out, "researcher", "What is in the archive?")
     seen["slow_told"] = [m["content"] for m in agents.history("researcher")
                          if m["role"] == "tool"]
