@@ -67,9 +67,20 @@ def whoami() -> dict:
     return {"metadata": r["metadata"], "tool": r["tool"], "call_id": r["call_id"]}
 
 
+@agents.tool(timeout=None)
+def spin(n: int) -> int:
+    """Busy pure-Python work: no VM call inside the loop."""
+    vm.send("tracker", "spin_start")
+    total = 0
+    for i in range(n):
+        total += i % 7
+    vm.send("tracker", "spin_end")
+    return total
+
+
 class Helper(agents.Agent):
     instructions = "You help."
-    tools = [add, tracked, slow, leaky, fragile, whoami]
+    tools = [add, tracked, slow, leaky, fragile, whoami, spin]
 
 
 def tracker_loop(log):
@@ -136,7 +147,7 @@ def test_the_model_sees_the_system_prompt_tools_and_conversation():
     first, second = seen
     assert first["messages"][0] == {"role": "system", "content": "You help."}
     assert [t["name"] for t in first["tools"]] == ["add", "tracked", "slow", "leaky", "fragile",
-                                                   "whoami"]
+                                                   "whoami", "spin"]
     assert first["options"] == {"max_tokens": 64, "temperature": 0.2}
     assert [m["content"] for m in second["messages"]] == ["You help.", "one", "ok", "two"]
 
@@ -235,6 +246,28 @@ def test_one_turn_cannot_start_792_calls_at_once():
     answer, peak, took, tool_calls = run(main)
     assert answer == "all done" and peak == 4 and tool_calls == 792
     assert took == pytest.approx(792 / 4, abs=1)
+
+
+def ticker():
+    while True:
+        vm.send("tracker", "tick")
+        vm.sleep(0)
+
+
+def test_a_cpu_heavy_tool_is_preempted_like_any_process():
+    def main():
+        start_tracker()
+        a = start([tool_call_step(tool_call("spin", {"n": 300_000})), "spun"])
+        t = vm.spawn_link(ticker)
+        answer = agents.ask(a, "spin", timeout=None)
+        vm.unlink(t)
+        vm.exit(t, "kill")
+        log = tracker_log()
+        inside = log[log.index("spin_start") + 1:log.index("spin_end")]
+        return answer, inside.count("tick")
+
+    answer, ticks = run(main, seed=1)
+    assert answer == "spun" and ticks > 10  # the ticker ran while the tool looped
 
 
 def test_calls_beyond_the_per_turn_cap_are_answered_with_an_error():
