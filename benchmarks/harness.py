@@ -34,7 +34,8 @@ from pathlib import Path
 from .common import PEERS, SYSTEMS, NotAvailable, median, record
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
-              "copy", "restart", "call", "preemption", "fanout", "ets")
+              "copy", "restart", "call", "preemption", "fanout", "ets",
+              "agents")
 MARKER = "@@beamlet-bench@@ "
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent

@@ -5,7 +5,7 @@ import pytest
 from benchmarks import selftest
 
 NAMES = ["ring", "pingpong", "spawn", "fairness", "latency", "selective", "copy", "restart", "call",
-         "preemption", "fanout", "ets"]
+         "preemption", "fanout", "ets", "agents"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -33,8 +33,11 @@ from ._api import (
     link,
     make_ref,
     monitor,
+    monitor_node,
     monotonic,
+    node,
     node_name,
+    nodes,
     process_flag,
     process_info,
     processes,
@@ -82,7 +85,7 @@ from .errors import (
     VMError,
     VMInternalError,
 )
-from .terms import ANY, TIMEOUT, Atom, Crash, Pid, Ref
+from .terms import ANY, TIMEOUT, Atom, Crash, ImproperList, Pid, Ref
 
 __all__ = [
     "ANY",
@@ -91,6 +94,7 @@ __all__ = [
     "Crash",
     "Deadlock",
     "Exit",
+    "ImproperList",
     "Instrument",
     "NoProc",
     "Node",
@@ -117,8 +121,11 @@ __all__ = [
     "link",
     "make_ref",
     "monitor",
+    "monitor_node",
     "monotonic",
+    "node",
     "node_name",
+    "nodes",
     "process_flag",
     "process_info",
     "processes",

@@ -48,7 +48,7 @@ import sys
 import types
 
 from .errors import BadArg, Unsendable
-from .terms import Atom, Crash, Pid, Ref
+from .terms import Atom, Crash, ImproperList, Pid, Ref
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python
 
@@ -192,6 +192,14 @@ def _crash(x):
     return x
 
 
+def _improper_list(x):
+    """From another node (OTP call tags `[alias | Ref]`): copied like a tuple."""
+    items, tail = x
+    items2 = _copy(items, tuple)
+    tail2 = _c(tail)
+    return x if (items2 is items and tail2 is tail) else ImproperList(items2, tail2)
+
+
 def _partial(x):
     if x.__dict__:
         raise _NotATerm("it has attributes of its own; send a partial without them")
@@ -202,6 +210,7 @@ def _partial(x):
 _COPIERS: dict = {
     frozenset: _frozenset,
     Crash: _crash,
+    ImproperList: _improper_list,
     set: lambda x: {_c(e) for e in x},
     bytearray: bytearray,
     collections.deque: _deque,
