@@ -21,7 +21,7 @@ from . import _introspect, _io, _ports, _registry, _remote, _signals
 import selectors
 
 from ._heap import _SCALARS, copy_term
-from ._mailbox import Mailbox, _not_in_process
+from ._mailbox import Mailbox, Traced, _not_in_process
 from ._node import Node
 from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, Process, _Hibernate, _Killed
@@ -189,7 +189,11 @@ def send(dest, msg):
         mb = target.mailbox
         if mb is None:
             mb = target.mailbox = Mailbox()
-        mb.q.append(copy)
+        if p.token is None:
+            mb.q.append(copy)
+        else:  # the trace token rides along (vm.lowlevel.set_trace_token)
+            mb.q.append(Traced(copy, p.token))
+            mb.traced += 1
         target.received += 1
         if target.state is RECEIVING:
             target.state = RUNNABLE

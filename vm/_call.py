@@ -29,7 +29,7 @@ from __future__ import annotations
 from greenlet import getcurrent
 
 from ._heap import _SCALARS, copy_term
-from ._mailbox import Mailbox
+from ._mailbox import Mailbox, Traced, _adopt_token
 from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
 from ._scheduler import NORMAL_PRIORITY
@@ -87,7 +87,11 @@ def call_request(dest, label, request, timeout):
     mb = target.mailbox
     if mb is None:
         mb = target.mailbox = Mailbox()
-    mb.q.append(msg)
+    if p.token is None:
+        mb.q.append(msg)
+    else:  # the trace token rides along
+        mb.q.append(Traced(msg, p.token))
+        mb.traced += 1
     target.received += 1
     if target.state is RECEIVING:
         target.state = RUNNABLE
@@ -110,10 +114,14 @@ def call_request(dest, label, request, timeout):
                 n = len(q)
                 while i < n:
                     m = q[i]
+                    if mb.traced and type(m) is Traced:
+                        m = m.msg
                     if type(m) is tuple:
                         k = len(m)
                         if k == 2 and m[0] is ref:  # refs are shared, never copied
-                            mb.take(p, i)
+                            raw = mb.take(p, i)
+                            if type(raw) is Traced or p.token is not None:
+                                _adopt_token(p, mb, raw)
                             if not _forget(node, p, rid, target):
                                 flush_down(p, ref)  # the server died just after replying
                             if node.on_receive:
@@ -123,7 +131,9 @@ def call_request(dest, label, request, timeout):
                                 node.preempt(p)
                             return (True, m[1])
                         if k == 5 and m[1] is ref and m[0] == DOWN:
-                            mb.take(p, i)
+                            raw = mb.take(p, i)
+                            if type(raw) is Traced or p.token is not None:
+                                _adopt_token(p, mb, raw)
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
                             _charge(p)
@@ -182,7 +192,11 @@ def reply(tag, message):
             mb = owner.mailbox  # node.deliver(owner, msg), inline
             if mb is None:
                 mb = owner.mailbox = Mailbox()
-            mb.q.append(msg)
+            if p.token is None:
+                mb.q.append(msg)
+            else:  # the trace token rides along
+                mb.q.append(Traced(msg, p.token))
+                mb.traced += 1
             owner.received += 1
             if owner.state is RECEIVING:
                 owner.state = RUNNABLE

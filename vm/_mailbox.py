@@ -69,16 +69,33 @@ FRONT_CUT = 1024
 HOLES_MAX = 1024
 
 
+class Traced:
+    """A message sent by a process that carried a trace token (see `vm.lowlevel.
+    set_trace_token`): the token travels with it and becomes the receiver's
+    when it is received, as Erlang's seq_trace token does. Only the mailbox
+    sees this wrapper; receive hands out the message itself."""
+
+    __slots__ = ("msg", "token")
+
+    def __init__(self, msg, token):
+        self.msg = msg
+        self.token = token
+
+    def __repr__(self):
+        return f"Traced({self.msg!r}, {self.token!r})"
+
+
 class Mailbox:
     """A process's queued messages, oldest first (see the module docstring)."""
 
-    __slots__ = ("q", "head", "holes", "cut")
+    __slots__ = ("q", "head", "holes", "cut", "traced")
 
     def __init__(self):
         self.q: list = []
         self.head = 0
         self.holes = 0
         self.cut = 0
+        self.traced = 0  # Traced entries queued: scans unwrap only while there are any
 
     def __len__(self):
         return len(self.q) - self.head - self.holes
@@ -86,6 +103,8 @@ class Mailbox:
     def __iter__(self):
         """The live messages, oldest first (a snapshot: safe to hold)."""
         q = self.q[self.head:]
+        if self.traced:
+            return iter([m.msg if type(m) is Traced else m for m in q if m is not HOLE])
         if self.holes:
             return iter([m for m in q if m is not HOLE])
         return iter(q)
@@ -157,7 +176,7 @@ class Mailbox:
 
     def clear(self):
         self.q = []
-        self.head = self.holes = 0
+        self.head = self.holes = self.traced = 0
 
 
 def new_mailbox(p) -> Mailbox:
@@ -203,6 +222,8 @@ def receive(*patterns, timeout=None, mark=None):
         node.switch_out(p)
         mb = p.mailbox
     msg = mb.popleft()
+    if type(msg) is Traced or p.token is not None:
+        msg = _adopt_token(p, mb, msg)
     if node.on_receive:
         node.ins.emit("receive", p.pid, msg)
     p.budget -= 1
@@ -236,7 +257,7 @@ def _receive(p, patterns, timeout, mark):
                 while i < n:
                     m = q[i]
                     if m is not HOLE:
-                        if match(m):
+                        if match(m.msg if mb.traced and type(m) is Traced else m):
                             return _take(node, p, mb, i)
                         p.budget -= 1
                         if p.budget <= 0:
@@ -276,8 +297,20 @@ def _mentions(pattern, ref) -> bool:
     return False
 
 
+def _adopt_token(p, mb, msg):
+    """A message was received: its trace token (or none) becomes the process's."""
+    if type(msg) is Traced:
+        mb.traced -= 1
+        p.token = msg.token
+        return msg.msg
+    p.token = None
+    return msg
+
+
 def _take(node, p, mb, i):
     msg = mb.take(p, i)
+    if type(msg) is Traced or p.token is not None:
+        msg = _adopt_token(p, mb, msg)
     if node.on_receive:
         node.ins.emit("receive", p.pid, msg)
     p.budget -= 1
@@ -304,6 +337,8 @@ def flush():
         raise _not_in_process("flush") from None
     if mb is None or not mb.q:
         return []
+    last = mb.q[-1]
     out = list(mb)
     mb.clear()
+    p.token = last.token if type(last) is Traced else None  # as if received one by one
     return out

@@ -108,6 +108,7 @@ class Process(greenlet):
         "label",
         "aliases",  # set of the ids of the alias refs it owns, or None
         "ref_mark",  # (ref, received) of the last make_ref/monitor: receive marker
+        "token",  # its trace token (vm.lowlevel.set_trace_token), or None
         "is_main",
     )
 

@@ -212,6 +212,7 @@ class Scheduler:
         p.trap_exit = False
         p.links = p.monitors = p.monitored_by = p.dictionary = None
         p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = p.ref_mark = None
+        p.token = parent.token if parent is not None else None  # spawned work joins the trace
         p.timed_out = False
         p.entry = (fn, args, kwargs)
         p.init_fn = fn

@@ -89,9 +89,36 @@ __all__ = [
     "snapshot",
     "spawn_system",
     "term_size",
+    "trace_token",
+    "set_trace_token",
     "wake",
     "whereis",
 ]
+
+
+# ----------------------------------------------------------------------
+# trace tokens: a context that rides on messages, as Erlang's seq_trace token
+
+
+def trace_token():
+    """The calling process's trace token, or None."""
+    return current_process().token
+
+
+def set_trace_token(token):
+    """Set the calling process's trace token (a term; None clears it); returns the old one.
+
+    While a process has a token, every message it sends carries it (sends,
+    calls, casts, replies), and so does every process it spawns; a process
+    that receives a message takes the message's token as its own (or none,
+    if the message had none), as Erlang's seq_trace token travels. Costs
+    nothing measurable while no process has one. Agents build their trace
+    context on this (`stdlib.agents`).
+    """
+    p = current_process()
+    old = p.token
+    p.token = None if token is None else copy_term(token)
+    return old
 
 
 def current_process() -> Process:
