@@ -25,7 +25,7 @@ from __future__ import annotations
 from greenlet import getcurrent
 
 from ._heap import copy_term
-from ._mailbox import HOLE
+from ._mailbox import HOLE, Traced
 from ._memory import WORD, process_memory, user_frames
 from ._process import OTP_STATUS, RUNNING, Process
 from ._scheduler import initial_call
@@ -111,7 +111,7 @@ def messages(node, p):
     for m in snap:
         if m is HOLE:
             continue
-        append(export(m))
+        append(export(m.msg if type(m) is Traced else m))
         if charge:
             me.budget -= 1
             if me.budget <= 0:
@@ -133,7 +133,7 @@ def first_messages(p, n):
     while i < end and len(out) < n:
         m = q[i]
         if m is not HOLE:
-            out.append(export(m))
+            out.append(export(m.msg if type(m) is Traced else m))
         i += 1
     return out
 

@@ -81,7 +81,7 @@ from itertools import islice
 
 from greenlet import getcurrent, greenlet
 
-from ._mailbox import HOLE
+from ._mailbox import HOLE, Traced
 from ._process import EXITING, RUNNING
 from .errors import BadArg, show
 from .terms import Atom, Crash, Pid, Ref
@@ -228,8 +228,17 @@ def _spread(seq, k):
     m = len(seq)
     if m <= k:
         return seq
+    return [seq[i] for i in _points(m, k)]
+
+
+def _points(m, k):
+    """k distinct indices in range(m) (m >= k), one in each of k equal slices."""
     step = m / k
-    return [seq[int((j + _jitter(j, m)) * step)] for j in range(k)]
+    out = []
+    for j in range(k):
+        lo, hi = int(j * step), int((j + 1) * step)
+        out.append(lo + int(_jitter(j, m) * (hi - lo)))
+    return out
 
 
 def _sample(seq, n, w, sample, push):
@@ -504,17 +513,16 @@ def _mailbox_roots(mb, push, sample):
     if sample is None or live <= sample:
         for m in q[mb.head:]:
             if m is not HOLE:
-                push((m, 1))
+                push((m.msg if type(m) is Traced else m, 1))
         return
     head = mb.head
-    look = min(LOOK, live)
-    step = (len(q) - head) / look
+    span = len(q) - head
     part = []
-    for k in range(look):
-        i = head + int((k + _jitter(k, look)) * step)
-        while q[i] is HOLE:  # q[head] is live, so stepping back ends there at worst
-            i -= 1
-        part.append(q[i])
+    for i in _points(span, min(LOOK, live)):
+        m = q[head + i]
+        if m is HOLE:  # a slice of taken messages: look at none there
+            continue
+        part.append(m.msg if type(m) is Traced else m)
     _push_part(part, live, 1, sample, push)
 
 

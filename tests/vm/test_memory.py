@@ -253,3 +253,19 @@ def test_term_size_estimate_is_close_to_the_exact_walk(make, low, high, count_si
     est = term_size(x)
     assert count_sizeof[0] < 12_000
     assert low * exact <= est <= high * exact
+
+
+def test_messages_sent_with_a_trace_token_are_shown_and_counted():
+    from vm.lowlevel import set_trace_token
+
+    def main():
+        pid = vm.spawn(lambda: vm.receive("never"))
+        set_trace_token(("trace", 1))
+        for i in range(40):  # more than a sample: the mailbox is sampled too
+            vm.send(pid, ("msg", i, "x" * 10_000))
+        set_trace_token(None)
+        return vm.process_info(pid, "messages"), vm.process_info(pid, "memory")
+
+    msgs, mem = run_vm(main)
+    assert msgs == [("msg", i, "x" * 10_000) for i in range(40)]
+    assert mem > 40 * 10_000
