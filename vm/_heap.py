@@ -530,8 +530,8 @@ _OTHERWISE = (
     "messages may hold None, bool, int, float, complex, str, bytes, bytearray, tuple, list, "
     "dict, set, frozenset, range, Atom, Pid, Ref, Crash, datetime values, Decimal, Fraction, "
     "UUID, enum members, collections' deque/OrderedDict/defaultdict/Counter, NamedTuples, "
-    "dataclasses, classes registered with vm.register_term_type, and functions that carry "
-    "no mutable data; convert it to one of those"
+    "dataclasses, classes registered with vm.register_term_type, and functions (a closure "
+    "travels with copies of what it captures); convert it to one of those"
 )
 
 

@@ -120,6 +120,7 @@ MAX_AGE = 10.0
 CHECK_VISITS = 50
 
 _VM_DIR = os.path.dirname(os.path.abspath(__file__))
+_SCHEDULER_FILE = os.path.join(_VM_DIR, "_scheduler.py")
 SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)))
 _RECORD = None  # sys.getsizeof of a process record, set on first use
 
@@ -462,7 +463,12 @@ def term_size(x, _seen=None, *, exact=False) -> int:
 
 
 def process_frames(p):
-    """The Python frames of process `p`, innermost first (none before it starts)."""
+    """The Python frames of process `p`, innermost first (none before it starts),
+    down to the scheduler's `_run_process`.
+
+    The walk stops there on purpose: each `f_back` makes CPython build a
+    frame object for that frame, and the frames below (`_entry`) outlive the
+    process in the greenlet pool, where a frame object has no reason to be."""
     if p is getcurrent():  # the caller itself (or a slice just ending)
         f = sys._getframe()
     elif p.entry is not None:  # spawned, not started: no frames of its own yet
@@ -471,6 +477,9 @@ def process_frames(p):
         f = p.gr_frame if p else None
     while f is not None:
         yield f
+        code = f.f_code
+        if code.co_name == "_run_process" and code.co_filename == _SCHEDULER_FILE:
+            return
         f = f.f_back
 
 
