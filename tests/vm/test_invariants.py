@@ -17,6 +17,7 @@ def test_a_healthy_node_holds_every_invariant_after_every_slice():
             vm.receive(timeout=0.01)
 
     def main():
+        vm.process_flag("trap_exit", True)
         pids = [vm.spawn_link(worker, 3) for _ in range(5)]
         for p in pids:
             vm.monitor(p)
