@@ -49,6 +49,9 @@ from ._watchdog import Timeslicer, Watchdog
 from .terms import Crash
 
 
+#: What `node.hub` holds once the node has stopped (see `_serve`).
+FINISHED = type("Finished", (), {"__repr__": lambda self: "<finished node>"})()
+
 # The longest single wait on the selector or in time.sleep (epoll refuses more
 # than about 24.8 days; a day keeps well clear of every platform's limit).
 MAX_WAIT = 86400.0
@@ -182,6 +185,16 @@ class Node(Scheduler):
 
     def _serve(self):
         try:
+            self._serve_until_stopped()
+        finally:
+            # Let go of the thread's main greenlet: a node (and the records of
+            # its processes) may outlive its thread, and a thread's main
+            # greenlet freed later from another thread is greenlet's most
+            # fragile path. The sentinel still says "this node has run".
+            self.hub = FINISHED
+
+    def _serve_until_stopped(self):
+        try:
             self.loop()
         except (KeyboardInterrupt, SystemExit, Deadlock) as e:
             self._failure = e if isinstance(e, Deadlock) else None
@@ -278,6 +291,10 @@ class Node(Scheduler):
             self._thread.join(timeout)
         if self._failure is not None:
             raise self._failure
+
+    def running(self) -> bool:
+        """Has the node started and not yet stopped?"""
+        return self.hub is not None and self.hub is not FINISHED
 
     def __enter__(self):
         return self.start()
