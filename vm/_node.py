@@ -106,6 +106,7 @@ class Node(Scheduler):
         self._done = threading.Event()
         self._failure = None
         self.background = False
+        self._calls: dict = {}  # pid id -> the Future of a Node.call runner still alive
         self._post_lock = threading.Lock()
         self._closed = False  # no more requests from other threads (see post)
         for inst in instruments:
@@ -388,15 +389,12 @@ class Node(Scheduler):
             except Exception as e:
                 fut.set_exception(ProcessExit(Crash.from_exception(e)))
                 raise
-            finally:
-                if not fut.done():  # killed, or hibernated away
-                    if self.stopping:
-                        fut.set_exception(VMError("node stopped while the call was running"))
-                    else:
-                        fut.set_exception(ProcessExit(getcurrent().exit_reason or KILLED))
 
         def start():
-            self.spawn_process(None, runner)
+            pid = self.spawn_process(None, runner)[0].pid
+            if not self._calls:
+                self.exit_hooks = self.exit_hooks + (self._call_ended,)
+            self._calls[pid.id] = fut
 
         start.fail = lambda exc: fut.set_exception(exc)  # the node stopped first
         self.post(start)
@@ -404,6 +402,16 @@ class Node(Scheduler):
             return fut.result(timeout)
         except FutureTimeout:
             raise TimeoutError(f"Node.call: no answer within {timeout} s") from None
+
+    def _call_ended(self, pid, reason):
+        """Exit hook while Node.call runners live: a runner that dies without an
+        answer (killed, even before it ran; hibernated away) fails its call."""
+        fut = self._calls.pop(pid.id, None)
+        if fut is not None and not fut.done():
+            fut.set_exception(VMError("node stopped while the call was running")
+                              if self.stopping else ProcessExit(reason))
+        if not self._calls:
+            self.exit_hooks = tuple(h for h in self.exit_hooks if h != self._call_ended)
 
     def add_instrument(self, inst):
         if self.background and threading.current_thread() is not self._thread:
