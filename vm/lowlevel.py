@@ -193,7 +193,7 @@ def on_node_thread(node) -> bool:
     t = node._thread
     if t is not None:
         return threading.current_thread() is t
-    if node.hub is None:
+    if node.hub is None or not node.running():
         return False
     try:
         return current_process().node is node
