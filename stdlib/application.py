@@ -68,7 +68,7 @@ import logging
 import weakref
 
 import vm
-from vm.lowlevel import copy_term, current_node
+from vm.lowlevel import copy_term, current_node, halt
 
 from . import gen_server, proc_lib
 from .logger import allows, log_report
@@ -457,16 +457,7 @@ def _exit_report(name, reason, start_type):
 def _halt_node(reason):
     """Stop the node: its first process dies with `reason`, so vm.run raises
     ProcessExit(reason); a background node (Node.start) just stops."""
-    node = current_node()
-    main = None
-    for p in node.procs.values():
-        if p.is_main and p.state != "exiting":
-            main = p
-            break
-    if main is not None:
-        node.kill(main, reason)  # its death stops the node (vm.run returns or raises)
-    node.stopping = True
-    node.special = True  # the scheduler loop takes its slow path and sees `stopping`
+    halt(reason)
 
 
 # ----------------------------------------------------------------------

@@ -47,7 +47,7 @@ from greenlet import getcurrent
 
 import vm
 from vm.code import ensure_instrumented
-from vm.lowlevel import call_reply, call_request, current_node, is_term
+from vm.lowlevel import call_reply, call_request, compiles_checks, is_term
 
 from . import proc_lib
 
@@ -176,7 +176,7 @@ def start(init_it, link, name, args, *, timeout=None, spawn_opts=None, monitor=F
 def _instrument_callbacks(args):
     """Compile reduction checks into the callback module (it is user code that the
     behaviour's loop, which lives in stdlib, calls)."""
-    if not current_node().compile_checks:
+    if not compiles_checks():
         return
     for a in args:
         if isinstance(a, type) or callable(a):

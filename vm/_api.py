@@ -21,11 +21,11 @@ from . import _introspect, _io, _ports, _registry, _remote, _signals
 import selectors
 
 from ._heap import _SCALARS, copy_term
-from ._mailbox import Mailbox, Traced, _not_in_process
-from ._node import Node
+from ._mailbox import _not_in_process
+from ._node import Node, runtime_of
 from ._patterns import check_timeout
-from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, Process, _Hibernate, _Killed
-from ._scheduler import NORMAL_PRIORITY
+from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, _Hibernate, _Killed
+from ._core import Process, charge, deliver
 from ._timers import SEND, WAKE
 from .errors import BadArg, Exit, NoProc, show
 from .terms import Atom, Pid, Ref
@@ -53,9 +53,7 @@ def _alive(what):
 
 
 def _charge(p):
-    p.budget -= 1
-    if p.budget <= 0:
-        p.node.preempt(p)
+    charge(p, 1)
 
 
 def _check_pid(pid, what):
@@ -185,27 +183,10 @@ def send(dest, msg):
         target = _registry.resolve(node, dest)
     copy = msg if type(msg) in _SCALARS else copy_term(msg)
     if target is not None and p.state is not EXITING:  # a dead process sends nothing
-        # node.deliver(target, copy), inlined: this is the hottest path in the VM
-        mb = target.mailbox
-        if mb is None:
-            mb = target.mailbox = Mailbox()
-        if p.token is None:
-            mb.q.append(copy)
-        else:  # the trace token rides along (vm.lowlevel.set_trace_token)
-            mb.q.append(Traced(copy, p.token))
-            mb.traced += 1
-        target.received += 1
-        if target.state is RECEIVING:
-            target.state = RUNNABLE
-            if target.priority is NORMAL_PRIORITY:
-                node.rq.append(target)
-            else:
-                node.enqueue(target)
+        deliver(node, target, copy, p.token)  # the token, if any, rides along
         if node.on_send:
             node.ins.emit("send", p.pid, target.pid, copy)
-    p.budget -= 1
-    if p.budget <= 0:
-        node.preempt(p)
+    charge(p, 1)
     return msg
 
 

@@ -29,10 +29,9 @@ from __future__ import annotations
 from greenlet import getcurrent
 
 from ._heap import _SCALARS, copy_term
-from ._mailbox import Mailbox, Traced, _adopt_token
+from ._core import Traced, adopt_token, charge, deliver, switch_out
 from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
-from ._scheduler import NORMAL_PRIORITY
 from ._signals import DOWN, NOPROC, flush_down
 from .terms import Atom, new_ref
 
@@ -66,8 +65,7 @@ def call_request(dest, label, request, timeout):
     # monitor + alias, inline (vm.monitor(dest, alias="demonitor")). The alias is
     # not recorded in p.aliases: it is also a monitor ref, and a dying process
     # drops the aliases of its monitors (_signals.process_died).
-    rid = node._next_ref
-    node._next_ref = rid + 1
+    rid = node.new_ref_id()
     ref = new_ref(node.name, rid, node.creation)
     # Internal tables are keyed by the ref's id (an int hashes in C; a Ref's
     # hash is a Python method, and a call touches these tables seven times).
@@ -84,21 +82,7 @@ def call_request(dest, label, request, timeout):
     # send, inline (vm.send(dest, (label, (self, ref), request)))
     mark = p.received
     msg = (label, (p.pid, ref), request if type(request) in _SCALARS else copy_term(request))
-    mb = target.mailbox
-    if mb is None:
-        mb = target.mailbox = Mailbox()
-    if p.token is None:
-        mb.q.append(msg)
-    else:  # the trace token rides along
-        mb.q.append(Traced(msg, p.token))
-        mb.traced += 1
-    target.received += 1
-    if target.state is RECEIVING:
-        target.state = RUNNABLE
-        if target.priority is NORMAL_PRIORITY:
-            node.rq.append(target)
-        else:
-            node.enqueue(target)
+    deliver(node, target, msg, p.token)
     if node.on_send:
         node.ins.emit("send", p.pid, tpid, msg)
     # wait for (ref, reply) or ("DOWN", ref, ...)
@@ -121,22 +105,20 @@ def call_request(dest, label, request, timeout):
                         if k == 2 and m[0] is ref:  # refs are shared, never copied
                             raw = mb.take(p, i)
                             if type(raw) is Traced or p.token is not None:
-                                _adopt_token(p, mb, raw)
+                                adopt_token(p, mb, raw)
                             if not _forget(node, p, rid, target):
                                 flush_down(p, ref)  # the server died just after replying
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
-                            p.budget -= 1
-                            if p.budget <= 0:
-                                node.preempt(p)
+                            charge(p, 1)
                             return (True, m[1])
                         if k == 5 and m[1] is ref and m[0] == DOWN:
                             raw = mb.take(p, i)
                             if type(raw) is Traced or p.token is not None:
-                                _adopt_token(p, mb, raw)
+                                adopt_token(p, mb, raw)
                             if node.on_receive:
                                 node.ins.emit("receive", p.pid, m)
-                            _charge(p)
+                            charge(p, 1)
                             return (False, m[4])
                     i += 1
             if p.timed_out:
@@ -149,8 +131,8 @@ def call_request(dest, label, request, timeout):
                     continue
                 node.arm_timeout(p, timeout)
                 armed = True
-            p.state = RECEIVING  # node.park(p, RECEIVING, p.undo), inline
-            node.switch_out(p)
+            p.state = RECEIVING  # park(node, p, RECEIVING, p.undo), inline
+            switch_out(node, p)
     finally:
         p.timed_out = False
         if armed:
@@ -170,12 +152,6 @@ def _forget(node, p, rid, target) -> bool:
     return entry is not None
 
 
-def _charge(p):
-    p.budget -= 1
-    if p.budget <= 0:
-        p.node.preempt(p)
-
-
 def reply(tag, message):
     """Send `(tag, message)` to the alias `tag` (a call's reply); dropped if inactive."""
     p = getcurrent()
@@ -189,24 +165,8 @@ def reply(tag, message):
             owner = resolve_alias(node, tag)
         if owner is not None and owner.state is not EXITING and p.state is not EXITING:
             msg = (tag, message if type(message) in _SCALARS else copy_term(message))
-            mb = owner.mailbox  # node.deliver(owner, msg), inline
-            if mb is None:
-                mb = owner.mailbox = Mailbox()
-            if p.token is None:
-                mb.q.append(msg)
-            else:  # the trace token rides along
-                mb.q.append(Traced(msg, p.token))
-                mb.traced += 1
-            owner.received += 1
-            if owner.state is RECEIVING:
-                owner.state = RUNNABLE
-                if owner.priority is NORMAL_PRIORITY:
-                    node.rq.append(owner)
-                else:
-                    node.enqueue(owner)
+            deliver(node, owner, msg, p.token)
             if node.on_send:
                 node.ins.emit("send", p.pid, owner.pid, msg)
-    p.budget -= 1
-    if p.budget <= 0:
-        node.preempt(p)
+    charge(p, 1)
 

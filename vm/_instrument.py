@@ -93,16 +93,16 @@ class Instrument:
 class Instruments:
     """Per-node dispatcher.
 
-    For each event it writes a tuple of hooks (empty when unused) onto the
-    owner as `owner.on_<event>`, so the node's hot paths test one attribute
-    of their own. It also sets `owner.slice_hooks` and raises
-    `owner.special` so the scheduler loop takes its slower path only while
-    slice events are wanted.
+    For each event it makes a tuple of hooks (empty when unused) and hands
+    them all to the runtime (`Core.set_hooks`), which keeps them as
+    `on_<event>` fields, so the node's hot paths test one field of their
+    own, and takes its slow path only while slice events are wanted.
     """
 
     def __init__(self, owner):
         self._owner = owner
         self._all: list = []
+        self._hooks: dict = {}
         self._rebuild()
 
     def __bool__(self):
@@ -130,21 +130,22 @@ class Instruments:
         return False
 
     def _rebuild(self):
-        owner = self._owner
+        hooks = {}
         for ev in EVENTS:
             base = getattr(Instrument, ev)
-            hooks = tuple(
+            hooks[ev] = tuple(
                 getattr(i, ev)
                 for i in self._all
                 if getattr(type(i), ev, base) is not base and i.wants(ev)
             )
-            setattr(owner, "on_" + ev, hooks)
-        owner.slice_hooks = bool(owner.on_slice_start or owner.on_slice_end)
-        owner.special = True  # let the loop re-read what it has to do
+        self._hooks = hooks
+        # The runtime keeps its own copy of each tuple, so its hot paths test
+        # one field of their own (and the loop re-reads what it has to do).
+        self._owner.set_hooks(hooks, bool(hooks["slice_start"] or hooks["slice_end"]))
 
     def emit(self, event: str, *args) -> None:
         """Call every hook for `event`; remove (and log) any instrument that raises."""
-        for hook in getattr(self._owner, "on_" + event):
+        for hook in self._hooks[event]:
             try:
                 hook(*args)
             except Exception:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ._mailbox import HOLE, Traced
+from ._core import HOLE, Traced
 from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, WAITING
 from ._timers import LAZY, WAKE, Timer
 

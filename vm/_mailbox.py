@@ -1,7 +1,8 @@
-"""Selective receive, and the mailbox it takes messages from.
+"""Selective receive.
 
-What this module owns: the `Mailbox` structure and taking a message out of
-the running process's mailbox.
+What this module owns: the public `receive`, `flush` and receive markers,
+on the mailbox and the scan of `vm._core` (where the mailbox structure and
+its invariants are described).
 
 How a receive works, exactly as BEAM does it:
 
@@ -15,24 +16,6 @@ How a receive works, exactly as BEAM does it:
   kept, like BEAM's save pointer);
 - a timeout starts when the receive first blocks and is not restarted by
   arrivals that do not match; `timeout=0` looks once; `None` waits forever.
-
-The mailbox. BEAM keeps a linked list with a save pointer, so skipping a
-message and removing one at the saved position are both O(1). A `deque`
-cannot do that (indexing it is O(i)), so a scan over a long queue turned
-quadratic. `Mailbox` is a Python list plus a head index:
-
-- delivery appends (`mb.q.append`, C speed);
-- taking the oldest message advances `head` (the slot is cleared so the
-  message can be freed); the list is cleared when it runs empty and its
-  front cut off once the dead front is more than half of it;
-- taking a message in the middle leaves a `HOLE` that scans step over;
-  holes are compacted away once they outnumber live messages;
-- taking the newest message pops it.
-
-So a scan is one list index per message, removal at the scan position is
-O(1) amortised, and live messages are `q[head:]` minus the holes.
-Invariants: `q[head]` is never a hole; `q` is empty exactly when no message
-is queued (so `if mb.q:` asks "anything queued?").
 
 Receive markers. `p.received` counts every delivery, so a marker is the
 value of that count when it was taken, and the message delivered as number
@@ -55,137 +38,11 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
+from ._core import Traced, receive, scan, take  # noqa: F401 - receive is vm.receive
 from ._patterns import check_timeout, compile_patterns
 from ._process import EXITING, RECEIVING, _Killed, dirty_context
 from .errors import NotInProcess
 from .terms import TIMEOUT
-
-#: Where a message was taken from the middle of a mailbox.
-HOLE = type("Hole", (), {"__repr__": lambda self: "<hole>", "__slots__": ()})()
-# Cut the dead front off a mailbox's list once it is this long and more than
-# half the list; compact holes once there are this many and they outnumber
-# the live messages. Both keep the work per message O(1) amortised.
-FRONT_CUT = 1024
-HOLES_MAX = 1024
-
-
-class Traced:
-    """A message sent by a process that carried a trace token (see `vm.lowlevel.
-    set_trace_token`): the token travels with it and becomes the receiver's
-    when it is received, as Erlang's seq_trace token does. Only the mailbox
-    sees this wrapper; receive hands out the message itself."""
-
-    __slots__ = ("msg", "token")
-
-    def __init__(self, msg, token):
-        self.msg = msg
-        self.token = token
-
-    def __repr__(self):
-        return f"Traced({self.msg!r}, {self.token!r})"
-
-
-class Mailbox:
-    """A process's queued messages, oldest first (see the module docstring)."""
-
-    __slots__ = ("q", "head", "holes", "cut", "traced")
-
-    def __init__(self):
-        self.q: list = []
-        self.head = 0
-        self.holes = 0
-        self.cut = 0
-        self.traced = 0  # Traced entries queued: scans unwrap only while there are any
-
-    def __len__(self):
-        return len(self.q) - self.head - self.holes
-
-    def __iter__(self):
-        """The live messages, oldest first (a snapshot: safe to hold)."""
-        q = self.q[self.head:]
-        if self.traced:
-            return iter([m.msg if type(m) is Traced else m for m in q if m is not HOLE])
-        if self.holes:
-            return iter([m for m in q if m is not HOLE])
-        return iter(q)
-
-    def __repr__(self):
-        return f"<Mailbox of {len(self)}>"
-
-    def start(self, received, mark):
-        """The index a scan that skips messages delivered before `mark` starts at."""
-        if mark < self.cut:
-            return self.head
-        i = len(self.q) - (received - mark)
-        return i if i > self.head else self.head
-
-    def take(self, p, i):
-        """Remove and return the message at index `i` (a live one) of `p`'s mailbox."""
-        q = self.q
-        msg = q[i]
-        if i == self.head:
-            self._advance(q, i)
-        elif i == len(q) - 1:
-            q.pop()
-            while q[-1] is HOLE:  # q[head] is live, so this stops there
-                q.pop()
-                self.holes -= 1
-        else:
-            q[i] = HOLE
-            holes = self.holes = self.holes + 1
-            if holes > HOLES_MAX and holes * 2 > len(q) - self.head:
-                self.q = [m for m in q[self.head:] if m is not HOLE]
-                self.head = self.holes = 0
-                self.cut = p.received
-        return msg
-
-    def popleft(self):
-        q = self.q
-        h = self.head
-        msg = q[h]
-        self._advance(q, h)
-        return msg
-
-    def _advance(self, q, h):
-        """The message at the head `h` was taken: move the head past it (and past holes)."""
-        h += 1
-        if h == len(q):
-            q.clear()
-            self.head = self.holes = 0
-            return
-        q[h - 1] = None  # let the message go
-        if self.holes:
-            while q[h] is HOLE:
-                q[h] = None
-                h += 1
-                self.holes -= 1
-        if h > FRONT_CUT and h * 2 > len(q):
-            del q[:h]  # keeps every marker's index (see the docstring)
-            h = 0
-        self.head = h
-
-    def remove_first(self, p, pred) -> bool:
-        """Remove the oldest message for which `pred(msg)` is true; True if one was."""
-        q = self.q
-        for i in range(self.head, len(q)):
-            m = q[i]
-            if m is not HOLE and pred(m):
-                self.take(p, i)
-                return True
-        return False
-
-    def clear(self):
-        self.q = []
-        self.head = self.holes = self.traced = 0
-
-
-def new_mailbox(p) -> Mailbox:
-    """The mailbox of `p`, made on first use (an idle process that never got a
-    message carries none)."""
-    mb = p.mailbox
-    if mb is None:
-        mb = p.mailbox = Mailbox()
-    return mb
 
 
 def _not_in_process(what):
@@ -202,37 +59,8 @@ def _not_in_process(what):
     )
 
 
-def receive(*patterns, timeout=None, mark=None):
-    """Take the first message matching any of `patterns` (any message if none).
-
-    Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
-    with `timeout=0`, when nothing matches right now).
-    """
-    p = getcurrent()
-    try:
-        mb = p.mailbox
-    except AttributeError:
-        raise _not_in_process("receive") from None
-    if patterns or mark is not None or timeout is not None or p.state is EXITING:
-        return _receive(p, patterns, timeout, mark)
-    # Any message, no timeout: the common case, kept tight.
-    node = p.node
-    while mb is None or not mb.q:
-        p.state = RECEIVING  # park(p, RECEIVING) inlined; a kill throws _Killed here
-        node.switch_out(p)
-        mb = p.mailbox
-    msg = mb.popleft()
-    if type(msg) is Traced or p.token is not None:
-        msg = _adopt_token(p, mb, msg)
-    if node.on_receive:
-        node.ins.emit("receive", p.pid, msg)
-    p.budget -= 1
-    if p.budget <= 0:
-        node.preempt(p)
-    return msg
-
-
-def _receive(p, patterns, timeout, mark):
+def selective_receive(p, patterns, timeout, mark):
+    """`vm.receive` with patterns, a timeout or a marker (see the module docstring)."""
     node = p.node
     if p.state is EXITING:
         raise _Killed()
@@ -249,21 +77,12 @@ def _receive(p, patterns, timeout, mark):
             mb = p.mailbox
             if mb is not None and mb.q:
                 if match is None:
-                    return _take(node, p, mb, mb.head)
-                q = mb.q
+                    return take(p, mb, mb.head)
                 if i < 0:
                     i = mb.head if mark is None else mb.start(p.received, mark)
-                n = len(q)
-                while i < n:
-                    m = q[i]
-                    if m is not HOLE:
-                        if match(m.msg if mb.traced and type(m) is Traced else m):
-                            return _take(node, p, mb, i)
-                        p.budget -= 1
-                        if p.budget <= 0:
-                            node.preempt(p)  # others only append meanwhile: i stays valid
-                            n = len(q)
-                    i += 1
+                found, i = scan(p, mb, match, i)
+                if found >= 0:
+                    return take(p, mb, found)
             if p.timed_out:
                 return TIMEOUT
             if timeout is not None:
@@ -295,28 +114,6 @@ def _mentions(pattern, ref) -> bool:
     elif t is dict:
         return any(_mentions(v, ref) for v in pattern.values())
     return False
-
-
-def _adopt_token(p, mb, msg):
-    """A message was received: its trace token (or none) becomes the process's."""
-    if type(msg) is Traced:
-        mb.traced -= 1
-        p.token = msg.token
-        return msg.msg
-    p.token = None
-    return msg
-
-
-def _take(node, p, mb, i):
-    msg = mb.take(p, i)
-    if type(msg) is Traced or p.token is not None:
-        msg = _adopt_token(p, mb, msg)
-    if node.on_receive:
-        node.ins.emit("receive", p.pid, msg)
-    p.budget -= 1
-    if p.budget <= 0:
-        node.preempt(p)
-    return msg
 
 
 def mark():

@@ -81,7 +81,7 @@ from itertools import islice
 
 from greenlet import getcurrent, greenlet
 
-from ._mailbox import HOLE, Traced
+from ._core import HOLE, Traced
 from ._process import EXITING, RUNNING
 from .errors import BadArg, show
 from .terms import Atom, Crash, Pid, Ref

@@ -53,7 +53,8 @@ from greenlet import getcurrent
 
 from ._heap import copy_term
 from ._io import MESSAGE
-from ._process import EXITING, WAITING, Process
+from ._process import EXITING, WAITING
+from ._core import Process
 from .errors import BadArg, show
 from .terms import TIMEOUT, Atom, Pid
 

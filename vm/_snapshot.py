@@ -54,7 +54,8 @@ from ._introspect import (
     info_item,
 )
 from ._memory import memory_of, process_memory
-from ._process import EXITING, OTP_STATUS, RUNNING, Process
+from ._process import EXITING, OTP_STATUS, RUNNING
+from ._core import Process
 from ._scheduler import initial_call
 from ._timers import CALL
 from .errors import BadArg, VMError, show
@@ -200,13 +201,18 @@ class SystemInfo:
 
 
 def _check_thread(node):
-    """Snapshots read the table without locks, so they must run on the node's thread."""
-    t = getattr(node, "_thread", None)
-    if node.background and t is not None and threading.current_thread() is not t:
+    """Snapshots read the table without locks, so they must run on the node's
+    thread. Returns the runtime behind `node` (a vm.Node, or the runtime)."""
+    from ._node import runtime_of
+
+    rt = runtime_of(node)
+    front = rt.front
+    if rt.background and front is not None and not front.on_thread():
         raise VMError(
             "a snapshot must be taken on the node's thread: call it inside a process, or "
             "hand it to node.post(); stdlib.observer.on_node(node, fn) does that for you"
         )
+    return rt
 
 
 def _reductions(node, p):
@@ -394,7 +400,7 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
     prefixes whose innermost frames the process taking the snapshot leaves
     out of its current function (the observer hides its own).
     """
-    _check_thread(node)
+    node = _check_thread(node)
     if n is not None and (type(n) is not int or n < 0):
         raise BadArg(f"process_table: n must be an int >= 0 or None, not {show(n)}")
     if status is not None and status not in ("running", "runnable", "waiting", "exiting"):
@@ -472,7 +478,7 @@ def process_detail(node, pid, *, messages=20, hide=()) -> ProcessDetail | None:
     `messages`: how many queued messages to copy (None: all of them).
     `hide`: as for `process_table`, for the current function and the stack.
     """
-    _check_thread(node)
+    node = _check_thread(node)
     if type(pid) is not Pid:
         raise BadArg(f"process_detail: expected a Pid, not {show(pid)}")
     p = node.lookup(pid)
@@ -514,7 +520,7 @@ def process_detail(node, pid, *, messages=20, hide=()) -> ProcessDetail | None:
 
 def registered(node) -> list:
     """One `RegisteredRow` per registered name, sorted by name."""
-    _check_thread(node)
+    node = _check_thread(node)
     out = []
     for name, p in sorted(node.names.items()):
         if p.state is EXITING:
@@ -544,7 +550,7 @@ def _rss():
 
 def system(node) -> SystemInfo:
     """The node's counters now; two of them give rates (`rates`)."""
-    _check_thread(node)
+    node = _check_thread(node)
     st = node.statistics()
     mq = 0
     received = {}
@@ -618,7 +624,7 @@ def call_later(node, seconds, fn):
     """Run `fn()` on the node's thread after `seconds` of node time; returns a
     callable that cancels it. An exception in `fn` is logged, never raised
     into the scheduler."""
-    _check_thread(node)
+    node = _check_thread(node)
 
     def fire():
         try:

@@ -55,7 +55,8 @@ import time
 
 from greenlet import getcurrent
 
-from ._process import RUNNING, Process
+from ._process import RUNNING
+from ._core import Process
 
 log = logging.getLogger("beamlet.scheduler")
 
@@ -267,7 +268,7 @@ class Watchdog:
         where, pid, what = diagnose(frame)
         if pid is None and node.idling:
             return
-        dirty = node._dirty
+        dirty = node.dirty
         others = (" (or a job on the dirty pool held it)"
                   if verb.startswith("held") and dirty is not None and dirty.running else "")
         node.long_slice_seen = (start, where, pid, what)
@@ -327,7 +328,7 @@ class Timeslicer:
         while f is not None:
             code = f.f_code
             if code.co_filename.startswith(_VM_DIR):
-                if code.co_name in ("_run_process", "_entry"):
+                if code.co_name in ("_run_process", "entry"):
                     break  # reached the process's base: the frames above are user code
                 p.budget = 0  # inside the VM: switch at its next reduction check
                 return

@@ -72,11 +72,7 @@ import sys
 import sysconfig
 import types
 
-from time import monotonic as _clock
-
-from greenlet import getcurrent
-
-from ._process import Process
+from ._core import CHARGE, install_checks
 
 __all__ = [
     "CHARGE",
@@ -89,9 +85,6 @@ __all__ = [
 
 log = logging.getLogger("beamlet.code")
 
-#: Reductions charged per check call; the countdown length of loops.
-CHARGE = 64
-
 _COUNTDOWN = "_bl_n"
 _LOOP = "__bl_loop__"
 _STEP = "__bl_step__"
@@ -101,113 +94,10 @@ _ITER = "__bl_iter__"
 _MARK = "__beamlet_instrumented__"
 
 
-# ----------------------------------------------------------------------
-# the runtime side of the checks
-
-
-# How many iterations (calls, items) run between two checks: each process's
-# own `grant`. CHARGE while its iterations are quick; on a real clock (where
-# slices are also bounded by wall time) it shrinks when the time between two
-# of its checks passes GAP_TARGET, down to a check per iteration, and grows
-# back when its iterations are quick again. A loop whose body is one slow C
-# call (`sum(range(50_000))`, a big `json.loads`: a millisecond each) would
-# otherwise reach its next check only after 64 of them, and every process
-# woken meanwhile would wait that long. The grant is per process, so a quick
-# loop elsewhere cannot hand a slow one a long countdown. A loop's countdown
-# starts at `__bl_grant__`, the running process's grant, which the scheduler
-# sets when it switches a process in (`set_grant`). A new process starts at
-# PROBE, so its first loops are measured early. Under a seed or a virtual clock
-# every grant is CHARGE and never changes: runs stay reproducible.
-GAP_TARGET = 50e-6  # seconds between two checks that a grant aims for
-PROBE = 4  # iterations measured after a slice's first check, and a new process's grant
-GRANT_NOW = [CHARGE]  # the value of builtins.__bl_grant__ (read by the scheduler)
-
-
-def set_grant(g):
-    """Make `g` the countdown new loops start from (the running process's grant)."""
-    GRANT_NOW[0] = g
-    builtins.__bl_grant__ = g
-
-
-def _charge(p, n):
-    """Charge `n` reductions to process `p`; end its slice when it is spent, or (on a
-    real clock) when it has run `slice_time` while others are ready. Returns how
-    many iterations to run before the next check."""
-    b = p.budget - n
-    p.budget = b
-    node = p.node
-    node.checks += 1  # the long-slice watchdog watches this move
-    if b <= 0:
-        node.preempt(p)
-        return p.grant
-    if node.slice_time is None:
-        return p.grant  # reproducible runs: the grant never changes
-    return _timed_check(node, p)
-
-
-def _timed_check(node, p):
-    now = _clock()
-    if node.slice_mark != node.context_switches:
-        # The first check of this slice: we do not know when the slice began,
-        # so measure the next few iterations before trusting the grant.
-        node.slice_mark = node.context_switches
-        node.slice_t0 = node.check_t = now
-        n = p.grant
-        node.check_n = n = PROBE if n > PROBE else n
-        return n
-    gap = now - node.check_t
-    node.check_t = now
-    g = int(node.check_n * GAP_TARGET / gap) if gap > 0.0 else CHARGE
-    g = 1 if g < 1 else CHARGE if g > CHARGE else g
-    if g != p.grant:
-        p.grant = g
-        set_grant(g)
-    node.check_n = g
-    # A Python loop iteration costs about ten BEAM reductions, so 4000 of them
-    # can last a millisecond or more: end the slice after `slice_time` of wall
-    # time whenever anything else could run (others_ready looks at due timers,
-    # finished dirty jobs, requests from threads and sockets too, not only the
-    # run queue: a woken process must not wait for the hog's budget).
-    if now - node.slice_t0 > node.slice_time and node.others_ready(now):
-        node.preempt(p)
-    return g
-
-
-def _loop_check():
-    p = getcurrent()
-    if type(p) is not Process:
-        return CHARGE  # outside any process the checks do nothing
-    return _charge(p, p.grant)
-
-
-def _call_check():
-    p = getcurrent()
-    n = _charge(p, CHARGE) if type(p) is Process else CHARGE
-    builtins.__bl_step__ = itertools.repeat(None, n).__next__
-
-
-def _iter_check(iterable):
-    p = getcurrent()
-    if type(p) is not Process:
-        yield from iterable
-        return
-    n = p.grant
-    for item in iterable:
-        n -= 1
-        if n < 0:
-            n = _charge(p, p.grant)
-        yield item
-
-
-def _install_builtins():
-    builtins.__bl_loop__ = _loop_check
-    builtins.__bl_call__ = _call_check
-    builtins.__bl_iter__ = _iter_check
-    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
-    set_grant(CHARGE)
-
-
-_install_builtins()
+# The runtime side of the checks (the functions they call, each process's
+# grant of iterations between two checks, the timed end of a slice) is in
+# vm._core, with the other hot primitives.
+install_checks()
 
 
 # ----------------------------------------------------------------------

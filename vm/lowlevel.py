@@ -49,8 +49,10 @@ from ._heap import copy_term, is_term
 from ._memory import term_size
 from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
+from ._node import runtime_of
 from ._mailbox import mark as mailbox_mark
-from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING, Process
+from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
+from ._core import Process
 from . import _snapshot as snapshot
 from .code import CHARGE, Instrumenter
 from .errors import BadArg, NotInProcess, VMError
@@ -71,9 +73,11 @@ __all__ = [
     "WAITING",
     "add_instrument",
     "compile_checked",
+    "compiles_checks",
     "copy_term",
     "current_node",
     "current_process",
+    "halt",
     "interrupt",
     "is_alive",
     "is_term",
@@ -129,7 +133,28 @@ def current_process() -> Process:
 
 
 def current_node():
-    return current_process().node
+    """The `vm.Node` the calling process runs on."""
+    return current_process().node.front
+
+
+def halt(reason) -> None:
+    """Stop the caller's node: its first process dies with `reason` (so `vm.run`
+    raises `ProcessExit(reason)`), then every process is killed; a node on a
+    thread of its own just stops. OTP's `init:stop` for an application whose
+    permanent child died."""
+    current_process().node.halt(reason)
+
+
+def compiles_checks() -> bool:
+    """Does the caller's node compile reduction checks into the code it spawns
+    (`vm.run(..., preempt=False)` turns that off)? Behaviours ask before
+    instrumenting their callback modules."""
+    return current_process().node.compile_checks
+
+
+def _rt(node):
+    """The runtime behind `node` (a vm.Node), or the caller's when None."""
+    return runtime_of(node) if node is not None else current_process().node
 
 
 # ----------------------------------------------------------------------
@@ -155,7 +180,7 @@ def add_exit_hook(hook) -> None:
     is logged with its traceback and stays installed. Adding the same hook
     twice installs it once.
     """
-    node = current_node()
+    node = current_process().node
     if not callable(hook):
         raise BadArg(f"add_exit_hook: expected a callable hook(pid, reason), not {hook!r}")
     if hook not in node.exit_hooks:
@@ -164,7 +189,7 @@ def add_exit_hook(hook) -> None:
 
 def remove_exit_hook(hook) -> bool:
     """Remove a hook added by `add_exit_hook` on the caller's node; True if it was there."""
-    node = current_node()
+    node = current_process().node
     if hook not in node.exit_hooks:
         return False
     node.exit_hooks = tuple(h for h in node.exit_hooks if h is not hook)
@@ -173,10 +198,6 @@ def remove_exit_hook(hook) -> bool:
 
 # ----------------------------------------------------------------------
 # the node, for tools that run beside its processes
-
-
-def _node(node):
-    return node if node is not None else current_node()
 
 
 def _live(node, pid):
@@ -190,44 +211,37 @@ def on_node_thread(node) -> bool:
     processes, or in a function the node runs between slices. Callable from
     any thread; tools use it to decide whether to read a node directly or to
     post the read to it."""
-    t = node._thread
-    if t is not None:
-        return threading.current_thread() is t
-    if node.hub is None or not node.running():
-        return False
-    try:
-        return current_process().node is node
-    except NotInProcess:
-        return False
+    return runtime_of(node).front.on_thread()
 
 
 def whereis(name, *, node=None):
     """The pid registered as `name` on the node, or None (`vm.whereis` without
     needing to be a process)."""
-    p = _node(node).names.get(name)
+    p = _rt(node).names.get(name)
     return p.pid if p is not None else None
 
 
 def is_alive(pid, *, node=None) -> bool:
     """Is `pid` a live process of the node?"""
-    return _live(_node(node), pid) is not None
+    return _live(_rt(node), pid) is not None
 
 
 def registered_name(pid, *, node=None):
     """The name `pid` is registered under, or None (also None when it is dead)."""
-    p = _live(_node(node), pid)
+    p = _live(_rt(node), pid)
     return p.name if p is not None else None
 
 
 def node_now(node=None) -> float:
     """The node's clock, in seconds (`vm.monotonic()` for code outside a process).
     Callable from any thread."""
-    return _node(node).now()
+    return _rt(node).now()
 
 
 def parse_pid(text, node) -> Pid:
     """A pid of `node` from its printed form `"<0.42.0>"`. Callable from any thread."""
-    return Pid.parse(text, node.name, node.creation)
+    rt = runtime_of(node)
+    return Pid.parse(text, rt.name, rt.creation)
 
 
 def kill(pid, reason="killed", *, node=None) -> bool:
@@ -235,7 +249,7 @@ def kill(pid, reason="killed", *, node=None) -> bool:
     fire with `reason` (the observer's kill, the shell's Ctrl-C). Returns
     False if it was not alive. `vm.exit(pid, "kill")` is the same from a
     process; this one also works between slices."""
-    n = _node(node)
+    n = _rt(node)
     p = _live(n, pid)
     if p is None:
         return False
@@ -247,7 +261,7 @@ def spawn_system(fn, *args, node=None, **kwargs) -> Pid:
     """Spawn `fn(*args, **kwargs)` as a process with no parent (nothing is
     linked to it and nothing monitors it): how tools start the processes
     they own, such as the shell's evaluator. Returns its pid."""
-    n = _node(node)
+    n = _rt(node)
     p, _ = n.spawn_process(None, fn, args, kwargs or None)
     return p.pid
 
@@ -256,12 +270,12 @@ def add_instrument(inst, *, node) -> None:
     """Attach an instrument to `node` (`vm.add_instrument` from outside a
     process). Callable from any thread: from another one it waits until the
     node has attached it."""
-    node.add_instrument(inst)
+    runtime_of(node).front.add_instrument(inst)
 
 
 def remove_instrument(inst, *, node) -> bool:
     """Detach an instrument; False if it was not attached. Callable from any thread."""
-    return node.remove_instrument(inst)
+    return runtime_of(node).front.remove_instrument(inst)
 
 
 def park() -> None:
@@ -279,7 +293,7 @@ def park() -> None:
 def wake(pid, *, node=None) -> bool:
     """Make a process suspended in `park()` runnable; False if it is not
     parked there (dead, running, or waiting in `receive` or a timer)."""
-    n = _node(node)
+    n = _rt(node)
     p = _live(n, pid)
     if p is None or p.state is not WAITING or p.undo is not None:
         return False
@@ -319,7 +333,7 @@ def interrupt(pid, exc_type, *, node) -> bool:
     this is for background nodes only."""
     if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
         raise BadArg(f"interrupt: exc_type must be an exception class, not {exc_type!r}")
-    t = node._thread
+    t = runtime_of(node).front._thread
     if t is None or t.ident is None or threading.current_thread() is t:
         return False
     ident = t.ident

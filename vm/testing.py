@@ -6,6 +6,8 @@
   `(event, *args)`, e.g. `("send", sender, dest, msg)`; filter with
   `recorder.events("send")`. Compare the list with the interleaving you
   expect, the way trio's instrument tests and curio's result lists do.
+- `runtime(node=None)`: the private runtime behind a node, for white-box
+  tests of the runtime itself;
 - `check_invariants(node)`: raise AssertionError listing every invariant of
   the runtime the node breaks (see `vm/_invariants.py`); and
   `InvariantChecker`, an instrument that checks them after every slice and
@@ -18,7 +20,7 @@ from __future__ import annotations
 from ._api import run as _run
 from ._instrument import EVENTS, Instrument
 
-__all__ = ["InvariantChecker", "Recorder", "check_invariants", "run"]
+__all__ = ["InvariantChecker", "Recorder", "check_invariants", "run", "runtime"]
 
 
 def run(fn, *args, seed=None, **opts):
@@ -91,11 +93,22 @@ class Recorder(Instrument):
         self._rec("long_slice", pid, seconds, where)
 
 
+def runtime(node=None):
+    """The private runtime behind `node` (a vm.Node; the caller's node when None),
+    for white-box tests of the runtime itself. Its fields are not an API: code
+    that is not a test of vm/ uses vm, vm.Node and vm.lowlevel."""
+    from ._node import runtime_of
+    from .lowlevel import current_process
+
+    return runtime_of(node) if node is not None else current_process().node
+
+
 def check_invariants(node) -> None:
     """Raise AssertionError naming every invariant `node` breaks right now."""
     from ._invariants import violations
+    from ._node import runtime_of
 
-    found = violations(node)
+    found = violations(runtime_of(node))
     if found:
         raise AssertionError("the runtime's invariants do not hold:\n  " + "\n  ".join(found))
 
@@ -118,10 +131,10 @@ class InvariantChecker(Instrument):
 
     def slice_end(self, pid, reductions):
         from ._invariants import violations
-        from .lowlevel import current_node
+        from .lowlevel import current_process
 
         if self._node is None:
-            self._node = current_node()
+            self._node = current_process().node
         self.slices += 1
         found = violations(self._node)
         if found:

@@ -222,7 +222,7 @@ def peek_registry(node):
 def caller():
     """`(pid, registry)` of the calling process."""
     p = current_process()
-    return p.pid, registry_of(p.node)
+    return p.pid, registry_of(p.node.front)
 
 
 def living_owner(what):
@@ -232,7 +232,7 @@ def living_owner(what):
     if p.state is EXITING:
         raise BadArg(f"ets.{what}: {p.pid!r} has exited (it is running its finally blocks); "
                      "a dead process cannot own a table")
-    return p.pid, registry_of(p.node)
+    return p.pid, registry_of(p.node.front)
 
 
 def find(tab, what):
@@ -243,7 +243,7 @@ def find(tab, what):
 
 def _table(p, tab, what):
     last = _last
-    reg = last[1] if last[0] is p.node else registry_of(p.node)
+    reg = last[1] if last[0] is p.node.front else registry_of(p.node.front)
     try:
         t = reg.ids.get(tab)
     except TypeError:

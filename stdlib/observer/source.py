@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import vm
-from vm.lowlevel import current_process, on_node_thread
+from vm.lowlevel import current_node, current_process, on_node_thread
 
 _default = {"node": None}
 
@@ -51,7 +51,7 @@ def resolve_node(node=None):
     p = _current()
     if node is None:
         if p is not None:
-            return p.node
+            return current_node()
         node = _default["node"]
     if node is None:
         raise vm.VMError(
@@ -87,7 +87,7 @@ def on_node(fn, node=None, timeout=10.0):
 def in_process(fn, *args, node=None, timeout=10.0):
     """Return `fn(*args)` run inside a process of the node (the caller, if it is one)."""
     p = _current()
-    if p is not None and (node is None or p.node is node):
+    if p is not None and (node is None or current_node() is node):
         return fn(*args)
     node = resolve_node(node)
     return node.call(fn, *args, timeout=timeout)

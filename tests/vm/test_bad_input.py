@@ -5,6 +5,7 @@ import math
 import pytest
 
 import vm
+import vm.testing
 import vm.lowlevel
 from tests.conftest import run_vm
 
@@ -125,7 +126,7 @@ def test_gen_server_call_refuses_a_nan_timeout():
 
 def test_a_failed_spawn_opt_leaves_no_trace():
     def main():
-        node = vm.lowlevel.current_node()
+        node = vm.testing.runtime()
         before = (node.n_low, node.n_heap_limits, len(node.procs), node.special)
         with pytest.raises(vm.BadArg, match="max_heap_size"):
             vm.spawn_opt(print, priority="low", max_heap_size=-5)
@@ -148,7 +149,7 @@ def test_bad_input_is_refused_with_a_clear_error(call, exc, text):
 
 
 def test_vm_internal_error_stops_the_node(monkeypatch):
-    from vm._scheduler import Scheduler
+    from vm._runtime import Runtime
 
     def broken(self, *a):
         raise RuntimeError("bookkeeping bug")
@@ -157,7 +158,7 @@ def test_vm_internal_error_stops_the_node(monkeypatch):
         vm.spawn(lambda: None)
         vm.sleep(0.01)
 
-    monkeypatch.setattr(Scheduler, "_fire_timers", broken)
+    monkeypatch.setattr(Runtime, "fire_timers", broken)
     with pytest.raises(vm.VMInternalError, match="please file a bug") as info:
         run_vm(main)
     assert isinstance(info.value.__cause__, RuntimeError)

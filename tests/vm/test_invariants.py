@@ -3,6 +3,7 @@
 import pytest
 
 import vm
+import vm.testing
 import vm.lowlevel
 from tests.conftest import run_vm
 from vm.testing import InvariantChecker, check_invariants
@@ -40,7 +41,7 @@ def test_a_healthy_node_holds_every_invariant_after_every_slice():
 ])
 def test_broken_bookkeeping_is_named(corrupt, words):
     def main():
-        node = vm.lowlevel.current_node()
+        node = vm.testing.runtime()
         other = vm.spawn(vm.receive)
         p = node.procs[other.id]
         me = vm.lowlevel.current_process()

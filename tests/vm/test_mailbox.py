@@ -231,8 +231,8 @@ _ops = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(_ops)
 def test_mailbox_behaves_like_a_list(ops):
-    import vm._mailbox as mbmod
-    from vm._mailbox import HOLE, Mailbox
+    import vm._core as mbmod
+    from vm._core import HOLE, Mailbox
 
     saved = mbmod.FRONT_CUT, mbmod.HOLES_MAX
     mbmod.FRONT_CUT = mbmod.HOLES_MAX = 4  # exercise compaction in small mailboxes

@@ -35,9 +35,11 @@ PROCESS = _signals.PROCESS
 
 
 def node_of_current():
-    from ..lowlevel import current_node
+    """The runtime of the calling process's node (the distribution layer is part
+    of the runtime: it works on its state, not through vm.Node)."""
+    from ..lowlevel import current_process
 
-    return current_node()
+    return current_process().node
 
 
 def lookup(node, target):

@@ -1,0 +1,649 @@
+"""The hot core: the few primitives every message and every slice goes through.
+
+What this module owns, each defined once:
+
+- `Process`, the process record (a greenlet subclass: the record *is* the
+  greenlet, so `getcurrent()` answers "which process runs" in one C call);
+- `Mailbox` (a list with a head index and holes, see below) and `Traced`
+  (a message carrying a trace token);
+- `Core`, the part of the runtime's state these primitives touch: run
+  queues, slice accounting, the "slow path needed" flag, instrument hooks;
+- the primitives: `deliver` (put a message in a mailbox and wake its owner),
+  `charge` (spend reductions; preempt when the slice is spent), `park` /
+  `preempt` / `switch_out` (give up the thread), `enqueue`, `wake`;
+- the hot operations built from them: `send`, `receive` and its scan,
+  `call_request` / `reply` (the fused step under every OTP call), and the
+  runtime side of the reduction checks compiled into process code.
+
+This module is written in Python that Cython can compile (with `_core.pxd`
+declaring its types), as gevent and msgpack ship theirs: `pip install`
+builds `vm._core_c` when a C compiler and Cython are there, and the last
+lines of this module then replace its names with the compiled ones. Without
+them (or with `BEAMLET_PURE_PYTHON=1`), this source runs as it is, with the
+same semantics. `COMPILED` says which one runs.
+
+What it refuses: anything cold. Spawning, death, timers, names, idling and
+the node's lifecycle live in `_runtime.py`, `_signals.py`, `_node.py`; the
+hot paths here call into them only for the rare cases (a dead receiver, a
+registered name, another node, a priority queue).
+
+The mailbox. BEAM keeps a linked list with a save pointer, so skipping a
+message and removing one at the saved position are both O(1). A deque
+cannot do that (indexing it is O(i)), so `Mailbox` is a Python list plus a
+head index: delivery appends; taking the oldest advances `head`; taking one
+from the middle leaves a `HOLE` that scans step over (compacted once holes
+outnumber live messages); taking the newest pops it. A scan is one list
+index per message. Receive markers: `p.received` counts deliveries, so the
+message delivered as number `s` sits at `len(q) - (p.received - s)`;
+appending and cutting the front keep that; popping the newest makes it
+point one slot early (harmless: one more message looked at); compacting
+records `cut`, and a marker older than `cut` scans from the head.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import os
+from collections import deque
+from time import monotonic as _clock
+
+from greenlet import getcurrent, greenlet
+
+from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, WAITING, _Killed
+
+COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
+
+NORMAL_PRIORITY = "normal"  # priority names are interned: hot paths compare with `is`
+CHARGE = 64  # reductions one compiled check charges; the countdown of loops
+PROBE = 4  # iterations measured after a slice's first check, and a new process's grant
+GAP_TARGET = 50e-6  # seconds between two checks that a process's grant aims for
+IO_POLL_INTERVAL = 0.001  # poll the selector at least this often while sockets wait
+
+# Where a message was taken from the middle of a mailbox.
+HOLE = type("Hole", (), {"__repr__": lambda self: "<hole>", "__slots__": ()})()
+# Cut the dead front off a mailbox's list once it is this long and more than
+# half the list; compact holes once there are this many and they outnumber
+# the live messages. Both keep the work per message O(1) amortised.
+FRONT_CUT = 1024
+HOLES_MAX = 1024
+
+
+# ----------------------------------------------------------------------
+# the records
+
+
+class Process(greenlet):
+    """One process. States (`state`), printed by the observer as OTP's statuses:
+
+        RUNNABLE   in its node's run queue, waiting for a slice   -> "runnable"
+        RUNNING    the one process executing now                  -> "running"
+        RECEIVING  parked in receive; any new message wakes it    -> "waiting"
+        WAITING    parked on a timer, I/O or the dirty pool       -> "waiting"
+        EXITING    dead: links and monitors have fired, its name  -> "exiting"
+                   is released; its stack may still be unwinding
+
+    `undo` cancels what a park registered (a timer, a selector key, a dirty
+    job); whoever ends a park calls it exactly once. `links`, `monitors`,
+    `monitored_by`, `dictionary`, `timers` are None until first used: an
+    idle process must stay small.
+    """
+
+    __slots__ = (
+        "node",  # the Runtime this process lives on
+        "pid",
+        "mailbox",  # Mailbox, made on the first delivery, or None
+        "received",  # count of messages ever delivered (receive markers)
+        "state",
+        "budget",  # reductions left in the current slice
+        "grant",  # iterations between two reduction checks in its loops
+        "reductions",  # reductions of finished slices
+        "priority",
+        "low_skips",  # times a low-priority process was passed over
+        "trap_exit",
+        "links",  # set of Pids, or None
+        "monitors",  # {ref.id: (target_pid, object, ref)} monitors it holds, or None
+        "monitored_by",  # {ref.id: watcher_pid}, or None
+        "dictionary",  # the process dictionary, or None
+        "name",  # registered name, or None
+        "timers",  # set of Timer entries targeting this pid, or None
+        "undo",  # cancels the current park, or None
+        "timed_out",  # set by a receive timer that fired
+        "exit_reason",
+        "entry",  # (fn, args, kwargs) until the process starts
+        "init_fn",  # the function it was spawned with (initial_call is derived)
+        "parent_pid",
+        "max_heap",  # words, or None
+        "max_heap_kill",
+        "max_heap_log",
+        "label",
+        "aliases",  # set of the ids of the alias refs it owns, or None
+        "ref_mark",  # (ref, received) of the last make_ref/monitor: receive marker
+        "token",  # its trace token (vm.lowlevel.set_trace_token), or None
+        "is_main",
+    )
+
+    def __repr__(self):
+        return f"<Process {self.pid!r} {self.state}>"
+
+
+class Traced:
+    """A message sent by a process that carried a trace token: the token travels
+    with it and becomes the receiver's when it is received, as Erlang's
+    seq_trace token does. Only the mailbox sees this wrapper."""
+
+    __slots__ = ("msg", "token")
+
+    def __init__(self, msg, token):
+        self.msg = msg
+        self.token = token
+
+    def __repr__(self):
+        return f"Traced({self.msg!r}, {self.token!r})"
+
+
+class Mailbox:
+    """A process's queued messages, oldest first (see the module docstring).
+    Invariants: `q[head]` is never a hole; `q` is empty exactly when no message
+    is queued (so `if mb.q:` asks "anything queued?")."""
+
+    __slots__ = ("q", "head", "holes", "cut", "traced")
+
+    def __init__(self):
+        self.q = []
+        self.head = 0
+        self.holes = 0
+        self.cut = 0
+        self.traced = 0  # Traced entries queued: scans unwrap only while there are any
+
+    def __len__(self):
+        return len(self.q) - self.head - self.holes
+
+    def __iter__(self):
+        """The live messages, oldest first (a snapshot: safe to hold)."""
+        q = self.q[self.head:]
+        if self.traced:
+            return iter([m.msg if type(m) is Traced else m for m in q if m is not HOLE])
+        if self.holes:
+            return iter([m for m in q if m is not HOLE])
+        return iter(q)
+
+    def __repr__(self):
+        return f"<Mailbox of {len(self)}>"
+
+    def start(self, received, mark):
+        """The index a scan that skips messages delivered before `mark` starts at."""
+        if mark < self.cut:
+            return self.head
+        i = len(self.q) - (received - mark)
+        return i if i > self.head else self.head
+
+    def take(self, p, i):
+        """Remove and return the entry at index `i` (a live one) of `p`'s mailbox."""
+        q = self.q
+        msg = q[i]
+        if i == self.head:
+            self._advance(q, i)
+        elif i == len(q) - 1:
+            q.pop()
+            while q[-1] is HOLE:  # q[head] is live, so this stops there
+                q.pop()
+                self.holes -= 1
+        else:
+            q[i] = HOLE
+            self.holes += 1
+            if self.holes > HOLES_MAX and self.holes * 2 > len(q) - self.head:
+                self.q = [m for m in q[self.head:] if m is not HOLE]
+                self.head = self.holes = 0
+                self.cut = p.received
+        return msg
+
+    def popleft(self):
+        q = self.q
+        h = self.head
+        msg = q[h]
+        if h + 1 == len(q):  # the only message: the usual case in a call or a ring
+            q.clear()
+            self.head = self.holes = 0
+        else:
+            self._advance(q, h)
+        return msg
+
+    def _advance(self, q, h):
+        """The entry at the head `h` was taken: move the head past it (and past holes)."""
+        h += 1
+        if h == len(q):
+            q.clear()
+            self.head = self.holes = 0
+            return
+        q[h - 1] = None  # let the message go
+        if self.holes:
+            while q[h] is HOLE:
+                q[h] = None
+                h += 1
+                self.holes -= 1
+        if h > FRONT_CUT and h * 2 > len(q):
+            del q[:h]  # keeps every marker's index (see the module docstring)
+            h = 0
+        self.head = h
+
+    def remove_first(self, p, pred):
+        """Remove the oldest message for which `pred(msg)` is true; True if one was."""
+        q = self.q
+        for i in range(self.head, len(q)):
+            m = q[i]
+            if m is not HOLE and pred(m):
+                self.take(p, i)
+                return True
+        return False
+
+    def clear(self):
+        self.q = []
+        self.head = self.holes = self.traced = 0
+
+
+# ----------------------------------------------------------------------
+# the hot state
+
+
+class Core:
+    """The runtime state the hot primitives touch (the rest of the runtime is
+    `_runtime.Runtime`, which extends this). Declared in `_core.pxd`, so a
+    compiled core reads these fields at C speed."""
+
+    def __init__(self, name, creation, reductions):
+        self.name = name
+        self.creation = creation
+        self.slice = reductions
+        self.procs = {}  # pid id -> Process
+        self.aliases = {}  # active alias ref.id -> (owner Process, mode)
+        self.rq_max = deque()
+        self.rq_high = deque()
+        self.rq = deque()  # normal and low
+        self.special = True  # the loop must take its slow path (need_slow_path)
+        self.hub = None
+        self.timer_heap = []
+        self.now = _clock
+        self.context_switches = 0
+        self.total_reductions = 0
+        self.next_ref = 1
+        self.next_id = 1
+        self.ins = None
+        self.slice_hooks = False
+        self.on_spawn = self.on_exit = self.on_send = self.on_receive = ()
+        self.on_link = self.on_unlink = self.on_monitor = self.on_demonitor = ()
+        self.on_slice_start = self.on_slice_end = self.on_long_slice = ()
+        self.slice_time = None
+        self.slice_mark = -1
+        self.slice_t0 = 0.0
+        self.check_t = 0.0
+        self.checks = 0  # reduction checks run: the long-slice watchdog watches it move
+        self.check_n = 0  # iterations handed out at the last timed check
+        self.attention = False  # set (by any thread) when service() has work
+        self.io = None
+        self.last_poll = 0.0
+        self.dist = None  # the distribution hook (vm/_remote.py), set by vm.dist.start
+
+    def need_slow_path(self):
+        """Make the loop take its slow path at its next turn: every writer of the
+        flag calls this (threads too: one attribute store is atomic)."""
+        self.special = True
+
+    def set_hooks(self, hooks, slice_hooks):
+        """Instruments (`_instrument.py`) install the hooks of every event here:
+        `hooks` maps an event name to a tuple of callables (empty when unused)."""
+        self.on_spawn = hooks["spawn"]
+        self.on_exit = hooks["exit"]
+        self.on_send = hooks["send"]
+        self.on_receive = hooks["receive"]
+        self.on_link = hooks["link"]
+        self.on_unlink = hooks["unlink"]
+        self.on_monitor = hooks["monitor"]
+        self.on_demonitor = hooks["demonitor"]
+        self.on_slice_start = hooks["slice_start"]
+        self.on_slice_end = hooks["slice_end"]
+        self.on_long_slice = hooks["long_slice"]
+        self.slice_hooks = slice_hooks
+        self.need_slow_path()
+
+    def new_ref_id(self):
+        i = self.next_ref
+        self.next_ref = i + 1
+        return i
+
+    def others_ready(self, now):
+        """Could anything but the running process run now? The run queues, and also
+        what the hub would turn into runnable processes: a due timer, a request
+        from another thread (finished dirty jobs post one), a socket (polled at
+        most every IO_POLL_INTERVAL)."""
+        if self.rq or self.rq_high or self.rq_max or self.attention:
+            return True
+        th = self.timer_heap
+        if th and th[0][0] <= now:
+            return True
+        io = self.io
+        return io is not None and bool(io.by_fd) and now - self.last_poll >= IO_POLL_INTERVAL
+
+    # Methods the cold runtime supplies (`_runtime.Runtime`); the primitives
+    # below call them only on their slow paths.
+
+    def after_slice(self, p, used):
+        raise NotImplementedError
+
+    def enqueue_priority(self, p):
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------------------
+# run queues, park and wake
+
+
+def enqueue(rt, p):
+    """Put the runnable `p` at the back of its run queue."""
+    if p.priority is NORMAL_PRIORITY:
+        rt.rq.append(p)
+    else:
+        rt.enqueue_priority(p)
+
+
+def charge(p, n):
+    """Spend `n` reductions of `p`'s slice; preempt `p` when the slice is spent."""
+    p.budget -= n
+    if p.budget <= 0:
+        preempt(p.node, p)
+
+
+def park(rt, p, state, undo=None):
+    """Called in `p`'s greenlet: wait until someone makes `p` runnable.
+
+    `undo` (a Timer, a lazy timeout or a callable) is what to cancel if the
+    wait is abandoned (the process dies); the waker that ends the wait
+    clears it.
+    """
+    if p.state is EXITING:
+        raise _Killed()
+    p.state = state
+    p.undo = undo
+    switch_out(rt, p)
+
+
+def preempt(rt, p):
+    """Called in `p`'s greenlet: go to the back of the run queue."""
+    if p.state is EXITING:
+        raise _Killed()
+    p.state = RUNNABLE
+    enqueue(rt, p)
+    switch_out(rt, p)
+
+
+def account(rt, p):
+    """Close `p`'s slice: count the reductions it used (once: the budget resets)."""
+    used = rt.slice - p.budget
+    p.budget = rt.slice
+    p.reductions += used
+    rt.total_reductions += used
+    rt.context_switches += 1
+    if rt.special:
+        rt.after_slice(p, used)
+
+
+def switch_out(rt, p):
+    """Called in `p`'s greenlet when it stops running (parked, preempted).
+
+    Direct handoff: when nothing special is pending, the next process in the
+    run queue is switched to right here, in the order the hub would have
+    picked it, saving a trip through the hub (one greenlet switch and one
+    loop turn per message in a ring or a call). Everything else (priorities,
+    timers due, instruments, an empty queue) goes through the hub. Whoever
+    switches a process in sets it RUNNING with a fresh budget; whoever
+    switches out accounts for its own slice.
+    """
+    used = rt.slice - p.budget
+    p.budget = rt.slice  # accounted: a second account() adds nothing
+    p.reductions += used
+    rt.total_reductions += used
+    rt.context_switches += 1
+    if rt.special:
+        rt.after_slice(p, used)
+    else:
+        rq = rt.rq
+        if rq:
+            th = rt.timer_heap
+            if not th or th[0][0] > rt.now():
+                q = rq.popleft()
+                # Only to a greenlet that has started: a fresh one starts from the
+                # switching greenlet's recursion depth, and a chain of them would
+                # overflow it. The hub starts fresh ones.
+                if q.state is RUNNABLE and q:
+                    switch_in(q, rt.slice)
+                    if q is not p:
+                        q.switch()
+                        if p.state is EXITING:  # killed while it waited
+                            raise _Killed()
+                    return
+                rq.appendleft(q)  # fresh, or dead and to unwind: the hub does that
+    rt.hub.switch()
+    if p.state is EXITING:  # killed while it waited: unwind from here
+        raise _Killed()
+
+
+def switch_in(p, budget):
+    """Make `p` the running process (the caller switches to it next)."""
+    p.state = RUNNING
+    p.budget = budget
+    if p.grant != GRANT_NOW[0]:
+        set_grant(p.grant)
+
+
+# ----------------------------------------------------------------------
+# delivery
+
+
+def deliver(rt, target, msg, token):
+    """Put `msg` (already copied) in `target`'s mailbox and wake it if it waits in
+    receive. `token` is the sender's trace token (or None), which travels with it."""
+    mb = target.mailbox
+    if mb is None:
+        mb = target.mailbox = Mailbox()
+    if token is None:
+        mb.q.append(msg)
+    else:
+        mb.q.append(Traced(msg, token))
+        mb.traced += 1
+    target.received += 1
+    if target.state is RECEIVING:
+        target.state = RUNNABLE
+        enqueue(rt, target)
+
+
+# ----------------------------------------------------------------------
+# receive
+
+
+def receive(*patterns, timeout=None, mark=None):
+    """Take the first message matching any of `patterns` (any message if none).
+
+    Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
+    with `timeout=0`, when nothing matches right now). Selective receive is
+    `vm._mailbox`'s; the common case (no pattern, no timeout) is here.
+    """
+    p = getcurrent()
+    try:
+        mb = p.mailbox
+    except AttributeError:
+        from ._mailbox import _not_in_process
+
+        raise _not_in_process("receive") from None
+    if patterns or mark is not None or timeout is not None or p.state is EXITING:
+        from ._mailbox import selective_receive
+
+        return selective_receive(p, patterns, timeout, mark)
+    # Any message, no timeout: the common case, kept in one function.
+    rt = p.node
+    while mb is None or not mb.q:
+        p.state = RECEIVING  # park(rt, p, RECEIVING, None), inline; a kill raises _Killed
+        switch_out(rt, p)
+        mb = p.mailbox
+    msg = mb.popleft()
+    if type(msg) is Traced or p.token is not None:
+        msg = adopt_token(p, mb, msg)
+    if rt.on_receive:
+        rt.ins.emit("receive", p.pid, msg)
+    charge(p, 1)
+    return msg
+
+
+def scan(p, mb, match, i):
+    """Scan `p`'s mailbox from index `i` for a message `match` accepts; each one
+    skipped costs a reduction. Returns (index found or -1, the index to resume at)."""
+    q = mb.q
+    n = len(q)
+    while i < n:
+        m = q[i]
+        if m is not HOLE:
+            if match(m.msg if mb.traced and type(m) is Traced else m):
+                return i, i
+            p.budget -= 1
+            if p.budget <= 0:
+                preempt(p.node, p)  # others only append meanwhile: i stays valid
+                n = len(q)
+        i += 1
+    return -1, i
+
+
+def take(p, mb, i):
+    """Take the entry at index `i` out of `p`'s mailbox as a receive does: its token
+    becomes `p`'s, instruments hear of it, it costs a reduction."""
+    rt = p.node
+    msg = mb.take(p, i)
+    if type(msg) is Traced or p.token is not None:
+        msg = adopt_token(p, mb, msg)
+    if rt.on_receive:
+        rt.ins.emit("receive", p.pid, msg)
+    charge(p, 1)
+    return msg
+
+
+def adopt_token(p, mb, msg):
+    """A message was received: its trace token (or none) becomes the process's."""
+    if type(msg) is Traced:
+        mb.traced -= 1
+        p.token = msg.token
+        return msg.msg
+    p.token = None
+    return msg
+
+
+# ----------------------------------------------------------------------
+# the runtime side of the compiled reduction checks (see vm/code.py)
+
+# Each process's `grant` is how many iterations (calls, items) run between two
+# checks: CHARGE while its iterations are quick; on a real clock it shrinks
+# when the time between two of its checks passes GAP_TARGET, down to a check
+# per iteration, and grows back when they are quick again. A loop's countdown
+# starts at `__bl_grant__`, the running process's grant (`set_grant`, called
+# when a process is switched in). Under a seed or a virtual clock every grant
+# is CHARGE and never changes: runs stay reproducible.
+GRANT_NOW = [CHARGE]  # the value of builtins.__bl_grant__
+
+
+def set_grant(g):
+    """Make `g` the countdown new loops start from (the running process's grant)."""
+    GRANT_NOW[0] = g
+    builtins.__bl_grant__ = g
+
+
+def check_charge(p, n):
+    """Charge `n` reductions at a compiled check; end the slice when it is spent or
+    (on a real clock) when it has run `slice_time` while others are ready.
+    Returns how many iterations to run before the next check."""
+    p.budget -= n
+    rt = p.node
+    rt.checks += 1  # the long-slice watchdog watches this move
+    if p.budget <= 0:
+        preempt(rt, p)
+        return p.grant
+    if rt.slice_time is None:
+        return p.grant  # reproducible runs: the grant never changes
+    return timed_check(rt, p)
+
+
+def timed_check(rt, p):
+    now = _clock()
+    if rt.slice_mark != rt.context_switches:
+        # The first check of this slice: we do not know when the slice began,
+        # so measure the next few iterations before trusting the grant.
+        rt.slice_mark = rt.context_switches
+        rt.slice_t0 = rt.check_t = now
+        n = p.grant
+        if n > PROBE:
+            n = PROBE
+        rt.check_n = n
+        return n
+    gap = now - rt.check_t
+    rt.check_t = now
+    g = int(rt.check_n * GAP_TARGET / gap) if gap > 0.0 else CHARGE
+    if g < 1:
+        g = 1
+    elif g > CHARGE:
+        g = CHARGE
+    if g != p.grant:
+        p.grant = g
+        set_grant(g)
+    rt.check_n = g
+    # A Python loop iteration costs about ten BEAM reductions, so 4000 of them
+    # can last a millisecond or more: end the slice after `slice_time` of wall
+    # time whenever anything else could run (others_ready looks at due timers,
+    # finished dirty jobs, requests from threads and sockets too, not only the
+    # run queue: a woken process must not wait for the hog's budget).
+    if now - rt.slice_t0 > rt.slice_time and rt.others_ready(now):
+        preempt(rt, p)
+    return g
+
+
+def loop_check():
+    """`__bl_loop__`: called at a loop head every `grant` iterations."""
+    p = getcurrent()
+    if type(p) is not Process:
+        return CHARGE  # outside any process the checks do nothing
+    return check_charge(p, p.grant)
+
+
+def call_check():
+    """`__bl_call__`: called every `grant` function entries."""
+    p = getcurrent()
+    n = check_charge(p, CHARGE) if type(p) is Process else CHARGE
+    builtins.__bl_step__ = itertools.repeat(None, n).__next__
+
+
+def iter_check(iterable):
+    """`__bl_iter__`: wraps a comprehension's iterable, counting its items."""
+    p = getcurrent()
+    if type(p) is not Process:
+        yield from iterable
+        return
+    n = p.grant
+    for item in iterable:
+        n -= 1
+        if n < 0:
+            n = check_charge(p, p.grant)
+        yield item
+
+
+def install_checks():
+    """Put the check functions where compiled code finds them (builtins)."""
+    builtins.__bl_loop__ = loop_check
+    builtins.__bl_call__ = call_check
+    builtins.__bl_iter__ = iter_check
+    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
+    set_grant(CHARGE)
+
+
+# ----------------------------------------------------------------------
+# the compiled build (see the module docstring)
+
+if __name__ == "vm._core" and not os.environ.get("BEAMLET_PURE_PYTHON"):
+    try:
+        from vm._core_c import *  # noqa: F401,F403 - the same names, compiled
+    except ImportError:
+        pass

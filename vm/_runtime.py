@@ -1,0 +1,597 @@
+"""The runtime: everything a running node is, behind the public `vm.Node`.
+
+What this module owns: `Runtime`, the private state of one node and the
+operations on it that are not hot (those are `vm._core`'s, and `Runtime`
+extends `_core.Core`, the state they touch). Its parts, each with one owner:
+
+    process table      procs, next_id; spawning (`spawn_process`), death
+                       (`kill`, `exit_self`, the drain of cascades)
+    run queues         rq, rq_high, rq_max (the `_core` primitives), priorities
+    timer queue        timers, lazily armed receive timeouts, send timers
+    registry           names (`_registry.py` holds the rules)
+    aliases            aliases (`_signals.py` holds the rules)
+    instruments        ins (`_instrument.py`), hooks installed with set_hooks
+    I/O waits          io (`_io.IOWaits`), the selector, the wake-up socket
+    dirty pool         `_io.DirtyPool`; to_process workers: `_ports.ProcessPool`
+    doors              post() from other threads; the requests they queued
+
+What a node *does* with this state (the loop, idling, the body of every
+process) is `_scheduler.py`; its lifecycle and threads are `_node.py`.
+
+What it refuses: being public. Only `vm/` touches a Runtime; stdlib, tools
+and tests reach a node through `vm.Node`, `vm` and the documented functions
+of `vm.lowlevel`, so this class may change behind them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+
+from greenlet import GreenletExit, getcurrent
+
+from . import _core, _io, _ports, _signals
+from ._core import CHARGE, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
+from ._heap import copy_term
+from ._instrument import Instruments
+from ._memory import set_max_heap
+from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, _Killed
+from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
+from .code import decided_codes as _decided_codes
+from .code import ensure_instrumented, forget_decisions
+from .errors import BadArg, VMError, show
+from .terms import Atom, Pid, Ref, new_pid, new_ref
+
+NORMAL = Atom("normal")
+KILLED = Atom("killed")
+# Receive timeouts of at least LAZY_MIN seconds are armed lazily: the process
+# is noted in a dict, and a sweep every SWEEP_EVERY seconds turns the notes
+# still waiting into real timers (long before their deadline, so they fire on
+# time). A gen_server call's 5 s timeout is set and cleared within
+# microseconds almost always; a dict insert and delete is several times
+# cheaper than a heap push, a Timer and its cancellation.
+LAZY_MIN = 0.02
+SWEEP_EVERY = 0.005
+# Finished process greenlets kept for reuse. Creating a greenlet costs more
+# than the rest of a spawn together (each gets a fresh Python data stack,
+# mapped and unmapped by the allocator); reusing one makes spawn about twice
+# as cheap. A burst of spawns within one slice (up to 4000) can all reuse
+# greenlets freed by the previous burst; when the node goes idle the pool is
+# trimmed back to POOL_IDLE so a burst does not pin memory.
+POOL_MAX = 8192
+POOL_IDLE = 256
+_creations = iter(range(1, 1 << 30))
+# Priority names, kept as these exact objects so hot paths can test with `is`.
+_PRIORITY = {"low": "low", "normal": NORMAL_PRIORITY, "high": "high", "max": "max"}
+
+
+def check_priority(level):
+    canonical = _PRIORITY.get(level) if isinstance(level, str) else None
+    if canonical is None:
+        raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {show(level)}")
+    return canonical
+
+
+def _seconds_or_none(value, what):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or value <= 0):
+        raise BadArg(f"{what} must be seconds > 0 or None, not {show(value)}")
+    return value
+
+
+class Runtime(Core):
+    """One node's state and its cold operations (see the module docstring)."""
+
+    def __init__(self, *, name, reductions=4000, seed=None, clock="real", preempt=True,
+                 slice_time=0.00025, dirty_threads=_io.DIRTY_MAX, long_slice=0.1,
+                 timeslice=None):
+        if type(reductions) is not int or reductions < 1:
+            raise BadArg(f"reductions must be a positive int (default 4000), not {show(reductions)}")
+        if clock not in ("real", "virtual"):
+            raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
+        if seed is not None and type(seed) is not int:
+            raise BadArg(f"seed must be an int or None, not {show(seed)}")
+        if type(dirty_threads) is not int or dirty_threads < 1:
+            raise BadArg(f"dirty_threads must be an int >= 1 (default {_io.DIRTY_MAX}), "
+                         f"not {show(dirty_threads)}")
+        _seconds_or_none(slice_time, "slice_time")
+        self.long_slice = _seconds_or_none(long_slice, "long_slice")
+        self.timeslice = _seconds_or_none(timeslice, "timeslice")
+        Core.__init__(self, name, next(_creations), reductions)
+        self.compile_checks = bool(preempt)  # compile reduction checks into spawned code
+        # Wall-time bound on a slice of compiled code (vm._core.timed_check); off
+        # when the run must be reproducible (a seed or a virtual clock).
+        self.slice_time = slice_time if (seed is None and clock == "real") else None
+        if self.compile_checks:
+            forget_decisions()
+        self.seed = seed
+        self.rng = random.Random(seed) if seed is not None else None
+        self.clock = VirtualClock() if clock == "virtual" else RealClock()
+        self.now = self.clock.now
+        self.names: dict = {}  # registered name -> Process
+        self.pool: list = []  # finished greenlets waiting to be reused
+        self.n_low = 0
+        self.n_heap_limits = 0  # processes with max_heap_size set: checked after slices
+        self.timers = TimerQueue()
+        self.timer_heap = self.timers._heap  # the same list for the node's life
+        self.timer_refs: dict = {}  # Ref -> Timer, for cancel_timer / read_timer
+        self.deadlines: dict = {}  # Process -> deadline of a lazily armed receive timeout
+        self.sweep_pending = False
+        self.ins = Instruments(self)
+        self.dying: deque = deque()
+        self.draining = False
+        self.stopping = False
+        self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
+        self.exit_hooks = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
+        self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty)
+        self.idling = False  # inside idle(): the watchdog does not count that as a slice
+        self.long_slice_seen = None  # (start, where, pid, what) set by the watchdog thread
+        self.background = False  # runs on a thread of its own (Node.start)
+        self.front = None  # the public vm.Node over this runtime
+        self.main_result = None
+        self.main_reason = None
+        self.started_at = None
+        self.idle_time = 0.0
+        self.dirty_threads = dirty_threads
+        self.dirty = None  # the dirty pool, made on first use
+        self.workers = None  # to_process workers, made on first use
+        # doors from other threads (post) and the selector that wakes the node
+        self.external: deque = deque()
+        self.post_lock = threading.Lock()
+        self.closed = False
+        self.sel = None
+        self.wake_r = self.wake_w = None
+        self.woken = False
+
+    # ------------------------------------------------------------------
+    # the hot primitives, as methods (each defined once, in vm._core)
+
+    park = _core.park
+    preempt = _core.preempt
+    switch_out = _core.switch_out
+    account = _core.account
+    enqueue = _core.enqueue
+
+    def deliver(self, target, msg, token=None):
+        """Put an already-copied message in `target`'s mailbox; wake it if receiving."""
+        _core.deliver(self, target, msg, token)
+
+    def enqueue_priority(self, p):
+        """Queue the runnable `p`, whose priority is not normal (`_core.enqueue`)."""
+        pr = p.priority
+        if pr == "low":
+            self.rq.append(p)
+        elif pr == "high":
+            self.rq_high.append(p)
+            self.need_slow_path()
+        else:
+            self.rq_max.append(p)
+            self.need_slow_path()
+
+    def after_slice(self, p, used):
+        from ._scheduler import after_slice
+
+        after_slice(self, p, used)
+
+    # ------------------------------------------------------------------
+    # identifiers
+
+    def make_pid(self) -> Pid:
+        i = self.next_id
+        self.next_id = i + 1
+        return new_pid(self.name, i, 0, self.creation)
+
+    def make_ref(self) -> Ref:
+        return new_ref(self.name, self.new_ref_id(), self.creation)
+
+    def lookup(self, pid):
+        """The live Process for a local pid, or None."""
+        if pid.creation != self.creation or pid.node != self.name:
+            return None
+        p = self.procs.get(pid.id)
+        if p is None or p.state is EXITING:
+            return None
+        return p
+
+    # ------------------------------------------------------------------
+    # spawning and priorities
+
+    def spawn_process(self, parent, fn, args=(), kwargs=None, *, link=False, monitor=False,
+                      priority="normal", max_heap=None, is_main=False):
+        """Create a process (it starts when the scheduler picks it); return (process, ref)."""
+        from ._scheduler import entry, initial_call
+
+        if parent is not None and parent.state is EXITING:
+            raise _Killed()  # a dead process's finally blocks cannot start processes
+        if not callable(fn):
+            raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {show(fn)}")
+        if priority is not NORMAL_PRIORITY:
+            check_priority(priority)  # before anything changes: a failed spawn leaves no trace
+        if self.compile_checks and getattr(fn, "__code__", None) not in _decided_codes:
+            ensure_instrumented(fn)
+        if args:
+            args = copy_term(tuple(args))
+        if kwargs:
+            kwargs = copy_term(dict(kwargs))
+        p = self.pool.pop() if self.pool else Process(entry, self.hub)
+        pid = p.pid = self.make_pid()
+        p.node = self
+        p.mailbox = None
+        p.received = 0
+        p.budget = self.slice
+        p.grant = CHARGE if self.slice_time is None else PROBE
+        p.reductions = 0
+        p.trap_exit = False
+        p.links = p.monitors = p.monitored_by = p.dictionary = None
+        p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = p.ref_mark = None
+        p.token = parent.token if parent is not None else None  # spawned work joins the trace
+        p.timed_out = False
+        p.entry = (fn, args, kwargs)
+        p.init_fn = fn
+        p.parent_pid = parent.pid if parent is not None else None
+        p.max_heap = None
+        p.max_heap_kill = p.max_heap_log = True
+        p.is_main = is_main
+        p.priority = NORMAL_PRIORITY
+        p.low_skips = None
+        if max_heap is not None:
+            try:
+                set_max_heap(self, p, max_heap)  # checks everything, then sets
+            except BaseException:
+                self.pool.append(p)
+                raise
+        if priority is not NORMAL_PRIORITY:
+            self.set_priority(p, priority)  # cannot fail: checked above
+        self.procs[pid.id] = p
+        p.state = RUNNABLE
+        _core.enqueue(self, p)
+        if self.on_spawn:  # before the link/monitor events, as dbg shows them
+            self.ins.emit("spawn", parent.pid if parent is not None else None, pid,
+                          initial_call(p))
+        ref = None
+        if parent is not None:
+            if link:
+                _signals.add_link(self, parent, p)
+            if monitor:
+                ref = _signals.add_monitor(self, parent, p, pid)
+        return p, ref
+
+    def set_priority(self, p, level):
+        canonical = check_priority(level)
+        old = p.priority
+        if old == "low":
+            self.n_low -= 1
+        p.priority = canonical
+        if canonical == "low":
+            self.n_low += 1
+            p.low_skips = 0
+            self.need_slow_path()
+        else:
+            p.low_skips = None
+        return old
+
+    # ------------------------------------------------------------------
+    # ending a park
+
+    def cancel_undo(self, p):
+        """Cancel what `p`'s park registered (a timer, a lazy timeout, a callable)."""
+        u = p.undo
+        if u is not None:
+            p.undo = None
+            if type(u) is Timer:
+                self.timers.cancel(u)
+            elif u is LAZY:
+                self.deadlines.pop(p, None)
+            else:
+                u()
+
+    def make_runnable(self, p):
+        """End `p`'s park (from the hub or another process): cancel its undo, queue it."""
+        self.cancel_undo(p)
+        p.state = RUNNABLE
+        _core.enqueue(self, p)
+
+    def wake_from_outside(self, p):
+        """End `p`'s park for something outside the processes (a timer, a socket, a
+        dirty job, another thread): cancel its undo and queue it.
+
+        On a real clock a slice is cut by wall time, and such a wake-up goes to the
+        front of its run queue: it was ready the moment the slice was cut, and
+        behind eight CPU-bound processes whose iterations last a millisecond it
+        would otherwise wait eight milliseconds. Processes woken by messages keep
+        their place at the back, as on BEAM; so does everything under a seed or a
+        virtual clock, where runs must be reproducible.
+        """
+        self.cancel_undo(p)
+        p.state = RUNNABLE
+        if self.slice_time is not None and p.priority is NORMAL_PRIORITY:
+            self.rq.appendleft(p)
+        else:
+            _core.enqueue(self, p)
+
+    # ------------------------------------------------------------------
+    # timers
+
+    def arm_timeout(self, p, timeout):
+        """Arm the timeout of `p`'s coming park(s); `p.timed_out` is set when it fires."""
+        deadline = self.now() + timeout
+        if timeout >= LAZY_MIN:
+            self.deadlines[p] = deadline
+            p.undo = LAZY
+            if not self.sweep_pending:
+                self.sweep_pending = True
+                self.timers.add(deadline - timeout + SWEEP_EVERY, CALL, None, self.sweep)
+        else:
+            p.undo = self.timers.add(deadline, WAKE, p)
+
+    def disarm_timeout(self, p):
+        u = p.undo
+        p.undo = None
+        if u is LAZY:
+            self.deadlines.pop(p, None)
+        elif type(u) is Timer:
+            self.timers.cancel(u)
+
+    def sweep(self):
+        """Turn lazily armed timeouts still waiting into real timers."""
+        self.sweep_pending = False
+        deadlines = self.deadlines
+        if deadlines:
+            add = self.timers.add
+            for p, d in deadlines.items():
+                if p.undo is LAZY:
+                    p.undo = add(d, WAKE, p)
+            deadlines.clear()
+
+    def add_timer(self, seconds, kind, target, msg=None, ref=None):
+        return self.timers.add(self.now() + seconds, kind, target, msg, ref)
+
+    def fire_timers(self):
+        for t in self.timers.pop_due(self.now()):
+            kind = t.kind
+            if kind == WAKE:
+                p = t.target
+                if p.undo is t:
+                    p.undo = None
+                p.timed_out = True
+                if p.state is RECEIVING or p.state is WAITING:
+                    # The wait ends here, whatever it waited on (a socket and a
+                    # dirty job with a timeout also registered an undo).
+                    self.wake_from_outside(p)
+            elif kind == SEND:
+                self._fire_send_timer(t)
+            else:
+                t.msg()
+
+    def _fire_send_timer(self, t):
+        if t.ref is not None:
+            self.timer_refs.pop(t.ref, None)
+        dest = t.target
+        if type(dest) is Process:
+            if dest.timers is not None:
+                dest.timers.discard(t)
+            if dest.state is not EXITING:
+                self._deliver_from_outside(dest, t.msg)
+        else:  # a registered name, looked up at expiry; dropped if unregistered
+            p = self.names.get(dest)
+            if p is not None:
+                self._deliver_from_outside(p, copy_term(t.msg))
+
+    def _deliver_from_outside(self, target, msg):
+        """Deliver a timer's message: a receiver it wakes is woken as from outside."""
+        if target.state is RECEIVING:
+            mb = target.mailbox
+            if mb is None:
+                mb = target.mailbox = Mailbox()
+            mb.q.append(msg)
+            target.received += 1
+            self.wake_from_outside(target)
+        else:
+            _core.deliver(self, target, msg, None)
+
+    # ------------------------------------------------------------------
+    # death
+
+    def kill(self, p, reason):
+        """Make `p` dead now: it stops running, its links and monitors fire.
+
+        Safe to call for the running process (it raises `_Killed` when the VM
+        call that caused this returns) and for any parked or runnable one.
+        """
+        if p.state is EXITING:
+            return
+        was_queued = p.state is RUNNABLE
+        p.state = EXITING
+        p.exit_reason = reason
+        if not was_queued and p and p is not getcurrent():
+            self.rq.append(p)  # the hub unwinds its stack when it comes up
+        self.dying.append(p)
+        if not self.draining:
+            self._drain()
+
+    def exit_self(self, p, reason):
+        """The running process `p` finished: it is dead from now on."""
+        p.state = EXITING
+        p.exit_reason = reason
+        if self.draining:
+            self.dying.append(p)
+            return
+        self.draining = True
+        try:
+            _signals.process_died(self, p)
+            self._drain_queued()
+        finally:
+            self.draining = False
+
+    def _drain(self):
+        self.draining = True
+        try:
+            self._drain_queued()
+        finally:
+            self.draining = False
+
+    def _drain_queued(self):
+        dying = self.dying
+        while dying:
+            _signals.process_died(self, dying.popleft())
+
+    def halt(self, reason):
+        """Stop the node: its first process dies with `reason` (so `vm.run` raises
+        ProcessExit(reason)); a node on its own thread just stops."""
+        for p in self.procs.values():
+            if p.is_main and p.state is not EXITING:
+                self.kill(p, reason)
+                break
+        self.stopping = True
+        self.need_slow_path()
+
+    # ------------------------------------------------------------------
+    # doors from other threads
+
+    def post(self, fn):
+        """Run `fn()` on the node's thread between two slices (callable from any thread).
+
+        Raises `VMError("node stopped")` once the node has stopped. A request
+        that also has a `fail(exc)` method (see `_node._Request`) is failed with
+        that error if the node stops before running it, so no thread waits forever.
+        """
+        with self.post_lock:
+            if self.closed:
+                raise VMError("node stopped: it no longer accepts requests from other threads")
+            self.external.append(fn)
+        self.attention = True
+        self.need_slow_path()  # the loop's fast path does not look at `attention`
+        self.wake()
+
+    def close_door(self):
+        """Refuse new requests, and fail those still queued (the node is stopping)."""
+        with self.post_lock:
+            self.closed = True
+            left = list(self.external)
+            self.external.clear()
+        stopped = VMError("node stopped before it could run this request")
+        for request in left:
+            fail = getattr(request, "fail", None)
+            if fail is not None:
+                fail(stopped)
+
+    def service(self):
+        """Run the requests other threads posted."""
+        self.attention = False
+        ext = self.external
+        while ext:
+            ext.popleft()()
+
+    def selector(self):
+        """The node's selector (made on first use), with the wake-up socket in it."""
+        if self.sel is None:
+            self.sel = selectors.DefaultSelector()
+            self.wake_r, self.wake_w = socket.socketpair()
+            self.wake_r.setblocking(False)
+            self.wake_w.setblocking(False)
+            self.sel.register(self.wake_r, selectors.EVENT_READ, None)
+        return self.sel
+
+    def wake(self):
+        """Wake the node's thread out of its selector wait (any thread)."""
+        if self.wake_w is not None and not self.woken:
+            self.woken = True
+            try:
+                self.wake_w.send(b"\0")
+            except (BlockingIOError, OSError):
+                pass
+
+    # ------------------------------------------------------------------
+    # the pools and the descriptor waits (vm/_io.py, vm/_ports.py)
+
+    def dirty_pool(self):
+        """The node's dirty pool, made on first use."""
+        pool = self.dirty
+        if pool is None:
+            self.selector()  # its workers wake the node through the selector
+            pool = self.dirty = _io.DirtyPool(self, self.dirty_threads)
+        return pool
+
+    def process_pool(self):
+        """The node's worker subprocesses for vm.to_process, made on first use."""
+        pool = self.workers
+        if pool is None:
+            pool = self.workers = _ports.ProcessPool(self)
+        return pool
+
+    def io_waits(self):
+        if self.io is None:
+            self.io = _io.IOWaits(self)
+        return self.io
+
+    # ------------------------------------------------------------------
+    # stopping
+
+    def shutdown(self):
+        """Kill every process still alive (newest first) and unwind its stack."""
+        self.stopping = True
+        self.close_door()
+        for p in sorted(self.procs.values(), key=lambda q: -q.pid.id):
+            if p.state is not EXITING:
+                self.kill(p, KILLED)
+        for q in (self.rq_max, self.rq_high, self.rq):
+            while q:
+                _unwind(q.popleft())
+        self.trim_pool(0)
+        self.procs.clear()
+        if self.dirty is not None:
+            self.dirty.close()
+        if self.workers is not None:
+            self.workers.close()
+        if self.sel is not None:
+            self.sel.close()
+            self.wake_r.close()
+            self.wake_w.close()
+            self.sel = None
+
+    def trim_pool(self, keep=POOL_IDLE):
+        """End pooled greenlets until `keep` remain (GreenletExit makes the entry return)."""
+        while len(self.pool) > keep:
+            self.pool.pop().throw(GreenletExit)
+
+    # ------------------------------------------------------------------
+    # statistics (for vm.statistics and the observer)
+
+    def statistics(self) -> dict:
+        elapsed = (time.monotonic() - self.started_at) if self.started_at else 0.0
+        busy = max(0.0, elapsed - self.idle_time) if not self.clock.virtual else None
+        return {
+            "processes": len(self.procs),
+            "run_queue": {
+                "max": len(self.rq_max),
+                "high": len(self.rq_high),
+                "normal": sum(1 for p in self.rq if p.priority != "low"),
+                "low": sum(1 for p in self.rq if p.priority == "low"),
+            },
+            "context_switches": self.context_switches,
+            "reductions": self.total_reductions,
+            "uptime": elapsed,
+            "idle_time": self.idle_time,
+            "utilization": (busy / elapsed) if busy is not None and elapsed > 0 else None,
+            "registered": len(self.names),
+            "timers": len(self.timers),
+            "dirty": (self.dirty.stats() if self.dirty is not None
+                      else _io.DirtyPool.unused_stats(self.dirty_threads)),
+            "io_waits": sum(len(w) for w in self.io.by_fd.values()) if self.io else 0,
+            "workers": (self.workers.stats() if self.workers is not None
+                        else _ports.ProcessPool.unused_stats()),
+            "pid": os.getpid(),
+        }
+
+
+def _unwind(p):
+    if p:  # started and not finished: run its finally blocks
+        try:
+            p.switch()  # it raises _Killed from where it waited (switch_out)
+        except BaseException:  # noqa: BLE001 - a dying stack may raise anything
+            pass
