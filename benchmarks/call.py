@@ -156,7 +156,9 @@ def run_gevent(p):
 
 # -------------------------------------------------------------------- pykka
 
-def run_pykka(p):
+def pykka_ping_server():
+    """A Pykka actor class that answers every message with "pong" (imported late:
+    Pykka is optional)."""
     import pykka
 
     class Server(pykka.ThreadingActor):
@@ -165,8 +167,12 @@ def run_pykka(p):
         def on_receive(self, message):
             return "pong"
 
+    return Server
+
+
+def run_pykka(p):
     rec = Recorder(NAME, "pykka", p)
-    server = Server.start()
+    server = pykka_ping_server().start()
     rates = []
     for _ in range(p["reps"]):
         t0 = pc()

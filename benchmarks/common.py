@@ -45,7 +45,7 @@ class Figure:
 
 @dataclass(frozen=True)
 class Target:
-    """A target from issue 6, checked against beamlet's figure.
+    """A target of the suite, checked against beamlet's figure.
 
     kind: "ratio" (beamlet / `vs` >= threshold), "min" (value >= threshold),
     "max" (value <= threshold).
@@ -67,7 +67,7 @@ class Target:
 
 def record(benchmark, system, metric, value, unit, params=None, *, case=None,
            note=None, samples=None, status=None):
-    """A result record in the JSON shape of issue 6 (plus note/status/samples)."""
+    """A result record in the suite's JSON shape (plus note/status/samples)."""
     p = dict(params or {})
     if case is not None:
         p["case"] = case

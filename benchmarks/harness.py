@@ -4,7 +4,7 @@ What it owns: choosing parameters (full or --quick), starting one fresh
 interpreter (or one fresh BEAM) per (benchmark, system) so memory figures and
 gevent's global state stay isolated, watching /proc/stat to tell how busy the
 machine was while each run went, compiling the Erlang sources once per suite
-run, and turning everything into the JSON document of issue 6 and one table.
+run, and turning everything into the JSON document and one table.
 What it refuses: benchmark logic (that lives in one module per benchmark) and
 pass/fail decisions beyond the targets written in each module.
 
@@ -35,7 +35,7 @@ from .common import (PEERS, SYSTEMS, NotAvailable, median, record, settle_noise,
                      settle_record, within_noise)
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
-              "copy", "restart", "call", "preemption")
+              "copy", "restart", "call", "preemption", "fanout", "ets")
 MARKER = "@@beamlet-bench@@ "
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent

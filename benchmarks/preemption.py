@@ -1,4 +1,4 @@
-"""What preemption costs, and what the dirty pool buys (issue 3).
+"""What preemption costs, and what the dirty pool buys.
 
 Two figures:
 

@@ -50,8 +50,10 @@ TINY = {
              "budget_s": 0.01, "max_msgs": 16},
     "restart": {"sups": 2, "restarts": 5},
     "call": {"calls": 200, "reps": 1},
+    "fanout": {"servers": 20, "fanouts": 3, "reps": 1},
     "preemption": {"loop_n": 20_000, "reps": 1, "seconds": 0.1, "period_ms": 10,
                    "block_ms": 30},
+    "ets": {"n": 300, "reps": 1, "seed": 7},
 }
 
 KEYS = {"benchmark", "system", "metric", "value", "unit", "params", "status"}
@@ -115,6 +117,14 @@ def call(**kw):
 
 def preemption(**kw):
     return run("preemption", **kw)
+
+
+def fanout(**kw):
+    return run("fanout", **kw)
+
+
+def ets(**kw):
+    return run("ets", **kw)
 
 
 def problems(records, name: str, systems=SYSTEMS_TESTED, *, allow_na: bool = True) -> list[str]:

@@ -67,10 +67,11 @@ def main():
         vm.sleep(0.45)
         print(f"t={step * 0.45:.2f}s counter says {gen_server.call(child_pid('top', Counter), 'tick')}")
     workers = child_pid("top", Workers)
-    print("the tree now:")
-    for cid, pid, kind, _mods in supervisor.which_children("top"):
+    print("the tree now (which_children lists the newest child first):")
+    for cid, pid, kind, _mods in reversed(supervisor.which_children("top")):
         print(f"  {cid.__name__:8s} {pid} {kind}")
-    for cid, pid, kind, _mods in supervisor.which_children(workers):
-        print(f"    {cid.__name__:6s} {pid} {kind}")
+        if pid == workers:  # its own children, drawn under it
+            for wid, wpid, wkind, _wmods in reversed(supervisor.which_children(workers)):
+                print(f"    {wid.__name__:6s} {wpid} {wkind}")
     gen_server.stop("top")  # "normal": the link to main stays quiet
     print("stopped")

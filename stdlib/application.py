@@ -71,7 +71,7 @@ import vm
 from vm.lowlevel import copy_term, current_node
 
 from . import gen_server, proc_lib
-from .reports import log_report
+from .logger import allows, log_report
 
 __all__ = [
     "Application",
@@ -449,7 +449,7 @@ class _Controller(gen_server.GenServer):
 
 
 def _exit_report(name, reason, start_type):
-    if log.isEnabledFor(logging.INFO):
+    if allows(logging.INFO):
         log_report(logging.INFO, {"label": "application_exit", "application": name,
                                   "exited": reason, "type": start_type})
 

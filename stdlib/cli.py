@@ -2,6 +2,10 @@
 
 What this module owns: turning command-line words into calls of the
 library; no behaviour of its own lives here.
+
+Exit statuses, the same for every command: 0 success; 1 the program (or a
+shell command) failed; 2 a usage error (click's own, or arguments `main`
+cannot take); 130 interrupted by Ctrl-C (no "Aborted!", no traceback).
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import sys
 
 import click
 
+EXIT_INTERRUPTED = 130
+
 
 @click.group()
 @click.version_option(package_name="beamlet")
@@ -17,19 +23,37 @@ def main():
     """beamlet: an Erlang-style process VM for Python."""
 
 
+def _interrupted(what: str) -> None:
+    click.echo(f"beamlet: {what} interrupted", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.argument("args", nargs=-1)
-@click.option("--reductions", default=4000, show_default=True, help="Reductions per time slice.")
+@click.option("--reductions", default=4000, show_default=True, type=click.IntRange(min=1),
+              help="Reductions per time slice.")
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible interleaving.")
 @click.option("--instrument", "instrument", multiple=True, metavar="MODULE",
               help="Also compile this module or package with reduction checks (repeatable).")
-@click.option("--timeslice", type=float, default=None, metavar="SECONDS",
+@click.option("--timeslice", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
               help="Also preempt by a timer signal (for code without checks; not deterministic).")
 def run(file, args, reductions, seed, instrument, timeslice):
-    """Run FILE's main() as the first process of a fresh node.
+    """Run FILE as a program inside a fresh node.
 
-    FILE is compiled with reduction checks, so its busy loops are preempted.
+    FILE runs as `__main__` with reduction checks compiled in (its busy loops
+    are preempted), as the node's first process. If FILE calls vm.run(main)
+    itself, main runs there, once. Otherwise its main() runs after the
+    module body, and what it returns is printed unless it is None.
+
+    ARGS reach the program as sys.argv[1:] and, by main's signature:
+    def main() takes none; def main(args) gets them as one list of strings;
+    def main(a, b) gets one per parameter; def main(*args) gets them spread.
+    Put `--` before ARGS that start with a dash.
+
+    Exit status: 0 success, 1 the program failed, 2 usage error,
+    130 interrupted.
     """
     from stdlib.runner import run_file
 
@@ -38,12 +62,19 @@ def run(file, args, reductions, seed, instrument, timeslice):
 
 
 @main.command()
-@click.option("--seconds", default=3.0, show_default=True, help="How long the showcase runs.")
-def demo(seconds):
+@click.option("--seconds", default=3.0, show_default=True,
+              type=click.FloatRange(min=0.5, max=3600),
+              help="How long the showcase runs (0.5 to 3600).")
+@click.option("--reports", is_flag=True,
+              help="At the end, print the crash and supervisor reports the demo counted.")
+def demo(seconds, reports):
     """The showcase: a supervision tree under a crash load, live (works in a pipe too)."""
     from stdlib.demo import run_demo
 
-    run_demo(seconds=seconds)
+    try:
+        run_demo(seconds=seconds, show_reports=reports)
+    except KeyboardInterrupt:
+        _interrupted("demo")
 
 
 def _register_bench():
@@ -60,19 +91,31 @@ _register_bench()
 @click.option("-c", "--command", "commands", multiple=True, metavar="EXPR",
               help="Evaluate EXPR in the shell process, print the result, exit (repeatable).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print views and values as JSON (for scripts and agents).")
-@click.option("--wait", default=0.0, show_default=True,
+              help="Print each command's value as one JSON document per line on stdout; "
+                   "everything else (the program's prints, notices) goes to stderr.")
+@click.option("--wait", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="With -c: seconds to let FILE's main run before the commands.")
-@click.option("--reductions", default=4000, show_default=True, help="Reductions per time slice.")
+@click.option("--reductions", default=4000, show_default=True, type=click.IntRange(min=1),
+              help="Reductions per time slice.")
 def shell(file, commands, as_json, wait, reductions):
     """An interactive shell whose expressions run in a shell process.
 
-    With FILE, its main() starts first in the same node, so you can watch and
-    poke at it. help() inside lists the helpers (i, top, tree, trace, ...).
+    With FILE, FILE runs as a program in the same node (as `beamlet run`
+    runs it), so you can watch and poke at it. help() inside lists the
+    helpers (i, top, tree, trace, v, b, f, l, c, ...). Ctrl-C interrupts
+    the running expression; twice quickly opens the break menu.
+
+    Exit status: 0 success, 1 a -c command failed, 2 usage error,
+    130 interrupted.
     """
     from stdlib.observer.shell import run_shell
 
-    sys.exit(run_shell(file, commands=commands, json=as_json, reductions=reductions, wait=wait))
+    try:
+        status = run_shell(file, commands=commands, json=as_json, reductions=reductions,
+                           wait=wait)
+    except KeyboardInterrupt:
+        _interrupted("shell")
+    sys.exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,7 +38,7 @@ from collections import deque
 import vm
 from stdlib import gen_server, supervisor
 from stdlib.observer import views
-from stdlib.observer.shell import short_report
+from stdlib.observer.crashlog import short_report
 from stdlib.observer.suptree import snapshot_tree
 from vm.lowlevel import current_node, snapshot
 
@@ -46,11 +46,17 @@ from vm.lowlevel import current_node, snapshot
 # the shop
 
 
+#: How many recent results each worker keeps: the workers' memory differs.
+HISTORY = {"orders": 400, "bank": 50, "ledger": 1500, "w1": 10, "w2": 100, "w3": 300,
+           "w4": 800}
+
+
 class Worker(gen_server.GenServer):
-    """Does jobs (a little arithmetic) and dies when chaos casts "crash"."""
+    """Does jobs (a little arithmetic), remembers its recent results, and dies
+    when chaos casts "crash"."""
 
     def init(self, name):
-        return ("ok", {"name": name, "jobs": 0})
+        return ("ok", {"name": name, "jobs": 0, "recent": []})
 
     def handle_call(self, request, from_, st):
         _, n = request
@@ -59,6 +65,9 @@ class Worker(gen_server.GenServer):
             total += k * k
         vm.bump_reductions(n // 8)
         st["jobs"] += 1
+        recent = st["recent"]
+        recent.append(("job", st["jobs"], total))
+        del recent[:-HISTORY.get(st["name"], 10)]
         return ("reply", total, st)
 
     def handle_cast(self, msg, st):
@@ -162,7 +171,7 @@ def _frame(t, seconds, tree_v, table, info, rates, events, crashes, width):
     return [x[:width] for x in lines]
 
 
-def _tour(seconds, out, live):
+def _tour(seconds, out, live, show_reports=False):
     node = current_node()
     me = vm.self()
     vm.process_flag("trap_exit", True)
@@ -189,6 +198,8 @@ def _tour(seconds, out, live):
     sample = snapshot.process_table(node, n=0).sample
     sys_prev = snapshot.system(node)
     frames = 0
+    crashed: set = set()  # children chaos hit since the last frame
+    reported = 0
     last_pids = _pids_by_id(snapshot_tree(shop))
     try:
         while True:
@@ -199,20 +210,20 @@ def _tour(seconds, out, live):
                     break
                 if type(msg) is tuple and msg[0] == "chaos":
                     crashes += 1
+                    crashed.add(msg[1])
                     events.append(f"chaos crashed {msg[1]} {msg[2]!r}")
             t = vm.monotonic() - t0
             tree = snapshot_tree(shop)
             now_pids = _pids_by_id(tree)
-            for cid, pid in now_pids.items():
-                old = last_pids.get(cid)
-                if old is not None and old != pid:
-                    events.append(f"  {cid} came back: {old!r} -> {pid!r}"
-                                  if isinstance(pid, vm.Pid) else f"  {cid} {old!r} is {pid}")
+            events.extend(_comebacks(tree, last_pids, crashed))
+            crashed.clear()
             last_pids = now_pids
-            reports = len(_REPORTS)
-            _REPORTS.clear()
+            reports = len(_REPORTS) - reported
+            reported = len(_REPORTS)
             if reports:
-                events.append(f"  ({reports} crash and supervisor reports were logged)")
+                events.append(f"  ({reports} crash and supervisor reports were logged"
+                              + ("" if show_reports else "; --reports prints them at the end")
+                              + ")")
             tree_v = views.tree_view(tree)
             table = snapshot.process_table(node, sort="reductions_delta", n=6, since=sample)
             sample = table.sample
@@ -242,6 +253,12 @@ def _tour(seconds, out, live):
     else:
         print(f"after {crashes} crashes every worker is running again: the supervisors "
               "restarted each one.", file=out)
+    if show_reports:
+        print(f"\nthe {len(_REPORTS)} reports the demo counted"
+              + (f" (the first {_REPORTS.maxlen} kept)" if len(_REPORTS) == _REPORTS.maxlen
+                 else "") + ":", file=out)
+        for line in _REPORTS:
+            print(f"  {line}", file=out)
     print("Look inside a live node yourself: `beamlet shell`, then help(); the tutorial is "
           "docs/tutorial/README.md.", file=out, flush=True)
     return crashes, down
@@ -268,6 +285,34 @@ def _styled(lines):
     return text
 
 
+def _comebacks(tree, last_pids, crashed):
+    """Lines for the children whose pid changed since the last frame, saying why
+    a child that chaos did not hit came back (its supervisor restarts siblings)."""
+    lines = []
+
+    def visit(sup):
+        kids = sup.get("children") or []
+        hit = [str(c.get("id")) for c in kids if str(c.get("id")) in crashed]
+        for c in kids:
+            cid = str(c.get("id"))
+            old, pid = last_pids.get(cid), c.get("pid")
+            if old is not None and old != pid:
+                if not isinstance(pid, vm.Pid):
+                    lines.append(f"  {cid} {old!r} is {pid}")
+                    continue
+                why = ""
+                if cid not in crashed and sup.get("strategy") in ("one_for_all",
+                                                                    "rest_for_one"):
+                    others = " and ".join(h for h in hit if h != cid) or "a sibling"
+                    why = (f" ({sup.get('id') or 'its supervisor'} is {sup['strategy']}: "
+                           f"{others} crashed)")
+                lines.append(f"  {cid} came back: {old!r} -> {pid!r}{why}")
+            visit(c)
+
+    visit(tree)
+    return lines
+
+
 def _pids_by_id(tree, out=None):
     out = {} if out is None else out
     for c in tree.get("children") or []:
@@ -285,12 +330,16 @@ def _not_running(tree):
     return out
 
 
-_REPORTS: deque = deque(maxlen=200)
+_REPORTS: deque = deque(maxlen=500)
 
 
-def run_demo(seconds: float = 3.0, out=None):
+def run_demo(seconds: float = 3.0, out=None, show_reports=False):
     """Run the showcase for `seconds`; redraws in place on a terminal, prints
-    frame after frame in a pipe. Returns (crashes, children not running)."""
+    frame after frame in a pipe; `show_reports=True` prints the crash and
+    supervisor reports it counted at the end. Returns (crashes, children not
+    running)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise vm.BadArg(f"demo: seconds must be a number > 0, not {seconds!r}")
     out = out or sys.stdout
     live = hasattr(out, "isatty") and out.isatty()
     handler = _Reports(_REPORTS)
@@ -300,7 +349,7 @@ def run_demo(seconds: float = 3.0, out=None):
     bl.propagate = False
     t0 = time.monotonic()
     try:
-        result = vm.run(lambda: _tour(float(seconds), out, live))
+        result = vm.run(lambda: _tour(float(seconds), out, live, show_reports))
     finally:
         bl.removeHandler(handler)
         bl.propagate, _ = saved

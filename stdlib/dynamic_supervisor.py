@@ -34,6 +34,11 @@ retried through a message to itself, counting against the intensity. On
 shutdown every child is terminated at once, each within its own shutdown
 time. Reports are supervisor.py's.
 
+Built on the core it shares with supervisor.py (`_supervision.py`): the
+same state (its children are dynamic children, keyed by pid), restarts,
+shutdown protocol, which_children and count_children; this module adds
+Elixir's options and its start_child/terminate_child.
+
 What it refuses: strategies other than one_for_one, named children and
 their ids (use supervisor.py for a fixed set of children).
 """
@@ -43,18 +48,11 @@ from __future__ import annotations
 import vm
 
 from . import _child_spec as _cs
+from . import _supervision as core
 from . import gen_server
-from .reports import is_quiet
-from .supervisor import (
-    SHUTDOWN,
-    _progress,
-    _report,
-    _start_one,
-    count_children,
-    shutdown_child,
-    shutdown_children_parallel,
-    which_children,
-)
+from ._behaviour import LinkedCallbacks
+from ._supervision import Child, State
+from .supervisor import count_children, which_children
 
 __all__ = [
     "DynamicSupervisor",
@@ -69,25 +67,18 @@ __all__ = [
 ]
 
 OK = vm.Atom("ok")
-RESTARTING = vm.Atom("restarting")
 _OPTIONS = ("strategy", "max_restarts", "max_seconds", "max_children", "extra_arguments")
 
 
-class DynamicSupervisor:
+class DynamicSupervisor(LinkedCallbacks):
     """Base class for a module-based DynamicSupervisor: `init(self, arg)` returns
     `dynamic_supervisor.init(...)` or "ignore"."""
 
+    _behaviour = __name__  # the module these conveniences call
+    _child_type = "supervisor"
+
     def init(self, arg):
         return init()
-
-    @classmethod
-    def start_link(cls, arg=None, **opts):
-        return start_link(cls, arg, **opts)
-
-    @classmethod
-    def child_spec(cls, arg=None) -> dict:
-        return {"id": cls, "start": (cls.start_link, (arg,)), "type": "supervisor",
-                "shutdown": None, "modules": [cls]}
 
 
 def init(*, strategy="one_for_one", max_restarts=3, max_seconds=5, max_children=None,
@@ -160,8 +151,8 @@ def terminate_child(sup, pid):
     return gen_server.call(sup, ("terminate_child", pid), None)
 
 
-# which_children and count_children are the supervisor's: the same requests,
-# answered by this module's callbacks.
+# which_children and count_children are supervisor.py's: the same requests,
+# answered by the core both servers share.
 
 
 def stop(sup, reason="normal", timeout=None):
@@ -169,14 +160,10 @@ def stop(sup, reason="normal", timeout=None):
 
 
 # ----------------------------------------------------------------------
-# the server
+# the server: the core's callbacks plus Elixir's start_child / terminate_child
 
 
-class _DynamicServer(gen_server.GenServer):
-    """State (a dict of terms): name, intensity, period, max_children, extra_arguments,
-    children (Pid or ("restarting", old pid) -> child spec with the full start args),
-    restarts."""
-
+class _DynamicServer(core.Core):
     def init(self, arg):
         vm.process_flag("trap_exit", True)
         kind, name, a, b = arg
@@ -193,125 +180,37 @@ class _DynamicServer(gen_server.GenServer):
             vm.put("$initial_call", ("dynamic_supervisor", "start_link", 1))
             flags = a
             module = vm.Atom("dynamic_supervisor")
-        st = {"name": name if name is not None else (vm.self(), module), "module": module}
-        st.update(flags)
-        st["children"] = {}
-        st["restarts"] = []
-        st["dynamic"] = None  # lets supervisor.py's report helpers read this state
-        return ("ok", st)
-
-    def handle_call(self, request, from_, st):
-        if type(request) is tuple and len(request) == 2:
-            tag, arg = request
-            if tag == "start_child":
-                return ("reply", _start_child(st, arg), st)
-            if tag == "terminate_child":
-                return ("reply", _terminate_child(st, arg), st)
-        if request == "which_children":
-            return ("reply", [(None, k if isinstance(k, vm.Pid) else RESTARTING, c["type"],
-                               c["modules"]) for k, c in st["children"].items()], st)
-        if request == "count_children":
-            n = len(st["children"])
-            active = sum(1 for k in st["children"] if isinstance(k, vm.Pid))
-            sups = sum(1 for c in st["children"].values() if c["type"] == "supervisor")
-            return ("reply", {"specs": n, "active": active, "supervisors": sups,
-                              "workers": n - sups}, st)
-        return ("reply", ("error", ("unknown_call", request)), st)
-
-    def handle_cast(self, msg, st):
-        return ("noreply", st)
-
-    def handle_info(self, msg, st):
-        if type(msg) is tuple and len(msg) == 3 and msg[0] == "EXIT":
-            pid = msg[1]
-            c = st["children"].get(pid) if isinstance(pid, vm.Pid) else None
-            if c is not None and _child_exited(st, pid, msg[2], c) == "shutdown":
-                return ("stop", SHUTDOWN, st)
-            return ("noreply", st)
-        if type(msg) is tuple and len(msg) == 2 and msg[0] == "$gen_restart":
-            key = msg[1]
-            c = st["children"].get(key) if type(key) is tuple else None
-            if c is not None and _restart(st, key, c) == "shutdown":
-                return ("stop", SHUTDOWN, st)
-            return ("noreply", st)
-        return ("noreply", st)
-
-    def terminate(self, reason, st):
-        children = st.get("children") or {}
-        pids = [(k, c) for k, c in children.items() if isinstance(k, vm.Pid)]
-        children.clear()
-        for pid, reason2 in shutdown_children_parallel(pids):
-            c = next(c for p, c in pids if p == pid)
-            _report(st, "shutdown_error", reason2, c, pid)
-        return OK
+        return ("ok", State(name=name if name is not None else (vm.self(), module),
+                            module=module, args=None, dynamics={}, elixir=True, **flags))
 
 
 def _start_child(st, spec):
     try:
-        c = _cs.check_childspec(spec, "never")
+        c = Child.from_spec(_cs.check_childspec(spec, "never"))
     except _cs.SpecError as e:
         return ("error", e.reason)
-    mc = st["max_children"]
-    if mc is not None and len(st["children"]) >= mc:
+    mc = st.max_children
+    if mc is not None and len(st.dynamics) >= mc:
         return ("error", vm.Atom("max_children"))
-    extra = st["extra_arguments"]
-    if extra:
-        fn, args = c["start"]
-        c["start"] = (fn, extra + args)
-    r = _start_one(c)
+    if st.extra_arguments:
+        fn, args = c.start
+        c.start = (fn, st.extra_arguments + args)
+    r = core.start_process(c)
     if r[0] == "ok":
         if r[1] is None:
             return vm.Atom("ignore")
-        c["pid"] = r[1]
-        st["children"][r[1]] = c
-        _progress(st, c, "debug")
+        core.set_pid(st, c, r[1])
+        core.progress(st, c, "debug")
     return r
 
 
 def _terminate_child(st, pid):
-    c = st["children"].pop(pid, None) if isinstance(pid, vm.Pid) else None
+    c = core.find_child(st, pid) if type(pid) is vm.Pid else None
     if c is None:
         return ("error", vm.Atom("not_found"))
-    err = shutdown_child(pid, c["shutdown"], c["restart"] == "permanent")
-    if err is not None:
-        _report(st, "shutdown_error", err, c, pid)
+    del st.dynamics[pid]
+    core.terminate_child_process(st, c, pid)
     return OK
 
 
-def _child_exited(st, pid, reason, c):
-    restart = c["restart"]
-    if restart == "permanent" or (restart == "transient" and not is_quiet(reason)):
-        _report(st, "child_terminated", reason, c, pid)
-        return _restart(st, pid, c)
-    if not is_quiet(reason):
-        _report(st, "child_terminated", reason, c, pid)
-    del st["children"][pid]
-    return None
-
-
-def _restart(st, key, c):
-    now = vm.monotonic()
-    restarts = st["restarts"]
-    threshold = now - st["period"]
-    while restarts and restarts[0] < threshold:
-        restarts.pop(0)
-    restarts.append(now)
-    if len(restarts) > st["intensity"]:
-        _report(st, "shutdown", "reached_max_restart_intensity", c,
-                key[1] if type(key) is tuple else key)
-        del st["children"][key]
-        return "shutdown"
-    old = st["children"].pop(key)
-    r = _start_one(c)
-    if r[0] == "ok":
-        if r[1] is not None:
-            c["pid"] = r[1]
-            st["children"][r[1]] = c
-            _progress(st, c, "info")
-        return None
-    old_pid = key[1] if type(key) is tuple else key
-    _report(st, "start_error", r[1], c, old_pid)
-    rkey = ("restarting", old_pid)
-    st["children"][rkey] = old
-    vm.send(vm.self(), ("$gen_restart", rkey))  # retry later, letting other requests in
-    return None
+_DynamicServer.requests = {"start_child": _start_child, "terminate_child": _terminate_child}

@@ -22,7 +22,11 @@ What this module owns:
   dropped instead of lingering in the mailbox (OTP 24+). The wait starts
   from a receive marker, so it costs O(new messages) however full the
   caller's mailbox is.
-- `reply(from_, reply)`, `cast`-style `send_nofail`, and `stop`.
+- **Asynchronous requests** (OTP 25's `send_request` family): send a
+  call now, collect the reply later, alone or from a collection of
+  requests. See the section "asynchronous requests" below.
+- `reply(from_, reply)`, `cast`-style `send_nofail`, `stop` (exits with
+  OTP's bare "noproc"/"timeout"), and `term_safe` (a value made sendable).
 
 The wire format (so that raw sends interoperate, as in OTP):
 
@@ -35,12 +39,29 @@ What it refuses: behaviour semantics (gen_server.py, gen_statem.py, ...).
 
 from __future__ import annotations
 
+import math
+
+from greenlet import getcurrent
+
 import vm
 from vm.code import ensure_instrumented
-from vm._introspect import export
 from vm.lowlevel import call_reply, call_request, current_node, is_term
 
 from . import proc_lib
+
+
+class DefaultTimeout:
+    """The `timeout=` of a call made without one: 5 seconds, kept apart from an
+    explicit 5 because OTP's exit reasons name call/2 and call/3 differently.
+    Its repr is what `help(gen_server.call)` shows."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<default: 5 s>"
+
+
+DEFAULT = DefaultTimeout()
 
 ANY = vm.ANY
 Pid = vm.Pid
@@ -185,17 +206,24 @@ def call(server, label, request, timeout, where):
         raise vm.BadArg(f"call: timeout must be seconds >= 0 or None (infinity), not {timeout!r}")
     pid = server if type(server) is Pid else whereis(server)
     if pid is None:
-        raise vm.Exit(("noproc", _term_safe(where)))
+        raise vm.Exit(("noproc", term_safe(where)))
     ok, answer = call_request(pid, label, request, timeout)  # also says "calling_self"
     if ok:
         return answer
-    raise vm.Exit((answer, _term_safe(where)))
+    raise vm.Exit((answer, term_safe(where)))
 
 
-def _term_safe(value):
-    """Exit reasons travel in messages: show a non-term part (a via registry
-    object, say) by its repr instead of making the reason unsendable."""
-    return value if is_term(value) else export(value)
+def term_safe(value):
+    """`value` if it can travel in a message (exit reasons, reports, replies do),
+    else a copy in which the parts that cannot (a via registry object, a socket
+    in a state) are shown by their repr."""
+    if is_term(value):
+        return value
+    if type(value) is dict:
+        return {(k if is_term(k) else repr(k)): term_safe(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(term_safe(v) for v in value)
+    return repr(value)
 
 
 def reply(from_, message):
@@ -221,16 +249,289 @@ def send_nofail(server, message):
         vm.send(pid, message)
 
 
-def stop(server, reason="normal", timeout=None, where=None):
-    """Stop a behaviour process and wait for it (OTP's gen:stop)."""
+def stop(server, reason="normal", timeout=None):
+    """Stop a behaviour process and wait for it (OTP's gen:stop): "ok", or the
+    caller exits with the bare reason "noproc" or "timeout" (as OTP's
+    gen_server:stop and gen_statem:stop do), or with the reason the process
+    exited with when that differs from `reason`."""
     pid = whereis(server)
-    where = where or ("gen", "stop", (server, reason, timeout))
     if pid is None:
-        raise vm.Exit(("noproc", where))
+        raise vm.Exit(vm.Atom("noproc"))
     try:
         return proc_lib.stop(pid, reason, timeout)
     except vm.Exit as e:
         r = e.reason
         if type(r) is tuple and len(r) == 2 and r[0] in ("noproc", "timeout"):
-            raise vm.Exit((r[0], where)) from None
+            raise vm.Exit(r[0]) from None
         raise
+
+
+# ----------------------------------------------------------------------
+# asynchronous requests (OTP 25's send_request family)
+#
+# A request id is the Ref of a monitor on the server that is also an alias of
+# the caller (mode "demonitor"). The server answers it as it answers a call,
+# `(ref, reply)` sent to the alias, and a server that dies first ends the wait
+# with the monitor's DOWN. Abandoning a request (receive_response's timeout)
+# removes the monitor, which deactivates the alias: a reply that comes later
+# is dropped by the runtime and never reaches the mailbox. wait_response's
+# timeout abandons nothing: the request can be waited for again.
+#
+# A collection is a dict {request id: label}, a term as OTP's map is, and a
+# value as OTP's map is: every function returns a new collection and leaves
+# the one it was given unchanged (so adding to or taking from it copies it).
+
+# The names every behaviour with calls re-exports (gen_server, gen_statem; gen_event
+# has its own send_request, as in OTP).
+REQUEST_FUNCTIONS = ("check_response", "receive_response", "reqids_add", "reqids_new",
+                     "reqids_size", "reqids_to_list", "send_request", "wait_response")
+REPLY = vm.Atom("reply")
+ERROR = vm.Atom("error")
+_TIMEOUT = vm.Atom("timeout")
+NO_REPLY = vm.Atom("no_reply")
+NO_REQUEST = vm.Atom("no_request")
+_PROCESS = vm.Atom("process")
+_NO_DELETE = object()  # wait/receive/check on a single request take no delete flag
+
+
+def send_request(server, tag, request, label=None, reqids=None):
+    """Send `(tag, (self, req_id), request)` to `server`; returns the request id.
+
+    With `reqids` (a collection) the id is added to it under `label` and the
+    new collection is returned instead. A server that is not there is not
+    an error here: its response, `("error", ("noproc", server))`, is waiting
+    in the mailbox already, as OTP's is.
+    """
+    if reqids is not None:
+        _check_reqids(reqids, "send_request")
+        new = reqids.copy()
+        new[send_request(server, tag, request)] = label
+        return new
+    if label is not None:
+        raise vm.BadArg("send_request: a label names a request inside a collection; pass "
+                        "reqids=gen_server.reqids_new() (or a collection) with it")
+    pid, reason = _resolve(server)
+    if pid is None:
+        ref = vm.make_ref()
+        vm.send(vm.self(), (DOWN, ref, _PROCESS, term_safe(server), reason))
+        return ref
+    ref = vm.monitor(pid, alias="demonitor")
+    vm.send(pid, (tag, (vm.self(), ref), request))
+    return ref
+
+
+def _resolve(server):
+    """(pid, None), or (None, the reason a request to `server` fails at once)."""
+    if type(server) is Pid:
+        return server, None
+    pid = whereis(server)  # raises BadArg for something that is not a server reference
+    if pid is not None:
+        return pid, None
+    if type(server) is tuple and len(server) == 2 and server[1] != vm.node_name():
+        return None, ("nodedown", vm.Atom(server[1]))  # no distribution: no other node
+    return None, vm.Atom("noproc")
+
+
+def wait_response(req, timeout=None, delete=_NO_DELETE):
+    """Wait up to `timeout` for the response to a request or to any request of a
+    collection; a timeout abandons nothing (wait again later).
+
+    Request id: `("reply", reply)`, `("error", (reason, server))` or
+    `"timeout"`. Collection (`delete` required): `(response, label,
+    new_collection)`, `"no_request"` (it is empty) or `"timeout"`.
+    """
+    if type(req) is vm.Ref:
+        _no_delete(delete, "wait_response")
+        msg = _receive(_is_response, req, timeout_value(timeout))
+        return _TIMEOUT if msg is vm.TIMEOUT else _response(msg)
+    delete = _check_delete(req, delete, "wait_response")
+    tmo = timeout_value(timeout)
+    if not req:
+        return NO_REQUEST
+    msg = _receive(_is_collection_response, req, tmo)
+    return _TIMEOUT if msg is vm.TIMEOUT else _collection_result(msg, req, delete)
+
+
+def receive_response(req, timeout=None, delete=_NO_DELETE):
+    """As `wait_response`, but a timeout abandons the request (every request of
+    the collection): its monitor and alias go, so a late reply is dropped."""
+    if type(req) is vm.Ref:
+        _no_delete(delete, "receive_response")
+        msg = _receive(_is_response, req, timeout_value(timeout))
+        if msg is not vm.TIMEOUT:
+            return _response(msg)
+        _forget(req)
+        # The reply may have arrived between the timeout and the demonitor.
+        msg = _receive(_is_reply, req, 0)
+        return _TIMEOUT if msg is vm.TIMEOUT else (REPLY, msg[1])
+    delete = _check_delete(req, delete, "receive_response")
+    tmo = timeout_value(timeout)
+    if not req:
+        return NO_REQUEST
+    msg = _receive(_is_collection_response, req, tmo)
+    if msg is not vm.TIMEOUT:
+        return _collection_result(msg, req, delete)
+    for ref in req:
+        _forget(ref)
+    while _receive(_is_collection_reply, req, 0) is not vm.TIMEOUT:
+        pass
+    return _TIMEOUT
+
+
+def check_response(msg, req, delete=_NO_DELETE):
+    """Is `msg` (a message already received) the response to `req`?
+
+    Request id: `("reply", reply)`, `("error", (reason, server))` or
+    `"no_reply"`. Collection (`delete` required): `(response, label,
+    new_collection)`, `"no_request"` (it is empty) or `"no_reply"`.
+    """
+    ref = _response_ref(msg)
+    if type(req) is vm.Ref:
+        _no_delete(delete, "check_response")
+        return _response(msg) if ref is not None and ref == req else NO_REPLY
+    delete = _check_delete(req, delete, "check_response")
+    if not req:
+        return NO_REQUEST
+    return _collection_result(msg, req, delete) if ref is not None and ref in req else NO_REPLY
+
+
+def reqids_new() -> dict:
+    """An empty request-id collection."""
+    return {}
+
+
+def reqids_size(reqids) -> int:
+    return len(_check_reqids(reqids, "reqids_size"))
+
+
+def reqids_add(req_id, label, reqids) -> dict:
+    """A new collection: `reqids` plus `req_id` under `label` (an id already in
+    it is refused, as OTP refuses it)."""
+    _check_reqids(reqids, "reqids_add")
+    if type(req_id) is not vm.Ref:
+        raise vm.BadArg(f"reqids_add: expected a request id (the Ref send_request returned), "
+                        f"not {req_id!r}")
+    if req_id in reqids:
+        raise vm.BadArg(f"reqids_add: request id {req_id!r} is in the collection already")
+    new = reqids.copy()
+    new[req_id] = label
+    return new
+
+
+def reqids_to_list(reqids) -> list:
+    """`[(req_id, label), ...]`."""
+    return list(_check_reqids(reqids, "reqids_to_list").items())
+
+
+# What each process is waiting for (a request id or a collection), by process
+# record: module-level predicates read it, so each receive pattern is one
+# object that compiles once (a closure per wait would compile every time).
+_waiting: dict = {}
+
+
+def _receive(pred, what, timeout):
+    p = getcurrent()  # vm.receive refuses to run outside a process
+    _waiting[p] = what
+    try:
+        return vm.receive(pred, timeout=timeout)
+    finally:
+        del _waiting[p]
+
+
+def _response_ref(m):
+    """The request id `m` answers (as a reply or as the server's DOWN), or None."""
+    if type(m) is tuple:
+        n = len(m)
+        if n == 2:
+            return m[0] if type(m[0]) is vm.Ref else None
+        if n == 5 and type(m[1]) is vm.Ref and m[0] == DOWN:
+            return m[1]
+    return None
+
+
+def _is_reply(m):
+    return type(m) is tuple and len(m) == 2 and m[0] == _waiting[getcurrent()]
+
+
+def _is_response(m):
+    ref = _response_ref(m)
+    return ref is not None and ref == _waiting[getcurrent()]
+
+
+def _is_collection_reply(m):
+    return type(m) is tuple and len(m) == 2 and type(m[0]) is vm.Ref \
+        and m[0] in _waiting[getcurrent()]
+
+
+def _is_collection_response(m):
+    ref = _response_ref(m)
+    return ref is not None and ref in _waiting[getcurrent()]
+
+
+def _forget(ref):
+    """Remove a request's monitor (and so its alias), and its DOWN if one came: a
+    DOWN can be queued only if the monitor had fired, so only then is the
+    mailbox scanned (a fan-out's replies wait there: scanning them for each
+    reply would make collecting n replies cost n * n)."""
+    if not vm.demonitor(ref, info=True):
+        vm.demonitor(ref, flush=True)
+
+
+def _response(msg):
+    if len(msg) == 2:
+        _forget(msg[0])
+        return (REPLY, msg[1])
+    return (ERROR, (msg[4], msg[3]))
+
+
+def _collection_result(msg, reqids, delete):
+    ref = msg[0] if len(msg) == 2 else msg[1]
+    if delete:
+        reqids = reqids.copy()
+        label = reqids.pop(ref)
+    else:
+        label = reqids[ref]
+    return (_response(msg), label, reqids)
+
+
+def timeout_value(timeout):
+    """Seconds to wait (None: forever) from None, seconds >= 0 (math.inf is
+    forever), or ("abs", t): until the monotonic time t (vm.monotonic())."""
+    if timeout is None:
+        return None
+    t = type(timeout)
+    if (t is int or t is float) and timeout >= 0:
+        return None if timeout == math.inf else timeout
+    if t is tuple and len(timeout) == 2 and timeout[0] == "abs" and \
+            type(timeout[1]) in (int, float) and timeout[1] == timeout[1]:
+        try:
+            left = float(timeout[1]) - vm.monotonic()
+        except OverflowError:
+            left = math.nan
+        if left == left:
+            return None if left == math.inf else max(0.0, left)
+    raise vm.BadArg(f"timeout must be seconds >= 0, None (infinity) or ('abs', monotonic "
+                    f"time), not {timeout!r}")
+
+
+def _check_reqids(reqids, what):
+    if type(reqids) is not dict:
+        raise vm.BadArg(f"{what}: expected a request-id collection (reqids_new() and what "
+                        f"send_request/reqids_add return), not {reqids!r}")
+    return reqids
+
+
+def _no_delete(delete, what):
+    if delete is not _NO_DELETE:
+        raise vm.BadArg(f"{what}: delete= applies to a request-id collection, not to a "
+                        "single request id")
+
+
+def _check_delete(reqids, delete, what):
+    if type(reqids) is not dict:
+        raise vm.BadArg(f"{what}: expected a request id (a Ref from send_request) or a "
+                        f"request-id collection, not {reqids!r}")
+    if type(delete) is not bool:
+        raise vm.BadArg(f"{what}: on a collection pass delete=True (take the request out "
+                        f"of the returned collection) or delete=False, not {delete!r}")
+    return delete

@@ -7,6 +7,8 @@ callback class, replies, and terminates. The callback class owns the domain.
     ------------------------------------------------------------------------
     start / start_link / start_monitor   init(arg)
     call(server, request)                handle_call(request, from_, state)
+    send_request(server, request)        handle_call(request, from_, state), the
+                                         reply collected later (gen.py)
     cast(server, msg)                    handle_cast(msg, state)
     any other message                    handle_info(msg, state)
     action ("continue", c)               handle_continue(c, state)
@@ -57,7 +59,9 @@ proc_lib's CRASH REPORT.
 `call` failures raise `vm.Exit((reason, ("gen_server", "call", args)))` in
 the caller, where args is `(server, request)`, or `(server, request,
 timeout)` when a timeout was passed, as OTP's arities. A reply arriving
-after a timeout is dropped.
+after a timeout is dropped. `send_request` and its companions
+(`wait_response`, `receive_response`, `check_response`, the `reqids_*`
+collections) are gen's, re-exported here as OTP does; `multi_call` uses them.
 
 What it refuses: supervision (supervisor.py), state machines
 (gen_statem.py), and the system-message protocol's details (otp_sys.py).
@@ -70,8 +74,11 @@ import logging
 import vm
 from vm.lowlevel import call_reply, call_request
 
-from . import gen, otp_sys, proc_lib
-from .reports import is_quiet, log_report
+from . import _behaviour, gen, otp_sys, proc_lib
+from .gen import check_response, receive_response, wait_response  # noqa: F401 - gen's, as in OTP
+from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list  # noqa: F401
+from ._behaviour import try_callback
+from .logger import allows, log_report
 
 __all__ = [
     "GenServer",
@@ -85,6 +92,7 @@ __all__ = [
     "start_link",
     "start_monitor",
     "stop",
+    *gen.REQUEST_FUNCTIONS,
 ]
 
 ANY = vm.ANY
@@ -93,22 +101,24 @@ GEN_CALL = gen.GEN_CALL
 GEN_CAST = gen.GEN_CAST
 SYSTEM = gen.SYSTEM
 EXIT = vm.Atom("EXIT")
-OK = vm.Atom("ok")
+OK = _behaviour.OK  # also try_callback's "it returned" (compared with `is`)
 TIMEOUT_MSG = vm.Atom("timeout")
 DEFAULT_CALL_TIMEOUT = 5.0
-_DEFAULT = object()  # "no timeout passed" (OTP's call/2 versus call/3)
+_DEFAULT = gen.DEFAULT  # "no timeout passed" (OTP's call/2 versus call/3)
 _NUMBERS = (int, float)
 
-log = logging.getLogger("beamlet.otp")
 
-
-class GenServer:
+class GenServer(_behaviour.Callbacks):
     """Base class of gen_server callback classes. Override what you need.
 
     `init` is required; `handle_call` and `handle_cast` crash the server when
     a request arrives that the class does not handle (OTP: `undef`);
     `handle_info` logs and drops an unexpected message, as OTP's default does.
+    `Cls.start(arg, **opts)`, `Cls.start_link(arg, **opts)` and
+    `Cls.child_spec(arg)` are the Elixir-style conveniences.
     """
+
+    _behaviour = __name__  # the module these conveniences call
 
     def init(self, arg):
         raise NotImplementedError(
@@ -126,8 +136,7 @@ class GenServer:
         )
 
     def handle_info(self, msg, state):
-        log.warning("** Undefined handle_info in %s\n** Unhandled message: %r",
-                    type(self).__qualname__, msg)
+        _behaviour.undefined_handle_info(type(self).__qualname__, msg)
         return ("noreply", state)
 
     def handle_continue(self, cont, state):
@@ -145,87 +154,21 @@ class GenServer:
     def format_status(self, status: dict) -> dict:
         return status
 
-    # --- conveniences (Elixir style): Counter.start_link(0, name="c")
-
-    @classmethod
-    def start(cls, arg=None, **opts):
-        return start(cls, arg, **opts)
-
-    @classmethod
-    def start_link(cls, arg=None, **opts):
-        return start_link(cls, arg, **opts)
-
-    @classmethod
-    def child_spec(cls, arg=None) -> dict:
-        """The child spec a supervisor uses for the shorthand `(cls, arg)`.
-
-        Override it (calling super) to change restart, shutdown, id, ...
-        """
-        return {"id": cls, "start": (cls.start_link, (arg,)), "restart": "permanent",
-                "type": "worker", "modules": [cls]}
-
 
 # ----------------------------------------------------------------------
 # starting
 
 
-def _check_class(cls, what):
-    if isinstance(cls, type) and issubclass(cls, GenServer):
-        return cls
-    if isinstance(cls, GenServer):
-        raise vm.BadArg(f"{what} takes the callback class, not an instance: pass "
-                        f"{type(cls).__qualname__}, it is instantiated inside the server")
-    raise vm.BadArg(f"{what}: {cls!r} is not a GenServer subclass; define "
-                    "`class MyServer(gen_server.GenServer)` with init/handle_call/...")
+def _start(link, monitor, cls, arg, name, timeout, spawn_opts, debug, hibernate_after):
+    what = "gen_server." + _behaviour.start_kind(link, monitor)
+    _behaviour.check_callback_class(cls, GenServer, what)
+    _behaviour.check_start_options(what, debug, hibernate_after)
+    return _behaviour.start(_init_it, (cls, arg, vm.self(), link, debug, hibernate_after),
+                            link=link, monitor=monitor, name=name, timeout=timeout,
+                            spawn_opts=spawn_opts)
 
 
-def _check_opts(what, debug, hibernate_after):
-    dbg = otp_sys.debug_options(debug)  # raises on bad options, in the caller
-    if hibernate_after is not None and (type(hibernate_after) is bool or
-                                        not isinstance(hibernate_after, _NUMBERS)
-                                        or hibernate_after < 0):
-        raise vm.BadArg(f"{what}: hibernate_after must be seconds >= 0 or None, "
-                        f"not {hibernate_after!r}")
-    return dbg is not None
-
-
-def start(cls, arg=None, *, name=None, timeout=None, spawn_opts=None, debug=None,
-          hibernate_after=None):
-    """Start a server, not linked; returns ("ok", pid), ("error", r) or "ignore"."""
-    _check_class(cls, "gen_server.start")
-    _check_opts("gen_server.start", debug, hibernate_after)
-    return gen.start(_init_it, False, name, (cls, arg, vm.self(), False, debug, hibernate_after),
-                     timeout=timeout, spawn_opts=spawn_opts)
-
-
-def start_link(cls, arg=None, *, name=None, timeout=None, spawn_opts=None, debug=None,
-               hibernate_after=None):
-    """Start a server linked to the caller (its parent)."""
-    _check_class(cls, "gen_server.start_link")
-    _check_opts("gen_server.start_link", debug, hibernate_after)
-    return gen.start(_init_it, True, name, (cls, arg, vm.self(), True, debug, hibernate_after),
-                     timeout=timeout, spawn_opts=spawn_opts)
-
-
-def start_monitor(cls, arg=None, *, name=None, timeout=None, spawn_opts=None, debug=None,
-                  hibernate_after=None):
-    """Start a server monitored by the caller; returns ("ok", (pid, ref)) or as start."""
-    _check_class(cls, "gen_server.start_monitor")
-    _check_opts("gen_server.start_monitor", debug, hibernate_after)
-    r = gen.start(_init_it, False, name, (cls, arg, vm.self(), False, debug, hibernate_after),
-                  timeout=timeout, spawn_opts=spawn_opts, monitor=True)
-    return monitor_result(r)
-
-
-def monitor_result(r):
-    """Shape gen.start(..., monitor=True)'s answer as OTP's start_monitor does."""
-    if type(r) is tuple and len(r) == 2 and isinstance(r[1], vm.Ref):
-        res, ref = r
-        if type(res) is tuple and len(res) == 2 and res[0] == "ok":
-            return ("ok", (res[1], ref))
-        vm.demonitor(ref, flush=True)  # the process is gone (or going); forget it
-        return res
-    return r  # refused before any process was spawned (already_started)
+start, start_link, start_monitor = _behaviour.start_functions(__name__, "a server", _start)
 
 
 def _init_it(name, cls, arg, starter, linked, debug, hibernate_after):
@@ -234,14 +177,9 @@ def _init_it(name, cls, arg, starter, linked, debug, hibernate_after):
     parent = starter if linked else me  # OTP: a server started unlinked is its own parent
     vm.put("$initial_call", (cls.__module__, cls.__qualname__ + ".init", 1))
     server = _Server(cls, name, parent, otp_sys.debug_options(debug), hibernate_after)
-    try:
-        server.mod = mod = cls()
-        r = mod.init(arg)
-    except vm.Exit as e:
-        _init_failed(name, starter, ("error", e.reason), e.reason)
-    except Exception as e:
-        crash = vm.Crash.from_exception(e)
-        _init_failed(name, starter, ("error", crash), crash)
+    kind, r = try_callback(_new_and_init, server, cls, arg)
+    if kind is not OK:
+        _init_failed(name, starter, ("error", r), r)
     if type(r) is tuple:
         n = len(r)
         tag = r[0] if n else None
@@ -263,6 +201,11 @@ def _init_it(name, cls, arg, starter, linked, debug, hibernate_after):
     _init_failed(name, starter, ("error", bad), bad)
 
 
+def _new_and_init(server, cls, arg):
+    server.mod = mod = cls()
+    return mod.init(arg)
+
+
 def _init_failed(name, starter, ret, reason):
     if name is not None and not isinstance(name, str):
         gen.unregister_name(name)  # a via registry does not see the death
@@ -282,24 +225,16 @@ def enter_loop(cls, state, *, name=None, action=None, debug=None, hibernate_afte
     """Turn the calling process into a gen_server with callback class `cls` and
     `state`; never returns.
 
-    The process must have been started by proc_lib (its parent is its
-    starter, or itself if it was not linked); if `name` is given it must be
-    registered to the caller already (OTP: `process_not_registered`).
+    The process must have been started by proc_lib (its parent is its first
+    ancestor, as OTP's); if `name` is given it must be registered to the
+    caller already (OTP: `process_not_registered`).
     """
-    _check_class(cls, "gen_server.enter_loop")
-    _check_opts("gen_server.enter_loop", debug, hibernate_after)
+    _behaviour.check_callback_class(cls, GenServer, "gen_server.enter_loop")
+    _behaviour.check_start_options("gen_server.enter_loop", debug, hibernate_after)
     if not _valid_action(action):
         raise vm.BadArg(f"enter_loop: action must be seconds, 'hibernate', ('continue', c) "
                         f"or None, not {action!r}")
-    me = vm.self()
-    ancestors = vm.get("$ancestors")
-    if ancestors is None:
-        vm.exit("process_was_not_started_by_proc_lib")
-    if name is not None and gen.whereis(name) != me:
-        vm.exit("process_not_registered")
-    parent = ancestors[0] if ancestors else me  # OTP's gen:get_parent: the first ancestor
-    if isinstance(parent, str):
-        parent = vm.whereis(parent) or me
+    parent = _behaviour.enter_loop_parent(name)
     server = _Server(cls, name, parent, otp_sys.debug_options(debug), hibernate_after)
     server.mod = cls()
     server.loop(state, action)
@@ -337,33 +272,40 @@ def reply(from_, message):
 def stop(server, reason="normal", timeout=None):
     """Stop a server and wait for it: "ok", or raises vm.Exit("noproc" | "timeout" |
     the reason it exited with, when that differs)."""
-    pid = gen.whereis(server)
-    if pid is None:
-        raise vm.Exit("noproc")
-    try:
-        return proc_lib.stop(pid, reason, timeout)
-    except vm.Exit as e:
-        r = e.reason
-        if type(r) is tuple and len(r) == 2 and r[0] in ("noproc", "timeout"):
-            raise vm.Exit(r[0]) from None  # OTP's gen_server:stop exits with the bare atom
-        raise
+    return gen.stop(server, reason, timeout)
+
+
+def send_request(server, request, label=None, reqids=None):
+    """Send a call without waiting: returns a request id for `wait_response`,
+    `receive_response` or `check_response` (or, with `reqids`, a new collection
+    holding it under `label`). See gen.py's asynchronous requests."""
+    return gen.send_request(server, GEN_CALL, request, label, reqids)
 
 
 def multi_call(name, request, timeout=None, nodes=None):
     """Call the server registered as `name` on each node (this node only, without
-    distribution); returns `([(node, reply), ...], [bad_node, ...])`."""
+    distribution) at once, waiting at most `timeout` seconds in all; returns
+    `([(node, reply), ...], [bad_node, ...])`. A late reply is dropped."""
     here = vm.node_name()
     nodes = [here] if nodes is None else list(nodes)
-    replies, bad = [], []
+    if not isinstance(name, str):
+        raise vm.BadArg(f"multi_call: name must be a registered name (a str), not {name!r}")
+    reqids = gen.reqids_new()
     for node in nodes:
-        if node != here or not isinstance(name, str):
+        reqids = gen.send_request((name, node), GEN_CALL, request, vm.Atom(node), reqids)
+    timeout = gen.timeout_value(timeout)
+    deadline = None if timeout is None else ("abs", vm.monotonic() + timeout)
+    replies, bad = [], []
+    while reqids:
+        r = gen.receive_response(reqids, deadline, delete=True)
+        if r == "timeout":  # every request left was abandoned: their nodes are bad
+            bad.extend(label for _ref, label in gen.reqids_to_list(reqids))
+            break
+        (kind, value), node, reqids = r
+        if kind == "reply":
+            replies.append((node, value))
+        else:
             bad.append(node)
-            continue
-        try:
-            replies.append((vm.Atom(node), gen.call(name, GEN_CALL, request, timeout,
-                                                    ("gen_server", "multi_call", (name,)))))
-        except vm.Exit:
-            bad.append(vm.Atom(node))
     return (replies, bad)
 
 
@@ -381,10 +323,16 @@ def abcast(name, msg, nodes=None):
 
 
 class _Server(otp_sys.SystemHooks):
-    """One running server: its callback instance and the loop's context."""
+    """One running server: its callback instance and the loop's context.
+
+    `state`, `last_msg` and `from_` are kept here only when the loop leaves
+    (hibernation, a system message, termination); inside the loop the state
+    is a local variable.
+    """
 
     system_module = "gen_server"
-    __slots__ = ("cls", "mod", "name", "parent", "state", "debug", "hib_after")
+    __slots__ = ("cls", "mod", "name", "parent", "state", "debug", "hib_after", "last_msg",
+                 "from_")
 
     def __init__(self, cls, name, parent, debug, hib_after):
         self.cls = cls
@@ -394,6 +342,7 @@ class _Server(otp_sys.SystemHooks):
         self.state = None
         self.debug = debug
         self.hib_after = hib_after
+        self.last_msg = self.from_ = None
 
     def _wake(self):
         """Where a hibernated server resumes: a fresh stack, the same loop."""
@@ -425,13 +374,8 @@ class _Server(otp_sys.SystemHooks):
                 proc_lib.hibernate(self._wake)
             else:  # ("continue", c): runs before any message is taken
                 c = action[1]
-                try:
-                    r = mod.handle_continue(c, state)
-                except vm.Exit as e:
-                    self.terminate(e.reason, state, c, None)
-                except Exception as e:
-                    self.terminate(vm.Crash.from_exception(e), state, c, None)
-                state, action = self.noreply_result(r, state, c, None)
+                kind, r = try_callback(mod.handle_continue, c, state)
+                state, action = self.handle_common_reply(kind, r, state, c, None)
                 continue
             waited, action = action, None
             # --- decode and dispatch
@@ -443,35 +387,27 @@ class _Server(otp_sys.SystemHooks):
                     debug = self.debug
                     if debug is not None:
                         debug.event(_print_event, self.name or vm.self(), ("in", msg))
-                    try:
-                        r = handle_call(msg[2], from_, state)
-                    except vm.Exit as e:
-                        self.terminate(e.reason, state, msg, from_)
-                    except Exception as e:
-                        self.terminate(vm.Crash.from_exception(e), state, msg, from_)
-                    if type(r) is tuple and (len(r) == 3 or len(r) == 4) and r[0] == "reply":
+                    kind, r = try_callback(handle_call, msg[2], from_, state)
+                    if kind is OK and type(r) is tuple and (len(r) == 3 or len(r) == 4) \
+                            and r[0] == "reply":
                         call_reply(from_[1], r[1])
                         state = r[2]
                         if len(r) == 4:
                             action = r[3]
                             if not _valid_action(action):
-                                self.terminate(("bad_return_value", r), state, msg, from_)
+                                self.terminate(_behaviour.EXIT, ("bad_return_value", r), state,
+                                               msg, from_)
                         if debug is not None:
                             debug.event(_print_event, self.name or vm.self(),
                                         ("out", r[1], from_, state))
                         continue
-                    state, action = self.call_result(r, state, msg, from_)
+                    state, action = self.handle_call_reply(kind, r, state, msg, from_)
                     continue
                 if tag == GEN_CAST and n == 2:
                     if self.debug is not None:
                         self.debug.event(_print_event, self.name or vm.self(), ("in", msg))
-                    try:
-                        r = handle_cast(msg[1], state)
-                    except vm.Exit as e:
-                        self.terminate(e.reason, state, msg, None)
-                    except Exception as e:
-                        self.terminate(vm.Crash.from_exception(e), state, msg, None)
-                    state, action = self.noreply_result(r, state, msg, None)
+                    kind, r = try_callback(handle_cast, msg[1], state)
+                    state, action = self.handle_common_reply(kind, r, state, msg, None)
                     continue
                 if tag == SYSTEM and n == 3:
                     self.state = state
@@ -482,21 +418,18 @@ class _Server(otp_sys.SystemHooks):
                     continue
                 if tag == EXIT and n == 3 and msg[1] == parent:
                     # Only a trapping server sees its parent's EXIT; it terminates.
-                    self.terminate(msg[2], state, msg, None)
+                    self.terminate(_behaviour.EXIT, msg[2], state, msg, None)
             if self.debug is not None:
                 self.debug.event(_print_event, self.name or vm.self(), ("in", msg))
-            try:
-                r = handle_info(msg, state)
-            except vm.Exit as e:
-                self.terminate(e.reason, state, msg, None)
-            except Exception as e:
-                self.terminate(vm.Crash.from_exception(e), state, msg, None)
-            state, action = self.noreply_result(r, state, msg, None)
+            kind, r = try_callback(handle_info, msg, state)
+            state, action = self.handle_common_reply(kind, r, state, msg, None)
 
-    # --- return values
+    # --- return values (OTP's handle_msg and handle_common_reply)
 
-    def noreply_result(self, r, state, msg, from_):
-        """Interpret a handle_cast/info/continue result: (state, action) or terminate."""
+    def handle_common_reply(self, kind, r, state, msg, from_):
+        """What a callback's outcome means: `(state, action)` to go on, or terminate."""
+        if kind is not OK:
+            self.terminate(kind, r, state, msg, from_)
         if type(r) is tuple and r:
             tag = r[0]
             n = len(r)
@@ -508,41 +441,36 @@ class _Server(otp_sys.SystemHooks):
                                          ("noreply", r[1]))
                     return r[1], action
             elif tag == "stop" and n == 3:
-                self.terminate(r[1], r[2], msg, from_)
-        self.terminate(("bad_return_value", r), state, msg, from_)
+                self.terminate(_behaviour.EXIT, r[1], r[2], msg, from_)
+        self.terminate(_behaviour.EXIT, ("bad_return_value", r), state, msg, from_)
 
-    def call_result(self, r, state, msg, from_):
-        """The rarer handle_call results (reply was handled inline)."""
-        if type(r) is tuple and r:
+    def handle_call_reply(self, kind, r, state, msg, from_):
+        """The handle_call outcomes other than a plain reply (handled in the loop)."""
+        if kind is OK and type(r) is tuple and r:
             tag = r[0]
             n = len(r)
             if tag == "stop" and n == 4:
                 try:
-                    self.terminate(r[1], r[3], msg, from_)
+                    self.terminate(_behaviour.EXIT, r[1], r[3], msg, from_)
                 except vm.Exit:
                     gen.reply(from_, r[2])  # OTP replies after terminate has run
                     raise
             if tag == "reply":
-                self.terminate(("bad_return_value", r), state, msg, from_)
-        return self.noreply_result(r, state, msg, from_)
+                self.terminate(_behaviour.EXIT, ("bad_return_value", r), state, msg, from_)
+        return self.handle_common_reply(kind, r, state, msg, from_)
 
-    # --- termination
+    # --- termination (the hooks of _behaviour.terminate)
 
-    def terminate(self, reason, state, last_msg, from_):
+    def terminate(self, kind, reason, state, last_msg, from_):
         """Run the callback's terminate, report if abnormal, exit with `reason`."""
-        mod = self.mod
-        try:
-            mod.terminate(reason, state)
-        except vm.Exit as e:
-            self.error_report(e.reason, state, last_msg, from_)
-            raise vm.Exit(e.reason) from None
-        except Exception as e:
-            crash = vm.Crash.from_exception(e)
-            self.error_report(crash, state, last_msg, from_)
-            raise vm.Exit(crash) from None
-        if not is_quiet(reason):
-            self.error_report(reason, state, last_msg, from_)
-        raise vm.Exit(reason)
+        self.state, self.last_msg, self.from_ = state, last_msg, from_
+        _behaviour.terminate(self, kind, reason)
+
+    def call_terminate(self, reason):
+        self.mod.terminate(reason, self.state)
+
+    def error_info(self, kind, reason):
+        self.error_report(reason, self.state, self.last_msg, self.from_)
 
     def format_status(self, status):
         """Apply the callback's format_status to a status dict (state, message, reason, log)."""
@@ -558,11 +486,11 @@ class _Server(otp_sys.SystemHooks):
         return status
 
     def error_report(self, reason, state, last_msg, from_):
-        if not log.isEnabledFor(logging.ERROR):
+        if not allows(logging.ERROR):
             return
         logged = self.debug.events() if self.debug is not None else []
-        status = self.format_status({"state": state, "message": last_msg, "reason": reason,
-                                     "log": logged})
+        status = self.format_status({"state": otp_sys.state_term(state), "message": last_msg,
+                                     "reason": reason, "log": logged})
         report = {
             "label": "gen_server_terminate",
             "name": self.name if self.name is not None else vm.self(),
@@ -570,7 +498,7 @@ class _Server(otp_sys.SystemHooks):
             "state": status.get("state"),
             "reason": status.get("reason"),
             "log": status.get("log"),
-            "client": _client_info(from_),
+            "client": _behaviour.client_info(from_[0] if type(from_) is tuple else None),
         }
         label = vm.process_info(vm.self(), "label")
         if label is not None:
@@ -580,17 +508,16 @@ class _Server(otp_sys.SystemHooks):
     # --- otp_sys hooks
 
     def system_get_state(self):
-        return self.state
+        return otp_sys.state_term(self.state)
 
     def system_replace_state(self, fn):
-        new = fn(self.state)
-        self.state = new
-        return new
+        self.state = otp_sys.replace_state_term(self.state, fn)
+        return otp_sys.state_term(self.state)
 
     def system_get_status(self, sys_state, parent, debug):
         name = self.name if self.name is not None else vm.self()
         logged = debug.events() if debug is not None else []
-        status = self.format_status({"state": self.state, "log": logged})
+        status = self.format_status({"state": otp_sys.state_term(self.state), "log": logged})
         return [
             ("header", f"Status for generic server {otp_sys.name_text(name)}"),
             ("data", [("Status", sys_state), ("Parent", parent),
@@ -600,7 +527,7 @@ class _Server(otp_sys.SystemHooks):
 
     def system_terminate(self, reason, parent, debug):
         self.debug = debug
-        self.terminate(reason, self.state, None, None)
+        self.terminate(_behaviour.EXIT, reason, self.state, None, None)
 
     def system_code_change(self, module, old_vsn, extra):
         r = self.mod.code_change(old_vsn, self.state, extra)
@@ -608,19 +535,6 @@ class _Server(otp_sys.SystemHooks):
             self.state = r[1]
             return OK
         return r
-
-
-def _client_info(from_):
-    """Who was calling when the server died: OTP's client info."""
-    if type(from_) is not tuple or len(from_) != 2 or not isinstance(from_[0], vm.Pid):
-        return None
-    pid = from_[0]
-    if pid.node != vm.node_name():
-        return (pid, "remote")
-    info = vm.process_info(pid, ["registered_name", "current_stacktrace"])
-    if info is None:
-        return (pid, "dead")
-    return (pid, (info.get("registered_name") or pid, info.get("current_stacktrace")))
 
 
 def _print_event(event, name):

@@ -11,6 +11,7 @@ what each event means.
     ------------------------------------------------------------------------
     start / start_link / start_monitor  init(arg) -> ("ok", state, data[, actions])
     call(server, req)                   <event>(("call", from_), req, ...)
+    send_request(server, req)           the same, the reply collected later (gen.py)
     cast(server, msg)                   <event>("cast", msg, ...)
     vm.send(server, msg)                <event>("info", msg, ...)
     a timeout action expiring           <event>("timeout" | ("timeout", name)
@@ -75,10 +76,13 @@ from collections import deque
 from greenlet import getcurrent
 
 import vm
-from vm.lowlevel import is_term
 
-from . import gen, otp_sys, proc_lib
-from .reports import is_quiet, log_report
+from . import _behaviour, gen, otp_sys, proc_lib
+from ._behaviour import EXIT, ERROR, OK, Failure, client_info, report_name, try_callback
+from .gen import check_response, receive_response, wait_response  # noqa: F401 - gen's, as in OTP
+from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list  # noqa: F401
+from .logger import allows, log_report
+from .reports import is_quiet
 
 __all__ = [
     "GenStatem",
@@ -90,6 +94,7 @@ __all__ = [
     "start_link",
     "start_monitor",
     "stop",
+    *gen.REQUEST_FUNCTIONS,
 ]
 
 GEN_CALL = gen.GEN_CALL
@@ -101,18 +106,21 @@ _NEXT, _KEEP, _REPEAT = 0, 1, 2
 _INIT_EVENT = (vm.Atom("internal"), vm.Atom("init_state"))  # what sys logs for the init
 _EVENT_TYPES = frozenset({"cast", "info", "timeout", "state_timeout", "internal"})
 _MODES = ("state_functions", "handle_event_function")
-_log = logging.getLogger("beamlet.otp")
 
 
-class GenStatem:
+class GenStatem(_behaviour.Callbacks):
     """Base class of a state machine's callbacks.
 
     Subclass it, define `callback_mode()` and `init(arg)`, and either one
     method per state ("state_functions") or `handle_event`
     ("handle_event_function"). One instance is made inside the server
     process, so `self` may hold per-process helpers; the machine's *data*
-    is what `init` and the results carry, as in OTP.
+    is what `init` and the results carry, as in OTP. `Cls.start(arg,
+    **opts)`, `Cls.start_link(arg, **opts)` and `Cls.child_spec(arg)` are
+    the Elixir-style conveniences (CodeLock.start_link("1234", name="door")).
     """
+
+    _behaviour = __name__  # the module these conveniences call
 
     def callback_mode(self):
         raise NotImplementedError(
@@ -149,55 +157,24 @@ class GenStatem:
         """
         return status
 
-    # --- conveniences (Elixir style): CodeLock.start_link("1234", name="door")
-
-    @classmethod
-    def start(cls, arg=None, **opts):
-        return start(cls, arg, **opts)
-
-    @classmethod
-    def start_link(cls, arg=None, **opts):
-        return start_link(cls, arg, **opts)
-
-    @classmethod
-    def child_spec(cls, arg=None) -> dict:
-        """The child spec a supervisor uses for the shorthand `(cls, arg)`.
-
-        Override it (calling super) to change restart, shutdown, id, ...
-        """
-        return {"id": cls, "start": (cls.start_link, (arg,)), "restart": "permanent",
-                "type": "worker", "modules": [cls]}
-
-
 # Names a state may not have in state_functions mode: the callbacks themselves
 # (OTP reserves only `terminate`; a Python class carries more).
 _RESERVED = frozenset({"callback_mode", "init", "handle_event", "terminate", "code_change",
                        "format_status"})
 
 
-class _Bad(Exception):
-    """A malformed result or action: the machine stops with `reason`."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
+def _stop(reason):
+    """A stop result: leave the transition and terminate with `reason` (class exit)."""
+    return Failure(EXIT, reason)
 
 
-class _Stop(Exception):
-    """A stop result: terminate with `reason` (raised to leave the transition)."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _term(x):
-    """`x` if it can travel in an exit reason, else its repr (reasons must be terms)."""
-    return x if is_term(x) else repr(x)
+_term = gen.term_safe  # reasons travel in EXIT/DOWN messages: they must be terms
 
 
 def _bad(tag, x):
-    return _Bad((vm.Atom(tag), _term(x)))
+    """A malformed result or action: the machine stops with OTP's named reason
+    (class error)."""
+    return Failure(ERROR, (vm.Atom(tag), _term(x)))
 
 
 # ----------------------------------------------------------------------
@@ -240,6 +217,13 @@ class _Machine(otp_sys.SystemHooks):
         self.debug = debug
         self.last_event = None
 
+    # _behaviour.terminate's hooks
+    def call_terminate(self, reason):
+        _call_terminate(self, reason)
+
+    def error_info(self, kind, reason):
+        _error_report(self, kind, _term(reason))
+
     # otp_sys hooks; they live with the rest of the system-message support below
     def system_get_state(self):
         return _system_get_state(self)
@@ -273,78 +257,21 @@ class _Acc:
 # start
 
 
-def start(module, arg=None, *, name=None, timeout=None, spawn_opts=None, debug=None,
-          hibernate_after=None):
-    """Start a machine without a link; returns `("ok", pid)`, `"ignore"` or `("error", r)`.
-
-    `module` is the GenStatem subclass (the class, not an instance); its
-    `init(arg)` runs in the new process before this returns. `name`: a str
-    or `("via", registry, key)`; `timeout`: seconds init may take (then the
-    process is killed and `("error", "timeout")` returned); `debug`: otp_sys
-    options (`["trace", "log", "statistics"]`); `hibernate_after`: seconds of
-    idleness after which the process hibernates.
-    """
-    return _start(False, False, module, arg, name, timeout, spawn_opts, debug, hibernate_after)
+def _start(link, monitor, module, arg, name, timeout, spawn_opts, debug, hibernate_after):
+    what = "gen_statem." + _behaviour.start_kind(link, monitor)
+    _check_module(module, what)
+    _behaviour.check_start_options(what, debug, hibernate_after)
+    parent = vm.self() if link else None
+    return _behaviour.start(_init_it, (module, arg, parent, debug, hibernate_after),
+                            link=link, monitor=monitor, name=name, timeout=timeout,
+                            spawn_opts=spawn_opts)
 
 
-def start_link(module, arg=None, *, name=None, timeout=None, spawn_opts=None, debug=None,
-               hibernate_after=None):
-    """As `start`, linked to the caller (the caller is the machine's parent)."""
-    return _start(True, False, module, arg, name, timeout, spawn_opts, debug, hibernate_after)
-
-
-def start_monitor(module, arg=None, *, name=None, timeout=None, spawn_opts=None, debug=None,
-                  hibernate_after=None):
-    """As `start`, monitored: `("ok", (pid, ref))` on success (OTP 23)."""
-    return _start(False, True, module, arg, name, timeout, spawn_opts, debug, hibernate_after)
+start, start_link, start_monitor = _behaviour.start_functions(__name__, "a state machine", _start)
 
 
 def _check_module(module, what):
-    if isinstance(module, GenStatem):
-        raise vm.BadArg(
-            f"gen_statem.{what} takes the callback class, not an instance: pass "
-            f"{type(module).__qualname__}, it is instantiated inside the new process"
-        )
-    if not isinstance(module, type):
-        raise vm.BadArg(
-            f"gen_statem.{what}: expected the callback class (a GenStatem subclass), not "
-            f"{module!r}"
-        )
-    for cb in ("callback_mode", "init"):
-        if not callable(getattr(module, cb, None)):
-            raise vm.BadArg(
-                f"gen_statem.{what}: {module.__qualname__} has no {cb}(); define "
-                "`class MyMachine(gen_statem.GenStatem)` with callback_mode and init"
-            )
-
-
-def _check_opts(what, debug, hibernate_after):
-    otp_sys.debug_options(debug)  # raises on bad options, in the caller
-    if hibernate_after is not None and (isinstance(hibernate_after, bool) or
-                                        not isinstance(hibernate_after, (int, float))
-                                        or hibernate_after < 0):
-        raise vm.BadArg(f"gen_statem.{what}: hibernate_after must be seconds >= 0 or None, "
-                        f"not {hibernate_after!r}")
-
-
-def _start(link, monitor, module, arg, name, timeout, spawn_opts, debug, hibernate_after):
-    what = "start_monitor" if monitor else ("start_link" if link else "start")
-    _check_module(module, what)
-    _check_opts(what, debug, hibernate_after)
-    parent = vm.self() if link else None
-    res = gen.start(_init_it, link, name, (module, arg, parent, debug, hibernate_after),
-                    timeout=timeout, spawn_opts=spawn_opts, monitor=monitor)
-    if not monitor:
-        return res
-    # gen.start gives (result, ref) once a process was spawned; a name clash
-    # answers before spawning, with the plain result.
-    if type(res) is tuple and len(res) == 2 and type(res[1]) is vm.Ref:
-        result, ref = res
-        if type(result) is tuple and len(result) == 2 and result[0] == "ok":
-            return ("ok", (result[1], ref))
-        vm.demonitor(ref, flush=True)  # the process is gone; drop its DOWN (OTP does)
-        return result
-    return res
+    _behaviour.check_callback_class(module, GenStatem, what, needs=("callback_mode", "init"))
 
 
 def _init_it(name, module, arg, parent, debug, hibernate_after):
@@ -353,13 +280,10 @@ def _init_it(name, module, arg, parent, debug, hibernate_after):
     if parent is None:
         parent = me  # OTP: an unlinked gen_statem is its own parent
     vm.put("$initial_call", (module.__module__, f"{module.__qualname__}.init", 1))
-    try:
-        instance = module()
-        result = instance.init(arg)
-    except vm.Exit as e:
-        _init_failed(name, "exit", e.reason, module)
-    except Exception as e:  # a crash in __init__ or init: start returns ("error", reason)
-        _init_failed(name, "error", vm.Crash.from_exception(e), module)
+    kind, result = try_callback(_new_and_init, module, arg)
+    if kind is not OK:  # a crash in __init__ or init: start returns ("error", reason)
+        _init_failed(name, kind, result, module)
+    instance, result = result
     actions = None
     if type(result) is tuple and len(result) in (3, 4) and result[0] == "ok":
         state, data = result[1], result[2]
@@ -384,13 +308,18 @@ def _init_it(name, module, arg, parent, debug, hibernate_after):
     _run(m, actions)
 
 
+def _new_and_init(module, arg):
+    instance = module()
+    return instance, instance.init(arg)
+
+
 def _init_failed(name, kind, reason, module):
     gen.unregister_name(name)
     if kind == "error" or not is_quiet(reason):
         # OTP 25 logs the machine's report for an init crash, with state unknown.
         log_report(logging.ERROR, {
             "label": "gen_statem_terminate",
-            "name": _report_name(name),
+            "name": report_name(name),
             "state": (None, None),
             "reason": reason,
             "callback_mode": None,
@@ -413,15 +342,8 @@ def enter_loop(module, state, data, actions=None, *, name=None, debug=None,
     else:
         _check_module(module, "enter_loop")
         instance = module()
-    _check_opts("enter_loop", debug, hibernate_after)
-    me = vm.self()
-    if vm.get("$ancestors") is None:
-        vm.exit("process_was_not_started_by_proc_lib")
-    if name is not None and gen.whereis(gen.check_name(name)) != me:
-        vm.exit("process_not_registered")
-    parent = vm.process_info(me, "parent")
-    if parent is None or parent not in (vm.process_info(me, "links") or []):
-        parent = me  # not linked to its starter: its own parent, as OTP
+    _behaviour.check_start_options("gen_statem.enter_loop", debug, hibernate_after)
+    parent = _behaviour.enter_loop_parent(name)
     m = _Machine(parent, name, instance, state, data, hibernate_after,
                  otp_sys.debug_options(debug))
     _run(m, actions)
@@ -431,16 +353,9 @@ def _run(m, actions):
     """The initial transition, then the loop; terminating on any failure."""
     if m.debug is not None:
         _sys_event(m, ("enter", type(m.module).__qualname__, m.state))
-    try:
-        _init_transition(m, actions)
-    except _Stop as s:
-        _terminate(m, "exit", s.reason)
-    except _Bad as b:
-        _terminate(m, "error", b.reason)
-    except vm.Exit as e:
-        _terminate(m, "exit", e.reason)
-    except Exception as e:
-        _terminate(m, "error", vm.Crash.from_exception(e))
+    kind, reason = try_callback(_init_transition, m, actions)
+    if kind is not OK:
+        _terminate(m, kind, reason)
     _loop(m)
 
 
@@ -474,16 +389,9 @@ def _loop(m):
                 continue
             if m.debug is not None:
                 _sys_event(m, ("in", event, m.state))
-        try:
-            _handle(m, event)
-        except _Stop as s:
-            _terminate(m, "exit", s.reason)
-        except _Bad as b:
-            _terminate(m, "error", b.reason)
-        except vm.Exit as e:
-            _terminate(m, "exit", e.reason)
-        except Exception as e:
-            _terminate(m, "error", vm.Crash.from_exception(e))
+        kind, reason = try_callback(_handle, m, event)
+        if kind is not OK:
+            _terminate(m, kind, reason)
 
 
 def _wake(m):
@@ -644,7 +552,7 @@ def _state_function(m, state):
         )
     owner = next((k for k in cls.__mro__ if state in k.__dict__), None)
     fn = getattr(m.module, state, None)
-    if owner is None or owner is GenStatem or owner is object or not callable(fn):
+    if owner is None or owner in GenStatem.__mro__ or not callable(fn):
         raise AttributeError(
             f"{cls.__qualname__} has no state function {state!r}: in 'state_functions' mode "
             f"define `def {state}(self, event_type, event_content, data)`"
@@ -660,7 +568,7 @@ def _state_function(m, state):
 def _result(m, result, acc, enter):
     """Parse a callback result; returns (kind, state, data), applying its actions to acc.
 
-    Stop results raise _Stop after their replies; malformed ones raise _Bad.
+    Stop results raise `_stop(...)` after their replies; malformed ones `_bad(...)`.
     """
     state, data = m.state, m.data
     if isinstance(result, str):
@@ -669,7 +577,7 @@ def _result(m, result, acc, enter):
         if result == "repeat_state_and_data":
             return _REPEAT, state, data
         if result == "stop":
-            raise _Stop(vm.Atom("normal"))
+            raise _stop(vm.Atom("normal"))
     elif type(result) is tuple and result:
         tag, n = result[0], len(result)
         if tag == "next_state" and n in (3, 4):
@@ -693,7 +601,7 @@ def _result(m, result, acc, enter):
         if tag == "stop" and n in (2, 3):
             if n == 3:
                 m.data = result[2]
-            raise _Stop(result[1])
+            raise _stop(result[1])
         if tag == "stop_and_reply" and n in (3, 4):
             replies = result[2] if isinstance(result[2], list) else [result[2]]
             for r in replies:
@@ -702,7 +610,7 @@ def _result(m, result, acc, enter):
                 _reply(m, r[1], r[2])
             if n == 4:
                 m.data = result[3]
-            raise _Stop(result[1])
+            raise _stop(result[1])
     raise _bad("bad_return_from_state_function", result)
 
 
@@ -904,29 +812,17 @@ def _is_cancelled_timer(m):
 
 
 def _terminate(m, kind, reason):
-    """Call terminate, report unless the reason is quiet, and exit. Never returns."""
-    try:
-        terminate = getattr(m.module, "terminate", None)  # optional, as in OTP
-        if terminate is not None:
-            terminate(reason, m.state, m.data)
-    except vm.Exit as e:
-        kind, reason = "exit", e.reason
-    except Exception as e:  # a crashing terminate replaces the reason
-        kind, reason = "error", vm.Crash.from_exception(e)
-    reason = _term(reason)
+    """Call terminate, report unless the reason is quiet, and exit (through
+    _behaviour.terminate and the machine's hooks below). Never returns."""
+    _behaviour.terminate(m, kind, _term(reason))
+
+
+def _call_terminate(m, reason):
+    terminate = getattr(m.module, "terminate", None)  # optional, as in OTP
+    if terminate is not None:
+        terminate(reason, m.state, m.data)
     if m.debug is not None:
         _sys_event(m, ("terminate", reason, m.state))
-    if not is_quiet(reason):
-        _error_report(m, kind, reason)
-    raise vm.Exit(reason)
-
-
-def _report_name(name):
-    if name is None:
-        return vm.self()
-    if isinstance(name, str):
-        return name
-    return ("via", name[2])
 
 
 def _status(m, reason=None, terminating=False):
@@ -955,12 +851,12 @@ def _status(m, reason=None, terminating=False):
 
 
 def _error_report(m, kind, reason):
-    if not _log.isEnabledFor(logging.ERROR):
+    if not allows(logging.ERROR):
         return  # nobody listens: do not even run format_status
     status = _status(m, reason, True)
     report = {
         "label": "gen_statem_terminate",
-        "name": _report_name(m.name),
+        "name": report_name(m.name),
         "state": (status["state"], status["data"]),
         "reason": status.get("reason", reason),
         "class": kind,  # "error" (an exception, a bad result) or "exit" (an exit reason)
@@ -976,20 +872,8 @@ def _error_report(m, kind, reason):
         report["last_message"] = m.last_event
         etype = m.last_event[0]
         if type(etype) is tuple and etype[0] == "call":
-            report["client"] = _client_info(etype[1][0])
+            report["client"] = client_info(etype[1][0])
     log_report(logging.ERROR, report)
-
-
-def _client_info(pid):
-    """Who was calling when the machine died (the shape gen_server reports too)."""
-    if type(pid) is not vm.Pid:
-        return None
-    if pid.node != vm.node_name():
-        return (pid, "remote")
-    info = vm.process_info(pid, ["registered_name", "current_stacktrace"])
-    if info is None:
-        return (pid, "dead")
-    return (pid, (info.get("registered_name") or pid, info.get("current_stacktrace")))
 
 
 # ----------------------------------------------------------------------
@@ -1005,16 +889,14 @@ def call(server, request, timeout=None):
     reason; a reply arriving after a timeout is dropped.
     """
     return gen.call(server, GEN_CALL, request, timeout,
-                    ("gen_statem", "call", (_server_term(server), request, timeout)))
+                    ("gen_statem", "call", (server, request, timeout)))
 
 
-def _server_term(server):
-    """The server as it may appear in an exit reason: a via registry that is not a
-    term (an object) is named by its repr, so the caller's exit can travel."""
-    if type(server) is tuple and len(server) == 3 and server[0] == "via" and \
-            not is_term(server[1]):
-        return ("via", repr(server[1]), server[2])
-    return server
+def send_request(server, request, label=None, reqids=None):
+    """Send `request` as a ("call", from_) event without waiting: returns a request
+    id for `wait_response`/`receive_response`/`check_response` (or, with
+    `reqids`, a new collection holding it under `label`)."""
+    return gen.send_request(server, GEN_CALL, request, label, reqids)
 
 
 def cast(server, msg):
@@ -1050,16 +932,7 @@ def stop(server, reason="normal", timeout=None):
     "noproc" (no such machine) or "timeout", or with the machine's own exit
     reason if it died of something else meanwhile.
     """
-    pid = gen.whereis(server)
-    if pid is None:
-        raise vm.Exit(vm.Atom("noproc"))
-    try:
-        return proc_lib.stop(pid, reason, timeout)
-    except vm.Exit as e:
-        r = e.reason
-        if type(r) is tuple and len(r) == 2 and r[0] in ("noproc", "timeout"):
-            raise vm.Exit(r[0]) from None
-        raise
+    return gen.stop(server, reason, timeout)
 
 
 # ----------------------------------------------------------------------
@@ -1098,7 +971,7 @@ def _system_get_status(m, sys_state, parent, debug):
     name = m.name if m.name is not None else vm.self()
     status = _status(m)
     return [
-        ("header", f"Status for state machine {otp_sys._name_text(_report_name(name))}"),
+        ("header", f"Status for state machine {otp_sys.name_text(report_name(name))}"),
         ("data", [("Status", sys_state), ("Parent", parent),
                   ("Modules", [type(x).__qualname__ for x in [m.module, *reversed(m.stack)]]),
                   ("Time-outs", (len(status["timeouts"]), status["timeouts"])),
@@ -1134,7 +1007,7 @@ def _event_text(event):
 
 def _print_event(event, name):
     """How gen_statem events read in a trace (OTP's print_event)."""
-    who = otp_sys._name_text(name)
+    who = otp_sys.name_text(name)
     tag = event[0]
     if tag == "in":
         return f"{who} receive {_event_text(event[1])} in state {event[2]!r}"

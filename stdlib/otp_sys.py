@@ -19,7 +19,8 @@ What this module owns:
    | `trace(server, flag)`                     | `"ok"`; prints `*DBG*` lines to stdout |
    | `log(server, flag)`                       | `"ok"`, or `("ok", [event, ...])` for `"get"`; flag `True`, `(True, n)`, `False`, `"get"`, `"print"` |
    | `statistics(server, flag)`                | `"ok"`, or `("ok", {...})` / `("ok", "no_statistics")` for `"get"` |
-   | `no_debug(server)`                        | `"ok"`: trace, log and statistics all off |
+   | `install(server, fn)` / `remove(server, fn)` | `"ok"`: `fn(event, name)` runs in the process on each debug event until it returns `"done"` |
+   | `no_debug(server)`                        | `"ok"`: trace, log, statistics and installed functions all off |
 
    A failed request raises `vm.Exit((reason, ("sys", name, args)))` in the
    caller, with OTP's reasons (`"noproc"`, `"timeout"`, the server's exit
@@ -43,6 +44,12 @@ What this module owns:
        system_get_status(sys_state, parent, debug) -> misc: the list get_status shows last
        system_terminate(reason, parent, debug)     -> never returns (run terminate, exit)
        system_code_change(module, old_vsn, extra)  -> "ok" or ("error", reason)
+
+   A state that is an object rather than a term (a supervisor's `State`)
+   defines `sys_term()`, the plain term `get_state` and `get_status` show,
+   and a classmethod `from_sys_term(term)` that `replace_state` rebuilds it
+   with: `state_term(state)` and `replace_state_term(state, fn)` apply that
+   at the boundary, so what leaves the process is always a term.
 
 4. **`Debug`, the debug-options object** (OTP's `[Dbg]` list). A behaviour
    keeps `debug` as `None` when nothing is on (the hot path then costs one
@@ -70,7 +77,7 @@ from . import gen
 ANY = vm.ANY
 SYSTEM = gen.SYSTEM
 OK = vm.Atom("ok")
-_DEFAULT = object()  # "no timeout passed": OTP's arity differs, so do the exit reasons
+_DEFAULT = gen.DEFAULT  # "no timeout passed": OTP's arity differs, so do the exit reasons
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_LOG = 10
 
@@ -83,11 +90,15 @@ __all__ = [
     "get_state",
     "get_status",
     "handle_system_msg",
+    "install",
     "log",
     "name_text",
     "no_debug",
+    "remove",
     "replace_state",
+    "replace_state_term",
     "resume",
+    "state_term",
     "statistics",
     "suspend",
     "terminate",
@@ -199,6 +210,20 @@ def statistics(server, flag, timeout=_DEFAULT):
     return _debug_call("statistics", server, ("statistics", flag), timeout, flag)
 
 
+def install(server, fn, timeout=_DEFAULT):
+    """OTP's sys:install/2: call `fn(event, name)` inside the process on each of
+    its debug events (the events `trace` prints); `fn` returning "done" (or
+    raising) removes it. Returns "ok"."""
+    if not callable(fn):
+        raise vm.BadArg(f"install(server, fn): fn must be a function (event, name), not {fn!r}")
+    return _debug_call("install", server, ("install", fn), timeout, fn)
+
+
+def remove(server, fn, timeout=_DEFAULT):
+    """OTP's sys:remove/2: take an installed debug function out. Returns "ok"."""
+    return _debug_call("remove", server, ("remove", fn), timeout, fn)
+
+
 def no_debug(server, timeout=_DEFAULT):
     """Turn trace, log and statistics off."""
     reply, _ = _send_system_msg("no_debug", server, ("debug", "no_debug"), timeout)
@@ -221,18 +246,27 @@ def _unwrap(reply, where):
 class Debug:
     """The debug state of one behaviour process: trace, log, statistics."""
 
-    __slots__ = ("trace", "log", "stats")
+    __slots__ = ("trace", "log", "stats", "funcs")
 
     def __init__(self):
         self.trace = False
         self.log = None  # deque of (event, format_fn, name), newest last
         self.stats = None  # dict of counters
+        self.funcs = None  # installed debug functions (sys:install), oldest first
 
     def is_empty(self) -> bool:
-        return not self.trace and self.log is None and self.stats is None
+        return not self.trace and self.log is None and self.stats is None and not self.funcs
 
     def event(self, format_fn, name, event):
         """Report one event (called by the behaviour loop)."""
+        if self.funcs:
+            for fn in list(self.funcs):
+                try:
+                    keep = fn(event, name) != "done"
+                except Exception:  # noqa: BLE001 - OTP removes a failing debug function
+                    keep = False
+                if not keep:
+                    self.funcs.remove(fn)
         if self.trace:
             print("*DBG* " + _render(format_fn, event, name), file=_py_sys.stdout)
         if self.log is not None:
@@ -365,6 +399,21 @@ class SystemHooks:
         return ("error", "code_change_not_supported")
 
 
+def state_term(state):
+    """What sys shows of a behaviour's state: the state itself, or `state.sys_term()`
+    for a state object that defines it."""
+    to_term = getattr(type(state), "sys_term", None)
+    return state if to_term is None else to_term(state)
+
+
+def replace_state_term(state, fn):
+    """The state after a replace_state function `fn`: `fn(state)`, or for a state
+    object, `type(state).from_sys_term(fn(state.sys_term()))`."""
+    if getattr(type(state), "sys_term", None) is None:
+        return fn(state)
+    return type(state).from_sys_term(fn(state.sys_term()))
+
+
 def _reply(from_, value):
     """Reply to a system request; a value that is not a term becomes an error reply."""
     try:
@@ -470,6 +519,11 @@ def _debug_cmd(cmd, debug):
                 reply = ("ok", ["*DBG* " + _render(f, e, n) for e, f, n in (d.log or ())])
             else:
                 reply = ("error", ("unknown_debug", cmd))
+        elif what == "install" and callable(flag):
+            d.funcs = (d.funcs or []) + [flag]
+        elif what == "remove":
+            if d.funcs and flag in d.funcs:
+                d.funcs.remove(flag)
         elif what == "statistics":
             if flag is True:
                 d.set_statistics(True)

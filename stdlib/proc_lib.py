@@ -33,7 +33,8 @@ from greenlet import getcurrent
 import vm
 from vm.lowlevel import current_process, mailbox_mark
 
-from .reports import is_quiet, log_report
+from .logger import allows, log_report
+from .reports import is_quiet
 
 ANY = vm.ANY
 ACK = vm.Atom("ack")
@@ -87,6 +88,8 @@ def run_reported(fn, args=(), kwargs=None):
 
 def crash_report(kind, reason, stack):
     """Log a CRASH REPORT for the calling process (OTP's proc_lib:crash_report)."""
+    if not allows(logging.ERROR):
+        return  # nobody listens: do not even gather the process's facts
     me = vm.self()
     info = vm.process_info(me, ["registered_name", "message_queue_len", "messages", "links",
                                 "dictionary", "trap_exit", "status", "memory", "reductions",

@@ -1,21 +1,21 @@
-"""Structured reports: crash, supervisor and progress reports through `logging`.
+"""Structured reports: how crash, supervisor and progress reports read.
 
-What this module owns: how an OTP-style report travels and how it reads.
+What this module owns: the shape of an OTP-style report and its text.
 
 A report is a dict with a `"label"` key (`"crash_report"`,
-`"gen_server_terminate"`, `"supervisor_report"`, `"progress"`, ...) and the
-fields of that report. `log_report(level, report)` sends it through the
-standard `logging` module on the logger `beamlet.otp` (or a child of it),
-attached to the record as `record.report`, so a handler can read the fields
-and a formatter can render them. `ReportFormatter` renders the familiar OTP
-text ("=CRASH REPORT==== ..."); `format_report(report)` is the same text as
-a string.
+`"gen_server_terminate"`, `"gen_statem_terminate"`, `"gen_event_terminate"`,
+`"supervisor_report"`, `"progress"`, ...) and the fields of that report.
+Behaviours hand reports to `logger.log_report(level, report)` (logger.py),
+whose handlers decide where they go; the default handler is Python's
+`logging` (logger `beamlet.otp`, the dict as `record.report`).
+`ReportFormatter` renders the familiar OTP text ("=CRASH REPORT==== ...")
+for Python logging; `format_report(report)` is the same text as a string.
 
 Reports for reasons `normal`, `shutdown` and `("shutdown", x)` are never
 logged as errors: `is_quiet(reason)` says so, and every behaviour asks it.
 
-What it refuses: deciding when to report. Behaviours decide; this module
-only carries and renders.
+What it refuses: deciding when to report (behaviours) and where reports go
+(logger.py).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 import pprint
 
-logger = logging.getLogger("beamlet.otp")
 
 # OTP's report labels and the heading each renders with.
 HEADINGS = {
     "crash_report": "CRASH REPORT",
     "gen_server_terminate": "ERROR REPORT",
     "gen_statem_terminate": "ERROR REPORT",
+    "gen_event_terminate": "ERROR REPORT",
     "supervisor_report": "SUPERVISOR REPORT",
     "progress": "PROGRESS REPORT",
     "application_exit": "INFO REPORT",
@@ -41,26 +41,6 @@ def is_quiet(reason) -> bool:
     if reason == "normal" or reason == "shutdown":
         return True
     return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
-
-
-def log_report(level: int, report: dict, logger_name: str | None = None) -> None:
-    """Emit `report` (a dict with a "label") through logging at `level`."""
-    log = logging.getLogger(logger_name) if logger_name else logger
-    if not log.isEnabledFor(level):
-        return
-    log.log(level, "%s", _Lazy(report), extra={"report": report})
-
-
-class _Lazy:
-    """Renders the report only if a handler actually formats the record."""
-
-    __slots__ = ("report",)
-
-    def __init__(self, report):
-        self.report = report
-
-    def __str__(self):
-        return format_report(self.report)
 
 
 def _fmt(value, width=72) -> str:
@@ -118,6 +98,16 @@ def _server_terminate(r):
     return out
 
 
+def _event_handler_terminate(r):
+    return [
+        f"** gen_event handler {r.get('handler')!r} crashed.",
+        f"** Was installed in {r.get('name')!r}",
+        f"** Last event was: {_fmt(r.get('last_message'))}",
+        f"** When handler state == {_fmt(r.get('state'))}",
+        f"** Reason == {_fmt(r.get('reason'))}",
+    ]
+
+
 def _supervisor_report(r):
     return [
         f"    supervisor: {_fmt(r.get('supervisor'))}",
@@ -139,6 +129,7 @@ _RENDERERS = {
     "crash_report": _crash_report,
     "gen_server_terminate": _server_terminate,
     "gen_statem_terminate": _server_terminate,
+    "gen_event_terminate": _event_handler_terminate,
     "supervisor_report": _supervisor_report,
     "progress": _progress,
 }

@@ -15,10 +15,11 @@ A child is a spec dict (see `_child_spec` for keys and defaults), OTP's
 `child_spec` (every GenServer and Supervisor subclass has one). `init` may
 also return "ignore" (start returns "ignore").
 
-**Built as a gen_server callback** (`_SupervisorServer`): the supervisor
-loop is gen_server's loop, so calls, `otp_sys`, hibernation and crash
-reports come for free, and its state is a plain dict of terms that
-`otp_sys.get_state` can show.
+**Built as a gen_server callback** over the core it shares with
+dynamic_supervisor (`_supervision.py`): the supervisor loop is
+gen_server's loop, so calls, `otp_sys`, hibernation and crash reports come
+for free. Its state is a `_supervision.State` dataclass; `otp_sys.get_state`
+shows it as a dict of terms ("strategy", "ids", "children", ...).
 
 **Startup.** Children start left to right; `start_link` returns when all
 are up. A child that fails to start makes the supervisor terminate the ones
@@ -63,6 +64,8 @@ API (all calls wait forever, as in OTP):
                                          | ("error", ("already_started", pid))
                                          | ("error", (reason, spec)) | ("error", spec_error)
     terminate_child(sup, id | pid)       "ok" | ("error", "not_found" | "simple_one_for_one")
+                                         (a pid only for simple_one_for_one: elsewhere it is
+                                         an id like any other, and no child has it)
     restart_child(sup, id)               ("ok", pid) | ("ok", pid, info) | ("ok", None)
                                          | ("error", "running" | "restarting" | "not_found"
                                          | "simple_one_for_one" | reason)
@@ -84,14 +87,16 @@ What it refuses: dynamic pools with extra arguments and a child limit
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 
 import vm
 
-from . import gen_server
 from . import _child_spec as _cs
+from . import _supervision as core
+from . import gen_server
+from ._behaviour import LinkedCallbacks
 from ._child_spec import SpecError, check_childspec, check_flags, expand
-from .reports import is_quiet, log_report
+from ._supervision import Child, State
 
 __all__ = [
     "Supervisor",
@@ -108,32 +113,24 @@ __all__ = [
     "which_children",
 ]
 
-ANY = vm.ANY
 OK = vm.Atom("ok")
-RESTARTING = vm.Atom("restarting")
-SHUTDOWN = vm.Atom("shutdown")
-log = logging.getLogger("beamlet.otp")
+RESTARTING = core.RESTARTING
+SHUTDOWN = core.SHUTDOWN
 
 
-class Supervisor:
+class Supervisor(LinkedCallbacks):
     """Base class of supervisor callback classes: define `init(self, arg)` returning
-    `("ok", (flags, [child, ...]))` or `"ignore"`."""
+    `("ok", (flags, [child, ...]))` or `"ignore"`. `Cls.start_link(arg, **opts)`
+    and `Cls.child_spec(arg)` (a supervisor child, waited for) come with it."""
+
+    _behaviour = __name__  # the module these conveniences call
+    _child_type = "supervisor"
 
     def init(self, arg):
         raise NotImplementedError(
             f"{type(self).__qualname__} must define init(self, arg) returning "
             "('ok', (flags, [child_spec, ...]))"
         )
-
-    @classmethod
-    def start_link(cls, arg=None, **opts):
-        return start_link(cls, arg, **opts)
-
-    @classmethod
-    def child_spec(cls, arg=None) -> dict:
-        """The spec used for the shorthand `(cls, arg)`: a supervisor child, waited for."""
-        return {"id": cls, "start": (cls.start_link, (arg,)), "restart": "permanent",
-                "type": "supervisor", "shutdown": None, "modules": [cls]}
 
 
 # ----------------------------------------------------------------------
@@ -220,615 +217,156 @@ def get_childspec(sup, child_id):
 
 
 # ----------------------------------------------------------------------
-# the supervisor as a gen_server callback
+# the supervisor as a gen_server callback (over the shared core)
 
 
-class _SupervisorServer(gen_server.GenServer):
-    """The generic supervisor. Its state is a dict of terms:
+def _init_state(arg):
+    """(State, children to start) for start_link's arguments, or what init returns
+    instead ("ignore", ("stop", reason))."""
+    kind, name, a, b = arg
+    module = a if kind == "callback" else vm.Atom("supervisor")
+    if kind == "callback":
+        vm.put("$initial_call", (a.__module__, a.__qualname__ + ".init", 1))
+        r = a().init(b)
+        if r == "ignore":
+            return "ignore"
+        if not (type(r) is tuple and len(r) == 2 and r[0] == "ok"
+                and type(r[1]) is tuple and len(r[1]) == 2):
+            return ("stop", ("bad_return", (a, "init", r)))
+        flags, specs = r[1]
+    else:
+        vm.put("$initial_call", ("supervisor", "start_link_children", 1))
+        flags, specs = a, b
+    try:
+        flags = check_flags(flags)
+    except SpecError as e:
+        return ("stop", ("supervisor_data", e.reason))
+    try:
+        if type(specs) in (list, tuple):
+            specs = [expand(c) for c in specs]  # the (Cls, arg) / Cls shorthand too
+        children = [Child.from_spec(c) for c in
+                    _cs.check_childspecs(specs, flags["auto_shutdown"])]
+    except SpecError as e:
+        return ("stop", ("start_spec", e.reason))
+    except vm.BadArg as e:
+        return ("stop", ("start_spec", str(e)))
+    st = State(name=name if name is not None else (vm.self(), module), module=module,
+               args=b if kind == "callback" else None, **flags)
+    if flags["strategy"] == "simple_one_for_one":
+        if len(children) != 1:
+            return ("stop", ("bad_start_spec", list(specs)))
+        core.save_child(st, children[0])
+        st.dynamics = {}
+        return st, []
+    return st, children
 
-        name, module, args, strategy, intensity, period, auto_shutdown,
-        ids        child ids, newest first (OTP's order; which_children's order)
-        children   id -> child (spec keys + "pid": Pid | None | "restarting")
-        by_pid     Pid -> id, for the children that run
-        dynamic    simple_one_for_one only: Pid or ("restarting", old) -> extra args
-        restarts   times of the recent restarts, oldest first
-    """
+
+class _SupervisorServer(core.Core):
+    """The generic supervisor: the core's callbacks plus OTP's child requests."""
 
     def init(self, arg):
         vm.process_flag("trap_exit", True)
-        kind, name, a, b = arg
-        me = vm.self()
-        module = a if kind == "callback" else vm.Atom("supervisor")
-        st = {"name": name if name is not None else (me, module), "module": module,
-              "args": b if kind == "callback" else None}
-        if kind == "callback":
-            vm.put("$initial_call", (a.__module__, a.__qualname__ + ".init", 1))
-            r = a().init(b)
-            if r == "ignore":
-                return "ignore"
-            if not (type(r) is tuple and len(r) == 2 and r[0] == "ok"
-                    and type(r[1]) is tuple and len(r[1]) == 2):
-                return ("stop", ("bad_return", (a, "init", r)))
-            flags, specs = r[1]
-        else:
-            vm.put("$initial_call", ("supervisor", "start_link_children", 1))
-            flags, specs = a, b
-        try:
-            flags = check_flags(flags)
-        except SpecError as e:
-            return ("stop", ("supervisor_data", e.reason))
-        st.update(flags)
-        try:
-            if type(specs) in (list, tuple):
-                specs = [expand(c) for c in specs]  # the (Cls, arg) / Cls shorthand too
-            children = _cs.check_childspecs(specs, flags["auto_shutdown"])
-        except SpecError as e:
-            return ("stop", ("start_spec", e.reason))
-        except vm.BadArg as e:
-            return ("stop", ("start_spec", str(e)))
-        st["ids"] = []
-        st["children"] = {}
-        st["by_pid"] = {}
-        st["restarts"] = []
-        st["dynamic"] = None
-        if flags["strategy"] == "simple_one_for_one":
-            if len(children) != 1:
-                return ("stop", ("bad_start_spec", list(specs)))
-            c = children[0]
-            c["pid"] = None
-            st["ids"] = [c["id"]]
-            st["children"] = {c["id"]: c}
-            st["dynamic"] = {}
-            return ("ok", st)
-        for c in children:
-            c["pid"] = None
-        failure = _start_children(st, [c for c in children], "info")
+        r = _init_state(arg)
+        if type(r) is not tuple or type(r[0]) is not State:
+            return r
+        st, children = r
+        failure = core.start_children(st, children, "info")
         if failure is not None:
-            _terminate_children(st)
+            core.terminate_all(st)
             return ("stop", ("shutdown", failure))
         return ("ok", st)
 
-    # --- calls
 
-    def handle_call(self, request, from_, st):
-        if type(request) is tuple and len(request) == 2:
-            tag, arg = request
-            if tag == "start_child":
-                return ("reply", _handle_start_child(st, arg), st)
-            if tag == "terminate_child":
-                return ("reply", _handle_terminate_child(st, arg), st)
-            if tag == "restart_child":
-                return ("reply", _handle_restart_child(st, arg), st)
-            if tag == "delete_child":
-                return ("reply", _handle_delete_child(st, arg), st)
-            if tag == "get_childspec":
-                return ("reply", _handle_get_childspec(st, arg), st)
-        if request == "which_children":
-            return ("reply", _which_children(st), st)
-        if request == "count_children":
-            return ("reply", _count_children(st), st)
-        log.error("Supervisor %r received unexpected call: %r", st["name"], request)
-        return ("reply", ("error", ("unknown_call", request)), st)
-
-    def handle_cast(self, msg, st):
-        if type(msg) is tuple and len(msg) == 2 and msg[0] == "try_again_restart":
-            key = msg[1]
-            child, extra = _find_restarting(st, key)
-            if child is not None:
-                if _restart(st, child, key, extra) == "shutdown":
-                    return ("stop", SHUTDOWN, st)
-            return ("noreply", st)
-        log.error("Supervisor %r received unexpected cast: %r", st["name"], msg)
-        return ("noreply", st)
-
-    def handle_info(self, msg, st):
-        if type(msg) is tuple and len(msg) == 3 and msg[0] == "EXIT":
-            if _child_exited(st, msg[1], msg[2]) == "shutdown":
-                return ("stop", SHUTDOWN, st)
-            return ("noreply", st)
-        log.error("Supervisor %r received unexpected message: %r", st["name"], msg)
-        return ("noreply", st)
-
-    def terminate(self, reason, st):
-        if st.get("strategy") == "simple_one_for_one":
-            _terminate_dynamic_children(st)
-        elif "ids" in st:
-            _terminate_children(st)
-        return OK
-
-    def code_change(self, old_vsn, st, extra):
-        return ("ok", st)
-
-
-# ----------------------------------------------------------------------
-# starting children
-
-
-def _start_one(child, extra=()):
-    """Call a child's start function in the supervisor; normalize what it returns to
-    ("ok", pid) | ("ok", pid, info) | ("ok", None) | ("error", reason)."""
-    fn, args = child["start"]
-    try:
-        r = fn(*args, *extra) if extra else fn(*args)
-    except vm.Exit as e:
-        return ("error", ("EXIT", e.reason))
-    except Exception as e:
-        return ("error", ("EXIT", vm.Crash.from_exception(e)))
-    if type(r) is tuple:
-        n = len(r)
-        if n >= 2 and r[0] == "ok" and isinstance(r[1], vm.Pid) and n in (2, 3):
-            return r
-        if n == 2 and r[0] == "error":
-            return r
-    elif r == "ignore":
-        return ("ok", None)
-    return ("error", r)
-
-
-def _start_children(st, children, level):
-    """Start children in order (mutating st); None, or the failure term
-    ("failed_to_start_child", id, reason). Children are added to st as they go."""
-    for i, c in enumerate(children):
-        cid = c["id"]
-        if cid not in st["children"]:
-            st["children"][cid] = c
-            st["ids"].insert(0, cid)
-        r = _start_one(c)
-        if r[0] == "ok" and r[1] is not None:
-            c["pid"] = r[1]
-            st["by_pid"][r[1]] = cid
-            _progress(st, c, level)
-        elif r[0] == "ok":
-            c["pid"] = None
-            if c["restart"] == "temporary":
-                _remove_child(st, cid)
-        else:
-            _report(st, "start_error", r[1], c)
-            return ("failed_to_start_child", cid, r[1])
-    return None
-
-
-def _handle_start_child(st, arg):
-    if st["strategy"] == "simple_one_for_one":
+def _start_child(st, arg):
+    if st.dynamic:
         if type(arg) not in (list, tuple):
             return ("error", ("badarg", arg))
-        c = st["children"][st["ids"][0]]
-        r = _start_one(c, tuple(arg))
-        if r[0] == "ok" and r[1] is not None:
-            st["dynamic"][r[1]] = tuple(arg)
+        c = dataclasses.replace(core.template(st), pid=None, extra=tuple(arg))
+        r = core.start_process(c)
+        if r[0] == "ok":
+            core.set_pid(st, c, r[1])
         return r
     try:
-        c = check_childspec(expand(arg), st["auto_shutdown"])
+        c = Child.from_spec(check_childspec(expand(arg), st.auto_shutdown))
     except SpecError as e:
         return ("error", e.reason)
     except vm.BadArg as e:
         return ("error", ("invalid_child_spec", str(e)))
-    old = st["children"].get(c["id"])
+    old = core.find_child(st, c.id)
     if old is not None:
-        if isinstance(old["pid"], vm.Pid):
-            return ("error", ("already_started", old["pid"]))
-        return ("error", "already_present")
-    r = _start_one(c)
-    if r[0] == "ok":
-        if r[1] is None and c["restart"] == "temporary":
-            return r  # an ignored temporary child leaves no trace
-        c["pid"] = r[1]
-        st["children"][c["id"]] = c
-        st["ids"].insert(0, c["id"])
-        if r[1] is not None:
-            st["by_pid"][r[1]] = c["id"]
-            _progress(st, c, "debug")
-        return r
-    return ("error", (r[1], _spec_of(c)))
-
-
-def _handle_restart_child(st, cid):
-    if st["strategy"] == "simple_one_for_one":
-        return ("error", "simple_one_for_one")
-    c = st["children"].get(cid) if _hashable(cid) else None
-    if c is None:
-        return ("error", "not_found")
-    if isinstance(c["pid"], vm.Pid):
-        return ("error", "running")
-    if c["pid"] == RESTARTING:
-        return ("error", "restarting")
-    r = _start_one(c)
-    if r[0] == "ok":
-        if r[1] is not None:
-            c["pid"] = r[1]
-            st["by_pid"][r[1]] = cid
-            _progress(st, c, "debug")
-        elif c["restart"] == "temporary":
-            _remove_child(st, cid)
-        return r
+        return ("error", ("already_started", old.pid) if old.running else "already_present")
+    r = core.start_process(c)
+    if r[0] != "ok":
+        return ("error", (r[1], c.spec()))
+    if r[1] is None and c.restart == "temporary":
+        return r  # an ignored temporary child leaves no trace
+    core.save_child(st, c)
+    core.set_pid(st, c, r[1])
+    if r[1] is not None:
+        core.progress(st, c, "debug")
     return r
 
 
-def _handle_delete_child(st, cid):
-    if st["strategy"] == "simple_one_for_one":
+def _terminate_child(st, key):
+    if st.dynamic and type(key) is not vm.Pid:
         return ("error", "simple_one_for_one")
-    c = st["children"].get(cid) if _hashable(cid) else None
+    c = core.find_child(st, key)
     if c is None:
         return ("error", "not_found")
-    if isinstance(c["pid"], vm.Pid):
+    if st.dynamic:
+        st.dynamics.pop(c.pid, None)
+        if c.running:
+            core.terminate_child_process(st, c, c.pid)
+    else:
+        core.stop_child(st, c.id)
+    return OK
+
+
+def _static_child(st, cid):
+    """The static child `cid` for restart_child/delete_child, or their error."""
+    if st.dynamic:
+        return ("error", "simple_one_for_one")
+    c = core.find_child(st, cid)
+    if c is None:
+        return ("error", "not_found")
+    if c.running:
         return ("error", "running")
-    if c["pid"] == RESTARTING:
+    if c.pid == RESTARTING:
         return ("error", "restarting")
-    _remove_child(st, cid)
+    return c
+
+
+def _restart_child(st, cid):
+    c = _static_child(st, cid)
+    if type(c) is not Child:
+        return c
+    r = core.start_process(c)
+    if r[0] == "ok":
+        if r[1] is not None:
+            core.set_pid(st, c, r[1])
+            core.progress(st, c, "debug")
+        elif c.restart == "temporary":
+            core.remove_child(st, c.id)
+    return r
+
+
+def _delete_child(st, cid):
+    c = _static_child(st, cid)
+    if type(c) is not Child:
+        return c
+    core.remove_child(st, c.id)
     return OK
 
 
-def _handle_terminate_child(st, key):
-    if st["strategy"] == "simple_one_for_one":
-        if not isinstance(key, vm.Pid):
-            return ("error", "simple_one_for_one")
-        if key not in st["dynamic"]:
-            return ("error", "not_found")
-        c = st["children"][st["ids"][0]]
-        del st["dynamic"][key]
-        _do_terminate(st, c, key)
-        return OK
-    if isinstance(key, vm.Pid):
-        cid = st["by_pid"].get(key)
-    else:
-        cid = key if _hashable(key) and key in st["children"] else None
-    if cid is None:
-        return ("error", "not_found")
-    c = st["children"][cid]
-    pid = c["pid"]
-    if isinstance(pid, vm.Pid):
-        del st["by_pid"][pid]
-        _do_terminate(st, c, pid)
-    if c["restart"] == "temporary":
-        _remove_child(st, cid)
-    else:
-        c["pid"] = None
-    return OK
+def _get_childspec(st, key):
+    c = core.find_child(st, key)
+    return ("error", "not_found") if c is None else ("ok", c.spec())
 
 
-def _handle_get_childspec(st, key):
-    if isinstance(key, vm.Pid):
-        if st["strategy"] == "simple_one_for_one":
-            if key in st["dynamic"]:
-                return ("ok", _spec_of(st["children"][st["ids"][0]]))
-            return ("error", "not_found")
-        cid = st["by_pid"].get(key)
-    else:
-        cid = key if _hashable(key) and key in st["children"] else None
-    if cid is None:
-        return ("error", "not_found")
-    return ("ok", _spec_of(st["children"][cid]))
-
-
-def _which_children(st):
-    if st["strategy"] == "simple_one_for_one":
-        c = st["children"][st["ids"][0]]
-        return [(None, k if isinstance(k, vm.Pid) else RESTARTING, c["type"], c["modules"])
-                for k in st["dynamic"]]
-    out = []
-    for cid in st["ids"]:
-        c = st["children"][cid]
-        out.append((cid, c["pid"], c["type"], c["modules"]))
-    return out
-
-
-def _count_children(st):
-    if st["strategy"] == "simple_one_for_one":
-        c = st["children"][st["ids"][0]]
-        n = len(st["dynamic"])
-        active = sum(1 for k in st["dynamic"] if isinstance(k, vm.Pid))
-        sups = n if c["type"] == "supervisor" else 0
-        return {"specs": 1, "active": active, "supervisors": sups, "workers": n - sups}
-    specs = active = sups = 0
-    for c in st["children"].values():
-        specs += 1
-        if isinstance(c["pid"], vm.Pid):
-            active += 1
-        if c["type"] == "supervisor":
-            sups += 1
-    return {"specs": specs, "active": active, "supervisors": sups, "workers": specs - sups}
-
-
-def _spec_of(c):
-    return {k: c[k] for k in ("id", "start", "restart", "significant", "shutdown", "type",
-                              "modules")}
-
-
-def _hashable(x):
-    try:
-        hash(x)
-    except TypeError:
-        return False
-    return True
-
-
-def _remove_child(st, cid):
-    c = st["children"].pop(cid, None)
-    if c is not None:
-        st["ids"].remove(cid)
-        if isinstance(c["pid"], vm.Pid):
-            st["by_pid"].pop(c["pid"], None)
-
-
-# ----------------------------------------------------------------------
-# a child exited
-
-
-def _child_exited(st, pid, reason):
-    """Handle ("EXIT", pid, reason) from a child; returns "shutdown" to give up."""
-    dyn = st["dynamic"]
-    if dyn is not None:
-        if pid not in dyn:
-            return None  # not a child (e.g. a process it linked to): ignore, as OTP
-        extra = dyn.pop(pid)
-        c = st["children"][st["ids"][0]]
-        return _do_restart(st, c, pid, reason, extra)
-    cid = st["by_pid"].pop(pid, None)
-    if cid is None:
-        return None
-    c = st["children"][cid]
-    return _do_restart(st, c, pid, reason, None)
-
-
-def _do_restart(st, c, pid, reason, extra):
-    restart = c["restart"]
-    if restart == "permanent":
-        _report(st, "child_terminated", reason, c, pid)
-        return _restart(st, c, pid, extra)
-    if is_quiet(reason):
-        _del_child(st, c)
-        return _auto_shutdown(st, c)
-    _report(st, "child_terminated", reason, c, pid)
-    if restart == "transient":
-        return _restart(st, c, pid, extra)
-    _del_child(st, c)
-    return _auto_shutdown(st, c)
-
-
-def _del_child(st, c):
-    """A child is gone for good: temporary specs are dropped, others keep pid None."""
-    if st["dynamic"] is not None:
-        return
-    if c["restart"] == "temporary":
-        _remove_child(st, c["id"])
-    else:
-        c["pid"] = None
-
-
-def _auto_shutdown(st, c):
-    mode = st["auto_shutdown"]
-    if mode == "never" or not c["significant"]:
-        return None
-    if mode == "any_significant":
-        return "shutdown"
-    for other in st["children"].values():
-        if other["significant"] and isinstance(other["pid"], vm.Pid):
-            return None
-    return "shutdown"
-
-
-def _add_restart(st):
-    """OTP's intensity rule; True while within bounds."""
-    now = vm.monotonic()
-    restarts = st["restarts"]
-    threshold = now - st["period"]
-    while restarts and restarts[0] < threshold:
-        restarts.pop(0)
-    restarts.append(now)
-    return len(restarts) <= st["intensity"]
-
-
-def _restart(st, c, old_pid, extra):
-    """Restart child `c` by the strategy; returns "shutdown" when giving up."""
-    if not _add_restart(st):
-        _report(st, "shutdown", "reached_max_restart_intensity", c, old_pid)
-        if st["dynamic"] is None:
-            _del_child(st, c)
-        return "shutdown"
-    strategy = st["strategy"]
-    if strategy == "simple_one_for_one":
-        r = _start_one(c, extra)
-        if r[0] == "ok":
-            if r[1] is not None:
-                st["dynamic"][r[1]] = extra
-            return None
-        key = ("restarting", old_pid)
-        st["dynamic"][key] = extra
-        _report(st, "start_error", r[1], c, old_pid)
-        _try_again(key)
-        return None
-    if strategy == "one_for_one":
-        r = _start_one(c)
-        if r[0] == "ok":
-            if r[1] is not None:
-                c["pid"] = r[1]
-                st["by_pid"][r[1]] = c["id"]
-                _progress(st, c, "info")
-            elif c["restart"] == "temporary":
-                _remove_child(st, c["id"])
-            else:
-                c["pid"] = None
-            return None
-        c["pid"] = RESTARTING
-        _report(st, "start_error", r[1], c, old_pid)
-        _try_again(c["id"])
-        return None
-    # one_for_all / rest_for_one: terminate the others (newest first), restart in order
-    ids = st["ids"]
-    if strategy == "one_for_all":
-        affected = list(ids)
-    else:
-        affected = ids[:ids.index(c["id"]) + 1]
-    _del_child(st, c)  # a temporary child that crashed is gone; others wait with pid None
-    for cid in affected:
-        _stop_child(st, cid)
-    to_start = [st["children"][cid] for cid in reversed(affected) if cid in st["children"]]
-    failure = _start_children(st, to_start, "info")
-    if failure is not None:
-        failed = st["children"].get(failure[1])
-        if failed is not None:
-            failed["pid"] = RESTARTING
-        _try_again(failure[1])
-    return None
-
-
-def _try_again(key):
-    """Retry a failed restart later, through the mailbox, so that other requests
-    (a terminate_child, the parent's shutdown) can get in between."""
-    gen_server.cast(vm.self(), ("try_again_restart", key))
-
-
-def _find_restarting(st, key):
-    if st["dynamic"] is not None:
-        extra = st["dynamic"].get(key) if type(key) is tuple else None
-        if extra is None:
-            return None, None
-        del st["dynamic"][key]
-        return st["children"][st["ids"][0]], extra
-    c = st["children"].get(key) if _hashable(key) else None
-    if c is None or c["pid"] != RESTARTING:
-        return None, None
-    return c, None
-
-
-# ----------------------------------------------------------------------
-# terminating children
-
-
-def _terminate_children(st):
-    """Terminate every running child, newest first (supervisor shutdown)."""
-    for cid in list(st["ids"]):
-        _stop_child(st, cid)
-
-
-def _stop_child(st, cid):
-    """Terminate child `cid` if running; a temporary one's spec goes, others keep it."""
-    c = st["children"].get(cid)
-    if c is None:
-        return
-    pid = c["pid"]
-    if isinstance(pid, vm.Pid):
-        st["by_pid"].pop(pid, None)
-        _do_terminate(st, c, pid)
-    if c["restart"] == "temporary":
-        _remove_child(st, cid)
-    else:
-        c["pid"] = None
-
-
-def _do_terminate(st, c, pid):
-    err = shutdown_child(pid, c["shutdown"], c["restart"] == "permanent")
-    if err is not None:
-        _report(st, "shutdown_error", err, c, pid)
-
-
-def shutdown_child(pid, shutdown, permanent):
-    """OTP's shutdown protocol for one child; None if it ended as asked, else the
-    unexpected exit reason."""
-    ref = vm.monitor(pid)
-    if shutdown == "brutal_kill":
-        vm.exit(pid, "kill")
-        down = vm.receive(("DOWN", ref, ANY, ANY, ANY))
-        reason = _unlink_flush(pid, down[4])
-        if reason == "killed":
-            return None
-    else:
-        vm.exit(pid, SHUTDOWN)
-        down = vm.receive(("DOWN", ref, ANY, ANY, ANY), timeout=shutdown)
-        if down is vm.TIMEOUT:
-            vm.exit(pid, "kill")
-            down = vm.receive(("DOWN", ref, ANY, ANY, ANY))
-        reason = _unlink_flush(pid, down[4])
-        if reason == "shutdown":
-            return None
-    if not permanent and is_quiet(reason):
-        return None
-    return reason
-
-
-def _unlink_flush(pid, default):
-    vm.unlink(pid)
-    msg = vm.receive(("EXIT", pid, ANY), timeout=0)
-    return default if msg is vm.TIMEOUT else msg[2]
-
-
-def _terminate_dynamic_children(st):
-    """simple_one_for_one: all children at once, each given the spec's shutdown."""
-    c = st["children"][st["ids"][0]]
-    pids = [k for k in st["dynamic"] if isinstance(k, vm.Pid)]
-    st["dynamic"].clear()
-    errors = shutdown_children_parallel([(pid, c) for pid in pids])
-    if errors:
-        _report(st, "shutdown_error", errors[0][1], c, None, nb_children=len(errors))
-
-
-def shutdown_children_parallel(children):
-    """Terminate many children at once (each with its own shutdown setting); returns
-    [(pid, reason)] for those that ended with an unexpected reason. Shared with
-    dynamic_supervisor."""
-    if not children:
-        return []
-    now = vm.monotonic()
-    waiting = {}  # monitor ref -> (pid, child, deadline or None)
-    for pid, c in children:
-        ref = vm.monitor(pid)
-        sd = c["shutdown"]
-        if sd == "brutal_kill":
-            vm.exit(pid, "kill")
-            waiting[ref] = (pid, c, None)
-        else:
-            vm.exit(pid, SHUTDOWN)
-            waiting[ref] = (pid, c, None if sd is None else now + sd)
-    errors = []
-
-    def is_down(m):
-        return (type(m) is tuple and len(m) == 5 and type(m[1]) is vm.Ref and m[1] in waiting
-                and m[0] == "DOWN")
-
-    while waiting:
-        deadlines = [d for (_p, _c, d) in waiting.values() if d is not None]
-        timeout = None if not deadlines else max(0.0, min(deadlines) - vm.monotonic())
-        msg = vm.receive(is_down, timeout=timeout)
-        if msg is vm.TIMEOUT:
-            now = vm.monotonic()
-            for ref, (pid, c, d) in list(waiting.items()):
-                if d is not None and d <= now:
-                    vm.exit(pid, "kill")  # past its shutdown time: no more waiting
-                    waiting[ref] = (pid, c, None)
-            continue
-        pid, c, _d = waiting.pop(msg[1])
-        reason = _unlink_flush(pid, msg[4])
-        expected = "killed" if c["shutdown"] == "brutal_kill" else "shutdown"
-        if reason != expected and not (c["restart"] != "permanent" and is_quiet(reason)):
-            errors.append((pid, reason))
-    return errors
-
-
-# ----------------------------------------------------------------------
-# reports
-
-
-def _offender(c, pid, nb_children=None):
-    off = {"pid": pid, "id": c["id"], "mfargs": c["start"], "restart_type": c["restart"],
-           "significant": c["significant"], "shutdown": c["shutdown"], "child_type": c["type"]}
-    if nb_children is not None:
-        off = {"nb_children": nb_children, **{k: v for k, v in off.items() if k != "pid"}}
-    return off
-
-
-def _report(st, context, reason, c, pid=None, nb_children=None):
-    if not log.isEnabledFor(logging.ERROR):
-        return
-    if pid is None and isinstance(c.get("pid"), vm.Pid):
-        pid = c["pid"]
-    log_report(logging.ERROR, {"label": "supervisor_report", "supervisor": st["name"],
-                               "errorContext": context, "reason": reason,
-                               "offender": _offender(c, pid, nb_children)})
-
-
-def _progress(st, c, level):
-    lvl = logging.INFO if level == "info" else logging.DEBUG
-    if not log.isEnabledFor(lvl):
-        return
-    log_report(lvl, {"label": "progress", "supervisor": st["name"],
-                     "started": _offender(c, c["pid"])})
+_SupervisorServer.requests = {
+    "start_child": _start_child,
+    "terminate_child": _terminate_child,
+    "restart_child": _restart_child,
+    "delete_child": _delete_child,
+    "get_childspec": _get_childspec,
+}

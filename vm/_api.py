@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from . import _introspect, _io, _registry, _signals
+from . import _introspect, _io, _ports, _registry, _signals
 import selectors
 
 from ._heap import _SCALARS, copy_term
@@ -575,6 +575,43 @@ def to_thread(fn, *args, timeout=None, **kwargs):
     there, `vm.send` and `vm.self` work and nothing else of the VM does."""
     p = _me("to_thread")
     return _io.to_thread(p, fn, args, kwargs, _opt_time(timeout, "to_thread"))
+
+
+def to_process(fn, *args, timeout=None, **kwargs):
+    """Run `fn(*args, **kwargs)` in a worker OS process and return its result (or
+    raise its exception, with the worker's traceback as a note).
+
+    Unlike `to_thread`, the work really stops: when the caller dies, or when
+    `timeout` seconds pass (TimeoutError), the worker is killed with everything
+    it started. `fn` must be importable by name (defined at module level);
+    arguments and result must be terms. Workers are reused between calls.
+    """
+    p = _alive("to_process")
+    return _ports.to_process(p, fn, args, kwargs, _opt_time(timeout, "to_process"))
+
+
+def port(argv, *, mode="line", cwd=None, env=None, stderr="stdout", line_max=65536) -> Pid:
+    """Start the command `argv` (a list, no shell) as a port owned by the caller.
+
+    The caller gets `(port, ("data", ...))` for its output (`mode="line"`:
+    `("eol", line)` per line without its newline, `("noeol", part)` for a
+    line longer than `line_max` or a last one without a newline;
+    `mode="stream"`: the bytes as they come), then `(port, ("exit_status", n))`.
+    `stderr` is "stdout" (merged), "discard" or "inherit". The port is a
+    process linked to the caller: when the caller exits, the command is killed
+    with everything it started. Returns the port's pid.
+    """
+    return _ports.open_port(_alive("port"), argv, mode, cwd, env, stderr, line_max)
+
+
+def port_command(port, data) -> bool:
+    """Write `data` (bytes or str) to a port's command's stdin."""
+    return _ports.port_command(_alive("port_command"), port, data)
+
+
+def port_close(port) -> bool:
+    """Close a port: its command is stopped, and `(port, "closed")` comes back."""
+    return _ports.port_close(_alive("port_close"), port)
 
 
 def wait_readable(sock, timeout=None) -> bool:

@@ -39,7 +39,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from greenlet import GreenletExit, getcurrent
 
-from . import _io
+from . import _io, _ports
 from ._heap import copy_term
 from ._process import EXITING, Process, _Killed
 from ._registry import resolve
@@ -65,6 +65,7 @@ class Node(Scheduler):
                          f"not {show(dirty_threads)}")
         self.dirty_threads = dirty_threads
         self._dirty = None
+        self._workers = None
         super().__init__(reductions=reductions, seed=seed, clock=clock, name=name,
                          preempt=preempt, slice_time=slice_time)
         self.external: deque = deque()
@@ -145,6 +146,14 @@ class Node(Scheduler):
             )
         if self.hub is not None:
             raise VMError("this node has already run; create a new vm.Node for another run")
+        loading = os.environ.get("BEAMLET_WORKER_LOADING_MAIN")
+        if loading:
+            raise VMError(
+                f"{loading} starts a node when it is imported: a vm.to_process worker that "
+                "loads it to find a function would start another node (and another worker, "
+                "without end). Put the node's start under `if __name__ == \"__main__\":`, or "
+                "move the function into a module of its own"
+            )
         self.hub = getcurrent()
         self.started_at = time.monotonic()
         if self.long_slice is not None:
@@ -186,6 +195,8 @@ class Node(Scheduler):
         self.procs.clear()
         if self._dirty is not None:
             self._dirty.close()
+        if self._workers is not None:
+            self._workers.close()
         if self._selector is not None:
             self._selector.close()
             self._wake_r.close()
@@ -501,6 +512,8 @@ class Node(Scheduler):
             "dirty": (self._dirty.stats() if self._dirty is not None
                       else _io.DirtyPool.unused_stats(self.dirty_threads)),
             "io_waits": sum(len(w) for w in self.io.by_fd.values()) if self.io else 0,
+            "workers": (self._workers.stats() if self._workers is not None
+                        else _ports.ProcessPool.unused_stats()),
             "pid": os.getpid(),
         }
 
@@ -513,6 +526,13 @@ class Node(Scheduler):
         if pool is None:
             self.selector()  # its workers wake the node through the selector
             pool = self._dirty = _io.DirtyPool(self, self.dirty_threads)
+        return pool
+
+    def process_pool(self):
+        """The node's worker subprocesses for vm.to_process, made on first use."""
+        pool = self._workers
+        if pool is None:
+            pool = self._workers = _ports.ProcessPool(self)
         return pool
 
     def io_waits(self):

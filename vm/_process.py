@@ -85,6 +85,7 @@ class Process(greenlet):
         "received",  # count of messages ever delivered (receive markers)
         "state",
         "budget",  # reductions left in the current slice
+        "grant",  # iterations between two reduction checks in its loops (vm.code)
         "reductions",  # reductions of finished slices
         "priority",
         "low_skips",  # times a low-priority process was passed over

@@ -59,7 +59,7 @@ from ._process import (
 from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
 from .code import decided_codes as _decided_codes
 from ._watchdog import report_long_slice
-from .code import ensure_instrumented, forget_decisions
+from .code import CHARGE, GRANT_NOW, PROBE, ensure_instrumented, forget_decisions, set_grant
 from .errors import BadArg, Exit, VMInternalError, show
 from .terms import Atom, Crash, Pid, Ref
 
@@ -116,6 +116,7 @@ class Scheduler:
         self.slice_mark = -1
         self.slice_t0 = self.check_t = 0.0
         self.checks = 0  # reduction checks run (vm.code): the watchdog watches it move
+        self.check_n = 0  # iterations handed out at the last timed check (vm.code)
         if self.compile_checks:
             forget_decisions()
         self.seed = seed
@@ -145,6 +146,7 @@ class Scheduler:
         self._draining = False
         self.stopping = False
         self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
+        self.exit_hooks = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
         self.attention = False  # set (by any thread) when service() has work
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty pool)
         self.last_poll = 0.0
@@ -204,6 +206,7 @@ class Scheduler:
         p.mailbox = None
         p.received = 0
         p.budget = self.slice
+        p.grant = CHARGE if self.slice_time is None else PROBE
         p.reductions = 0
         p.trap_exit = False
         p.links = p.monitors = p.monitored_by = p.dictionary = None
@@ -333,6 +336,8 @@ class Scheduler:
                     if q.state is RUNNABLE and q:
                         q.state = RUNNING
                         q.budget = self.slice
+                        if q.grant != GRANT_NOW[0]:
+                            set_grant(q.grant)
                         if q is not p:
                             q.switch()
                             if p.state is EXITING:  # killed while it waited
@@ -545,6 +550,7 @@ class Scheduler:
         rq = self.rq
         slice_ = self.slice
         timer_heap = self.timer_heap
+        grant_now = GRANT_NOW
         now = self.now
         while True:
             if self.special:
@@ -570,6 +576,8 @@ class Scheduler:
                 continue
             p.state = RUNNING
             p.budget = slice_
+            if p.grant != grant_now[0]:
+                set_grant(p.grant)
             p.switch()
             # Back in the hub: the process that switched here (p, or another one
             # p handed off to) has already accounted for its slice (switch_out).

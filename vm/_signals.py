@@ -40,7 +40,7 @@ from greenlet import getcurrent
 from ._heap import copy_term, term_size
 from ._process import EXITING, RECEIVING
 from .errors import BadArg, show
-from .terms import Atom
+from .terms import Atom, Pid
 
 log = logging.getLogger("beamlet.process")
 
@@ -214,6 +214,8 @@ def process_died(node, p):
     """Release everything `p` held and tell its links and monitors."""
     reason = p.exit_reason
     pid = p.pid
+    if node.exit_hooks:
+        _run_exit_hooks(node, p)
     if p.name is not None:
         node.names.pop(p.name, None)
     if p.aliases:
@@ -273,6 +275,29 @@ def process_died(node, p):
         node.main_reason = reason
         node.stopping = True
         node.special = True  # the loop's fast path looks only at `special`
+
+
+def _run_exit_hooks(node, p):
+    """Run the node's exit hooks (vm.lowlevel.add_exit_hook) for the dead `p`, first
+    of all: what they release (an ETS table) is gone, or handed over, before the
+    death can be observed, and what they return to send arrives ahead of the
+    EXIT and DOWN messages."""
+    pid = p.pid
+    reason = p.exit_reason
+    for hook in node.exit_hooks:
+        try:
+            sends = hook(pid, reason)
+            if sends:
+                for dest, msg in sends:
+                    target = node.lookup(dest) if type(dest) is Pid else None
+                    if target is None:
+                        continue
+                    msg = copy_term(msg)
+                    node.deliver(target, msg)
+                    if node.on_send:
+                        node.ins.emit("send", pid, dest, msg)
+        except Exception:  # noqa: BLE001 - a stdlib bug must not stop the node's death handling
+            log.exception("exit hook %r failed for %r", hook, pid)
 
 
 def wait_for_message(node, p):

@@ -188,6 +188,8 @@ class Watchdog:
         self.node = node
         self.threshold = threshold
         self.thread_ident = threading.get_ident()
+        self._cpu_clock = _cpu_clock_of_this_thread()
+        self._native_id = threading.get_native_id()
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"beamlet-watchdog-{node.creation}", daemon=True
@@ -201,34 +203,62 @@ class Watchdog:
         node = self.node
         return node.checks + node.context_switches
 
+    def _cpu(self):
+        """CPU seconds the node's thread has used, or None where the OS cannot say."""
+        if self._cpu_clock is None:
+            return None
+        try:
+            return time.clock_gettime(self._cpu_clock)
+        except OSError:
+            return None
+
+    def _starved(self, cpu_then, seconds) -> bool:
+        """Was the node's thread merely waiting for a CPU (a busy machine) rather
+        than running one call, or blocked in one? Then there is nothing to report:
+        it used little CPU and the OS has it runnable, not sleeping."""
+        cpu_now = self._cpu()
+        if cpu_then is None or cpu_now is None or cpu_now - cpu_then >= seconds / 2:
+            return False
+        try:
+            with open(f"/proc/self/task/{self._native_id}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state == "R"
+
     def _run(self):
         node = self.node
         interval = self.threshold / 2
         last = -1
         since = None
+        since_cpu = cpu = self._cpu()
         expected = time.monotonic() + interval
         while not self._stop.wait(interval):
             now = time.monotonic()
             late = now - expected
             expected = now + interval
             progress = self._progress()
+            cpu_before, cpu = cpu, self._cpu()
             if (late >= self.threshold and progress - last <= GIL_PROGRESS
-                    and not node.idling and node.long_slice_seen is None):
+                    and not node.idling and node.long_slice_seen is None
+                    and not self._starved(cpu_before, late)):
                 # This thread woke `late` seconds late while the node made (almost)
-                # no progress: the GIL was held (a busy machine that did not run
-                # this thread would have let the node run checks meanwhile). The
-                # node's thread let go of the GIL just now, right after the call.
+                # no progress and its thread kept a CPU busy: the GIL was held. The
+                # node's thread let go of it just now, right after the call.
                 self._flag(now - late - interval, late + interval, "held the GIL for")
-                since, last = now, progress
+                since, since_cpu, last = now, cpu, progress
                 continue
             if node.idling or progress != last:
                 last = progress
-                since = now
+                since, since_cpu = now, cpu
                 continue
             if since is None or node.long_slice_seen is not None:
                 continue
             stalled = now - since
             if stalled >= self.threshold:
+                if self._starved(since_cpu, stalled):
+                    since, since_cpu = now, cpu  # the machine is busy, not the node
+                    continue
                 self._flag(since - interval, stalled + interval, "has run")
 
     def _flag(self, start, seconds, verb):
@@ -248,6 +278,13 @@ class Watchdog:
             "vm.to_process()",
             pid if pid is not None else "the scheduler", verb, seconds, what, where, others,
         )
+
+
+def _cpu_clock_of_this_thread():
+    try:
+        return time.pthread_getcpuclockid(threading.get_ident())
+    except (AttributeError, OSError):
+        return None
 
 
 def report_long_slice(node, p):

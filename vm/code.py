@@ -95,6 +95,7 @@ CHARGE = 64
 _COUNTDOWN = "_bl_n"
 _LOOP = "__bl_loop__"
 _STEP = "__bl_step__"
+_GRANT = "__bl_grant__"
 _CALL = "__bl_call__"
 _ITER = "__bl_iter__"
 _MARK = "__beamlet_instrumented__"
@@ -104,49 +105,64 @@ _MARK = "__beamlet_instrumented__"
 # the runtime side of the checks
 
 
-# How many iterations (calls, items) run between two checks. CHARGE while
-# iterations are quick; on a real clock (where slices are also bounded by
-# wall time) it shrinks when the time between two checks passes GAP_TARGET,
-# down to a check per iteration, and grows back when iterations are quick
-# again. A loop whose body is one slow C call (`sum(range(50_000))`, a big
-# `json.loads`: a millisecond each) would otherwise reach its next check only
-# after 64 of them, and every process woken meanwhile would wait that long.
-# Under a seed or a virtual clock it never changes: runs stay reproducible.
-_grant = CHARGE
-_step_grant = CHARGE  # the count the current __bl_step__ iterator was made with
-GAP_TARGET = 50e-6  # seconds between two checks that the grant aims for
+# How many iterations (calls, items) run between two checks: each process's
+# own `grant`. CHARGE while its iterations are quick; on a real clock (where
+# slices are also bounded by wall time) it shrinks when the time between two
+# of its checks passes GAP_TARGET, down to a check per iteration, and grows
+# back when its iterations are quick again. A loop whose body is one slow C
+# call (`sum(range(50_000))`, a big `json.loads`: a millisecond each) would
+# otherwise reach its next check only after 64 of them, and every process
+# woken meanwhile would wait that long. The grant is per process, so a quick
+# loop elsewhere cannot hand a slow one a long countdown. A loop's countdown
+# starts at `__bl_grant__`, the running process's grant, which the scheduler
+# sets when it switches a process in (`set_grant`). A new process starts at
+# PROBE, so its first loops are measured early. Under a seed or a virtual clock
+# every grant is CHARGE and never changes: runs stay reproducible.
+GAP_TARGET = 50e-6  # seconds between two checks that a grant aims for
+PROBE = 4  # iterations measured after a slice's first check, and a new process's grant
+GRANT_NOW = [CHARGE]  # the value of builtins.__bl_grant__ (read by the scheduler)
 
 
-def _charge(n):
-    """Charge `n` reductions to the running process; end its slice when it is spent,
-    or (on a real clock) when it has run `slice_time` while others are ready."""
-    p = getcurrent()
-    if type(p) is Process:
-        b = p.budget - n
-        p.budget = b
-        node = p.node
-        node.checks += 1  # the long-slice watchdog watches this move
-        if b <= 0:
-            node.preempt(p)
-        elif node.slice_time is not None:
-            _timed_check(node, p)
+def set_grant(g):
+    """Make `g` the countdown new loops start from (the running process's grant)."""
+    GRANT_NOW[0] = g
+    builtins.__bl_grant__ = g
+
+
+def _charge(p, n):
+    """Charge `n` reductions to process `p`; end its slice when it is spent, or (on a
+    real clock) when it has run `slice_time` while others are ready. Returns how
+    many iterations to run before the next check."""
+    b = p.budget - n
+    p.budget = b
+    node = p.node
+    node.checks += 1  # the long-slice watchdog watches this move
+    if b <= 0:
+        node.preempt(p)
+        return p.grant
+    if node.slice_time is None:
+        return p.grant  # reproducible runs: the grant never changes
+    return _timed_check(node, p)
 
 
 def _timed_check(node, p):
-    global _grant
     now = _clock()
-    if node.slice_mark != node.context_switches:  # the first check of this slice
+    if node.slice_mark != node.context_switches:
+        # The first check of this slice: we do not know when the slice began,
+        # so measure the next few iterations before trusting the grant.
         node.slice_mark = node.context_switches
         node.slice_t0 = node.check_t = now
-        return
+        n = p.grant
+        node.check_n = n = PROBE if n > PROBE else n
+        return n
     gap = now - node.check_t
     node.check_t = now
-    g = _grant
-    if gap > GAP_TARGET:
-        if g > 1:
-            _grant = max(1, int(g * GAP_TARGET / gap))
-    elif g < CHARGE and gap * 4 < GAP_TARGET:
-        _grant = min(CHARGE, g * 2)
+    g = int(node.check_n * GAP_TARGET / gap) if gap > 0.0 else CHARGE
+    g = 1 if g < 1 else CHARGE if g > CHARGE else g
+    if g != p.grant:
+        p.grant = g
+        set_grant(g)
+    node.check_n = g
     # A Python loop iteration costs about ten BEAM reductions, so 4000 of them
     # can last a millisecond or more: end the slice after `slice_time` of wall
     # time whenever anything else could run (others_ready looks at due timers,
@@ -154,27 +170,32 @@ def _timed_check(node, p):
     # run queue: a woken process must not wait for the hog's budget).
     if now - node.slice_t0 > node.slice_time and node.others_ready(now):
         node.preempt(p)
+    return g
 
 
 def _loop_check():
-    _charge(_grant)
-    return _grant
+    p = getcurrent()
+    if type(p) is not Process:
+        return CHARGE  # outside any process the checks do nothing
+    return _charge(p, p.grant)
 
 
 def _call_check():
-    global _step_grant
-    _charge(_step_grant)
-    _step_grant = _grant
-    builtins.__bl_step__ = itertools.repeat(None, _step_grant).__next__
+    p = getcurrent()
+    n = _charge(p, CHARGE) if type(p) is Process else CHARGE
+    builtins.__bl_step__ = itertools.repeat(None, n).__next__
 
 
 def _iter_check(iterable):
-    n = _grant
+    p = getcurrent()
+    if type(p) is not Process:
+        yield from iterable
+        return
+    n = p.grant
     for item in iterable:
         n -= 1
         if n < 0:
-            n = _grant
-            _charge(n)
+            n = _charge(p, p.grant)
         yield item
 
 
@@ -183,6 +204,7 @@ def _install_builtins():
     builtins.__bl_call__ = _call_check
     builtins.__bl_iter__ = _iter_check
     builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
+    set_grant(CHARGE)
 
 
 _install_builtins()
@@ -208,7 +230,7 @@ def _entry_stmts(lineno, has_loops, has_calls):
     if has_calls:
         lines.append(f"try:\n    {_STEP}()\nexcept StopIteration:\n    {_CALL}()")
     if has_loops:
-        lines.append(f"{_COUNTDOWN} = {CHARGE}")
+        lines.append(f"{_COUNTDOWN} = {_GRANT}")
     body = ast.parse("\n".join(lines)).body if lines else []
     for n in body:
         for sub in ast.walk(n):

@@ -12,12 +12,32 @@ Application code should not need anything here. What this module offers:
 - `Instrument`, and the process-state names the observer prints.
 - `snapshot`: the observer's read-only snapshots of the process table, one
   process, the registry and the scheduler's counters (see `vm._snapshot`).
+- `add_exit_hook(hook)` / `remove_exit_hook(hook)`: run a function when a
+  process of the node dies, before its name is released and before its
+  links and monitors fire (how ETS tables follow their owner's death).
+- The node, seen from tools that run beside its processes (the shell, the
+  observer, a notebook): `on_node_thread`, `whereis`, `is_alive`,
+  `registered_name`, `node_now`, `parse_pid`, `kill`, `spawn_system`,
+  `add_instrument`, `remove_instrument`, `park`, `wake`, `interrupt`, and
+  `compile_checked` for code typed at a prompt. These are the only doors
+  the stdlib uses into a node besides the public API: each is documented
+  in docs/api.md ("vm.lowlevel"), and the node's internals may change
+  behind them.
+
+Unless a function says otherwise it runs on the node's thread: inside one
+of its processes, or in a function run between slices (`Node.post`,
+`Node.call`). `node=None` means the caller's node (inside a process).
 
 Do not keep a `Process` record after the process died: records are reused
 for new processes (greenlet pooling). Keep its pid instead.
 """
 
 from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
 
 from greenlet import getcurrent
 
@@ -29,8 +49,12 @@ from ._mailbox import _not_in_process
 from ._mailbox import mark as mailbox_mark
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING, Process
 from . import _snapshot as snapshot
+from .code import CHARGE, Instrumenter
+from .errors import BadArg, NotInProcess, VMError
+from .terms import Pid
 
 __all__ = [
+    "add_exit_hook",
     "call_reply",
     "call_request",
     "EVENTS",
@@ -42,13 +66,28 @@ __all__ = [
     "RUNNABLE",
     "RUNNING",
     "WAITING",
+    "add_instrument",
+    "compile_checked",
     "copy_term",
     "current_node",
     "current_process",
+    "interrupt",
+    "is_alive",
     "is_term",
+    "kill",
     "mailbox_mark",
+    "remove_exit_hook",
+    "node_now",
+    "on_node_thread",
+    "park",
+    "parse_pid",
+    "registered_name",
+    "remove_instrument",
     "snapshot",
+    "spawn_system",
     "term_size",
+    "wake",
+    "whereis",
 ]
 
 
@@ -61,3 +100,236 @@ def current_process() -> Process:
 
 def current_node():
     return current_process().node
+
+
+# ----------------------------------------------------------------------
+# exit hooks: resources that stdlib keeps on behalf of a process (ETS tables)
+
+
+
+def add_exit_hook(hook) -> None:
+    """Run `hook(pid, reason)` each time a process of the caller's node dies.
+
+    The hook runs on the node's thread at the moment of death, before the
+    dead process's registered name is released and before any EXIT or DOWN
+    it causes is delivered, so nothing can observe the process dead while
+    what the hook releases still exists (OTP's rule for ETS tables: they are
+    gone, or handed to their heir, before the owner's links and monitors
+    fire). No process is running on the hook's behalf: it must not call
+    process functions (`vm.send`, `vm.self`, ...). To send, return an
+    iterable of `(pid, message)` pairs; they are delivered in order, as if
+    sent by the dead process, ahead of its EXIT and DOWN messages. Return
+    None when there is nothing to send.
+
+    Keep hooks short: every death on the node runs them. A hook that raises
+    is logged with its traceback and stays installed. Adding the same hook
+    twice installs it once.
+    """
+    node = current_node()
+    if not callable(hook):
+        raise BadArg(f"add_exit_hook: expected a callable hook(pid, reason), not {hook!r}")
+    if hook not in node.exit_hooks:
+        node.exit_hooks = node.exit_hooks + (hook,)
+
+
+def remove_exit_hook(hook) -> bool:
+    """Remove a hook added by `add_exit_hook` on the caller's node; True if it was there."""
+    node = current_node()
+    if hook not in node.exit_hooks:
+        return False
+    node.exit_hooks = tuple(h for h in node.exit_hooks if h is not hook)
+    return True
+
+
+# ----------------------------------------------------------------------
+# the node, for tools that run beside its processes
+
+
+def _node(node):
+    return node if node is not None else current_node()
+
+
+def _live(node, pid):
+    if type(pid) is not Pid:
+        raise BadArg(f"expected a pid, not {pid!r}")
+    return node.lookup(pid)
+
+
+def on_node_thread(node) -> bool:
+    """True when the caller runs on `node`'s thread: inside one of its
+    processes, or in a function the node runs between slices. Callable from
+    any thread; tools use it to decide whether to read a node directly or to
+    post the read to it."""
+    t = node._thread
+    if t is not None:
+        return threading.current_thread() is t
+    if node.hub is None:
+        return False
+    try:
+        return current_process().node is node
+    except NotInProcess:
+        return False
+
+
+def whereis(name, *, node=None):
+    """The pid registered as `name` on the node, or None (`vm.whereis` without
+    needing to be a process)."""
+    p = _node(node).names.get(name)
+    return p.pid if p is not None else None
+
+
+def is_alive(pid, *, node=None) -> bool:
+    """Is `pid` a live process of the node?"""
+    return _live(_node(node), pid) is not None
+
+
+def registered_name(pid, *, node=None):
+    """The name `pid` is registered under, or None (also None when it is dead)."""
+    p = _live(_node(node), pid)
+    return p.name if p is not None else None
+
+
+def node_now(node=None) -> float:
+    """The node's clock, in seconds (`vm.monotonic()` for code outside a process).
+    Callable from any thread."""
+    return _node(node).now()
+
+
+def parse_pid(text, node) -> Pid:
+    """A pid of `node` from its printed form `"<0.42.0>"`. Callable from any thread."""
+    return Pid.parse(text, node.name, node.creation)
+
+
+def kill(pid, reason="killed", *, node=None) -> bool:
+    """Make `pid` exit with `reason` now, untrappably: its links and monitors
+    fire with `reason` (the observer's kill, the shell's Ctrl-C). Returns
+    False if it was not alive. `vm.exit(pid, "kill")` is the same from a
+    process; this one also works between slices."""
+    n = _node(node)
+    p = _live(n, pid)
+    if p is None:
+        return False
+    n.kill(p, reason)
+    return True
+
+
+def spawn_system(fn, *args, node=None, **kwargs) -> Pid:
+    """Spawn `fn(*args, **kwargs)` as a process with no parent (nothing is
+    linked to it and nothing monitors it): how tools start the processes
+    they own, such as the shell's evaluator. Returns its pid."""
+    n = _node(node)
+    p, _ = n.spawn_process(None, fn, args, kwargs or None)
+    return p.pid
+
+
+def add_instrument(inst, *, node) -> None:
+    """Attach an instrument to `node` (`vm.add_instrument` from outside a
+    process). Callable from any thread: from another one it waits until the
+    node has attached it."""
+    node.add_instrument(inst)
+
+
+def remove_instrument(inst, *, node) -> bool:
+    """Detach an instrument; False if it was not attached. Callable from any thread."""
+    return node.remove_instrument(inst)
+
+
+def park() -> None:
+    """Suspend the calling process (status `waiting`) until `wake(pid)`.
+
+    Messages that arrive meanwhile stay in its mailbox: this is a wait
+    outside `receive`, for a process whose work is handed to it by a tool
+    (the shell's evaluator waiting for the next expression), so that no
+    plumbing message ever shows in its mailbox or in a trace. A kill ends
+    the wait as it ends any other."""
+    p = current_process()
+    p.node.park(p, WAITING)
+
+
+def wake(pid, *, node=None) -> bool:
+    """Make a process suspended in `park()` runnable; False if it is not
+    parked there (dead, running, or waiting in `receive` or a timer)."""
+    n = _node(node)
+    p = _live(n, pid)
+    if p is None or p.state is not WAITING or p.undo is not None:
+        return False
+    n.make_runnable(p)
+    return True
+
+
+_VM_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _running_pid(frame):
+    """(pid of the process whose slice the frames belong to, innermost frame is user code)."""
+    user = frame is not None and not frame.f_code.co_filename.startswith(_VM_DIR)
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code.co_name == "_run_process" and code.co_filename.startswith(_VM_DIR):
+            return getattr(f.f_locals.get("p"), "pid", None), user
+        f = f.f_back
+    return None, False
+
+
+def interrupt(pid, exc_type, *, node) -> bool:
+    """Raise `exc_type` in `pid` if it is running right now in a slice that
+    reaches no reduction check (a long C call such as `time.sleep`, or a
+    loop compiled without checks), as soon as the Python code it runs gets
+    control back. Called from another thread (the shell's Ctrl-C, when a
+    posted kill is not served because the node is stuck in that slice).
+
+    Returns False, and does nothing, when `pid` is not the process running
+    on the node's thread, or when the node's thread is inside the VM (where
+    an exception would break the scheduler): then a kill posted with
+    `Node.post` is served at the next slice boundary anyway. The process
+    sees an ordinary exception at the line it is running; what it does with
+    it is up to its code (the shell's evaluator exits with `killed`).
+    A node running on the main thread gets Ctrl-C from Python itself, so
+    this is for background nodes only."""
+    if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+        raise BadArg(f"interrupt: exc_type must be an exception class, not {exc_type!r}")
+    t = node._thread
+    if t is None or t.ident is None or threading.current_thread() is t:
+        return False
+    ident = t.ident
+    frame = sys._current_frames().get(ident)
+    running, user = _running_pid(frame)
+    if running != pid or not user:
+        return False
+    set_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    if set_exc(ctypes.c_ulong(ident), ctypes.py_object(exc_type)) != 1:
+        return False
+    # It may have left user code between the look and the set: look again,
+    # and take the exception back if it could now land inside the VM.
+    running, user = _running_pid(sys._current_frames().get(ident))
+    if running != pid or not user:
+        set_exc(ctypes.c_ulong(ident), None)
+        return False
+    return True
+
+
+class _TopLevelInstrumenter(Instrumenter):
+    """Checks in loops at the top level too: code typed at a prompt runs in a
+    process, not at import time."""
+
+    _inside_function = True
+
+
+def compile_checked(source, filename, mode="exec", *, top_level_loops=True):
+    """Compile `source` (text or an `ast` tree) with reduction checks, as
+    `vm.code.compile_source` does, and with `top_level_loops=True` also the
+    loops outside any function (a `while True: pass` typed at the shell
+    prompt runs in the shell's process and must be preempted). Top-level
+    loops keep their countdown in the namespace the code runs in, under the
+    name `_bl_n`, set at the start of the code."""
+    import ast
+
+    tree = ast.parse(source, filename, mode) if isinstance(source, (str, bytes)) else source
+    cls = _TopLevelInstrumenter if top_level_loops else Instrumenter
+    tree = cls().visit(tree)
+    if top_level_loops and isinstance(tree, ast.Module) and any(
+            isinstance(n, (ast.For, ast.While, ast.AsyncFor)) for n in ast.walk(tree)):
+        start = ast.parse(f"_bl_n = {CHARGE}").body
+        tree.body = start + tree.body
+    return compile(ast.fix_missing_locations(tree), filename, mode, dont_inherit=True)

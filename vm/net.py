@@ -27,6 +27,7 @@ Timeouts are in seconds (None waits forever); a timeout raises
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 
 from . import _api
@@ -157,6 +158,9 @@ def active(sock: socket.socket):
     `("tcp", tag, data)` for each chunk and `("tcp_closed", tag)` at the end,
     where `tag` is `sock.fileno()`. The caller keeps `sock` for writing, so it
     can wait for data and for messages from other processes in one `receive`.
+    The reader reads its own duplicate of the descriptor; it ends with its
+    owner, whatever the owner's exit reason (as a port closes with its owner),
+    so the peer sees the connection close once the owner has closed `sock`.
     Returns the reader's pid.
     """
     if not isinstance(sock, socket.socket):
@@ -166,11 +170,26 @@ def active(sock: socket.socket):
 
 
 def _reader(fd, owner, tag):
+    from greenlet import getcurrent
+
+    from ._io import MESSAGE
+    from ._mailbox import receive
+
+    _api.process_flag("trap_exit", True)  # to hear of the owner's exit, even a normal one
+    me = getcurrent()
+    waits = me.node.io_waits()
     sock = adopt(fd)
     try:
         while True:
+            if waits.wait(me, sock, selectors.EVENT_READ, None, messages=True) is MESSAGE:
+                msg = receive()
+                if type(msg) is tuple and len(msg) == 3 and msg[0] == "EXIT" and msg[1] == owner:
+                    return
+                continue
             try:
-                data = recv(sock)
+                data = sock.recv(65536)
+            except BlockingIOError:
+                continue
             except OSError:
                 data = b""
             if not data:

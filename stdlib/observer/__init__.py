@@ -9,13 +9,21 @@ What this package owns, bottom-up:
     views.py     plain functions from snapshots to a `View` (text + JSON, and
                  Mermaid for trees): process table, i(), one process, system,
                  regs(), bt(), supervision tree
+    display.py   views as HTML tables, for notebooks
+    targets.py   naming the process a helper acts on; a behaviour's state
     suptree.py   walking a supervisor's children into the tree a view draws
     tracing.py   dbg-style tracing on the instruments, with a mandatory limit;
                  sequence diagrams (terminal and Mermaid)
     top.py       the live, refreshing process table (rich), keys to sort,
                  pause, change the interval, open a process, kill (if allowed)
+    commands.py  the registry of shell commands and their help lines
     helpers.py   the shell's helpers, as Erlang's `c` module has them
-    shell.py     `beamlet shell [FILE]`: the REPL and its shell process
+    session.py   the shell's own commands: v, b, f, h, l, c
+    crashlog.py  reports as one line each, with the failing file and line
+    shell.py     the shell session and its shell process (the evaluator)
+    repl.py      `beamlet shell [FILE]` in a terminal: readers, Ctrl-C, the
+                 break menu, output above the prompt
+    notebook.py  the shell in Jupyter (`%load_ext stdlib.observer.notebook`)
 
 Use it from any process of a node, or from another thread after
 `use_node(node)`:
@@ -50,6 +58,7 @@ from .helpers import (
                       seq,
                       suspend,
                       system,
+                      tables,
                       trace,
                       trace_stop,
                       tree,
@@ -76,6 +85,7 @@ __all__ = [
     "seq",
     "suspend",
     "system",
+    "tables",
     "trace",
     "trace_stop",
     "tree",

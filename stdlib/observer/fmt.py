@@ -10,14 +10,17 @@ What this module owns:
   object `{"crash": type, "message": ...}`, dict keys strings, and anything
   else its repr. JSON output is meant for scripts and agents, so its shapes
   are documented in docs/observer.md and kept stable.
-- `mfa(t)`, `size(n)`, `count(n)`, `seconds(s)`: small column formats.
+- `mfa(t)`, `size(n)`, `count(n)`, `seconds(s)`, `child_id(cid)`: small
+  column formats.
 
 What it refuses: layout. Tables and trees are drawn by the views.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import reprlib
 
 from vm import Atom, Crash, Pid, Ref
 
@@ -26,8 +29,31 @@ ELLIPSIS = "..."
 TERM_LIMIT = 120
 
 
+#: Elements of a list, tuple, dict or set a cut view looks at before "...".
+SHOWN_ITEMS = 24
+
+
+def _bounded_repr(limit):
+    r = reprlib.Repr()
+    r.maxlevel = 6
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = r.maxfrozenset = r.maxdeque = \
+        r.maxarray = SHOWN_ITEMS
+    r.maxstring = r.maxother = r.maxlong = max(limit, 8)
+    return r
+
+
 def short(term, limit=TERM_LIMIT) -> str:
-    return cut(repr(term), limit)
+    """`repr(term)` cut to `limit` characters. The repr is built only as far as
+    it can be shown (reprlib), so a view of a process holding a megabyte list
+    costs what the line costs, not a walk of the list."""
+    if limit is None:
+        return repr(term)
+    t = type(term)
+    if t in (int, float, bool) or term is None or t in (Pid, Ref):
+        return cut(repr(term), limit)
+    if t is str or t is bytes:  # cut at the end, as a reader expects
+        return cut(repr(term[: limit + 1]), limit)
+    return cut(_bounded_repr(limit).repr(term), limit)
 
 
 def cut(text: str, limit) -> str:
@@ -75,6 +101,16 @@ def seconds(s) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
+def child_id(cid, limit=40):
+    """A supervisor child id as a tree shows it: a class or function by its name
+    (`Counter`, not `<class 'app.Counter'>`), anything else as a short term."""
+    if isinstance(cid, type) or callable(cid) and hasattr(cid, "__qualname__"):
+        return cut(cid.__name__, limit)
+    if isinstance(cid, str):
+        return cut(str(cid), limit)
+    return short(cid, limit)
+
+
 def jsonable(x, limit=None):
     """A term as JSON-ready data (see the module docstring). `limit` cuts the
     repr of leaves that are not JSON types."""
@@ -88,9 +124,17 @@ def jsonable(x, limit=None):
     if t is Crash:
         return {"crash": x.exc_type, "message": x.message}
     if t is tuple or t is list:
+        if limit is not None and len(x) > SHOWN_ITEMS:
+            return [jsonable(e, limit) for e in x[:SHOWN_ITEMS]] + [
+                f"{ELLIPSIS} {len(x) - SHOWN_ITEMS} more"]
         return [jsonable(e, limit) for e in x]
     if t is dict:
-        return {_key(k): jsonable(v, limit) for k, v in x.items()}
+        items = x.items() if limit is None or len(x) <= SHOWN_ITEMS else \
+            itertools.islice(x.items(), SHOWN_ITEMS)
+        out = {_key(k): jsonable(v, limit) for k, v in items}
+        if len(out) < len(x):
+            out[ELLIPSIS] = f"{len(x) - len(out)} more"
+        return out
     if t is bytes:
         return cut(repr(x), limit)
     return cut(repr(x), limit)

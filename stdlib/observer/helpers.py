@@ -11,6 +11,7 @@ called.
     i(pid)          one process: info, messages, dictionary, stack, behaviour state
     procs(...)      the process table: top n by a column, filtered, with windows
     regs()          registered processes
+    tables()        ETS tables: name, id, owner, type, access, size, memory
     flush()         print and drop every message in the caller's mailbox
     bt(pid)         where a process stands (its stack, innermost first)
     pid("<0.42.0>") a pid from its printed form (also pid(0, 42, 0))
@@ -22,7 +23,7 @@ called.
     seq(...)        the last trace (or a function's run) as a sequence diagram
     get_state(pid)  a behaviour's state through sys
     suspend/resume/replace_state   change a behaviour; need allow_destructive=True
-    help()          this list; help(name) one helper's help
+    help()          every command; help(name) one command's help (commands.py)
 
 Reading is always allowed. Changing is limited to the verbs whose names
 say so: `kill` and `exit` act at once (they are Erlang's `exit/2`, which
@@ -38,11 +39,16 @@ import weakref
 from functools import partial
 
 import vm
+from vm import lowlevel
 from vm.lowlevel import snapshot
 
+from . import tables as _tables
 from . import tracing as _trace
+from .commands import command, register
 from .fmt import dumps, jsonable
 from .source import in_process, on_node, resolve_node
+from .targets import behaviour_state, is_behaviour, pid
+from .targets import target as _target
 from .views import (
     NOT_ASKED,
     Text,
@@ -56,15 +62,11 @@ from .views import (
     tree_view,
 )
 
-#: Modules whose frames on a process's stack mean "a behaviour loop runs here,
-#: so a sys request will be answered" (and not left in a plain mailbox).
-BEHAVIOUR_MODULES = ("stdlib.gen_server", "stdlib.gen_statem", "stdlib.supervisor",
-                     "stdlib.dynamic_supervisor", "stdlib.otp_sys", "stdlib.task",
-                     "stdlib.application")
-STATE_TIMEOUT = 2.5  # observer_cli's timeout for reading a state
-
 _last_table: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _last_system: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+KILLED = vm.Atom("killed")
 
 
 class DestructiveRefused(vm.VMError):
@@ -90,41 +92,12 @@ def _out(view: View, json: bool):
 # pids and names
 
 
-def pid(x, y=None, z=None, *, node=None) -> vm.Pid:
-    """A pid from its printed form: `pid("<0.42.0>")`, or `pid(0, 42, 0)`."""
-    node = resolve_node(node)
-    if y is not None:
-        if z is None:
-            raise vm.BadArg("pid(x, y, z) takes three numbers, like Erlang's c:pid/3")
-        x = f"<{x}.{y}.{z}>"
-    if isinstance(x, vm.Pid):
-        return x
-    if not isinstance(x, str):
-        raise vm.BadArg(f"pid: expected '<0.42.0>' or three numbers, not {x!r}")
-    return vm.Pid.parse(x, node.name, node.creation)
-
-
-def _target(x, node=None):
-    """A pid from a pid, its printed form, or a registered name."""
-    if isinstance(x, vm.Pid):
-        return x
-    if isinstance(x, str) and x.startswith("<"):
-        return pid(x, node=node)
-    if isinstance(x, str):
-        def look(n):
-            p = n.names.get(x)
-            return p.pid if p is not None else None
-        found = on_node(look, node)
-        if found is None:
-            raise vm.BadArg(f"no process is registered as {x!r}")
-        return found
-    raise vm.BadArg(f"expected a pid, '<0.42.0>' or a registered name, not {x!r}")
-
-
 # ----------------------------------------------------------------------
 # the c module
 
 
+@command("i() all processes; i(pid) one process in detail (full=True: uncut)",
+         section="Processes")
 def i(x=None, y=None, z=None, *, all=False, full=False, json=False, node=None):
     """i() lists processes (Erlang's c:i/0); i(pid) shows one (c:i/3, observer's
     process window). `all=True` lists every process; `full=True` prints
@@ -139,34 +112,17 @@ def i(x=None, y=None, z=None, *, all=False, full=False, json=False, node=None):
 
 def process_view(x, *, full=False, state=True, node=None) -> View:
     """The detail view of one process, with its behaviour state if it has one."""
-    target = _target(x, node)
-    d = on_node(partial(_detail, pid=target, messages=None if full else 20), node)
+    t = _target(x, node)
+    d = on_node(partial(_detail, pid=t, messages=None if full else 20), node)
     st = NOT_ASKED
     if d is not None and state and is_behaviour(d):
-        st = behaviour_state(target, node=node)
-    return detail_view(d, state=st, full=full)
-
-
-def is_behaviour(detail) -> bool:
-    """Does a behaviour loop run in this process (see BEHAVIOUR_MODULES)?"""
-    return any(f[0] in BEHAVIOUR_MODULES for f in detail.stacktrace)
-
-
-def behaviour_state(target, *, timeout=STATE_TIMEOUT, node=None):
-    """`otp_sys.get_state` with a short timeout; `("error", why)` if it fails."""
-    from stdlib import otp_sys
-
-    me = _self_or_none()
-    if me == target:
-        return ("error", "the shell cannot ask itself for its state")
-
-    def ask():
-        try:
-            return otp_sys.get_state(target, timeout)
-        except vm.Exit as e:
-            return ("error", e.reason[0] if type(e.reason) is tuple and e.reason else e.reason)
-
-    return in_process(ask, node=node)
+        st = behaviour_state(t, node=node)
+    view = detail_view(d, state=st, full=full)
+    if d is not None:  # the ETS tables it owns (deleted, or handed to an heir, when it dies)
+        owned = on_node(partial(_tables.owned_by, pid=t), node)
+        view.text += f"\n  tables    {', '.join(map(repr, owned)) if owned else '[]'}"
+        view.data["tables"] = [repr(tab) for tab in owned]
+    return view
 
 
 def _self_or_none():
@@ -176,6 +132,8 @@ def _self_or_none():
         return None
 
 
+@command("procs(n=20, sort=, match=, status=, window=) the process table, top n",
+         section="Processes")
 def procs(n=20, sort="reductions_delta", *, match=None, status=None, window=None,
           reverse=False, json=False, node=None):
     """The process table: the top `n` by `sort`, optionally filtered.
@@ -204,13 +162,28 @@ def procs(n=20, sort="reductions_delta", *, match=None, status=None, window=None
     return _out(processes_view(tbl), json)
 
 
+@command("regs() registered processes, with their current functions",
+         section="Processes")
 def regs(*, json=False, node=None):
-    """Registered processes (Erlang's c:regs/0)."""
+    """Registered processes (Erlang's c:regs/0), with where each stands now."""
     node_ = resolve_node(node)
     rows = on_node(snapshot.registered, node_)
-    return _out(regs_view(rows, node_.name), json)
+    current = in_process(lambda: {r.pid: vm.process_info(r.pid, "current_function")
+                                  for r in rows}, node=node_)
+    return _out(regs_view(rows, node_.name, current), json)
 
 
+@command("tables() ETS tables: name, id, owner, type, access, size, memory",
+         section="Processes")
+def tables(*, json=False, node=None):
+    """The node's ETS tables (Erlang's ets:i/0, observer's Table Viewer): name,
+    id, owner, type, access, size and memory; private tables are listed too."""
+    node_ = resolve_node(node)
+    return _out(_tables.tables_view(on_node(_tables.table_rows, node_)), json)
+
+
+@command("flush() print and drop the messages in the shell's mailbox",
+         section="Processes")
 def flush():
     """Print every message in the caller's mailbox ("Shell got ...") and drop them."""
     msgs = vm.flush()
@@ -218,28 +191,28 @@ def flush():
         print(f"Shell got {m!r}", flush=True)
 
 
+@command("bt(pid) where a process stands: its stack, innermost first",
+         section="Processes")
 def bt(x, *, json=False, node=None):
     """Where a process stands: its Python frames, innermost first (c:bt/1)."""
-    target = _target(x, node)
-    d = on_node(partial(_detail, pid=target, messages=0), node)
+    t = _target(x, node)
+    d = on_node(partial(_detail, pid=t, messages=0), node)
     return _out(bt_view(d), json)
 
 
+@command("kill(pid) exit(pid, 'kill'): the untrappable kill",
+         section="Processes")
 def kill(x, *, node=None):
     """Kill a process: the untrappable exit signal `kill` (observer's kill)."""
-    target = _target(x, node)
+    t = _target(x, node)
     if _self_or_none() is not None:
-        return vm.exit(target, "kill")
+        return vm.exit(t, "kill")
 
-    def do(n):
-        p = n.lookup(target)
-        if p is not None:
-            n.kill(p, vm.Atom("killed"))
-        return True
-
-    return on_node(do, node)
+    return on_node(lambda n: lowlevel.kill(t, KILLED, node=n), node)
 
 
+@command("exit(pid, reason) send an exit signal; exit(reason) exit the shell process",
+         section="Processes")
 def exit(*args, node=None):
     """exit(pid, reason) sends an exit signal; exit(reason) exits the caller."""
     if len(args) == 2:
@@ -250,10 +223,15 @@ def exit(*args, node=None):
                     "q() leaves the shell")
 
 
+register("pid", pid, 'pid("<0.42.0>") or pid(0, 42, 0) a pid from its printed form')
+
+
 # ----------------------------------------------------------------------
 # system and trees
 
 
+@command("system() processes, run queues, reductions/s, messages/s, memory",
+         section="Processes")
 def system(*, window=1.0, json=False, node=None):
     """The node: processes, run queues, reductions and messages per second,
     utilization, memory. Rates are since the last look, or measured over
@@ -273,6 +251,8 @@ def system(*, window=1.0, json=False, node=None):
     return _out(system_view(info, rates), json)
 
 
+@command("tree(sup) a supervision tree; mermaid=True for a Mermaid graph",
+         section="Supervision and behaviours")
 def tree(root, *, json=False, mermaid=False, direction="TD", node=None):
     """The supervision tree under a supervisor (pid or name) or an application
     (("app", name)), drawn as a tree; `mermaid=True` gives Mermaid text."""
@@ -289,12 +269,14 @@ def tree(root, *, json=False, mermaid=False, direction="TD", node=None):
 # behaviours through sys
 
 
+@command("get_state(pid) a behaviour's state through sys",
+         section="Supervision and behaviours")
 def get_state(x, *, timeout=5.0, node=None):
     """A behaviour's state (otp_sys.get_state)."""
     from stdlib import otp_sys
 
-    target = _target(x, node)
-    return in_process(otp_sys.get_state, target, timeout, node=node)
+    t = _target(x, node)
+    return in_process(otp_sys.get_state, t, timeout, node=node)
 
 
 def _destructive(what, allow):
@@ -305,6 +287,8 @@ def _destructive(what, allow):
         )
 
 
+@command("suspend(pid, allow_destructive=True) suspend a behaviour",
+         section="Supervision and behaviours")
 def suspend(x, *, allow_destructive=False, node=None):
     """Suspend a behaviour process (it answers only system messages until resumed)."""
     from stdlib import otp_sys
@@ -313,6 +297,8 @@ def suspend(x, *, allow_destructive=False, node=None):
     return in_process(otp_sys.suspend, _target(x, node), node=node)
 
 
+@command("resume(pid, allow_destructive=True) resume it",
+         section="Supervision and behaviours")
 def resume(x, *, allow_destructive=False, node=None):
     from stdlib import otp_sys
 
@@ -320,6 +306,8 @@ def resume(x, *, allow_destructive=False, node=None):
     return in_process(otp_sys.resume, _target(x, node), node=node)
 
 
+@command("replace_state(pid, fn, allow_destructive=True) replace a state",
+         section="Supervision and behaviours")
 def replace_state(x, fn, *, allow_destructive=False, node=None):
     """Replace a behaviour's state with fn(state); returns the new state."""
     from stdlib import otp_sys
@@ -332,6 +320,8 @@ def replace_state(x, fn, *, allow_destructive=False, node=None):
 # tracing
 
 
+@command("trace(pid|name|'new'|'all', events, count=N or seconds=S) dbg-style trace",
+         section="Tracing")
 def trace(target, events=_trace.DEFAULT_EVENTS, *, count=None, seconds=None, follow=False,
           full=False, timestamps=False, node=None):
     """dbg-style tracing with a mandatory limit (count=N events and/or seconds=S).
@@ -346,11 +336,15 @@ def trace(target, events=_trace.DEFAULT_EVENTS, *, count=None, seconds=None, fol
                         full=full, timestamps=timestamps, node=node)
 
 
+@command("trace_stop() stop the running trace now",
+         section="Tracing")
 def trace_stop(*, node=None):
     """Stop the running trace now."""
     return _trace.stop(node)
 
 
+@command("seq() the last trace as a sequence diagram; seq(fn) trace fn's run",
+         section="Tracing")
 def seq(fn=None, *args, mermaid=False, json=False, count=1000, node=None, **kwargs):
     """A message sequence diagram: of the last trace, or of running fn(*args)
     traced (the caller and what it spawns). mermaid=True gives Mermaid text."""
@@ -366,48 +360,6 @@ def seq(fn=None, *args, mermaid=False, json=False, count=1000, node=None, **kwar
     if mermaid:
         return view.mermaid()
     return _out(view, json)
-
-
-# ----------------------------------------------------------------------
-# help
-
-
-HELP_ORDER = ("i", "procs", "top", "regs", "flush", "bt", "pid", "kill", "exit", "system",
-              "tree", "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
-              "replace_state", "q", "help")
-
-SHORT_HELP = {
-    "i": "i() all processes; i(pid) one process in detail (full=True: uncut)",
-    "procs": "procs(n=20, sort=, match=, status=, window=) the process table, top n",
-    "top": "top() a live, refreshing process table (keys: h for help)",
-    "regs": "regs() registered processes",
-    "flush": "flush() print and drop the messages in the shell's mailbox",
-    "bt": "bt(pid) where a process stands: its stack, innermost first",
-    "pid": 'pid("<0.42.0>") or pid(0, 42, 0) a pid from its printed form',
-    "kill": "kill(pid) exit(pid, 'kill'): the untrappable kill",
-    "exit": "exit(pid, reason) send an exit signal; exit(reason) exit the shell process",
-    "system": "system() processes, run queues, reductions/s, messages/s, memory",
-    "tree": "tree(sup) a supervision tree; mermaid=True for a Mermaid graph",
-    "trace": "trace(pid|name|'new'|'all', events, count=N or seconds=S) dbg-style trace",
-    "trace_stop": "trace_stop() stop the running trace now",
-    "seq": "seq() the last trace as a sequence diagram; seq(fn) trace fn's run",
-    "get_state": "get_state(pid) a behaviour's state through sys",
-    "suspend": "suspend(pid, allow_destructive=True) suspend a behaviour",
-    "resume": "resume(pid, allow_destructive=True) resume it",
-    "replace_state": "replace_state(pid, fn, allow_destructive=True) replace a state",
-    "q": "q() leave the shell (the node stops)",
-    "help": "help() this list; help(name) more about one helper",
-}
-
-
-def help_text() -> str:
-    lines = ["Shell helpers (every view takes json=True; pids print as <0.42.0>):"]
-    for name in HELP_ORDER:
-        lines.append(f"  {SHORT_HELP[name]}")
-    lines.append("The vm module is imported as vm: vm.spawn, vm.send, vm.receive, vm.self, "
-                 "vm.link, vm.monitor, ...")
-    lines.append("Tutorial: docs/tutorial/README.md. Leave with q() or Ctrl-D.")
-    return "\n".join(lines)
 
 
 __all__ = [
@@ -428,6 +380,7 @@ __all__ = [
     "seq",
     "suspend",
     "system",
+    "tables",
     "trace",
     "trace_stop",
     "tree",

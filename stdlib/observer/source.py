@@ -22,12 +22,11 @@ What it refuses: deciding what to read. Views and helpers do.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import vm
-from vm.lowlevel import current_process
+from vm.lowlevel import current_process, on_node_thread
 
 _default = {"node": None}
 
@@ -62,17 +61,10 @@ def resolve_node(node=None):
     return node
 
 
-def _on_thread(node) -> bool:
-    t = getattr(node, "_thread", None)
-    if t is not None:
-        return threading.current_thread() is t
-    return node.hub is not None and _current() is not None
-
-
 def on_node(fn, node=None, timeout=10.0):
     """Return `fn(node)`, run on the node's thread (see the module docstring)."""
     node = resolve_node(node)
-    if _on_thread(node):
+    if on_node_thread(node):
         return fn(node)
     fut: Future = Future()
 

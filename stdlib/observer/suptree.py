@@ -4,7 +4,7 @@ What this module owns: `snapshot_tree(root)`, run inside a process (it
 makes calls). It asks the supervisor for `which_children` (OTP's
 `{Id, Child, Type, Modules}` rows), descends into every child whose type
 is `supervisor`, and adds for every live process its registered name and
-links, read in one snapshot at the end. Children are listed in start order
+links, read with `vm.process_info` at the end. Children are listed in start order
 (oldest first). The result is the dict `views.tree_view` draws:
 
     {"pid": Pid | "restarting" | "undefined" | "dead", "id": child id,
@@ -30,6 +30,7 @@ from __future__ import annotations
 import vm
 
 from .source import on_node
+from .targets import is_behaviour, pid
 
 CALL_TIMEOUT = 5.0
 MAX_DEPTH = 32
@@ -67,8 +68,6 @@ def _which_children(sup):
 def _check_root(pid):
     """Refuse, without sending anything, a root that runs no behaviour loop."""
     from vm.lowlevel import snapshot
-
-    from .helpers import is_behaviour
 
     d = on_node(lambda node: snapshot.process_detail(node, pid, messages=0))
     if d is None:
@@ -113,8 +112,6 @@ def _resolve(root):
         return root, None
     if isinstance(root, str):
         if root.startswith("<"):
-            from .helpers import pid
-
             return pid(root), None
         found = vm.whereis(root)
         if found is None:
@@ -177,15 +174,12 @@ def snapshot_tree(root) -> dict:
 
     collect(tree)
 
-    def facts(node):
-        out = {}
-        for p in pids:
-            rec = node.lookup(p)
-            if rec is not None:
-                out[p] = (rec.name and str(rec.name), sorted(rec.links) if rec.links else [])
-        return out
-
-    info = on_node(facts)
+    info = {}
+    for p in pids:
+        f = vm.process_info(p, ["registered_name", "links"])
+        if f is not None:
+            name = f["registered_name"]
+            info[p] = (str(name) if name else None, sorted(f["links"]))
 
     def fill(n):
         f = info.get(n["pid"])

@@ -12,7 +12,7 @@ What this module owns:
       Enter    open the selected row     b, Esc  back to the table
       /        filter (type, Enter)      space  pause / resume
       +  -     slower / faster refresh   K  kill the selected process
-      h, ?     help                      q  quit
+      h, ?     help                      q, Ctrl-C  quit
 
   `K` works only when the view was opened with `allow_destructive=True`,
   and asks for `y` first (LiveDashboard's rule: the switch is checked again
@@ -44,12 +44,14 @@ import time
 from dataclasses import dataclass, field
 
 import vm
+from vm import lowlevel
 from vm.lowlevel import snapshot
 
 from . import fmt
 from .source import in_process, on_node
 from .views import NOT_ASKED, detail_view, processes_view
 
+KILLED = vm.Atom("killed")
 SORT_KEYS = {
     "r": "reductions_delta",
     "t": "reductions",
@@ -254,7 +256,8 @@ def header(state, stats, prev_stats, width=None) -> str:
 
 def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=True) -> list:
     """The screen as lines of text (see the module docstring); `cursor=False`
-    leaves out the `>` on the selected row (the plain mode has no cursor)."""
+    is the plain mode a pipe gets: no `>` on the selected row, and no key
+    legend (no key works there)."""
     lines = [header(state, stats, prev_stats, width)]
     if state.mode == "help":
         lines += HELP.splitlines()
@@ -269,7 +272,8 @@ def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=
         if table is not None:
             lines += processes_view(table, width=width,
                                     marker=state.cursor if cursor else None).text.splitlines()
-        lines.append(fmt.cut(KEYS_LINE, width) if width else KEYS_LINE)
+        if cursor:
+            lines.append(fmt.cut(KEYS_LINE, width) if width else KEYS_LINE)
     if state.typing_filter is not None:
         lines.append(f"filter: {state.typing_filter}_")
     elif state.message:
@@ -282,12 +286,11 @@ def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=
 
 
 def _stats(node):
-    st = node.statistics()
-    st["node"] = node.name
-    st["_wall"] = time.monotonic()
-    live = st["processes"]
-    st["processes"] = live
-    return st
+    info = snapshot.system(node)
+    return {"node": info.node, "_wall": info.wall, "processes": info.processes,
+            "run_queue": dict(info.run_queue), "reductions": info.reductions,
+            "uptime": info.uptime, "idle_time": info.idle_time,
+            "utilization": info.utilization}
 
 
 def _refresh(node, state, since):
@@ -300,7 +303,7 @@ def _refresh(node, state, since):
 
 
 def _detail(node, pid, with_state):
-    from .helpers import behaviour_state, is_behaviour
+    from .targets import behaviour_state, is_behaviour
 
     d = on_node(lambda nd: snapshot.process_detail(nd, pid, messages=20), node)
     st = NOT_ASKED
@@ -310,14 +313,7 @@ def _detail(node, pid, with_state):
 
 
 def _kill(node, pid):
-    def do(nd):
-        p = nd.lookup(pid)
-        if p is None:
-            return False
-        nd.kill(p, vm.Atom("killed"))
-        return True
-
-    return on_node(do, node)
+    return on_node(lambda nd: lowlevel.kill(pid, KILLED, node=nd), node)
 
 
 def run_top(node, *, n=None, sort="reductions_delta", interval=1.0, allow_destructive=False,
@@ -332,9 +328,12 @@ def run_top(node, *, n=None, sort="reductions_delta", interval=1.0, allow_destru
     rows = n or max(5, shutil.get_terminal_size((100, 30)).lines - 6)
     state = TopState(sort=sort, n=rows, interval=max(MIN_INTERVAL, float(interval)),
                      allow_destructive=allow_destructive)
-    if not live:
-        return _plain(node, state, frames or 1, out)
-    return _live(node, state, out, inp)
+    try:
+        if not live:
+            return _plain(node, state, frames or 1, out)
+        return _live(node, state, out, inp)
+    except KeyboardInterrupt:  # Ctrl-C quits the view, as q does; the shell goes on
+        return None
 
 
 def _isatty(f):

@@ -16,6 +16,9 @@ What this module owns:
       call      (<0.42.0>) call <0.43.0> req    behaviour calls (gen_server,
                 (<0.43.0>) reply <0.42.0> -> v  gen_statem, sys) and their replies,
                                                 to or from a traced process
+      state     (<0.42.0>) state locked -> open a gen_statem's state changes (the
+                                                machines named as targets; through
+                                                sys's installed debug functions)
 
   Every trace has a limit, and no trace starts without one: `count` events
   printed, or `seconds` of node time, whichever comes first (a time-only
@@ -49,13 +52,14 @@ import weakref
 from dataclasses import dataclass
 
 import vm
+from vm import lowlevel
 from vm.lowlevel import Instrument, snapshot
 
 from . import fmt
-from .source import on_node, resolve_node
+from .source import in_process, on_node, resolve_node
 from .views import View, _mm
 
-EVENTS = ("send", "receive", "spawn", "exit", "link", "monitor", "call")
+EVENTS = ("send", "receive", "spawn", "exit", "link", "monitor", "call", "state")
 DEFAULT_EVENTS = ("send", "receive")
 MAX_EVENTS = 10_000
 LINE_LIMIT = 160
@@ -147,7 +151,7 @@ class Trace(Instrument):
         if old is not None and old.running:
             old._stop("replaced by a new trace")
         _active[node] = self
-        self._t0 = node.now()
+        self._t0 = lowlevel.node_now(node)
         if self.seconds is not None:
             self._deadline = self._t0 + self.seconds
             self._cancel_timer = snapshot.call_later(node, self.seconds,
@@ -155,14 +159,14 @@ class Trace(Instrument):
         for pid in self.traced:
             self._remember(pid)
         self.running = True
-        node.ins.add(self)
+        lowlevel.add_instrument(self, node=node)
 
     def _stop(self, why):
         if not self.running:
             return
         self.running = False
         self.stopped_because = why
-        self.node.ins.remove(self)
+        lowlevel.remove_instrument(self, node=self.node)
         if self._cancel_timer is not None:
             self._cancel_timer()
             self._cancel_timer = None
@@ -190,19 +194,20 @@ class Trace(Instrument):
             return "monitor" in k
         if event == "exit":
             return True  # "exit" lines, and the diagram's ends of lifelines
-        return False
+        return False  # "state" comes from sys (see _watch_states), not from the node
 
     def _remember(self, pid):
-        p = self.node.lookup(pid) if isinstance(pid, vm.Pid) else None
-        if p is not None and p.name is not None:
-            self.names[pid] = str(p.name)
+        name = lowlevel.registered_name(pid, node=self.node) if isinstance(pid, vm.Pid) \
+            else None
+        if name is not None:
+            self.names[pid] = str(name)
 
     def _is_traced(self, pid):
         return self.mode == "all" or pid in self.traced
 
     def _record(self, kind, pid, other, msg, shown=True):
         node = self.node
-        now = node.now()
+        now = lowlevel.node_now(node)
         if self._deadline is not None and now >= self._deadline:
             self._stop("time limit")
             return
@@ -326,6 +331,9 @@ def format_event(ev, limit=LINE_LIMIT, timestamps=False) -> str:
         line = f"{head} call {ev.other!r} {fmt.short(ev.msg, limit)}"
     elif k == "reply":
         line = f"{head} reply {ev.other!r} -> {fmt.short(ev.msg, limit)}"
+    elif k == "state":
+        old, new = ev.msg
+        line = f"{head} state {fmt.short(old, limit)} -> {fmt.short(new, limit)}"
     else:  # pragma: no cover - every kind is listed above
         line = f"{head} {k} {ev.other!r} {fmt.short(ev.msg, limit)}"
     if timestamps:
@@ -347,14 +355,14 @@ def _resolve_targets(node, target):
     pids = set()
     for t in items:
         if isinstance(t, vm.Pid):
-            if node.lookup(t) is None:
+            if not lowlevel.is_alive(t, node=node):
                 raise vm.BadArg(f"trace: {t!r} is not alive")
             pids.add(t)
         elif isinstance(t, str):
-            p = node.names.get(t)
+            p = lowlevel.whereis(t, node=node)
             if p is None:
                 raise vm.BadArg(f"trace: no process is registered as {t!r}")
-            pids.add(p.pid)
+            pids.add(p)
         else:
             raise vm.BadArg(f"trace: a target is a pid, a registered name, 'new' or 'all', "
                             f"not {t!r}")
@@ -381,12 +389,42 @@ def trace(target, events=DEFAULT_EVENTS, *, count=None, seconds=None, follow=Fal
 
     def start(node):
         pids, mode = _resolve_targets(node, target)
+        if "state" in evs and mode != "pids":
+            raise vm.BadArg("trace: the 'state' kind needs the machines as targets (pids or "
+                            "names), not 'new' or 'all'")
         t = Trace(node, pids, mode, evs, count, seconds, follow, output or _print, full,
                   timestamps, quiet)
         t._start()
         return t
 
-    return on_node(start, node)
+    t = on_node(start, node)
+    if "state" in evs:
+        in_process(_watch_states, t, node=node)
+    return t
+
+
+def _watch_states(t):
+    """Install a sys debug function in each traced gen_statem: it records every
+    transition (a "consume" event whose next state differs) until the trace stops."""
+    from stdlib import otp_sys
+
+    for pid in sorted(t.traced):
+        def hook(event, name, pid=pid):
+            if not t.running:
+                return "done"
+            if type(event) is tuple and len(event) == 4 and event[0] == "consume" and \
+                    not _same_state(event[2], event[3]):
+                t._record("state", pid, None, (event[2], event[3]))
+            return None
+
+        try:
+            otp_sys.install(pid, hook, 2.0)
+        except vm.Exit:
+            pass  # no behaviour loop answers sys there: nothing to record
+
+
+def _same_state(a, b):
+    return type(a) is type(b) and a == b
 
 
 def stop(node=None):
@@ -448,6 +486,8 @@ def _arrows(events, names):
             steps.append(("spawn", ev.pid, ev.other, f"SPAWN {fmt.mfa(ev.msg)}", False))
         elif ev.kind == "exit":
             steps.append(("exit", ev.pid, None, f"EXIT {fmt.short(ev.msg, 60)}", False))
+        elif ev.kind == "state":
+            steps.append(("msg", ev.pid, ev.pid, f"STATE {fmt.short(ev.msg[1], 60)}", False))
     return steps
 
 
@@ -488,7 +528,9 @@ def sequence_mermaid(steps, parts, names) -> str:
     for p in parts:
         lines.append(f"    participant {ids[p]} as {_mm(_title(p, names))}")
     for kind, a, b, label, dashed in steps:
-        if kind == "msg":
+        if kind == "msg" and a == b and label.startswith("STATE "):
+            lines.append(f"    Note over {ids[a]}: {_mm(label)}")
+        elif kind == "msg":
             arrow = "-->>" if dashed else "->>"
             lines.append(f"    {ids[a]}{arrow}{ids[b]}: {_mm(label)}")
         elif kind == "spawn":

@@ -57,6 +57,48 @@ class View:
             raise ValueError(f"a {self.kind} view has no Mermaid form (trees and traces do)")
         return Text(self.mermaid_text)
 
+    # -- rich display (Jupyter and anything that speaks IPython's display protocol)
+
+    def _repr_markdown_(self):
+        if self.mermaid_text is not None:
+            return f"```mermaid\n{self.mermaid_text}\n```"
+        return None
+
+    def _repr_html_(self):
+        from .display import TABLE_COLUMNS, escape, html_table
+
+        rows = self.data.get("rows") if isinstance(self.data, dict) else None
+        if self.mermaid_text is None and rows is not None and self.kind in TABLE_COLUMNS:
+            foot = self.text.splitlines()[-1] if self.kind == "processes" else ""
+            return html_table(self.kind, rows, foot)
+        if self.mermaid_text is not None:
+            return None  # the Markdown (Mermaid) form is the rich one
+        return f"<pre>{escape(self.text)}</pre>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Plain text always; HTML for tables and other views; Markdown with a
+        Mermaid diagram for trees and sequence diagrams (no HTML then, so a
+        front end that draws Mermaid shows the diagram)."""
+        bundle = {"text/plain": self.text}
+        md = self._repr_markdown_()
+        if md is not None:
+            bundle["text/markdown"] = md
+        else:
+            bundle["text/html"] = self._repr_html_()
+        return bundle
+
+
+class StateUnavailable:
+    """A behaviour state that could not be read, and why: shown instead of it."""
+
+    __slots__ = ("why",)
+
+    def __init__(self, why: str):
+        self.why = why
+
+    def __repr__(self):
+        return f"<state unavailable: {self.why}>"
+
 
 class Text(str):
     """A string the shell prints as is, not as a quoted repr (Mermaid, help)."""
@@ -276,7 +318,9 @@ def detail_view(d, *, state=NOT_ASKED, full=False, width=None) -> View:
     lines.append(f"  dictionary  {len(d.dictionary)} keys")
     for k, v in d.dictionary.items():
         lines.append(f"    {fmt.short(k, 40)}: {fmt.short(v, limit)}")
-    if state is not NOT_ASKED:
+    if isinstance(state, StateUnavailable):
+        lines.append(f"  state     unavailable: {state.why}")
+    elif state is not NOT_ASKED:
         lines.append("  state (sys.get_state)")
         lines.append(f"    {fmt.short(state, limit)}")
     if width:
@@ -309,8 +353,11 @@ def detail_view(d, *, state=NOT_ASKED, full=False, width=None) -> View:
         "priority": d.priority,
         "timers": d.timers,
     }
-    if state is not NOT_ASKED:
-        data["state"] = fmt.jsonable(state, limit)
+    if isinstance(state, StateUnavailable):
+        data["behaviour_state"] = None
+        data["behaviour_state_unavailable"] = state.why
+    elif state is not NOT_ASKED:
+        data["behaviour_state"] = fmt.jsonable(state, limit)
     return View("process", data, "\n".join(lines))
 
 
@@ -386,16 +433,20 @@ def system_view(info, rates=None) -> View:
     return View("system", data, "\n".join(lines))
 
 
-def regs_view(rows, node="nonode@nohost") -> View:
-    """Erlang's `regs()`: one line per registered name."""
+def regs_view(rows, node="nonode@nohost", current=None) -> View:
+    """Erlang's `regs()`: one line per registered name; `current` (pid ->
+    current function) adds where each process stands now."""
+    current = current or {}
     lines = [f"** Registered procs on node {node} **"]
-    lines += table(["Name", "Pid", "Initial Call", "Reds", "Msgs"],
-                   [[str(r.name), repr(r.pid), fmt.mfa(r.initial_call), str(r.reductions),
+    lines += table(["Name", "Pid", "Initial Call", "Current Function", "Reds", "Msgs"],
+                   [[str(r.name), repr(r.pid), fmt.mfa(r.initial_call),
+                     fmt.mfa(current.get(r.pid)), str(r.reductions),
                      str(r.message_queue_len)] for r in rows],
-                   right={3, 4}, limits={0: 24, 2: 44})
+                   right={4, 5}, limits={0: 24, 2: 40, 3: 40})
     data = {"kind": "regs", "node": node, "rows": [
         {"name": str(r.name), "pid": repr(r.pid),
          "initial_call": fmt.mfa(r.initial_call) if r.initial_call else None,
+         "current_function": fmt.mfa(current[r.pid]) if current.get(r.pid) else None,
          "reductions": r.reductions, "message_queue_len": r.message_queue_len}
         for r in rows]}
     return View("regs", data, "\n".join(lines))
@@ -410,8 +461,7 @@ def _node_label(n) -> str:
     if n.get("name"):
         parts.append(str(n["name"]))
     elif n.get("id") is not None:
-        cid = n["id"]
-        parts.append(fmt.cut(str(cid), 40) if isinstance(cid, str) else fmt.short(cid, 40))
+        parts.append(fmt.child_id(n["id"]))
     pid = n.get("pid")
     parts.append(repr(pid) if pid is not None and not isinstance(pid, str) else
                  f"({pid or 'not running'})")
@@ -439,7 +489,7 @@ def _tree_lines(n, prefix="", last=True, root=True):
 def _tree_data(n):
     pid = n.get("pid")
     return {
-        "id": fmt.jsonable(n.get("id"), fmt.TERM_LIMIT),
+        "id": _id_data(n.get("id")),
         "name": n.get("name") and str(n["name"]),
         "pid": repr(pid) if pid is not None and not isinstance(pid, str) else pid,
         "type": n.get("type", "worker"),
@@ -449,6 +499,12 @@ def _tree_data(n):
         "links": [repr(x) for x in n.get("links", ())],
         "children": [_tree_data(c) for c in n.get("children") or []],
     }
+
+
+def _id_data(cid):
+    if isinstance(cid, type) or callable(cid) and hasattr(cid, "__qualname__"):
+        return fmt.child_id(cid, fmt.TERM_LIMIT)
+    return fmt.jsonable(cid, fmt.TERM_LIMIT)
 
 
 def tree_view(tree, *, direction="TD", links=True) -> View:

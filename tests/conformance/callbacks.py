@@ -1,6 +1,7 @@
 """Callback classes of the behaviour scenarios: the Python twins of
 erlang/conf_gs.erl, conf_worker.erl, conf_sup.erl, conf_sm.erl,
-conf_sm_enter.erl and conf_door.erl (read those headers for what each does).
+conf_sm_enter.erl, conf_door.erl and conf_eh.erl (read those headers for
+what each does).
 
 Literal translations, as for the scenarios: a fun sent in ``("do", f)`` is
 a Python function, ``error(boom)`` is ``raise RuntimeError("boom")``, times
@@ -10,7 +11,7 @@ the ``scenarios*`` modules).
 from __future__ import annotations
 
 import vm
-from stdlib import gen_server, gen_statem, supervisor
+from stdlib import gen_event, gen_server, gen_statem, supervisor
 
 
 def _is_do(msg) -> bool:
@@ -199,3 +200,47 @@ class ConfDoor(gen_statem.GenStatem):
         if type(content) is tuple and content[0] == "button":
             return ("keep_state_and_data", ["postpone"])
         return ("keep_state_and_data", [("reply", from_, "open")])
+
+
+# ================================================================ conf_eh
+
+class ConfEH(gen_event.Handler):
+    """conf_eh: a programmable event handler; the state is (main, name)."""
+
+    def init(self, arg):
+        if type(arg) is tuple and len(arg) == 2:
+            first, second = arg
+            if first == "init":
+                return second()
+            if type(first) is tuple and len(first) == 2 and first[0] == "init":
+                return first[1]()
+            if type(first) is tuple and len(first) == 3 and first[0] == "swap":
+                _, main, name = first
+                vm.send(main, ("swapped_in", name, second))
+                return ("ok", (main, name))
+            vm.send(first, ("init", second))
+            return ("ok", arg)
+        raise RuntimeError(f"conf_eh: no init clause for {arg!r}")
+
+    def handle_event(self, event, state):
+        if _is_do(event):
+            return event[1](state)
+        main, name = state
+        vm.send(main, ("event", name, event))
+        return ("ok", state)
+
+    def handle_call(self, request, state):
+        if _is_do(request):
+            return request[1](state)
+        return ("ok", (state[1], request), state)
+
+    def handle_info(self, info, state):
+        main, name = state
+        vm.send(main, ("info", name, info))
+        return ("ok", state)
+
+    def terminate(self, arg, state):
+        if type(state) is tuple and len(state) == 2 and isinstance(state[0], vm.Pid):
+            vm.send(state[0], ("terminate", state[1], arg))
+            return ("terminated", state[1])
+        return "ok"

@@ -338,6 +338,25 @@ def sup_get_childspec():
     _rest()
 
 
+def sup_pid_is_an_id():
+    """Outside simple_one_for_one a pid is a child id like any other (OTP)."""
+    sup = _sup({"strategy": "one_for_one"}, [_spec("a"), _spec("t", restart="temporary")])
+    _until_event(("started", "t"))
+    a = _child(sup, "a")
+    t = _child(sup, "t")
+    T.log(("terminate", supervisor.terminate_child(sup, a)))
+    T.log(("terminate", supervisor.terminate_child(sup, t)))
+    T.log(("get_childspec", supervisor.get_childspec(sup, t)))
+    T.log(("restart", supervisor.restart_child(sup, a)))
+    T.log(("delete", supervisor.delete_child(sup, t)))
+    _settled(sup)
+    T.log(("which", _which(sup)))
+    T.log(("alive", vm.is_process_alive(a), vm.is_process_alive(t)))
+    T.log(("by_id", supervisor.get_childspec(sup, "t") != ("error", "not_found")))
+    _shutdown(sup)
+    _rest()
+
+
 # ======================================================= start failures
 
 def sup_child_start_fails_in_init():

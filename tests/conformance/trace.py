@@ -270,7 +270,7 @@ def attempt(fn, *args, **kwargs):
     return ("ok", value)
 
 
-_OTP_MODULES = frozenset({"gen", "gen_server", "gen_statem", "proc_lib", "supervisor",
+_OTP_MODULES = frozenset({"gen", "gen_event", "gen_server", "gen_statem", "proc_lib", "supervisor",
                           "sys", "otp_sys"})
 _TIMEOUT_ARG = frozenset({"call", "stop"})
 

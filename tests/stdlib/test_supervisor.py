@@ -425,7 +425,7 @@ def test_child_api_return_values():
             "which": sup.which_children(s),
             "count": sup.count_children(s),
             "spec_d": sup.get_childspec(s, "d")[1],
-            "spec_by_pid": sup.get_childspec(s, a)[1]["id"],
+            "spec_by_pid": sup.get_childspec(s, a),
             "spec_x": sup.get_childspec(s, "x"),
             "dup_running": sup.start_child(s, spec("a", me)),
             "dup_ignored": sup.start_child(s, {"id": "c", "start": (failing_start, ("ignore",))}),
@@ -456,7 +456,8 @@ def test_child_api_return_values():
     assert which[1][1] is None and which[0][2] == "supervisor" and which[3][1] == a
     assert out["count"] == {"specs": 4, "active": 3, "supervisors": 1, "workers": 3}
     assert out["spec_d"]["restart"] == "temporary" and out["spec_d"]["shutdown"] is None
-    assert out["spec_by_pid"] == "a" and out["spec_x"] == ("error", "not_found")
+    # a pid is an id like any other outside simple_one_for_one (OTP): no child has it
+    assert out["spec_by_pid"] == ("error", "not_found") and out["spec_x"] == ("error", "not_found")
     assert out["dup_running"] == ("error", ("already_started", a))
     assert out["dup_ignored"] == ("error", "already_present")
     assert out["bad"] == ("error", "missing_start")
@@ -469,9 +470,10 @@ def test_child_api_return_values():
     assert out["restart_a"] == "ok" and out["restart_a_again"] == ("error", "running")
     assert out["restart_x"] == ("error", "not_found")
     assert out["terminate_d"] == "ok" and out["delete_c"] == "ok"
-    assert out["restart_f"] == ("ok", None) and out["terminate_b_by_pid"] == "ok"
+    assert out["restart_f"] == ("ok", None)
+    assert out["terminate_b_by_pid"] == ("error", "not_found")  # and b keeps running
     assert out["ids"] == ["f", "b", "a"]
-    assert out["count2"] == {"specs": 3, "active": 1, "supervisors": 0, "workers": 3}
+    assert out["count2"] == {"specs": 3, "active": 2, "supervisors": 0, "workers": 3}
 
 
 # ----------------------------------------------------------------------
@@ -719,3 +721,50 @@ def test_shorthand_children_in_init_are_expanded():
 
     children = run_vm(main)
     assert len(children) == 2 and "w2" in children
+
+
+def test_state_shows_as_terms_and_replace_state_rebuilds_it():
+    from stdlib import dynamic_supervisor as ds
+    from stdlib import otp_sys
+    from vm.lowlevel import is_term
+
+    def main():
+        vm.process_flag("trap_exit", True)
+        me = vm.self()
+        s = start_tree({"strategy": "one_for_one"}, [spec("a", me)])
+        simple = start_tree({"strategy": "simple_one_for_one"}, [spec("w", me)])
+        sup.start_child(simple, [])
+        ok, dyn = ds.start_link()
+        ds.start_child(dyn, spec("d", me))
+        shown = [otp_sys.get_state(x) for x in (s, simple, dyn)]
+        new = otp_sys.replace_state(s, lambda t: {**t, "intensity": 0})
+        a = pid_of(s, "a")
+        kill(a)  # intensity 0: the supervisor gives up at the first crash
+        down = vm.receive(("EXIT", s, ANY), timeout=1.0)
+        dyn_after = otp_sys.replace_state(dyn, lambda t: t)
+        return (shown, new["intensity"], down, ds.count_children(dyn),
+                len(dyn_after["children"]), [is_term(x) for x in shown])
+
+    vm_result = run_vm(main)
+    (plain, simple, dyn), intensity, down, dyn_counts, dyn_kids, terms = vm_result
+    assert terms == [True, True, True]
+    assert plain["strategy"] == "one_for_one" and plain["ids"] == ["a"]
+    assert plain["children"]["a"]["restart"] == "permanent" and plain["dynamic"] is None
+    assert simple["ids"] == ["w"] and len(simple["dynamic"]) == 1
+    assert dyn["max_children"] is None and len(dyn["children"]) == 1
+    assert list(dyn["children"].values())[0]["restart"] == "permanent"
+    assert intensity == 0 and down[2] == "shutdown"
+    assert dyn_counts["active"] == 1 and dyn_kids == 1
+
+
+def test_replace_state_refuses_a_state_that_is_not_a_supervisors():
+    from stdlib import otp_sys
+
+    def main():
+        s = start_tree({"strategy": "one_for_one"}, [])
+        try:
+            otp_sys.replace_state(s, lambda t: "nonsense")
+        except vm.Exit as e:
+            return e.reason[0][0], sup.which_children(s)
+
+    assert run_vm(main) == ("callback_failed", [])

@@ -6,6 +6,7 @@ import types
 
 import vm
 import vm.code
+import vm.lowlevel
 from tests.conftest import run_vm
 from vm.testing import Recorder
 
@@ -280,13 +281,14 @@ def test_checks_adapt_to_slow_iterations_and_recover():
     import time
 
     def main():
-        slow_c_iterations(20)
-        after_slow = vm.code._grant
+        me = vm.lowlevel.current_process()
+        slow_c_iterations(vm.code.CHARGE + 30)  # the first check comes after CHARGE
+        after_slow = me.grant
         n = 0
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and vm.code._grant < vm.code.CHARGE:
+        while time.monotonic() < deadline and me.grant < vm.code.CHARGE:
             n += 1
-        return after_slow, vm.code._grant
+        return after_slow, me.grant
 
     slow, quick = vm.run(main, long_slice=None)
     assert slow < vm.code.CHARGE // 4 and quick == vm.code.CHARGE
@@ -294,7 +296,7 @@ def test_checks_adapt_to_slow_iterations_and_recover():
 
 def test_the_check_count_never_changes_under_a_seed():
     def main():
-        slow_c_iterations(5)
-        return vm.code._grant
+        slow_c_iterations(vm.code.CHARGE + 5)
+        return vm.lowlevel.current_process().grant
 
     assert vm.run(main, seed=3, long_slice=None) == vm.code.CHARGE

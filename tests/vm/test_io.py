@@ -192,7 +192,7 @@ def test_abandoned_jobs_never_block_new_ones():
     release = threading.Event()
 
     def main():
-        victims = [vm.spawn(lambda: vm.to_thread(release.wait, 3)) for _ in range(10)]
+        victims = [vm.spawn(lambda: vm.to_thread(release.wait, 20)) for _ in range(10)]
         vm.sleep(0.05)
         for v in victims:
             vm.exit(v, "kill")
@@ -204,7 +204,9 @@ def test_abandoned_jobs_never_block_new_ones():
 
     answer, took, abandoned, bounded = vm.run(main)
     release.set()
-    assert answer == "fresh" and took < 1.0 and abandoned == 10 and bounded
+    # Before, the fresh job waited for a blocked thread (20 s here); a loaded
+    # machine may slow it, never by that much.
+    assert answer == "fresh" and took < 5.0 and abandoned == 10 and bounded
 
 
 def test_the_pool_is_bounded_by_dirty_threads():

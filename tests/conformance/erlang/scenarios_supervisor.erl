@@ -26,6 +26,7 @@
          sup_temporary/0, sup_temporary_one_for_all/0,
          %% child API
          sup_child_api/0, sup_start_child/0, sup_get_childspec/0,
+         sup_pid_is_an_id/0,
          %% start failures
          sup_child_start_fails_in_init/0, sup_child_start_ignore/0,
          sup_init_results/0,
@@ -340,6 +341,26 @@ sup_get_childspec() ->
                           conf:log({Id, maps:with([id, restart, shutdown, type], Spec)})
                   end, [a, s]),
     conf:log({get_childspec, supervisor:get_childspec(Sup, nope)}),
+    shutdown(Sup),
+    rest().
+
+%% Outside simple_one_for_one a pid is a child id like any other: no child
+%% has it, so every child request answers not_found and the child (even a
+%% temporary one) is left running with its spec.
+sup_pid_is_an_id() ->
+    Sup = sup(#{strategy => one_for_one}, [spec(a), spec(t, #{restart => temporary})]),
+    until_event({started, t}),
+    A = child(Sup, a),
+    T = child(Sup, t),
+    conf:log({terminate, supervisor:terminate_child(Sup, A)}),
+    conf:log({terminate, supervisor:terminate_child(Sup, T)}),
+    conf:log({get_childspec, supervisor:get_childspec(Sup, T)}),
+    conf:log({restart, supervisor:restart_child(Sup, A)}),
+    conf:log({delete, supervisor:delete_child(Sup, T)}),
+    settled(Sup),
+    conf:log({which, which(Sup)}),
+    conf:log({alive, is_process_alive(A), is_process_alive(T)}),
+    conf:log({by_id, supervisor:get_childspec(Sup, t) =/= {error, not_found}}),
     shutdown(Sup),
     rest().
 

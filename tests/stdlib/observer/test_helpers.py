@@ -245,7 +245,37 @@ def test_no_node_says_what_to_do():
 
 
 def test_help_lists_every_helper():
-    text = helpers.help_text()
-    for name in helpers.HELP_ORDER:
-        assert name in helpers.SHORT_HELP
-        assert helpers.SHORT_HELP[name] in text
+    from stdlib.observer import commands
+
+    text = commands.help_text()
+    names = {c.name for c in commands.commands()}
+    for name in ("i", "procs", "regs", "flush", "bt", "pid", "kill", "exit", "system", "tree",
+                 "trace", "trace_stop", "seq", "get_state", "suspend", "resume",
+                 "replace_state"):
+        assert name in names
+        assert commands.lookup(name).usage in text
+    assert helpers.i is commands.lookup("i").fn
+
+
+def test_i_on_a_busy_server_says_why_the_state_is_missing():
+    from stdlib import gen_server
+    from tests.conftest import run_vm
+
+    class Slow(gen_server.GenServer):
+        def init(self, _arg):
+            return ("ok", "the state")
+
+        def handle_cast(self, msg, state):
+            vm.sleep(60)  # busy in a callback: sys requests wait
+            return ("noreply", state)
+
+    def main():
+        ok, pid = gen_server.start(Slow, None)
+        gen_server.cast(pid, "work")
+        vm.sleep(0.1)
+        return observer.i(pid)
+
+    view = run_vm(main)
+    assert "state     unavailable: the process did not answer sys.get_state within 2.5 s" \
+        in view.text
+    assert "('error', 'timeout')" not in view.text

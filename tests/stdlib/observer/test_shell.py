@@ -13,7 +13,8 @@ import time
 import pytest
 
 import vm
-from stdlib.observer.shell import Shell, compile_input, needs_more, run_shell, short_report
+from stdlib.observer.crashlog import short_report
+from stdlib.observer.shell import Shell, compile_input, needs_more, run_shell
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -112,7 +113,7 @@ def test_trapping_exits_in_the_shell(shell):
 
 def test_interrupting_a_blocked_evaluation_kills_the_shell_process(shell):
     first = run(shell, "vm.self()").strip()
-    t = threading.Timer(0.2, shell._interrupt)
+    t = threading.Timer(0.2, shell.interrupt)
     t.start()
     out = run(shell, "vm.receive()")  # would wait forever
     t.join()
@@ -123,7 +124,7 @@ def test_interrupting_a_blocked_evaluation_kills_the_shell_process(shell):
 def test_views_print_as_text_and_help(shell):
     out = run(shell, "i()")
     assert out.startswith("Pid ") and "shell" in out
-    assert run(shell, "help()").startswith("Shell helpers")
+    assert run(shell, "help()").startswith("Shell commands")
     assert run(shell, "help(top)").startswith("top() a live")
     assert "pid(" in run(shell, "help('pid')")
     assert "Help on" in run(shell, "help(len)") or "len(" in run(shell, "help(len)")
@@ -199,9 +200,11 @@ def test_command_mode_with_a_file_and_json(tmp_path, capsys):
                                          "vm.receive(timeout=1)"], json=True, wait=0.2)
     out = capsys.readouterr().out.splitlines()
     assert status == 0
+    assert len(out) == 3  # one JSON document per command, nothing else
     regs = json.loads(out[0])
     assert [r["name"] for r in regs["rows"]] == ["echo"]
-    assert json.loads(out[1]) == ["echo", 1]
+    assert json.loads(out[1]) is None
+    assert json.loads(out[2]) == ["echo", 1]
 
 
 def test_command_mode_status_is_1_after_a_crash(capsys):

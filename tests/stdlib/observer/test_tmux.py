@@ -147,3 +147,93 @@ def test_a_shell_session_in_a_real_terminal(term):
     while term.alive() and time.time() < deadline:
         time.sleep(0.05)
     assert not term.alive()
+
+
+def wait_until(cond, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_shell_is_never_lost(term, tmp_path):
+    """A spinning process spawned from the prompt, Ctrl-C against a busy
+    evaluator (a preempted loop and a C call), the break menu, Ctrl-C in
+    top, and v, b, f, l: the shell and its bindings survive all of it."""
+    term.prompt(1, timeout=20)
+    term.type("x = 41")
+    term.prompt(2)
+    # a function defined at the prompt and spawned: preempted, the shell answers
+    term.type("def spin():")
+    term.type("    while True: pass")
+    term.type("")
+    term.prompt(3)
+    term.type("p = vm.spawn(spin)")
+    term.prompt(4)
+    term.type("x + 1")
+    term.wait("x + 1\n42", timeout=20)
+    term.prompt(5, timeout=20)
+    term.type("kill(p)")
+    term.prompt(6, timeout=20)
+
+    # Ctrl-C against a busy loop typed at the prompt
+    term.type("while True: pass")
+    term.type("")  # a block ends with an empty line
+    time.sleep(0.5)  # let it start (not an assertion: the waits below decide)
+    term.keys("C-c")
+    term.wait("** exception exit: killed", timeout=20)
+    term.prompt(7, timeout=20)
+    term.type("x")
+    term.wait("7> x\n41", timeout=20)
+
+    # Ctrl-C against a call without reduction checks: acts when it returns
+    term.prompt(8, timeout=20)
+    term.type("import time; time.sleep(3); 'slept'")
+    time.sleep(0.5)
+    term.keys("C-c")
+    term.wait("stops when that call returns", timeout=20)
+    term.prompt(9, timeout=20)
+    assert "\n'slept'" not in term.screen(True)  # the value was never printed
+
+    # the break menu: two Ctrl-C at the prompt; (p)rocesses, then (c)ontinue
+    term.keys("C-c")
+    term.keys("C-c")
+    term.wait("BREAK: (a)bort", timeout=20)
+    term.type("p")
+    term.wait("processes, by", timeout=20)
+    term.wait("BREAK: (a)bort", timeout=20)
+    term.type("c")
+    term.prompt(9, timeout=20)
+
+    # Ctrl-C in top goes back to the prompt
+    term.type("top()")
+    term.wait("beamlet top - nonode@nohost", timeout=20, history=False)
+    term.keys("C-c")
+    assert wait_until(lambda: "beamlet top -" not in term.screen())
+    term.type("v(7)")
+    term.wait("v(7)\n41", timeout=20)
+
+    # b() and f()
+    term.type("b()")
+    term.wait("x = 41", timeout=20)
+    term.type("f('x')")
+    term.wait("['x']", timeout=20)
+    term.type("x")
+    term.wait("NameError: name 'x' is not defined", timeout=20)
+
+    # l(mod): a module loaded with c(), changed on disk, reloaded
+    mod = tmp_path / "greet.py"
+    mod.write_text("def hello():\n    return 'hello v1'\n")
+    term.type(f"g = c({str(mod)!r})")
+    term.type("g.hello()")
+    term.wait("'hello v1'", timeout=20)
+    mod.write_text("def hello():\n    return 'hello v2'\n")
+    term.type("l(g)")
+    term.wait("reloaded greet", timeout=20)
+    term.type("g.hello()")
+    term.wait("'hello v2'", timeout=20)
+
+    term.type("q()")
+    assert wait_until(lambda: not term.alive())

@@ -144,3 +144,13 @@ def test_plain_mode_prints_frames_in_a_pipe():
         assert lines[0].startswith("beamlet top - nonode@nohost") and "procs 3" in lines[0]
         assert "+Reds" in lines[1] and len([x for x in lines if "<0." in x]) == 3
         assert "\x1b" not in b  # no escape codes in a pipe
+        assert top.KEYS_LINE not in b  # no key works in a pipe: no key legend
+
+
+def test_ctrl_c_quits_top_quietly(monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(top, "_plain", interrupted)
+    with vm.Node() as node:
+        assert top.run_top(node, frames=1, out=io.StringIO(), inp=io.StringIO()) is None

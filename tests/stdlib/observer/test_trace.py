@@ -309,3 +309,38 @@ def test_classify():
     assert tr.classify(("DOWN", ref, "process", pid, "boom")) == ("DOWN", "boom")
     assert tr.classify((vm.Ref("n", 2, 1), 3), calls) == ("INFO", (vm.Ref("n", 2, 1), 3))
     assert tr.classify("hello") == ("INFO", "hello")
+
+
+def test_state_changes_of_a_gen_statem():
+    from stdlib import gen_statem
+
+    class Door(gen_statem.GenStatem):
+        def callback_mode(self):
+            return "state_functions"
+
+        def init(self, code):
+            return ("ok", "locked", code)
+
+        def locked(self, event_type, event, code):
+            return ("next_state", "open", code) if event == code else "keep_state_and_data"
+
+        def open(self, event_type, event, code):
+            return ("next_state", "locked", code)
+
+    out = []
+
+    def main():
+        ok, door = gen_statem.start_link(Door, "1", name="door")
+        t = tr.trace("door", "state", count=2, output=out.append)
+        for ev in ("2", "1", "x", "y"):
+            gen_statem.cast("door", ev)
+        vm.sleep(0.1)
+        with pytest.raises(vm.BadArg, match="needs the machines as targets"):
+            tr.trace("new", "state", count=1)
+        return door, t
+
+    door, t = run_vm(main)
+    assert out[:2] == [f"({door!r}) state 'locked' -> 'open'",
+                       f"({door!r}) state 'open' -> 'locked'"]
+    assert out[2] == "trace stopped: 2 events (count limit)"
+    assert "Note over" in t.view().mermaid() and "STATE 'open'" in t.view().mermaid()

@@ -1,6 +1,7 @@
 """Every view over known snapshots (tests/stdlib/observer/known.py): text, JSON, Mermaid."""
 
 import json
+import time
 
 import pytest
 
@@ -81,7 +82,8 @@ def test_detail_view_full_and_state():
     assert "('tick', 18)" in full.text
     assert "state (sys.get_state)\n    ('counter', 3)" in full.text
     data = json.loads(full.json())
-    assert data["state"] == ["counter", 3]
+    assert data["behaviour_state"] == ["counter", 3]
+    assert data["state"] == DETAIL.state  # beamlet's own state is not overwritten
     assert data["messages"][0][0] == "$gen_call" and data["messages"][0][1][0] == "<0.50.0>"
     assert data["monitors"] == ["<0.41.0>"] and data["ancestors"] == ["kv_sup"]
     assert data["stacktrace"][0] == {"function": "stdlib.gen_server._Server.loop/1",
@@ -135,12 +137,17 @@ def test_rates_refuse_two_nodes():
 
 
 def test_regs_view():
-    v = views.regs_view(REGS)
+    v = views.regs_view(REGS, current={REGS[0].pid: ("stdlib.gen_server", "loop", 3)})
     lines = v.text.splitlines()
     assert lines[0] == "** Registered procs on node nonode@nohost **"
-    assert lines[1].split() == ["Name", "Pid", "Initial", "Call", "Reds", "Msgs"]
-    assert lines[2].split() == ["kv", "<0.42.0>", "kv.KV.init/1", "12034", "2"]
-    assert json.loads(v.json())["rows"][1]["name"] == "kv_sup"
+    assert lines[1].split() == ["Name", "Pid", "Initial", "Call", "Current", "Function", "Reds",
+                                "Msgs"]
+    assert lines[2].split() == ["kv", "<0.42.0>", "kv.KV.init/1", "stdlib.gen_server.loop/3",
+                                "12034", "2"]
+    data = json.loads(v.json())
+    assert data["rows"][1]["name"] == "kv_sup"
+    assert data["rows"][0]["current_function"] == "stdlib.gen_server.loop/3"
+    assert data["rows"][1]["current_function"] is None
 
 
 def test_tree_view_text():
@@ -195,3 +202,42 @@ def test_fmt_helpers():
         "a": ["<0.1.0>", "ok"], "3": {"crash": "ZeroDivisionError",
                                       "message": "division by zero"},
         "b": "b'x'", "s": "{1}"}
+
+
+def test_class_child_ids_print_by_name():
+    class Counter:
+        pass
+
+    tree = {"pid": "dead", "id": None, "type": "supervisor", "children": [
+        {"pid": "restarting", "id": Counter, "type": "worker", "children": []}]}
+    v = views.tree_view(tree)
+    assert "└── Counter (restarting) worker" in v.text
+    assert json.loads(v.json())["root"]["children"][0]["id"] == "Counter"
+    assert "<class" not in v.text and "<class" not in v.mermaid()
+
+
+def test_a_huge_term_costs_its_line_not_its_size():
+    big = list(range(2_000_000))
+    t0 = time.perf_counter()
+    text = fmt.short(("state", big), 120)
+    data = fmt.jsonable({"k": big}, 120)
+    assert time.perf_counter() - t0 < 0.05
+    assert len(text) <= 120 and text.startswith("('state', [0, 1, 2")
+    assert len(data["k"]) == fmt.SHOWN_ITEMS + 1 and data["k"][-1].endswith("more")
+
+
+def test_views_display_richly_in_notebooks():
+    table = views.processes_view(TABLE)
+    bundle = table._repr_mimebundle_()
+    assert bundle["text/plain"] == table.text
+    assert bundle["text/html"].startswith('<table class="beamlet-processes">')
+    assert "&lt;0.42.0&gt;" in bundle["text/html"]
+    tree = views.tree_view(TREE)._repr_mimebundle_()
+    assert tree["text/markdown"].startswith("```mermaid\ngraph TD") and "text/html" not in tree
+
+
+def test_unavailable_state_says_why():
+    v = views.detail_view(DETAIL, state=views.StateUnavailable("it is busy"))
+    assert "state     unavailable: it is busy" in v.text
+    data = json.loads(v.json())
+    assert data["behaviour_state"] is None and data["behaviour_state_unavailable"] == "it is busy"
