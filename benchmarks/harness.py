@@ -35,7 +35,8 @@ from .common import (PEERS, SYSTEMS, NotAvailable, median, record, settle_noise,
                      settle_record, within_noise)
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
-              "copy", "restart", "call", "preemption", "fanout", "ets")
+              "copy", "restart", "call", "preemption", "fanout", "ets",
+              "agents")
 MARKER = "@@beamlet-bench@@ "
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent

@@ -54,6 +54,7 @@ TINY = {
     "preemption": {"loop_n": 20_000, "reps": 1, "seconds": 0.1, "period_ms": 10,
                    "block_ms": 30},
     "ets": {"n": 300, "reps": 1, "seed": 7},
+    "agents": {"agents": 20, "delay": 0.05, "steps": 3, "step_delay": 0.0, "reps": 1},
 }
 
 KEYS = {"benchmark", "system", "metric", "value", "unit", "params", "status"}
@@ -125,6 +126,10 @@ def fanout(**kw):
 
 def ets(**kw):
     return run("ets", **kw)
+
+
+def agents(**kw):
+    return run("agents", **kw)
 
 
 def problems(records, name: str, systems=SYSTEMS_TESTED, *, allow_na: bool = True) -> list[str]:

@@ -39,7 +39,22 @@ def _interrupted(what: str) -> None:
 @click.option("--timeslice", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS",
               help="Also preempt by a timer signal (for code without checks; not deterministic).")
-def run(file, args, reductions, seed, instrument, timeslice):
+@click.option("--sname", default=None, metavar="NAME",
+              help="Make a distributed node NAME@<short host> (registered with EPMD).")
+@click.option("--name", "long_name", default=None, metavar="NAME[@HOST]",
+              help="Make a distributed node with a long (fully qualified) name.")
+@click.option("--cookie", default=None, metavar="COOKIE",
+              help="The magic cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).")
+@click.option("--listen", default=None, metavar="ADDRESS",
+              help="Address for distribution connections (default 127.0.0.1, loopback only).")
+@click.option("--visible", is_flag=True, help="Be a visible node (default hidden, as erl -hidden).")
+@click.option("--nodes", default=1, show_default=True, type=click.IntRange(min=1), metavar="N",
+              help="Start N connected local nodes (one OS process each); main runs on the first.")
+@click.option("--allow-remsh", is_flag=True,
+              help="Let `beamlet shell --remsh` attach (anyone with the cookie can run code).")
+@click.option("--entry", default="main", hidden=True)
+def run(file, args, reductions, seed, instrument, timeslice, sname, long_name, cookie, listen,
+        visible, nodes, allow_remsh, entry):
     """Run FILE as a program inside a fresh node.
 
     FILE runs as `__main__` with reduction checks compiled in (its busy loops
@@ -52,13 +67,19 @@ def run(file, args, reductions, seed, instrument, timeslice):
     def main(a, b) gets one per parameter; def main(*args) gets them spread.
     Put `--` before ARGS that start with a dash.
 
+    With --sname or --name the node joins Erlang's distribution (see
+    docs/distribution.md); with --nodes N the other nodes run FILE's
+    worker_node() if it has one.
+
     Exit status: 0 success, 1 the program failed, 2 usage error,
     130 interrupted.
     """
     from stdlib.runner import run_file
 
     sys.exit(run_file(file, list(args), reductions=reductions, seed=seed,
-                      instrument=instrument, timeslice=timeslice))
+                      instrument=instrument, timeslice=timeslice, sname=sname, name=long_name,
+                      cookie=cookie, listen=listen, hidden=not visible, nodes=nodes,
+                      allow_remsh=allow_remsh, entry=entry))
 
 
 @main.command()
@@ -97,7 +118,13 @@ _register_bench()
               help="With -c: seconds to let FILE's main run before the commands.")
 @click.option("--reductions", default=4000, show_default=True, type=click.IntRange(min=1),
               help="Reductions per time slice.")
-def shell(file, commands, as_json, wait, reductions):
+@click.option("--remsh", default=None, metavar="NODE",
+              help="Attach to the running beamlet node NODE (started with --allow-remsh).")
+@click.option("--cookie", default=None, metavar="COOKIE",
+              help="With --remsh: the cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).")
+@click.option("--sname", default=None, metavar="NAME",
+              help="With --remsh: this shell's own node name (default remsh<pid>).")
+def shell(file, commands, as_json, wait, reductions, remsh, cookie, sname):
     """An interactive shell whose expressions run in a shell process.
 
     With FILE, FILE runs as a program in the same node (as `beamlet run`
@@ -105,9 +132,17 @@ def shell(file, commands, as_json, wait, reductions):
     helpers (i, top, tree, trace, v, b, f, l, c, ...). Ctrl-C interrupts
     the running expression; twice quickly opens the break menu.
 
+    With --remsh NODE, expressions run on that node instead, as erl -remsh.
+
     Exit status: 0 success, 1 a -c command failed, 2 usage error,
     130 interrupted.
     """
+    if remsh is not None:
+        if file is not None or as_json:
+            raise click.UsageError("--remsh takes neither FILE nor --json")
+        from stdlib.observer.remote import run_remsh
+
+        sys.exit(run_remsh(remsh, commands=commands, cookie=cookie, sname=sname))
     from stdlib.observer.shell import run_shell
 
     try:

@@ -31,6 +31,8 @@ What this module owns:
 The wire format (so that raw sends interoperate, as in OTP):
 
     call:    ("$gen_call", (caller_pid, ref), request)  reply: (ref, reply) sent to ref
+             from another node the tag is OTP 24's [alias | Ref] (vm.ImproperList),
+             and the reply goes to the alias (calls to other nodes send it too)
     cast:    ("$gen_cast", msg)
     system:  ("system", (caller_pid, ref), request)     (see otp_sys)
 
@@ -89,8 +91,8 @@ def check_name(name):
                 )
         return name
     if type(name) is tuple and len(name) == 2 and name[0] == "global":
-        raise vm.BadArg("global names need distribution, which beamlet does not have yet; "
-                        "use a local name or ('via', registry, name)")
+        raise vm.BadArg("global names are not supported (beamlet has no global registry); "
+                        "use a local name, (name, node) or ('via', registry, name)")
     raise vm.BadArg(
         f"a server name must be a str, ('via', registry, name) or None, not {name!r}"
     )
@@ -104,6 +106,11 @@ def whereis(server):
         return vm.whereis(server)
     if type(server) is tuple:
         if len(server) == 3 and server[0] == "via":
+            if not callable(getattr(server[1], "whereis_name", None)):
+                raise vm.BadArg(
+                    f"('via', registry, name): the registry must have whereis_name, "
+                    f"register_name, unregister_name and send (as stdlib.registry.Registry "
+                    f"does), not {type(server[1]).__name__}")
             return server[1].whereis_name(server[2])
         if len(server) == 2 and server[0] == "global":
             check_name(server)
@@ -204,6 +211,10 @@ def call(server, label, request, timeout, where):
     if tt is not float and timeout is not None and (
             tt is bool or not isinstance(timeout, (int, float)) or timeout < 0):
         raise vm.BadArg(f"call: timeout must be seconds >= 0 or None (infinity), not {timeout!r}")
+    if is_remote(server):  # another node: OTP 24's call over the distribution
+        from vm import dist
+
+        return dist.call(server, request, timeout, label, term_safe(where))
     pid = server if type(server) is Pid else whereis(server)
     if pid is None:
         raise vm.Exit(("noproc", term_safe(where)))
@@ -226,16 +237,40 @@ def term_safe(value):
     return repr(value)
 
 
+def is_remote(server) -> bool:
+    """A pid of another node, or (name, node) with another node's name."""
+    if type(server) is Pid:
+        return server.node != vm.node_name()
+    return (type(server) is tuple and len(server) == 2 and server[0] != "global"
+            and isinstance(server[0], str) and isinstance(server[1], str)
+            and server[1] != vm.node_name())
+
+
 def reply(from_, message):
-    """Reply to a call: `from_` is the `(caller, ref)` a callback received."""
-    if type(from_) is not tuple or len(from_) != 2 or not isinstance(from_[1], vm.Ref):
+    """Reply to a call: `from_` is the `(caller, tag)` a callback received.
+
+    A local call's tag is an alias ref; a call from another node carries
+    OTP 24's `[alias | Ref]` (the reply goes to the alias) or, from older
+    nodes, a plain ref (the reply goes to the caller's pid).
+    """
+    if type(from_) is not tuple or len(from_) != 2 or not isinstance(
+            from_[1], (vm.Ref, vm.ImproperList)):
         raise vm.BadArg(f"reply: expected the (caller, ref) a call handed you, not {from_!r}")
-    call_reply(from_[1], message)
+    tag = from_[1]
+    if type(tag) is vm.Ref and tag.node == vm.node_name():
+        call_reply(tag, message)
+    elif type(tag) is vm.ImproperList and tag.is_alias_tag():
+        vm.send(tag.tail, (tag, message))
+    else:
+        vm.send(from_[0], (tag, message))
     return "ok"
 
 
 def send_nofail(server, message):
     """Send to a server reference, ignoring unknown names and dead pids (cast semantics)."""
+    if is_remote(server):  # another node: sends there never fail either
+        vm.send(server, message)
+        return
     try:
         if type(server) is tuple and len(server) == 3 and server[0] == "via":
             server[1].send(server[2], message)
@@ -310,7 +345,10 @@ def send_request(server, tag, request, label=None, reqids=None):
     if label is not None:
         raise vm.BadArg("send_request: a label names a request inside a collection; pass "
                         "reqids=gen_server.reqids_new() (or a collection) with it")
-    pid, reason = _resolve(server)
+    if is_remote(server) and _distributed():
+        pid, reason = server, None  # over the distribution: monitor and send reach it
+    else:
+        pid, reason = _resolve(server)
     if pid is None:
         ref = vm.make_ref()
         vm.send(vm.self(), (DOWN, ref, _PROCESS, term_safe(server), reason))
@@ -318,6 +356,11 @@ def send_request(server, tag, request, label=None, reqids=None):
     ref = vm.monitor(pid, alias="demonitor")
     vm.send(pid, (tag, (vm.self(), ref), request))
     return ref
+
+
+def _distributed() -> bool:
+    """Is this node part of a distribution (named, with vm.dist started)?"""
+    return vm.node() != "nonode@nohost"
 
 
 def _resolve(server):
@@ -328,7 +371,7 @@ def _resolve(server):
     if pid is not None:
         return pid, None
     if type(server) is tuple and len(server) == 2 and server[1] != vm.node_name():
-        return None, ("nodedown", vm.Atom(server[1]))  # no distribution: no other node
+        return None, ("nodedown", vm.Atom(server[1]))  # OTP: a node not distributed
     return None, vm.Atom("noproc")
 
 

@@ -251,6 +251,9 @@ def call(server, request, timeout=_DEFAULT):
             ok, answer = call_request(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT)
             if ok:
                 return answer
+            if answer == "noproc" and gen.is_remote(server):  # a pid of another node
+                return gen.call(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT,
+                                ("gen_server", "call", (server, request)))
             raise vm.Exit((answer, ("gen_server", "call", (server, request))))
         return gen.call(server, GEN_CALL, request, DEFAULT_CALL_TIMEOUT,
                         ("gen_server", "call", (server, request)))
@@ -283,9 +286,10 @@ def send_request(server, request, label=None, reqids=None):
 
 
 def multi_call(name, request, timeout=None, nodes=None):
-    """Call the server registered as `name` on each node (this node only, without
-    distribution) at once, waiting at most `timeout` seconds in all; returns
-    `([(node, reply), ...], [bad_node, ...])`. A late reply is dropped."""
+    """Call the server registered as `name` on each node (this one by default; other
+    nodes over the distribution) at once, waiting at most `timeout` seconds in
+    all; returns `([(node, reply), ...], [bad_node, ...])`. A late reply is
+    dropped."""
     here = vm.node_name()
     nodes = [here] if nodes is None else list(nodes)
     if not isinstance(name, str):
@@ -313,8 +317,7 @@ def abcast(name, msg, nodes=None):
     """Cast to the server registered as `name` on each node; returns "abcast"."""
     here = vm.node_name()
     for node in ([here] if nodes is None else nodes):
-        if node == here:
-            gen.send_nofail((name, here), (GEN_CAST, msg))
+        gen.send_nofail((name, node), (GEN_CAST, msg))
     return vm.Atom("abcast")
 
 
@@ -353,6 +356,8 @@ class _Server(otp_sys.SystemHooks):
         handle_call = mod.handle_call
         handle_cast = mod.handle_cast
         handle_info = mod.handle_info
+        node_name = vm.node_name()  # a reply tag of this node is a plain alias Ref
+        Ref = vm.Ref
         parent = self.parent
         recv = vm.receive
         while True:
@@ -390,7 +395,10 @@ class _Server(otp_sys.SystemHooks):
                     kind, r = try_callback(handle_call, msg[2], from_, state)
                     if kind is OK and type(r) is tuple and (len(r) == 3 or len(r) == 4) \
                             and r[0] == "reply":
-                        call_reply(from_[1], r[1])
+                        if type(from_[1]) is Ref and from_[1].node == node_name:
+                            call_reply(from_[1], r[1])
+                        else:  # a call from another node
+                            gen.reply(from_, r[1])
                         state = r[2]
                         if len(r) == 4:
                             action = r[3]

@@ -56,7 +56,8 @@ EXIT_INTERRUPTED = 130
 
 #: The options of `vm.run` that configure the node, not `main`.
 NODE_OPTIONS = ("reductions", "seed", "clock", "instruments", "preempt", "long_slice",
-                "timeslice", "slice_time")
+                "timeslice", "slice_time", "dirty_threads", "sname", "name", "cookie",
+                "listen", "dist")
 
 _VM_DIR = os.path.dirname(os.path.abspath(vm.__file__)) + os.sep
 _HERE = os.path.abspath(__file__)
@@ -102,9 +103,10 @@ def new_module(path: str, name: str) -> types.ModuleType:
 class Program:
     """FILE as a program: its module, its code, and what its own `vm.run` did."""
 
-    def __init__(self, path: str, args=(), *, name="__main__", warn=None):
+    def __init__(self, path: str, args=(), *, name="__main__", warn=None, entry="main"):
         self.path = path
         self.args = list(args)
+        self.entry = entry
         self.code = compile_file(path)
         self.module = new_module(path, name)
         self.ran_main = False
@@ -121,6 +123,8 @@ class Program:
                       f"{', '.join(ignored)}; the node is already running, so they are ignored "
                       "(use the command line's options)")
         self.ran_main = True
+        if self.entry != "main":
+            return None  # a --nodes worker node: the first node runs main
         try:
             return main(*args, **kwargs)
         except vm.Exit as e:
@@ -148,8 +152,15 @@ class Program:
 
     def run(self):
         """The program: the body, then `main` unless the body ran it. Returns
-        (result, ran main here?)."""
+        (result, ran main here?). On a `--nodes` worker node (entry
+        "worker_node") the body runs, then `worker_node()` if FILE has one;
+        the node stays up either way, serving the first node."""
         self.run_body()
+        if self.entry != "main":
+            fn = self.module.__dict__.get(self.entry)
+            if callable(fn):
+                fn()
+            vm.receive(lambda m: False)  # stay up until the first node stops us
         if self.ran_main:
             return None, False
         main = self.main()
@@ -259,19 +270,51 @@ def _first_process(program):
 
 
 def run_file(path: str, args=(), *, reductions: int = 4000, seed=None, instrument=(),
-             timeslice=None, out=None, err=None) -> int:
-    """What `beamlet run` does (see the module docstring); returns the exit status."""
+             timeslice=None, sname=None, name=None, cookie=None, listen=None, hidden=True,
+             nodes: int = 1, allow_remsh: bool = False, entry: str = "main", out=None,
+             err=None) -> int:
+    """What `beamlet run` does (see the module docstring); returns the exit status.
+
+    Named (`sname`/`name`), the node joins Erlang's distribution
+    (docs/distribution.md). `nodes=N` (N > 1) starts N-1 more named nodes, one
+    OS process each, that run the same file with `entry="worker_node"`; `main`
+    runs on the first once it is connected to all of them (`vm.nodes()`).
+    """
     out = out or sys.stdout
     err = err or sys.stderr
+    others = []
     try:
         if instrument:
             vm.code.instrument_imports(*instrument)
-        program = Program(path, args)
-        result, print_it = vm.run(lambda: _first_process(program), reductions=reductions,
-                                  seed=seed, timeslice=timeslice)
+        if nodes > 1 and sname is None and name is None:
+            sname = "beamlet"
+        dist = {"hidden": hidden} if (sname or name) else None
+        if allow_remsh and dist is None:
+            raise UsageError("--allow-remsh needs a node name (--sname or --name)")
+        program = Program(path, args, entry=entry)
+
+        def first():
+            if allow_remsh:
+                from .observer.remote import allow
+
+                allow()
+            return _first_process(program)
+
+        if nodes > 1:
+            from . import multinode
+
+            cookie = cookie or multinode.fresh_cookie()
+            others = multinode.start_others(path, nodes, sname, name, cookie, listen, instrument)
+            first = multinode.connected_first(first, [n for n, _ in others])
+        result, print_it = vm.run(first, reductions=reductions, seed=seed, timeslice=timeslice,
+                                  sname=sname, name=name, cookie=cookie, listen=listen,
+                                  dist=dist)
     except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 - every failure is reported
         usage = getattr(locals().get("program"), "usage_error", None)
         return report_failure(usage or e, err)
+    finally:
+        if others:
+            multinode.stop_others(others)
     if print_it and result is not None:
         print(repr(result), file=out, flush=True)
     return EXIT_OK

@@ -15,7 +15,7 @@ from benchmarks import harness, hogs, selftest
 from benchmarks.common import record, settle_noise
 
 NAMES = ["ring", "pingpong", "spawn", "fairness", "latency", "selective", "copy", "restart", "call",
-         "preemption", "fanout", "ets"]
+         "preemption", "fanout", "ets", "agents"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -33,8 +33,11 @@ from ._api import (
     link,
     make_ref,
     monitor,
+    monitor_node,
     monotonic,
+    node,
     node_name,
+    nodes,
     process_flag,
     process_info,
     processes,
@@ -81,7 +84,7 @@ from .errors import (
     VMError,
     VMInternalError,
 )
-from .terms import ANY, TIMEOUT, Atom, Crash, Pid, Ref
+from .terms import ANY, TIMEOUT, Atom, Crash, ImproperList, Pid, Ref
 
 __all__ = [
     "ANY",
@@ -90,6 +93,7 @@ __all__ = [
     "Crash",
     "Deadlock",
     "Exit",
+    "ImproperList",
     "Instrument",
     "NoProc",
     "Node",
@@ -116,8 +120,11 @@ __all__ = [
     "link",
     "make_ref",
     "monitor",
+    "monitor_node",
     "monotonic",
+    "node",
     "node_name",
+    "nodes",
     "process_flag",
     "process_info",
     "processes",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from . import _introspect, _io, _ports, _registry, _signals
+from . import _introspect, _io, _ports, _registry, _remote, _signals
 import selectors
 
 from ._heap import _SCALARS, copy_term
@@ -68,7 +68,8 @@ def _check_pid(pid, what):
 
 
 def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
-        long_slice=0.1, timeslice=None, slice_time=0.00025, **kwargs):
+        long_slice=0.1, timeslice=None, slice_time=0.00025, sname=None, name=None, cookie=None,
+        listen=None, dist=None, **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
@@ -80,13 +81,17 @@ def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), p
     off, and a seed or a virtual clock does too) to end a slice of compiled code
     that has run that long while other processes wait, `timeslice` (seconds;
     main thread only, off by default, not deterministic) to preempt by a timer
-    signal. An abnormal exit
+    signal. `sname="py"` (or `name="py@host.example"`) makes it a distributed
+    node named so, with `cookie`, `listen` (address, loopback by default) and
+    `dist` (a dict of other vm.dist.start options); see docs/distribution.md.
+    An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
     node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
                 preempt=preempt, long_slice=long_slice, timeslice=timeslice,
-                slice_time=slice_time)
+                slice_time=slice_time, sname=sname, name=name, cookie=cookie, listen=listen,
+                dist=dist)
     return node.run(main, *args, **kwargs)
 
 
@@ -171,6 +176,12 @@ def send(dest, msg):
     elif td is Ref and dest.id in node.aliases:
         target = _signals.resolve_alias(node, dest)
     else:
+        remote = _remote.hook(node, dest)
+        if remote is not None:  # another node: the distribution layer encodes and sends
+            if p.state is not EXITING:
+                remote.send(p.pid, dest, msg)
+            _charge(p)
+            return msg
         target = _registry.resolve(node, dest)
     copy = msg if type(msg) in _SCALARS else copy_term(msg)
     if target is not None and p.state is not EXITING:  # a dead process sends nothing
@@ -204,7 +215,10 @@ def link(pid) -> bool:
     p = _alive("link")
     _check_pid(pid, "link")
     node = p.node
-    if pid != p.pid:
+    remote = _remote.hook(node, pid)
+    if remote is not None:
+        remote.link(p.pid, pid)  # a node that cannot be reached: EXIT noconnection
+    elif pid != p.pid:
         target = node.lookup(pid)
         if target is None:
             if not p.trap_exit:
@@ -220,7 +234,11 @@ def unlink(pid) -> bool:
     """Remove the link to `pid` (no-op if none). An EXIT already queued stays queued."""
     p = _me("unlink")
     _check_pid(pid, "unlink")
-    _signals.remove_link(p.node, p, pid)
+    remote = _remote.hook(p.node, pid)
+    if remote is not None:
+        remote.unlink(p.pid, pid)
+    else:
+        _signals.remove_link(p.node, p, pid)
     _charge(p)
     return True
 
@@ -260,7 +278,12 @@ def monitor(target, alias=None) -> Ref:
         )
     ref = node.make_ref()
     p.ref_mark = (ref, p.received)  # before a noproc DOWN is queued below
-    if proc is p:
+    remote = _remote.hook(node, obj) if proc is None else None
+    if remote is not None:  # DOWN comes back from the other node (noconnection if it goes)
+        if alias is not None:
+            _signals.add_alias(node, p, alias, ref)
+        remote.monitor(p.pid, obj, ref)
+    elif proc is p:
         pass  # OTP: monitoring yourself returns a ref but creates no monitor
     elif proc is None:
         if alias == "explicit_unalias":
@@ -303,6 +326,8 @@ def demonitor(ref, flush=False, info=False) -> bool:
     if type(ref) is not Ref:
         raise BadArg(f"demonitor: expected a Ref from vm.monitor(), not {show(ref)}")
     active = _signals.remove_monitor(p.node, p, ref)
+    if not active and p.node.dist is not None:
+        active = p.node.dist.demonitor(p.pid, ref)
     if flush:
         _signals.flush_down(p, ref)
     _charge(p)
@@ -324,6 +349,9 @@ def exit(*args):  # noqa: A001 - Erlang's name
     _check_pid(pid, "exit")
     copy_term(reason)
     node = p.node
+    remote = _remote.hook(node, pid)
+    if remote is not None and p.state is not EXITING:
+        remote.exit(p.pid, pid, reason)
     target = node.lookup(pid) if pid.node == node.name else None
     if target is not None and p.state is not EXITING:  # a dead process sends no signal
         _signals.exit_signal(node, target, p.pid, reason, False)
@@ -677,6 +705,34 @@ def make_ref() -> Ref:
 def monotonic() -> float:
     """The node's clock in seconds (virtual time under clock="virtual")."""
     return _me("monotonic").node.now()
+
+
+def node() -> Atom:
+    """This node's name (`nonode@nohost` unless it is distributed), as Erlang's node()."""
+    _me("node")
+    from .dist.kernel import node as dist_node
+
+    return Atom(dist_node())
+
+
+def nodes(kind="visible") -> list:
+    """Connected nodes: "visible" (Erlang's nodes()), "hidden", "connected" or "this"."""
+    _me("nodes")
+    from .dist.kernel import nodes as dist_nodes
+
+    return dist_nodes(kind)
+
+
+def monitor_node(node_name, flag=True) -> bool:
+    """Get `("nodedown", node)` once the connection to `node_name` is lost (or cannot be made)."""
+    p = _me("monitor_node")
+    if p.node.dist is None:
+        if flag and node_name != p.node.name:
+            p.node.deliver(p, (Atom("nodedown"), Atom(node_name)))
+        return True
+    from .dist.kernel import monitor_node as dist_monitor_node
+
+    return dist_monitor_node(node_name, flag)
 
 
 def node_name() -> str:

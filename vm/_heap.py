@@ -30,7 +30,7 @@ import sys
 import types
 
 from .errors import Unsendable
-from .terms import Atom, Crash, Pid, Ref
+from .terms import Atom, Crash, ImproperList, Pid, Ref
 
 # Values that are immutable all the way down: shared, never copied.
 # Values shared, never copied: immutable all the way down (data), or code
@@ -89,6 +89,11 @@ def _copy(x, t):
             )
             for k, v in x.items()
         }
+    if t is ImproperList:  # from another node (OTP call tags): copied like a tuple
+        items, tail = x
+        items2 = _copy(items, tuple)
+        tail2 = tail if type(tail) in _SCALARS else _copy(tail, type(tail))
+        return x if (items2 is items and tail2 is tail) else ImproperList(items2, tail2)
     if isinstance(x, type):  # a class with a metaclass
         return x
     if t is types.MethodType and _is_module_level(x.__self__):
@@ -180,7 +185,7 @@ def term_size(x, _seen=None) -> int:
         return 0
     _seen.add(i)
     size = sys.getsizeof(x)
-    if t is tuple or t is list or t is Crash:
+    if t is tuple or t is list or t is Crash or t is ImproperList:
         for e in x:
             size += term_size(e, _seen)
     elif t is dict:

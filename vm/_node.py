@@ -57,16 +57,28 @@ MAX_WAIT = 86400.0
 class Node(Scheduler):
     """A beamlet node. `Node(reductions=4000, seed=None, clock="real")`."""
 
-    def __init__(self, *, reductions=4000, seed=None, clock="real", name="nonode@nohost",
+    def __init__(self, *, reductions=4000, seed=None, clock="real", name=None,
                  instruments=(), preempt=True, long_slice=0.1, timeslice=None,
-                 slice_time=0.00025, dirty_threads=_io.DIRTY_MAX):
+                 slice_time=0.00025, dirty_threads=_io.DIRTY_MAX, sname=None, cookie=None,
+                 listen=None, dist=None):
+        # A name (`name="x@host"`, or `sname="x"`) makes a distributed node, as
+        # erl -name/-sname do: its pids carry the name from the first one on, and
+        # vm.dist.start runs before anything else (docs/distribution.md).
+        self._dist_boot = None
+        if name is not None or sname is not None:
+            from .dist.kernel import boot
+
+            name, self._dist_boot = boot(sname, name, cookie, listen, dist)
+        elif cookie is not None or listen is not None or dist is not None:
+            raise BadArg("cookie, listen and dist need a node name: give sname= or name=")
         if type(dirty_threads) is not int or dirty_threads < 1:
             raise BadArg(f"dirty_threads must be an int >= 1 (default {_io.DIRTY_MAX}), "
                          f"not {show(dirty_threads)}")
         self.dirty_threads = dirty_threads
         self._dirty = None
         self._workers = None
-        super().__init__(reductions=reductions, seed=seed, clock=clock, name=name,
+        super().__init__(reductions=reductions, seed=seed, clock=clock,
+                         name=name or "nonode@nohost",
                          preempt=preempt, slice_time=slice_time)
         self.external: deque = deque()
         self.main_result = None
@@ -102,6 +114,13 @@ class Node(Scheduler):
     def run(self, main, *args, **kwargs):
         """Run `main(*args, **kwargs)` as the first process; return its result."""
         self._claim_thread("run")
+        if self._dist_boot is not None:
+            boot, user_main = self._dist_boot, main
+
+            def main(*args, **kwargs):
+                boot()
+                return user_main(*args, **kwargs)
+
         self.spawn_process(None, main, args, kwargs, is_main=True)
         with self._catching_ctrl_c():
             self._serve()
@@ -230,6 +249,8 @@ class Node(Scheduler):
         )
         self._thread.start()
         self._ready.wait()
+        if self._dist_boot is not None:
+            self.call(self._dist_boot)
         return self
 
     def _thread_main(self):

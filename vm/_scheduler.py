@@ -153,6 +153,7 @@ class Scheduler:
         self.idling = False  # inside idle(): the watchdog does not count that as a slice
         self.long_slice_seen = None  # (start, where, pid, what) set by the watchdog thread
         self.io = None  # IOWaits, made on first use (Node.io_waits)
+        self.dist = None  # the distribution hook (vm/_remote.py), set by vm.dist.start
         # statistics
         self.context_switches = 0
         self.total_reductions = 0

@@ -262,6 +262,9 @@ def process_died(node, p):
                 if rid in node.aliases:
                     drop_monitor_alias(node, ref)
                 node.deliver(w, (DOWN, ref, PROCESS, entry[1], copy_term(reason)))
+    dist = node.dist  # other nodes linked to or monitoring it (vm/_remote.py)
+    if dist is not None and pid.id in dist.watched:
+        dist.process_died(pid, reason)
     if node.on_exit:
         node.ins.emit("exit", pid, reason)
     procs.pop(pid.id, None)

@@ -18,9 +18,26 @@ from __future__ import annotations
 
 import traceback as _traceback
 
-__all__ = ["Atom", "Pid", "Ref", "Crash", "ANY", "TIMEOUT", "LOCAL_NODE"]
+__all__ = ["Atom", "Pid", "Ref", "Crash", "ImproperList", "ANY", "TIMEOUT", "LOCAL_NODE",
+           "node_index"]
 
 LOCAL_NODE = "nonode@nohost"
+
+# How pids and refs print their node, as Erlang does: 0 for a local one, and
+# for each other node a number of its own (in the order this OS process first
+# printed one of its pids), so <0.42.0> and <1.42.0> are told apart.
+_node_index: dict = {LOCAL_NODE: 0}
+
+
+def node_index(node: str, local: bool = False) -> int:
+    """The number a pid of `node` prints first; `local=True` declares a local node name."""
+    if local:
+        _node_index[node] = 0
+        return 0
+    n = _node_index.get(node)
+    if n is None:
+        n = _node_index[node] = len([v for v in _node_index.values() if v]) + 1
+    return n
 
 
 class Atom(str):
@@ -68,10 +85,7 @@ class Pid:
         return (self.node, self.id, self.serial) < (other.node, other.id, other.serial)
 
     def __repr__(self):
-        # Erlang prints 0 as the first number for a local pid; remote pids
-        # get a per-connection index we do not have yet, so print 1.
-        first = 0 if self.node == LOCAL_NODE or self.creation > 0 else 1
-        return f"<{first}.{self.id}.{self.serial}>"
+        return f"<{node_index(self.node)}.{self.id}.{self.serial}>"
 
     __str__ = __repr__
 
@@ -117,7 +131,8 @@ class Ref:
 
     def __repr__(self):
         n = self.id
-        return f"#Ref<0.{(n >> 64) & 0xFFFFFFFF}.{(n >> 32) & 0xFFFFFFFF}.{n & 0xFFFFFFFF}>"
+        return (f"#Ref<{node_index(self.node)}.{(n >> 64) & 0xFFFFFFFF}."
+                f"{(n >> 32) & 0xFFFFFFFF}.{n & 0xFFFFFFFF}>")
 
     __str__ = __repr__
 
@@ -162,6 +177,47 @@ class Crash(tuple):
 
     def __reduce__(self):
         return (Crash, tuple(self))
+
+
+class ImproperList(tuple):
+    """An Erlang list whose tail is not `[]`: `ImproperList([a, b], tail)` is `[a, b | tail]`.
+
+    Python has no such list; it arrives from other nodes, above all as OTP
+    24's call tag `[alias | Ref]` (`ImproperList.alias_tag(ref)`), which a
+    reply must give back unchanged. Immutable (`items` is a tuple); copied
+    between processes like a tuple.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, items, tail):
+        items = tuple(items)
+        if not items:
+            raise ValueError("an improper list needs at least one element before its tail")
+        if type(tail) is list:
+            raise ValueError("a list tail makes a proper list; concatenate instead")
+        return tuple.__new__(cls, (items, tail))
+
+    @property
+    def items(self) -> tuple:
+        return self[0]
+
+    @property
+    def tail(self):
+        return self[1]
+
+    @classmethod
+    def alias_tag(cls, ref: "Ref") -> "ImproperList":
+        return cls((Atom("alias"),), ref)
+
+    def is_alias_tag(self) -> bool:
+        return self[0] == ("alias",) and type(self[1]) is Ref
+
+    def __repr__(self):
+        return f"ImproperList({list(self[0])!r}, {self[1]!r})"
+
+    def __reduce__(self):
+        return (ImproperList, (self[0], self[1]))
 
 
 class _Sentinel:

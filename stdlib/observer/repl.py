@@ -36,6 +36,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -54,6 +55,11 @@ BREAK_PROMPT = ("BREAK: (a)bort the node  (c)ontinue  (i)nfo  (p)rocesses  "
 EXIT_INTERRUPTED = 130
 
 
+#: A Ctrl-C this soon after the break menu opened belongs to the presses
+#: that opened it (it was on its way), not to the menu.
+STRAY_PRESS = 0.5
+
+
 class Abort(Exception):
     """The break menu's (a)bort: leave the shell, stop the node."""
 
@@ -64,10 +70,15 @@ class Abort(Exception):
 
 def break_menu(shell, ask, out) -> None:
     """Erlang's BREAK menu, one choice at a time until (c)ontinue; (a)bort raises Abort."""
+    opened = time.monotonic()
     while True:
         try:
             choice = (ask(BREAK_PROMPT) or "").strip().lower()
-        except (KeyboardInterrupt, EOFError):
+        except KeyboardInterrupt:
+            if time.monotonic() - opened < STRAY_PRESS:
+                continue  # a press that was already on its way when the menu opened
+            choice = "c"
+        except EOFError:
             choice = "c"
         if choice in ("", "c"):
             return
@@ -114,16 +125,37 @@ def _responsive(shell, timeout=1.0) -> bool:
 
 
 class _Presses:
-    """Remembers Ctrl-C at the prompt: two within BREAK_WINDOW open the menu."""
+    """Remembers Ctrl-C at the prompt: two within BREAK_WINDOW open the menu.
+
+    A press reaches us two ways: as a key that prompt_toolkit turns into
+    KeyboardInterrupt (the terminal is in raw mode while it reads a line), or
+    as SIGINT between two prompts. Two quick presses can straddle the two:
+    the second one's KeyboardInterrupt may then be raised while the first
+    one is being handled (inside prompt_toolkit's teardown) and replace it.
+    So the SIGINT handler (`signalled`) records each press as it comes,
+    and `second()` counts a press itself only when no signal recorded it.
+    """
 
     def __init__(self):
-        self.last = None
+        self.times = []
+        self.unseen = 0  # presses recorded by the signal handler, not yet caught
+
+    def signalled(self):
+        self.times.append(time.monotonic())
+        self.unseen += 1
 
     def second(self) -> bool:
-        now = time.monotonic()
-        second = self.last is not None and now - self.last < BREAK_WINDOW
-        self.last = None if second else now
-        return second
+        """Called where a KeyboardInterrupt is caught: open the menu now?"""
+        if self.unseen:
+            self.unseen = 0
+        else:
+            self.times.append(time.monotonic())
+        last = self.times[-2:]
+        self.times = last
+        if len(last) == 2 and last[1] - last[0] < BREAK_WINDOW:
+            self.times = []
+            return True
+        return False
 
 
 class _LineReader:
@@ -360,6 +392,14 @@ def repl(shell, stdin=None) -> int:
 
     if streams is not None:
         sys.stdout, sys.stderr = AbovePrompt(streams[0]), AbovePrompt(streams[1])
+    old_handler = None
+    if interactive and threading.current_thread() is threading.main_thread():
+
+        def on_sigint(signum, frame):
+            presses.signalled()
+            raise KeyboardInterrupt
+
+        old_handler = signal.signal(signal.SIGINT, on_sigint)
     try:
         if interactive:
             print(BANNER, file=shell.out, flush=True)
@@ -383,6 +423,8 @@ def repl(shell, stdin=None) -> int:
               flush=True)
         return EXIT_INTERRUPTED
     finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
         if streams is not None:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -182,6 +182,21 @@ def compile_input(source: str, filename: str):
 # the shell
 
 
+def base_namespace() -> dict:
+    """What every shell evaluates in (local or remote, see remote.py): `vm`,
+    `nodes`, the commands that need no session, and the behaviour modules."""
+    ns = {"__name__": "__shell__", "__builtins__": builtins, "vm": vm, "nodes": vm.nodes}
+    for cmd in commands.commands():
+        if cmd.fn is not None and not cmd.session:
+            ns[cmd.name] = cmd.fn
+    for mod in MODULES:
+        try:
+            ns[mod] = __import__(f"stdlib.{mod}", fromlist=[mod])
+        except ImportError:
+            pass
+    return ns
+
+
 class Shell:
     """A shell session over a node. `Shell(node=None, json=False, out=None)`.
 
@@ -223,19 +238,14 @@ class Shell:
                 if k not in ("__name__", "__builtins__"):
                     into.setdefault(k, v)
             return into
-        ns = {"__name__": "__shell__", "__builtins__": builtins, "vm": vm}
+        ns = base_namespace()
         for cmd in commands.commands():
-            if cmd.fn is not None:  # q, top, help: the session's own methods, below
-                ns[cmd.name] = self._bind(cmd) if cmd.session else cmd.fn
+            if cmd.fn is not None and cmd.session:  # bound to this session
+                ns[cmd.name] = self._bind(cmd)
         ns["exit"] = self._exit
         ns["q"] = ns["quit"] = self.quit
         ns["top"] = self._top
         ns["help"] = self._help
-        for mod in MODULES:
-            try:
-                ns[mod] = __import__(f"stdlib.{mod}", fromlist=[mod])
-            except ImportError:
-                pass
         return ns
 
     def _bind(self, cmd):
@@ -653,5 +663,5 @@ def run_shell(file=None, *, commands=(), json=False, reductions=4000, wait=0.0,
                stdin=stdin, out=out)
 
 
-__all__ = ["ReplAction", "Shell", "ShellInterrupt", "compile_input", "needs_more",
-           "run_shell"]
+__all__ = ["ReplAction", "Shell", "ShellInterrupt", "base_namespace", "compile_input",
+           "needs_more", "run_shell"]

@@ -1,0 +1,78 @@
+"""Agents as processes: model clients, the agent behaviour, tools, budgets.
+
+An agent is a gen_statem process with a private conversation; a model call
+and each tool call are processes linked to it; a budget is a process its
+subtree draws on; cancelling is an exit signal. The guide is
+docs/agents.md; one module per concern:
+
+    model.py      the model interface (complete, deltas, retries)
+    scripted.py   the scripted model (tests, examples, the default)
+    openai.py     the OpenAI-compatible client
+    http.py       HTTP/1.1 over the VM's sockets (h11), pooled connections
+    transport.py  TCP and TLS byte streams
+    sse.py        server-sent events
+    stream.py     streamed replies: deltas and tool-call fragments
+    retry.py      what is retried, and when
+    ratelimit.py  one rate limiter process per provider
+    budget.py     reservations, settlements, budget processes
+    tools.py      tools: schemas, arguments, the call's process
+    commands.py   command tools: an external program run as a port
+    agent.py      the behaviour: callbacks, options, events
+    loop.py       one request's work: think, act, end, and its books
+    client.py     ask, cancel, usage
+    redact.py     secret handles and redaction
+    errors.py     reasons and exceptions
+"""
+
+from __future__ import annotations
+
+from . import budget
+from .agent import Agent
+from .budget import Budget
+from .commands import command_tool
+from .client import (GRACE, ask, cancel, check_answer, child_spec, history, receive_answer,
+                     reqids_new, reset, send_ask, start, start_link, usage, wait_answer)
+from .errors import AgentError, ModelError
+from .model import complete, default_model
+from .openai import openai_model
+from .ratelimit import RateLimiter
+from .redact import redact, secret, secret_from_env
+from .scripted import failure, reply, scripted_model, tool_call, tool_call_step
+from .tools import current_request, tool
+
+__all__ = [
+    "Agent",
+    "AgentError",
+    "Budget",
+    "GRACE",
+    "ModelError",
+    "RateLimiter",
+    "ask",
+    "budget",
+    "cancel",
+    "check_answer",
+    "child_spec",
+    "command_tool",
+    "complete",
+    "current_request",
+    "default_model",
+    "failure",
+    "history",
+    "openai_model",
+    "receive_answer",
+    "redact",
+    "reply",
+    "reqids_new",
+    "reset",
+    "scripted_model",
+    "secret",
+    "secret_from_env",
+    "send_ask",
+    "start",
+    "start_link",
+    "tool",
+    "tool_call",
+    "tool_call_step",
+    "usage",
+    "wait_answer",
+]

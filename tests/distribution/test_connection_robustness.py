@@ -1,0 +1,94 @@
+"""A peer that misbehaves costs the node nothing but that connection: fuzzed frames, silence."""
+
+import logging
+import struct
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vm import Atom, dist
+from vm.dist.codec import Encoder
+from vm.dist.handshake import OUR_FLAGS, V4_NC
+
+from . import rawpeer
+from .cluster import PyNode, get, wait_for
+from .erlang import unique
+
+
+@pytest.fixture
+def py(beamlet_epmd, home):
+    node = PyNode(unique("py"), "c", beamlet_epmd, net_ticktime=1.0)
+    node.epmd_port = beamlet_epmd
+    yield node
+    node.close()
+
+
+def still_serves(py):
+    """The node still answers another peer."""
+    s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("probe") + "@localhost")
+    s.close()
+    return True
+
+
+def test_ticks_are_sent_and_a_silent_peer_is_declared_down(py, caplog):
+    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+        s = rawpeer.connect(py.name, "c", py.epmd_port)
+        s.settimeout(2)
+        assert s.recv(4) == b"\0\0\0\0"  # a tick within a quarter of net_ticktime
+        assert wait_for(lambda: py.call(lambda: dist.nodes("connected")) == [], 5)
+        assert rawpeer.closed_within(s, 3)
+    assert "not responding" in caplog.text
+    s.close()
+
+
+def test_a_peer_lacking_the_otp26_flags_is_refused(py):
+    with pytest.raises((ConnectionError, AssertionError, OSError)):
+        rawpeer.connect(py.name, "c", py.epmd_port, flags=OUR_FLAGS & ~V4_NC)
+    assert still_serves(py)
+
+
+def test_a_message_with_a_fun_is_dropped_and_the_connection_stays(py, caplog):
+    inbox = py.inbox("box")
+    s = rawpeer.connect(py.name, "c", py.epmd_port)
+    enc = Encoder()
+    fun = bytes([131, 113, 119, 1, 109, 119, 1, 102, 97, 1])  # fun m:f/1
+    send = lambda payload: rawpeer.send_frame(  # noqa: E731
+        s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box"))) + payload)
+    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+        send(fun)
+        send(enc.encode("after"))
+        assert get(inbox) == "after"
+    assert "dropped a message" in caplog.text
+    s.close()
+
+
+frames = st.one_of(
+    st.binary(max_size=64),
+    st.binary(max_size=64).map(lambda b: b"\x70" + b),
+    st.tuples(st.integers(0, 40), st.binary(max_size=30)).map(
+        lambda t: b"\x70" + Encoder().encode((t[0],)) + t[1]),
+    st.tuples(st.integers(0, 40), st.lists(st.integers(-5, 5), max_size=5)).map(
+        lambda t: b"\x70" + Encoder().encode(tuple([t[0]] + t[1]))),
+)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frames)
+def test_fuzzed_frames_disconnect_only_that_peer(py, frame):
+    s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("fz") + "@localhost")
+    rawpeer.send_frame(s, frame)
+    rawpeer.send_frame(s, struct.pack(">I", 1 << 31))  # then a bad length for good measure
+    assert rawpeer.closed_within(s, 5)
+    s.close()
+    assert py.call(lambda: dist.node()) == py.name  # the node runs on
+
+
+def test_an_oversized_frame_is_refused_before_it_is_read(py, caplog):
+    s = rawpeer.connect(py.name, "c", py.epmd_port)
+    with caplog.at_level(logging.ERROR, logger="beamlet.dist"):
+        s.sendall(struct.pack(">I", 1 << 30) + b"\x70")
+        assert rawpeer.closed_within(s, 5)
+    assert "malformed frame" in caplog.text
+    s.close()
