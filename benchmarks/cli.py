@@ -52,7 +52,9 @@ def bench(names, vs, json_file, quick, rounds, plot_dir):
 
     NAME is one of: {names} (default: all). Each (benchmark, system) runs in a fresh
     subprocess; the table shows each figure, the ratio beamlet/peer from the
-    same run, and each target with PASS or MISS.
+    same run, and each target with PASS or MISS. A difference figure (p99 with
+    load minus p99 without) measured below zero is noise: it is shown as 0 and
+    marked ~, with the measured value under the table.
     """
     for n in names:
         if n not in harness.BENCHMARKS:

@@ -31,7 +31,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .common import PEERS, SYSTEMS, NotAvailable, median, record
+from .common import (PEERS, SYSTEMS, NotAvailable, median, record, settle_noise,
+                     settle_record, within_noise)
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
               "copy", "restart", "call", "preemption", "fanout", "ets",
@@ -83,6 +84,12 @@ def merge_rounds(rounds: list[list[dict]]) -> list[dict]:
             if len(vals) > 1:
                 base["note"] = (base.get("note", "") + "; " if base.get("note") else "") + \
                     f"median of {len(vals)} rounds (fresh processes)"
+        measured = [r["measured"] for r in group if r.get("measured") is not None]
+        if measured:  # a difference figure: the median of what was measured, settled
+            base["measured"] = median(measured)
+            if len(measured) > 1:
+                base["measured_rounds"] = measured
+            settle_record(base)
         samples = [x for r in group for x in (r.get("samples") or [])]
         if samples:
             base["samples"] = samples
@@ -103,7 +110,7 @@ def run_in_process(name: str, system: str, params: dict) -> list[dict]:
     try:
         if fn is None:
             raise NotAvailable(f"no {system} version of {name}")
-        return fn(params)
+        return settle_noise(fn(params), mod.FIGURES)
     except NotAvailable as e:
         return placeholder_records(mod, system, params, "n/a", str(e))
 
@@ -296,7 +303,7 @@ def run_one(name: str, system: str, params: dict, *, erlang: Erlang | None = Non
         recs = placeholder_records(mod, system, params, "error",
                                    f"timed out after {timeout:.0f} s")
     elif system == "erlang":
-        recs = parse_erlang_output(name, params, out)
+        recs = settle_noise(parse_erlang_output(name, params, out), mod.FIGURES)
         if proc.returncode != 0 or not recs:
             tail = (err or out).strip().splitlines()[-3:]
             recs = recs or placeholder_records(
@@ -450,11 +457,14 @@ def fmt_value(v, unit: str) -> str:
 
 
 def fmt_ratio(r: float) -> str:
+    """A ratio with two significant figures at least below 0.1: 0.0012x, never 0.00x."""
     if r >= 100:
         return f"{r:.0f}x"
     if r >= 10:
         return f"{r:.1f}x"
-    return f"{r:.2f}x"
+    if r >= 0.1:
+        return f"{r:.2f}x"
+    return f"{r:#.2g}x"
 
 
 def row_key(r):
@@ -483,9 +493,14 @@ def collect_rows(doc):
 
 
 def ratio(b, p):
-    if not b or not p or b.get("value") is None or p.get("value") in (None, 0):
+    """beamlet/peer, or None where it would mean nothing (a value missing, zero or
+    below: lateness can be measured below zero, and a ratio of signs says nothing)."""
+    if not b or not p:
         return None
-    return b["value"] / p["value"]
+    bv, pv = b.get("value"), p.get("value")
+    if bv is None or pv is None or bv <= 0 or pv <= 0:
+        return None
+    return bv / pv
 
 
 def check_target(t, cells) -> tuple[str, str]:
@@ -500,7 +515,10 @@ def check_target(t, cells) -> tuple[str, str]:
         return ("PASS" if r >= t.threshold else "MISS"), fmt_ratio(r)
     v = b["value"]
     ok = v >= t.threshold if t.kind == "min" else v <= t.threshold
-    return ("PASS" if ok else "MISS"), fmt_value(v, b["unit"])
+    detail = fmt_value(v, b["unit"])
+    if within_noise(b):
+        detail += f", within noise: measured {fmt_value(b['measured'], b['unit'])}"
+    return ("PASS" if ok else "MISS"), detail
 
 
 def figure_meta():
@@ -527,7 +545,7 @@ def format_table(doc) -> str:
     header = ["benchmark", "figure", "unit", "beamlet"] + \
              [f"{p} (b/{p})" for p in peers] + ["target", ""]
     lines = []
-    busy_marks = False
+    busy_marks = noise_marks = False
     for key, cells in rows.items():
         bench, metric, case = key
         unit = next(iter(cells.values()))["unit"]
@@ -542,6 +560,10 @@ def format_table(doc) -> str:
             if r.get("status") == "skipped":
                 return "skipped"
             txt = fmt_value(r.get("value"), unit)
+            if within_noise(r):
+                nonlocal noise_marks
+                noise_marks = True
+                txt += "~"
             if r.get("busy"):
                 nonlocal busy_marks
                 busy_marks = True
@@ -552,7 +574,8 @@ def format_table(doc) -> str:
         meta = figures.get((bench, metric))
         for p in peers:
             c = cell(p)
-            rt = ratio(cells.get("beamlet"), cells.get(p)) if (meta is None or meta.ratio) else None
+            meaningful = meta is None or (meta.ratio and not meta.difference)
+            rt = ratio(cells.get("beamlet"), cells.get(p)) if meaningful else None
             row.append(c + (f" ({fmt_ratio(rt)})" if rt is not None else ""))
         t = targets.get(key)
         if t:
@@ -577,14 +600,19 @@ def format_table(doc) -> str:
         prev = row[0]
         text.append(fmt(row))
     text.append("")
-    text.extend(notes(doc, rows, busy_marks))
+    text.extend(notes(doc, rows, busy_marks, noise_marks))
     return "\n".join(text)
 
 
-def notes(doc, rows, busy_marks) -> list[str]:
+def notes(doc, rows, busy_marks, noise_marks=False) -> list[str]:
     m = doc["machine"]
     out = [("Ratios are beamlet/peer from this run (for 'lower is better' units "
-            "such as ms, us and bytes, below 1x means beamlet is better).")]
+            "such as ms, us and bytes, below 1x means beamlet is better). Differences "
+            "(p99 with load minus p99 without) have no ratio: the ratio of two "
+            "differences means nothing.")]
+    if noise_marks:
+        out.append("~: a difference measured below zero, which is noise: recorded as 0 "
+                   "(the measured value follows).")
     out.append(f"Machine: {m.get('cpu')}, {m.get('nproc')} cores; Python {m.get('python')}"
                + (f"; {m['erlang']} (+S 1:1)" if m.get("erlang") else "")
                + ("; --quick (small sizes)" if m.get("quick") else "")
@@ -609,6 +637,10 @@ def notes(doc, rows, busy_marks) -> list[str]:
     seen = set()
     for cells in rows.values():
         for s, r in cells.items():
+            if within_noise(r):
+                out.append(f"within noise: {r['benchmark']}/{s} {r['metric']}"
+                           + (f" [{r['params']['case']}]" if r["params"].get("case") else "")
+                           + f": measured {r['measured']:.3g} {r['unit']}, recorded as 0")
             if r.get("status") in ("n/a", "error") and r.get("note"):
                 k = (r["benchmark"], s, r["note"])
                 if k in seen:

@@ -64,19 +64,25 @@ def plot_fairness(doc, outdir):
         ax.bar(xs, ys, width, label=f"hog {i + 1}")
     ax.axhline(0.25, color="grey", linestyle="--", linewidth=1, label="fair share")
     jain = {r["system"]: r["value"] for r in doc["results"]
-            if r["benchmark"] == "fairness" and r["metric"] == "jain_index"}
+            if r["benchmark"] == "fairness" and r["metric"] == "jain_index"
+            and r["params"].get("case") is None}
     ax.set_xticks(range(len(systems)))
     ax.set_xticklabels([f"{s}\nJain {jain[s]:.3f}" if jain.get(s) is not None else s
                         for s in systems])
     ax.set_ylabel("share of loop iterations")
     ax.set_ylim(0, 1.05)
-    ax.set_title("Fairness: 4 CPU-bound processes that never yield")
+    ax.set_title("Fairness: 4 CPU-bound processes that never yield (n += 1)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = os.path.join(outdir, "fairness.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+LATENCY_CASES = ("0 hogs", "8 hogs", "8 C-call hogs", "8 Python-loop hogs",
+                 "to_thread, 0 hogs", "to_thread, 8 hogs", "to_thread, 8 C-call hogs",
+                 "to_thread, 8 Python-loop hogs")
 
 
 def plot_latency(doc, outdir):
@@ -88,8 +94,17 @@ def plot_latency(doc, outdir):
         return None
     plt = _pyplot()
     systems = [s for s in SYSTEMS if s in series]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
-    for ax, case in zip(axes, ("0 hogs", "8 hogs")):
+    cases = [c for c in LATENCY_CASES if any(c in series[s] for s in systems)]
+    rows = [[c for c in cases if not c.startswith("to_thread")],
+            [c for c in cases if c.startswith("to_thread")]]
+    rows = [r for r in rows if r]
+    ncols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(4 * ncols, 4.2 * len(rows)),
+                             sharey=True, squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for ax, case in ((axes[i][j], c) for i, r in enumerate(rows) for j, c in enumerate(r)):
+        ax.set_visible(True)
         data, labels = [], []
         for s in systems:
             v = series[s].get(case)
@@ -101,10 +116,12 @@ def plot_latency(doc, outdir):
             ax.set_xticks(range(1, len(labels) + 1))
             ax.set_xticklabels(labels)
         ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_title(f"10 ms sleeper, {case}")
+        ax.set_title(f"10 ms {'to_thread' if case.startswith('to_thread') else 'sleep'}, "
+                     f"{case.split(', ')[-1]}", fontsize=10)
         ax.set_ylabel("lateness (ms)")
         ax.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("Latency: how late a 10 ms periodic sleep wakes")
+    fig.suptitle("Latency: how late a 10 ms wait (a timer, or a blocking call on the "
+                 "dirty pool) wakes beside hogs")
     fig.tight_layout()
     path = os.path.join(outdir, "latency.png")
     fig.savefig(path, dpi=110)

@@ -28,7 +28,7 @@ FIGURES = (
            "time of a CPU-bound loop in a process over the same loop outside the VM"),
     Figure("ticker_p99_added_by_blocking_ms", "ms", "lower",
            "p99 lateness of a 10 ms ticker beside 200 ms blocking calls on the dirty "
-           "pool, minus without them"),
+           "pool, minus without them", difference=True),
 )
 TARGETS = (
     Target("check_cost_ratio", None, "max", 1.5),
@@ -71,13 +71,16 @@ def _median_time(fn, n, reps):
 
 
 def ticker(parent, deadline, period):
+    """Tick until the deadline (at least once: a loaded machine may start it late)."""
     import vm
     pc = time.perf_counter
     late = []
-    while pc() < deadline:
+    while True:
         t = pc()
         vm.sleep(period)
         late.append((pc() - t - period) * 1000.0)
+        if pc() >= deadline:
+            break
     vm.send(parent, ("late", late))
 
 
@@ -126,11 +129,12 @@ async def aio_ticker(deadline, period):
     import asyncio
     pc = time.perf_counter
     late = []
-    while pc() < deadline:
+    while True:
         t = pc()
         await asyncio.sleep(period)
         late.append((pc() - t - period) * 1000.0)
-    return late
+        if pc() >= deadline:
+            return late
 
 
 async def aio_blocker(deadline, block):

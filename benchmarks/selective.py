@@ -1,51 +1,100 @@
-"""Selective receive: 10,000 messages that no pattern matches sit in a
-process's mailbox.
+"""Selective receive: messages that no pattern matches sit in a process's
+mailbox.
 
-- `match_after_queue_us`: the time of one selective receive that has to pass
-  over all of them to find the one message that matches (BEAM scans them too:
-  this is linear by design).
+- `match_after_queue_us [N queued]`: the time of one selective receive that
+  has to pass over N unmatched messages (1,000 to 1,000,000) to find the one
+  message that matches (BEAM scans them too: this is linear by design).
+- `scan_cost_growth`: the cost per queued message of that receive at 100,000
+  queued over its cost at 1,000 queued: 1x is a linear scan, and a scan
+  that grows quadratic shows here (the target: at most 2x).
 - `round_trips_per_s`: request/reply round trips the process makes to a server
-  with an empty mailbox and while the 10,000 messages wait. Real BEAM marks
+  with an empty mailbox and while 10,000 messages wait. Real BEAM marks
   the mailbox when a fresh reference is made just before the send, so the
   reply's receive skips the old messages and the rate barely moves. beamlet
-  does not do that for plain code; its receive markers (`vm.lowlevel.
-  mailbox_mark()`, what gen_server's call uses) get their own row.
+  does the same when every pattern of the receive holds that reference; its
+  explicit receive markers (`vm.lowlevel.mailbox_mark()`, what gen_server's
+  call uses) get their own row.
 
 asyncio, gevent and Pykka have no selective receive: their idiomatic request
 reply goes through a future of its own, so the queued messages are not in
-its way. Their scan figure is n/a.
+its way. Their scan figures are n/a.
 
     python -m benchmarks.selective [--quick]
 """
 
 from __future__ import annotations
 
-from .common import Figure, Recorder, median, pc
+from .common import Figure, Recorder, Target, median, pc
 
 NAME = "selective"
 FIGURES = (
     Figure("match_after_queue_us", "us", "lower",
            "one selective receive that finds its message behind the unmatched ones"),
+    Figure("scan_cost_growth", "x", "lower",
+           "cost per queued message of that receive at 100,000 queued over at 1,000",
+           ratio=False),
     Figure("round_trips_per_s", "rt/s", "higher",
            "request/reply round trips, mailbox empty vs unmatched messages queued"),
 )
-TARGETS = ()
 NO_SELECTIVE = "no selective receive: a request/reply uses its own future"
 
 
 def params(quick: bool) -> dict:
     if quick:
-        return {"queued": 10_000, "matches": 20, "rounds": 5_000, "budget_s": 0.5}
-    return {"queued": 10_000, "matches": 100, "rounds": 50_000, "budget_s": 1.0}
+        return {"queued": 10_000, "scan_sizes": [1_000, 10_000, 100_000], "matches": 20,
+                "scan_budget_s": 0.3, "rounds": 5_000, "budget_s": 0.5}
+    return {"queued": 10_000, "scan_sizes": [1_000, 10_000, 100_000, 1_000_000],
+            "matches": 100, "scan_budget_s": 1.0, "rounds": 50_000, "budget_s": 1.0}
+
+
+def growth_pair(p):
+    """(small, big): the queue lengths whose per-message costs are compared."""
+    sizes = sorted(p["scan_sizes"])
+    small = min(sizes)
+    big = 100_000 if 100_000 in sizes and small < 100_000 else max(sizes)
+    return small, big
+
+
+def growth_case(p):
+    small, big = growth_pair(p)
+    return f"{big:,} vs {small:,} queued"
+
+
+TARGETS = (Target("scan_cost_growth", "100,000 vs 1,000 queued", "max", 2.0),)
+
+
+def scan_sizes(p):
+    """The queue lengths measured, in the order they are reached (always with `queued`)."""
+    return sorted(set(p["scan_sizes"]) | {p["queued"]})
+
+
+def expected_rows(p):
+    q = p["queued"]
+    return ({("match_after_queue_us", f"{n:,} queued") for n in scan_sizes(p)}
+            | {("scan_cost_growth", growth_case(p)),
+               ("round_trips_per_s", "empty mailbox"), ("round_trips_per_s", f"{q:,} queued")})
 
 
 def _report(rec, p, match_us, rt_empty, rt_queued, rt_marked=None):
+    """match_us: {queue length: [us, ...]}, or None where there is no selective receive."""
     q = p["queued"]
+    for n in scan_sizes(p):
+        if match_us is None:
+            rec.na("match_after_queue_us", "us", NO_SELECTIVE, case=f"{n:,} queued")
+        else:
+            us = median(match_us[n])
+            rec.add("match_after_queue_us", us, "us", case=f"{n:,} queued",
+                    note=f"median of {len(match_us[n])} receives; "
+                         f"{us * 1e3 / n:.3g} ns per queued message")
     if match_us is None:
-        rec.na("match_after_queue_us", "us", NO_SELECTIVE, case=f"{q:,} queued")
+        rec.na("scan_cost_growth", "x", NO_SELECTIVE, case=growth_case(p))
     else:
-        rec.add("match_after_queue_us", median(match_us), "us", case=f"{q:,} queued",
-                note=f"median of {len(match_us)} receives")
+        small, big = growth_pair(p)
+        per_small = median(match_us[small]) / small
+        per_big = median(match_us[big]) / big
+        rec.add("scan_cost_growth", per_big / per_small, "x", case=growth_case(p),
+                note=f"{per_big * 1e3:.3g} ns per message at {big:,} queued, "
+                     f"{per_small * 1e3:.3g} ns at {small:,}")
     rec.add("round_trips_per_s", rt_empty[0], "rt/s", case="empty mailbox",
             note=f"{rt_empty[1]:,} round trips")
     rec.add("round_trips_per_s", rt_queued[0], "rt/s", case=f"{q:,} queued",
@@ -97,6 +146,20 @@ def beamlet_call_marked(server, me, mailbox_mark):
     vm.receive(("reply", ref), mark=m)
 
 
+def scans(me, p, n):
+    """Time selective receives behind n queued messages (at least 3, up to
+    `matches`, within `scan_budget_s`)."""
+    import vm
+    out = []
+    end = pc() + p["scan_budget_s"]
+    while len(out) < p["matches"] and (len(out) < 3 or pc() < end):
+        vm.send(me, ("match", len(out)))
+        t0 = pc()
+        vm.receive(("match", int))
+        out.append((pc() - t0) * 1e6)
+    return out
+
+
 def beamlet_main(p):
     import vm
     try:
@@ -106,19 +169,19 @@ def beamlet_main(p):
     me = vm.self()
     server = vm.spawn(echo_server)
     rt_empty = _bounded(lambda: beamlet_call(server, me), p["rounds"], p["budget_s"])
-    for i in range(p["queued"]):
-        vm.send(me, ("unmatched", i))
-    rt_queued = _bounded(lambda: beamlet_call(server, me), p["rounds"], p["budget_s"])
-    rt_marked = None
-    if mailbox_mark is not None:
-        rt_marked = _bounded(lambda: beamlet_call_marked(server, me, mailbox_mark),
-                             p["rounds"], p["budget_s"])
-    match_us = []
-    for k in range(p["matches"]):
-        vm.send(me, ("match", k))
-        t0 = pc()
-        vm.receive(("match", int))
-        match_us.append((pc() - t0) * 1e6)
+    rt_queued = rt_marked = None
+    match_us = {}
+    queued = 0
+    for n in scan_sizes(p):
+        for i in range(queued, n):
+            vm.send(me, ("unmatched", i))
+        queued = n
+        if n == p["queued"]:
+            rt_queued = _bounded(lambda: beamlet_call(server, me), p["rounds"], p["budget_s"])
+            if mailbox_mark is not None:
+                rt_marked = _bounded(lambda: beamlet_call_marked(server, me, mailbox_mark),
+                                     p["rounds"], p["budget_s"])
+        match_us[n] = scans(me, p, n)
     vm.send(server, "stop")
     return match_us, rt_empty, rt_queued, rt_marked
 
