@@ -2,8 +2,10 @@
 
 What this module owns: the conversion of a span record (tracing.py's JSON
 line) into an OpenTelemetry `ReadableSpan` with the *same* trace id, span
-id and parent, and handing batches of them to a `SpanExporter` (OTLP,
-console, in-memory, or any other). It needs the optional extra:
+id and parent, and handing them to a `SpanProcessor`: yours, or the SDK's
+`BatchSpanProcessor` in front of a `SpanExporter` you give (OTLP, console,
+in-memory, or any other), which exports on its own thread. It needs the
+optional extra:
 
     pip install 'beamlet[otel]'        # opentelemetry-api and opentelemetry-sdk
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import vm
 
-__all__ = ["export", "require", "to_readable_span"]
+__all__ = ["export", "processor_for", "require", "to_readable_span"]
 
 _SCOPE = "beamlet.agents"
 _resource = None
@@ -85,12 +87,19 @@ def to_readable_span(record):
         instrumentation_scope=InstrumentationScope(_SCOPE, schema_url=SCHEMA_URL))
 
 
-def export(exporter, records):
-    """Export span records through `exporter` (runs on a dirty-pool thread);
-    raises when the exporter reports a failure."""
-    from opentelemetry.sdk.trace.export import SpanExportResult
+def processor_for(otel):
+    """(span processor, owned): a SpanProcessor is used as it is; a SpanExporter is
+    put behind the SDK's BatchSpanProcessor (its own thread, so no process waits
+    for the network), which the collector shuts down when tracing stops."""
+    if callable(getattr(otel, "on_end", None)):
+        return otel, False
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    result = exporter.export([to_readable_span(r) for r in records])
-    if result is not None and result != SpanExportResult.SUCCESS:
-        raise RuntimeError(f"the exporter answered {result!r}")
+    return BatchSpanProcessor(otel), True
+
+
+def export(processor, records):
+    """Hand finished span records to the processor (never blocks on the network)."""
+    for r in records:
+        processor.on_end(to_readable_span(r))
     return len(records)

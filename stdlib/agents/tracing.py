@@ -26,9 +26,12 @@ creates is a header `{"beamlet_spans": 1, "conventions": "<version>"}`.
 
 **Batching.** Spans arrive as messages; the collector writes and exports
 what it has each time its mailbox runs empty (or every `batch` spans), so
-a busy node makes few writes. Export to OpenTelemetry runs on the node's
-dirty pool (an OTLP exporter may block on the network), so no process
-waits for it. `flush()` returns once every span sent before it is written.
+a busy node makes few writes. `otel=` takes a `SpanExporter`, which is put
+behind the SDK's `BatchSpanProcessor` (it exports on its own thread, so no
+process waits for the network), or a `SpanProcessor` of your own
+(`SimpleSpanProcessor(exporter)` exports at once, in the collector).
+`flush()` returns once every span sent before it is written and the
+processor flushed.
 
 **Cost when off.** A request checks one registered name (`collector()`),
 and makes no ids and no spans; the trace context still travels (it is
@@ -41,6 +44,7 @@ What it refuses: making spans (tracecontext.py) and naming attributes
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import vm
@@ -53,7 +57,8 @@ __all__ = ["child_spec", "collector", "enabled", "flush", "read", "spans", "star
 
 NAME = "beamlet.spans"
 _CONFIG = ("beamlet.agents", "tracing")
-_HANDLES: dict = {}  # collector pid -> (open file or None, exporter or None): not terms
+_HANDLES: dict = {}  # collector pid -> (file, span processor, owned): objects, not terms
+_log = logging.getLogger("beamlet.agents")
 DEFAULT_KEEP = 10_000
 DEFAULT_BATCH = 512
 
@@ -85,9 +90,10 @@ def _options(file, otel, capture_content, keep, batch):
         file = os.environ.get("BEAMLET_SPANS") or None
     if file is not None and not isinstance(file, (str, os.PathLike)):
         raise vm.BadArg(f"tracing: file must be a path, not {file!r}")
-    if otel is not None and not callable(getattr(otel, "export", None)):
-        raise vm.BadArg("tracing: otel must be an OpenTelemetry SpanExporter (an object with "
-                        "export(spans)), e.g. OTLPSpanExporter() or InMemorySpanExporter(); "
+    if otel is not None and not callable(getattr(otel, "export", None)) and \
+            not callable(getattr(otel, "on_end", None)):
+        raise vm.BadArg("tracing: otel must be an OpenTelemetry SpanExporter (such as "
+                        "OTLPSpanExporter() or InMemorySpanExporter()) or SpanProcessor; "
                         "install the extra: pip install 'beamlet[otel]'")
     if otel is not None:
         from . import otel as _otel
@@ -204,7 +210,12 @@ class Collector(gen_server.GenServer):
 
                 handle.write(json.dumps({"beamlet_spans": 1, "conventions": CONVENTIONS}) + "\n")
                 handle.flush()
-        _HANDLES[vm.self()] = (handle, exporter_fn() if exporter_fn else None)
+        processor = owned = None
+        if exporter_fn is not None:
+            from . import otel
+
+            processor, owned = otel.processor_for(exporter_fn())
+        _HANDLES[vm.self()] = (handle, processor, owned)
         persistent_term.put(_CONFIG, capture)
         return ("ok", {"file": file, "keep": keep, "batch": batch, "pending": [],
                        "recent": [], "handled": 0, "dropped": 0})
@@ -221,6 +232,9 @@ class Collector(gen_server.GenServer):
     def handle_call(self, request, from_, s):
         self._write(s)
         if request == "flush":
+            processor = _HANDLES.get(vm.self(), (None, None, None))[1]
+            if processor is not None:
+                processor.force_flush()
             return ("reply", s["handled"], s)
         if type(request) is tuple and request[0] == "spans":
             tid = request[1]
@@ -232,22 +246,19 @@ class Collector(gen_server.GenServer):
         if not batch:
             return
         s["pending"] = []
-        handle, exporter = _HANDLES.get(vm.self(), (None, None))
+        handle, processor, _owned = _HANDLES.get(vm.self(), (None, None, None))
         if handle is not None:
             handle.write("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
                                  for r in batch))
             handle.flush()
-        if exporter is not None:
+        if processor is not None:
             from . import otel
 
             try:
-                vm.to_thread(otel.export, exporter, batch)
+                otel.export(processor, batch)
             except Exception as e:  # noqa: BLE001 - an exporter's failure must not stop tracing
                 s["dropped"] += len(batch)
-                import logging
-
-                logging.getLogger("beamlet.agents").warning(
-                    "OpenTelemetry export failed (%d spans dropped): %s", len(batch), e)
+                _log.warning("OpenTelemetry export failed (%d spans dropped): %s", len(batch), e)
         if s["keep"]:
             s["recent"].extend(batch)
             if len(s["recent"]) > s["keep"]:
@@ -256,9 +267,14 @@ class Collector(gen_server.GenServer):
 
     def terminate(self, reason, s):
         self._write(s)
-        handle, exporter = _HANDLES.pop(vm.self(), (None, None))
+        handle, processor, owned = _HANDLES.pop(vm.self(), (None, None, None))
         if handle is not None:
             handle.close()
+        if processor is not None:
+            try:
+                processor.shutdown() if owned else processor.force_flush()
+            except Exception as e:  # noqa: BLE001
+                _log.warning("OpenTelemetry span processor failed to flush: %s", e)
         persistent_term.erase(_CONFIG)
 
     def format_status(self, status):
