@@ -71,7 +71,6 @@ PREFIX = "beamlet.store:"
 DEFAULT_BATCH = 1000
 SCHEMA_VERSION = 1
 _SYNC = ("full", "normal", "off")
-_CONNS: dict = {}  # store pid -> its sqlite3 connection (an object, not a term)
 _log = logging.getLogger("beamlet.agents")
 
 SCHEMA = (
@@ -160,15 +159,15 @@ class Store(gen_server.GenServer):
         path, synchronous, batch, threaded = arg
         vm.process_flag("trap_exit", True)  # a supervisor's shutdown commits what is pending
         vm.process_flag("label", f"store {os.path.basename(path)}")
-        _CONNS[vm.self()] = connect(path, synchronous=synchronous)
+        self.conn = connect(path, synchronous=synchronous)  # an object: never in the state
         return ("ok", {"path": path, "pending": [], "batch": batch, "commits": 0,
                        "written": 0, "dropped": 0, "threaded": threaded})
 
     def _db(self, s, fn, *args):
         """Run a database function: on the dirty pool when threaded, else here."""
         if s["threaded"]:
-            return vm.to_thread(fn, _CONNS[vm.self()], *args)
-        return fn(_CONNS[vm.self()], *args)
+            return vm.to_thread(fn, self.conn, *args)
+        return fn(self.conn, *args)
 
     def handle_info(self, msg, s):
         if type(msg) is tuple and len(msg) == 3 and msg[0] == "$store_write":
@@ -219,7 +218,7 @@ class Store(gen_server.GenServer):
         s["commits"] += 1
 
     def terminate(self, reason, s):
-        conn = _CONNS.pop(vm.self(), None)
+        conn, self.conn = getattr(self, "conn", None), None
         if conn is None:
             return
         if s["pending"]:

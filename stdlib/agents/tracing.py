@@ -57,7 +57,6 @@ __all__ = ["child_spec", "collector", "enabled", "flush", "read", "spans", "star
 
 NAME = "beamlet.spans"
 _CONFIG = ("beamlet.agents", "tracing")
-_HANDLES: dict = {}  # collector pid -> (file, span processor, owned): objects, not terms
 _log = logging.getLogger("beamlet.agents")
 DEFAULT_KEEP = 10_000
 DEFAULT_BATCH = 512
@@ -215,7 +214,7 @@ class Collector(gen_server.GenServer):
             from . import otel
 
             processor, owned = otel.processor_for(exporter_fn())
-        _HANDLES[vm.self()] = (handle, processor, owned)
+        self.handles = (handle, processor, owned)  # objects: never in the state
         persistent_term.put(_CONFIG, capture)
         return ("ok", {"file": file, "keep": keep, "batch": batch, "pending": [],
                        "recent": [], "handled": 0, "dropped": 0})
@@ -232,7 +231,7 @@ class Collector(gen_server.GenServer):
     def handle_call(self, request, from_, s):
         self._write(s)
         if request == "flush":
-            processor = _HANDLES.get(vm.self(), (None, None, None))[1]
+            processor = self.handles[1]
             if processor is not None:
                 processor.force_flush()
             return ("reply", s["handled"], s)
@@ -246,7 +245,7 @@ class Collector(gen_server.GenServer):
         if not batch:
             return
         s["pending"] = []
-        handle, processor, _owned = _HANDLES.get(vm.self(), (None, None, None))
+        handle, processor, _owned = self.handles
         if handle is not None:
             handle.write("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
                                  for r in batch))
@@ -267,7 +266,8 @@ class Collector(gen_server.GenServer):
 
     def terminate(self, reason, s):
         self._write(s)
-        handle, processor, owned = _HANDLES.pop(vm.self(), (None, None, None))
+        handle, processor, owned = self.handles
+        self.handles = (None, None, None)
         if handle is not None:
             handle.close()
         if processor is not None:
