@@ -199,10 +199,17 @@ class Agent(gen_statem.GenStatem):
         if view is not None:
             from .resume import restore
 
-            return restore(self, data, view)
+            result = restore(self, data, view)
+            trail.flush(data)
+            return result
         return ("ok", "idle", data)
 
     def handle_event(self, etype, content, state, data):
+        result = self._handle(etype, content, state, data)
+        trail.flush(data)  # the event's journal entries go to the store as one write
+        return result
+
+    def _handle(self, etype, content, state, data):
         if type(etype) is tuple and etype[0] == "call":
             return _on_call(self, etype[1], content, state, data)
         if etype == "internal" and content == "think":
@@ -239,6 +246,7 @@ class Agent(gen_statem.GenStatem):
                                              {"reason": loop.printable(reason)}), req["usage"]))
         if type(data) is dict and "trail" in data:
             trail.stopped(data, loop.printable(reason))
+            trail.flush(data)
 
 
 def check_agent_options(cls, options) -> dict:

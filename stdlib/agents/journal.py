@@ -315,21 +315,35 @@ def _apply(view, kind, b):
 
 
 class Journal:
-    """What a durable agent holds: where its journal is and when to snapshot."""
+    """What a durable agent holds: where its journal is, the entries of the event
+    it is handling, and when to snapshot.
 
-    __slots__ = ("store", "key", "opts", "since")
+    Entries are buffered while the agent handles an event and sent to the store
+    as *one* write when the event is done (and before a tool call starts, whose
+    process waits for its `started` entry), so the store commits an event's
+    entries together: an agent killed in the middle of an event leaves none of
+    them, and on resume handles that event again."""
+
+    __slots__ = ("store", "key", "opts", "since", "pending")
 
     def __init__(self, store_pid, opts):
         self.store = store_pid
         self.key = opts["key"]
         self.opts = opts
         self.since = 0  # entries since the last snapshot
+        self.pending = []
 
     def add(self, kind, body) -> None:
-        from . import store
-
-        store.write(self.store, append_entries, self.key, [(kind, encode(body), time.time())])
+        self.pending.append((kind, encode(body), time.time()))
         self.since += 1
+
+    def flush(self) -> None:
+        """Send the entries of the event so far, as one write."""
+        if self.pending:
+            from . import store
+
+            store.write(self.store, append_entries, self.key, self.pending)
+            self.pending = []
 
     def due(self) -> bool:
         return self.since >= self.opts["snapshot_every"]
@@ -337,6 +351,7 @@ class Journal:
     def snapshot(self, view) -> None:
         from . import store
 
+        self.flush()
         store.write(self.store, write_snapshot, self.key, encode(view),
                     self.opts["keep_snapshots"])
         self.since = 0

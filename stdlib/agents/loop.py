@@ -266,6 +266,7 @@ def run_queue(agent, data, actions):
         ctx = dict(context(data, req), call_id=call["id"], tool=call["name"],
                    journal=trail.journal_context(data))
         trail.tool_started(data, req, call)
+        trail.flush(data)  # the call's process waits until its `started` entry is on disk
         enter(req)
         pid = vm.spawn_link(_tools.run_call, vm.self(), ref, spec, call["arguments"], ctx)
         req["running"][ref] = dict(held, pid=pid, call=call)

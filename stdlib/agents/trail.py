@@ -120,6 +120,13 @@ def note(data, kind, body):
         trail["journal"].add(kind, body)
 
 
+def flush(data):
+    """The end of an event (or a tool call about to start): send its journal entries."""
+    trail = data.get("trail") if type(data) is dict else None
+    if trail is not None and trail["journal"] is not None:
+        trail["journal"].flush()
+
+
 def durable(data) -> bool:
     trail = data["trail"]
     return trail is not None and trail["journal"] is not None
