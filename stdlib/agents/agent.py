@@ -207,7 +207,7 @@ class Agent(gen_statem.GenStatem):
     def handle_event(self, etype, content, state, data):
         result = self._handle(etype, content, state, data)
         trail.flush(data)  # the event's journal entries go to the store as one write
-        return result
+        return _hibernating(result, state)
 
     def _handle(self, etype, content, state, data):
         if type(etype) is tuple and etype[0] == "call":
@@ -247,6 +247,30 @@ class Agent(gen_statem.GenStatem):
         if type(data) is dict and "trail" in data:
             trail.stopped(data, loop.printable(reason))
             trail.flush(data)
+
+
+def _hibernating(result, state):
+    """An agent waiting for an approval goes back to hibernation after any event
+    that leaves it waiting (a worker's EXIT, a system message, a late answer)."""
+    if result == "keep_state_and_data":
+        return ("keep_state_and_data", ["hibernate"]) if state == "awaiting_approval" \
+            else result
+    tag = result[0]
+    if tag == "keep_state_and_data":
+        after = state
+        actions_at = 1
+    elif tag == "keep_state":
+        after, actions_at = state, 2
+    elif tag == "next_state":
+        after, actions_at = result[1], 3
+    else:
+        return result
+    if after != "awaiting_approval":
+        return result
+    actions = list(result[actions_at]) if len(result) > actions_at else []
+    if "hibernate" not in actions:
+        actions.append("hibernate")
+    return result[:actions_at] + (actions,)
 
 
 def check_agent_options(cls, options) -> dict:

@@ -19,8 +19,9 @@ Then:
    agent is not waiting for (late, a duplicate, another request's) is
    ignored, and the desk tells the one who answered (`("ignored", status)`);
 4. after `approval_timeout` seconds (default 3600) the agent **escalates**
-   to its supervisor's designated handler (the sibling child whose id is
-   `ESCALATION`, "escalation"; or the agent's `escalate_to` option), which
+   to its supervisor's designated handler (a child of the same supervisor
+   started from `escalation_handler(fn)`; or the agent's `escalate_to`
+   option), which
    gets `("$agent_escalation", approval)` and may answer; with no handler,
    or with `on_approval_timeout="refuse"`, or when the handler has not
    answered within a second `approval_timeout`, the approval expires and
@@ -49,7 +50,7 @@ import time
 
 import vm
 
-from .. import gen_server, supervisor
+from .. import gen_server, persistent_term
 from . import store as _store
 
 __all__ = ["ESCALATION", "POLL", "approvals", "approve", "escalation_handler", "refuse"]
@@ -57,6 +58,7 @@ __all__ = ["ESCALATION", "POLL", "approvals", "approve", "escalation_handler", "
 ESCALATION = "escalation"
 POLL = 0.5
 PREFIX = "beamlet.approvals:"
+_HANDLER_KEY = "beamlet.agents.escalation"
 _COLS = ("id", "agent", "pid", "node", "request_id", "call_id", "tool", "arguments", "why",
          "principal", "trace_id", "created", "status", "answered_by", "answer", "answered")
 
@@ -227,21 +229,16 @@ def forget(path, ids, why):
 
 
 def find_handler(explicit):
-    """The handler to escalate to: `explicit`, else the caller's supervisor's child
-    whose id is ESCALATION; None when there is none."""
+    """The handler to escalate to: `explicit`, else the one the caller's supervisor
+    runs (an `escalation_handler` child announces itself to its siblings); None
+    when there is none. Never waits on another process."""
     if explicit is not None:
         return vm.whereis(explicit) if isinstance(explicit, str) else explicit
     parent = (vm.get("$ancestors") or [None])[0]
     if parent is None:
         return None
-    try:
-        children = supervisor.which_children(parent)
-    except (vm.Exit, Exception):  # noqa: BLE001 - a parent that is no supervisor
-        return None
-    for child_id, pid, _type, _mods in children:
-        if child_id == ESCALATION and isinstance(pid, vm.Pid):
-            return pid
-    return None
+    pid = persistent_term.get((_HANDLER_KEY, parent), None)
+    return pid if pid is not None and vm.is_process_alive(pid) else None
 
 
 # ----------------------------------------------------------------------
@@ -298,6 +295,8 @@ class Handler(gen_server.GenServer):
 
     def init(self, fn):
         vm.process_flag("label", "agents escalation handler")
+        supervisor_ = (vm.get("$ancestors") or [None])[0]
+        persistent_term.put((_HANDLER_KEY, supervisor_), vm.self())  # for the siblings
         return ("ok", fn)
 
     def handle_info(self, msg, fn):

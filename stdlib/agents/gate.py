@@ -14,7 +14,7 @@ does to the request.
   model is told, as a tool error, who said no and why.
 - `on_timeout(...)`: the approval took `approval_timeout` seconds. The
   first time, with `on_approval_timeout="escalate"` and a handler (the
-  `escalate_to` option, else the supervisor's child with id "escalation"),
+  `escalate_to` option, else the supervisor's `escalation_handler` child),
   the approval is handed to the handler and the clock starts again; else
   the desk expires it (unless an answer got there first: the desk decides).
 
