@@ -42,6 +42,7 @@ Tracing, audit, durable state and approvals:
 from __future__ import annotations
 
 from . import audit, budget, journal, store, tracing
+from . import otel, resume, spans  # noqa: F401 - loaded now, not inside a process's slice
 from .agent import Agent
 from .budget import Budget
 from .commands import command_tool
