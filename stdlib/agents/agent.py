@@ -81,7 +81,7 @@ from . import gate, loop, trail
 from . import model as _model
 from . import tools as _tools
 from .options import check_keys, count, seconds
-from .redact import redact
+from .redact import redact_all
 
 __all__ = ["Agent", "AGENT_OPTIONS", "check_agent_options"]
 
@@ -154,7 +154,7 @@ class Agent(gen_statem.GenStatem):
     def redact_record(self, kind, data):
         """An audit record's data before it is kept (None drops it): by default
         every string is passed through `agents.redact`."""
-        return _redacted(data)
+        return redact_all(data)
 
     # ------------------------------------------------------------------ gen_statem
 
@@ -323,16 +323,6 @@ def check_agent_options(cls, options) -> dict:
         raise vm.BadArg("a cost limit needs the model's prices (price={'input': ..., "
                         "'output': ...} per million tokens)")
     return opts
-
-
-def _redacted(x):
-    if isinstance(x, str):
-        return redact(x, limit=None)
-    if isinstance(x, dict):
-        return {k: _redacted(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_redacted(v) for v in x) if type(x) in (list, tuple) else x
-    return x
 
 
 # ----------------------------------------------------------------------

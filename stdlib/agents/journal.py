@@ -24,11 +24,15 @@ the whole conversation again:
 
 **Snapshots and compaction.** Every `snapshot_every` entries (default
 200), at a moment no tool call is running, the agent writes a snapshot
-(the conversation, state, books, recent outcomes and the open request) and
-the store deletes the entries it covers and all but the newest
-`keep_snapshots` snapshots (default 1), in the same transaction. So a store
-holds one copy of the conversation plus the entries since: it grows with
-the work, not with its square (BENCHMARKS.md measures 10,000 steps).
+and the store deletes the entries it covers and all but the newest
+`keep_snapshots` snapshots (default 1), in the same transaction. A
+snapshot holds the state, the books, recent outcomes and the open request;
+the conversation's messages go to a table of their own, each message once
+(a snapshot adds the ones since the last). So a store holds one copy of
+the conversation plus the entries since the last snapshot, and writes
+each message about twice (as an entry, then in the messages table): it
+grows with the work, not with its square (BENCHMARKS.md measures 10,000
+steps).
 
 **Resume.** A restarted agent loads its latest snapshot and the entries
 after it and stands where it stood: an open request goes on from its last
@@ -169,8 +173,14 @@ def append_entries(conn, txn, key, entries):
     txn[("journal", key)] = seq
 
 
-def write_snapshot(conn, txn, key, body, keep):
-    """Snapshot `key` at its last entry; drop what the kept snapshots cover."""
+def write_snapshot(conn, txn, key, body, keep, first, messages, rewrite):
+    """Snapshot `key` at its last entry: the conversation's new messages (from index
+    `first`; all of them again after a reset, `rewrite`) into the messages table,
+    the rest of its state as the snapshot; drop what the kept snapshots cover."""
+    if rewrite:
+        conn.execute("DELETE FROM messages WHERE agent = ?", (key,))
+    conn.executemany("INSERT OR REPLACE INTO messages (agent, idx, body) VALUES (?, ?, ?)",
+                     [(key, first + k, m) for k, m in enumerate(messages)])
     seq = _last_seq(conn, txn, key)
     conn.execute("INSERT OR REPLACE INTO snapshots (agent, seq, ts, body) VALUES (?, ?, ?, ?)",
                  (key, seq, time.time(), body))
@@ -184,30 +194,39 @@ def write_snapshot(conn, txn, key, body, keep):
 
 
 def forget_key(conn, txn, key):
-    conn.execute("DELETE FROM journal WHERE agent = ?", (key,))
-    conn.execute("DELETE FROM snapshots WHERE agent = ?", (key,))
+    for table in ("journal", "snapshots", "messages"):
+        conn.execute(f"DELETE FROM {table} WHERE agent = ?", (key,))
     txn.pop(("journal", key), None)
 
 
 def load_rows(conn, key):
-    """(latest snapshot body or None, [(seq, kind, body)] after it)."""
+    """(latest snapshot body or None, the conversation's messages, [(seq, kind, body)]
+    of the entries after the snapshot)."""
     snap = conn.execute("SELECT seq, body FROM snapshots WHERE agent = ? ORDER BY seq DESC "
                         "LIMIT 1", (key,)).fetchone()
     since = snap[0] if snap else 0
+    messages = [r[0] for r in conn.execute(
+        "SELECT body FROM messages WHERE agent = ? ORDER BY idx", (key,))]
     rows = conn.execute("SELECT seq, kind, body FROM journal WHERE agent = ? AND seq > ? "
                         "ORDER BY seq", (key, since)).fetchall()
-    return (snap[1] if snap else None), rows
+    return (snap[1] if snap else None), messages, rows
 
 
 def load(store_pid, key):
-    """The durable view of `key` (see `replay`), or None when it has no journal."""
+    """(the durable view of `key` (see `replay`), how many of its messages are in the
+    messages table), or (None, 0) when it has no journal."""
     from . import store
 
-    snap, rows = store.read(store_pid, load_rows, key)
+    snap, messages, rows = store.read(store_pid, load_rows, key)
     if snap is None and not rows:
-        return None
-    return replay(decode(snap) if snap is not None else None,
-                  [(kind, decode(body)) for _seq, kind, body in rows])
+        return None, 0
+    view = None
+    saved = 0
+    if snap is not None:
+        view = decode(snap)
+        saved = view.pop("messages_count")
+        view["messages"] = [decode(m) for m in messages[:saved]]
+    return replay(view, [(kind, decode(body)) for _seq, kind, body in rows]), saved
 
 
 def forget(key, store=None):
@@ -324,7 +343,7 @@ class Journal:
     entries together: an agent killed in the middle of an event leaves none of
     them, and on resume handles that event again."""
 
-    __slots__ = ("store", "key", "opts", "since", "pending")
+    __slots__ = ("store", "key", "opts", "since", "pending", "saved", "rewrite")
 
     def __init__(self, store_pid, opts):
         self.store = store_pid
@@ -332,10 +351,14 @@ class Journal:
         self.opts = opts
         self.since = 0  # entries since the last snapshot
         self.pending = []
+        self.saved = 0  # messages of the conversation already in the messages table
+        self.rewrite = False  # the conversation was reset since the last snapshot
 
     def add(self, kind, body) -> None:
         self.pending.append((kind, encode(body), time.time()))
         self.since += 1
+        if kind == "reset":
+            self.saved, self.rewrite = 0, True
 
     def flush(self) -> None:
         """Send the entries of the event so far, as one write."""
@@ -349,12 +372,19 @@ class Journal:
         return self.since >= self.opts["snapshot_every"]
 
     def snapshot(self, view) -> None:
+        """Write a snapshot: only the messages added since the last one, and the rest
+        of the view (small: state, books, the open request), so snapshots cost what
+        changed, not the whole conversation again."""
         from . import store
 
         self.flush()
-        store.write(self.store, write_snapshot, self.key, encode(view),
-                    self.opts["keep_snapshots"])
-        self.since = 0
+        messages = view["messages"]
+        small = {k: v for k, v in view.items() if k != "messages"}
+        small["messages_count"] = len(messages)
+        new = [encode(m) for m in messages[self.saved:]]
+        store.write(self.store, write_snapshot, self.key, encode(small),
+                    self.opts["keep_snapshots"], self.saved, new, self.rewrite)
+        self.saved, self.rewrite, self.since = len(messages), False, 0
 
     def context(self):
         """What a tool call's process needs to write its result: (store pid, key)."""

@@ -87,6 +87,9 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS journal (
         agent TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
         body TEXT NOT NULL, PRIMARY KEY (agent, seq)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS messages (
+        agent TEXT NOT NULL, idx INTEGER NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (agent, idx)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS snapshots (
         agent TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, body TEXT NOT NULL,
         PRIMARY KEY (agent, seq)) WITHOUT ROWID""",

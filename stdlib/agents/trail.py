@@ -74,7 +74,7 @@ def setup(agent, data, opts, name):
         trail["journal"] = Journal(pid, durable)
         from .journal import load
 
-        view = load(pid, durable["key"])
+        view, trail["journal"].saved = load(pid, durable["key"])
     record(data, None, "start", {"class": cls, "resumed": view is not None})
     return view
 

@@ -58,7 +58,7 @@ class Worker(agents.Agent):
 PROMPTS = ["first job", "second job"]
 
 
-def session(path, kill_at=None, seed=None):
+def session(path, kill_at=None, seed=None, snapshot_every=200):
     """Run the two requests; with kill_at=k, the agent is killed right after its k-th
     write to the journal (once): every step at which it has told the store something.
     Returns (answers, history, state, RUNS, killed)."""
@@ -79,7 +79,8 @@ def session(path, kill_at=None, seed=None):
         Journal.flush = flush
         try:
             model = scripted_model([brain], when_exhausted="repeat_last")
-            spec = agents.child_spec(Worker, {"model": model, "store": path, "durable": True},
+            spec = agents.child_spec(Worker, {"model": model, "store": path,
+                                              "durable": {"snapshot_every": snapshot_every}},
                                      name="worker")
             supervisor.start_link_children([spec], strategy="one_for_one", intensity=5,
                                            period=60)
@@ -122,12 +123,15 @@ def test_the_uninterrupted_conversation(reference):
     assert entries > 15
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_kill_at_every_step_resumes_to_the_same_conversation(reference, tmp_path, seed):
+@pytest.mark.parametrize("seed,snapshot_every", [(1, 200), (2, 3)])
+def test_a_kill_at_every_step_resumes_to_the_same_conversation(reference, tmp_path, seed,
+                                                               snapshot_every):
+    """snapshot_every=3: snapshots and compaction happen between the kills too."""
     answers, history, state, runs, entries = reference
     for k in range(1, entries + 1):
         path = str(tmp_path / f"kill{k}.db")
-        got_answers, got_history, got_state, got_runs, killed, _ = session(path, k, seed)
+        got_answers, got_history, got_state, got_runs, killed, _ = session(
+            path, k, seed, snapshot_every)
         assert killed, k
         assert got_answers == answers, k
         assert got_history == history, k
