@@ -7,7 +7,7 @@ the snapshot part; the rest is the hand-over):
 
     table         top 20 by reductions since the previous refresh (top's refresh)
     table+render  the same, plus the text view top draws
-    memory        top 20 by the cheap memory estimate
+    memory        top 20 by memory (the process_info estimate, cached per process)
     filter        a substring filter over names, labels and initial calls
     detail        one process in full (process_info, messages, memory estimate)
     system        counts, run queues and mailbox totals (one pass over the table)

@@ -70,6 +70,7 @@ from ._api import (
     wait_writable,
     whereis,
 )
+from ._heap import register_term_type
 from ._instrument import Instrument
 from ._mailbox import flush, receive
 from ._node import Node
@@ -135,6 +136,7 @@ __all__ = [
     "read_timer",
     "receive",
     "register",
+    "register_term_type",
     "registered",
     "remove_instrument",
     "run",

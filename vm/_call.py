@@ -34,7 +34,7 @@ from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
 from ._scheduler import NORMAL_PRIORITY
 from ._signals import DOWN, NOPROC, flush_down
-from .terms import Atom, Ref
+from .terms import Atom, new_ref
 
 DEMONITOR = "demonitor"
 _PLAIN_TIMEOUT = 1e15  # seconds; anything else goes through check_timeout
@@ -68,7 +68,7 @@ def call_request(dest, label, request, timeout):
     # drops the aliases of its monitors (_signals.process_died).
     rid = node._next_ref
     node._next_ref = rid + 1
-    ref = Ref(node.name, rid, node.creation)
+    ref = new_ref(node.name, rid, node.creation)
     # Internal tables are keyed by the ref's id (an int hashes in C; a Ref's
     # hash is a Python method, and a call touches these tables seven times).
     node.aliases[rid] = (p, DEMONITOR)

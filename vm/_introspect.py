@@ -11,23 +11,26 @@ goes through the same copy as a message, so an observer can never mutate a
 process's heap. Values that are not terms (the dictionary may hold anything)
 are shown as their `repr` instead of failing the call.
 
+`messages` on a long queue: the queue is snapshotted at one instant (one
+C-level copy of its list), then the messages are copied one reduction each,
+so a process asking for a million messages is preempted between slices like
+any other work and the node keeps running. `memory` and `total_heap_size`
+are `vm._memory`'s estimate, bounded in cost whatever the process holds.
+
 What it refuses: changing anything. Read-only by construction.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from greenlet import getcurrent
 
 from ._heap import copy_term
-from ._process import OTP_STATUS, RUNNING
+from ._mailbox import HOLE, Traced
+from ._memory import WORD, process_memory, user_frames
+from ._process import OTP_STATUS, RUNNING, Process
 from ._scheduler import initial_call
-from ._signals import WORD, process_memory
 from .errors import BadArg, Unsendable, show
 from .terms import Atom
-
-_VM_DIR = os.path.dirname(os.path.abspath(__file__))
-_SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)))
 
 ITEMS = (
     "status",
@@ -87,23 +90,52 @@ def _hashable(k):
         return False
 
 
-def _frames(p):
-    """The process's Python frames, innermost first."""
-    if p.state is RUNNING:
-        f = sys._getframe()
-    elif p.entry is not None:  # spawned, not started: no frames of its own yet
-        f = None
-    else:
-        f = p.gr_frame if p else None
-    while f is not None:
-        yield f
-        f = f.f_back
+_user_frames = user_frames  # the frames of a process that are not the VM's own
 
 
-def _user_frames(p):
-    for f in _frames(p):
-        if not f.f_code.co_filename.startswith(_SKIP_DIRS):
-            yield f
+def messages(node, p):
+    """Copies of `p`'s queued messages, oldest first, as they were at one instant.
+
+    Called by a process, each message copied costs it one reduction, so a
+    long queue is copied over several slices (the caller is preempted in
+    between, as for any work) instead of stalling the node in one.
+    """
+    mb = p.mailbox
+    if not mb:
+        return []
+    snap = mb.q[mb.head:]  # the instant: one C-level copy of the list
+    me = getcurrent()
+    charge = type(me) is Process and me.node is node and me.state is RUNNING
+    out = []
+    append = out.append
+    for m in snap:
+        if m is HOLE:
+            continue
+        append(export(m.msg if type(m) is Traced else m))
+        if charge:
+            me.budget -= 1
+            if me.budget <= 0:
+                node.preempt(me)
+    return out
+
+
+def first_messages(p, n):
+    """Copies of the oldest `n` queued messages of `p` (None: all of them)."""
+    mb = p.mailbox
+    if not mb or n == 0:
+        return []
+    if n is None:
+        return [export(m) for m in mb]
+    q = mb.q
+    out = []
+    i = mb.head
+    end = len(q)
+    while i < end and len(out) < n:
+        m = q[i]
+        if m is not HOLE:
+            out.append(export(m.msg if type(m) is Traced else m))
+        i += 1
+    return out
 
 
 def current_function(p):
@@ -139,7 +171,7 @@ def info_item(node, p, item):
     if item == "message_queue_len":
         return len(p.mailbox) if p.mailbox else 0
     if item == "messages":
-        return [export(m) for m in p.mailbox] if p.mailbox else []
+        return messages(node, p)
     if item == "memory":
         return process_memory(p)
     if item == "total_heap_size":

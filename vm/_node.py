@@ -49,6 +49,9 @@ from ._watchdog import Timeslicer, Watchdog
 from .terms import Crash
 
 
+#: What `node.hub` holds once the node has stopped (see `_serve`).
+FINISHED = type("Finished", (), {"__repr__": lambda self: "<finished node>"})()
+
 # The longest single wait on the selector or in time.sleep (epoll refuses more
 # than about 24.8 days; a day keeps well clear of every platform's limit).
 MAX_WAIT = 86400.0
@@ -103,6 +106,7 @@ class Node(Scheduler):
         self._done = threading.Event()
         self._failure = None
         self.background = False
+        self._calls: dict = {}  # pid id -> the Future of a Node.call runner still alive
         self._post_lock = threading.Lock()
         self._closed = False  # no more requests from other threads (see post)
         for inst in instruments:
@@ -181,6 +185,16 @@ class Node(Scheduler):
             self._timeslicer = Timeslicer(self.timeslice)
 
     def _serve(self):
+        try:
+            self._serve_until_stopped()
+        finally:
+            # Let go of the thread's main greenlet: a node (and the records of
+            # its processes) may outlive its thread, and a thread's main
+            # greenlet freed later from another thread is greenlet's most
+            # fragile path. The sentinel still says "this node has run".
+            self.hub = FINISHED
+
+    def _serve_until_stopped(self):
         try:
             self.loop()
         except (KeyboardInterrupt, SystemExit, Deadlock) as e:
@@ -279,6 +293,10 @@ class Node(Scheduler):
         if self._failure is not None:
             raise self._failure
 
+    def running(self) -> bool:
+        """Has the node started and not yet stopped?"""
+        return self.hub is not None and self.hub is not FINISHED
+
     def __enter__(self):
         return self.start()
 
@@ -371,15 +389,12 @@ class Node(Scheduler):
             except Exception as e:
                 fut.set_exception(ProcessExit(Crash.from_exception(e)))
                 raise
-            finally:
-                if not fut.done():  # killed, or hibernated away
-                    if self.stopping:
-                        fut.set_exception(VMError("node stopped while the call was running"))
-                    else:
-                        fut.set_exception(ProcessExit(getcurrent().exit_reason or KILLED))
 
         def start():
-            self.spawn_process(None, runner)
+            pid = self.spawn_process(None, runner)[0].pid
+            if not self._calls:
+                self.exit_hooks = self.exit_hooks + (self._call_ended,)
+            self._calls[pid.id] = fut
 
         start.fail = lambda exc: fut.set_exception(exc)  # the node stopped first
         self.post(start)
@@ -387,6 +402,16 @@ class Node(Scheduler):
             return fut.result(timeout)
         except FutureTimeout:
             raise TimeoutError(f"Node.call: no answer within {timeout} s") from None
+
+    def _call_ended(self, pid, reason):
+        """Exit hook while Node.call runners live: a runner that dies without an
+        answer (killed, even before it ran; hibernated away) fails its call."""
+        fut = self._calls.pop(pid.id, None)
+        if fut is not None and not fut.done():
+            fut.set_exception(VMError("node stopped while the call was running")
+                              if self.stopping else ProcessExit(reason))
+        if not self._calls:
+            self.exit_hooks = tuple(h for h in self.exit_hooks if h != self._call_ended)
 
     def add_instrument(self, inst):
         if self.background and threading.current_thread() is not self._thread:

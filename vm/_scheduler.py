@@ -61,7 +61,7 @@ from .code import decided_codes as _decided_codes
 from ._watchdog import report_long_slice
 from .code import CHARGE, GRANT_NOW, PROBE, ensure_instrumented, forget_decisions, set_grant
 from .errors import BadArg, Exit, VMInternalError, show
-from .terms import Atom, Crash, Pid, Ref
+from .terms import Atom, Crash, Pid, Ref, new_pid, new_ref
 
 log = logging.getLogger("beamlet.process")
 
@@ -165,12 +165,12 @@ class Scheduler:
     def make_pid(self) -> Pid:
         i = self._next_id
         self._next_id = i + 1
-        return Pid(self.name, i, 0, self.creation)
+        return new_pid(self.name, i, 0, self.creation)
 
     def make_ref(self) -> Ref:
         i = self._next_ref
         self._next_ref = i + 1
-        return Ref(self.name, i, self.creation)
+        return new_ref(self.name, i, self.creation)
 
     def lookup(self, pid):
         """The live Process for a local pid, or None."""
@@ -202,7 +202,7 @@ class Scheduler:
         p = self.pool.pop() if self.pool else Process(_entry, self.hub)
         i = self._next_id
         self._next_id = i + 1
-        pid = p.pid = Pid(self.name, i, 0, self.creation)
+        pid = p.pid = new_pid(self.name, i, 0, self.creation)
         p.node = self
         p.mailbox = None
         p.received = 0

@@ -32,14 +32,11 @@ What it refuses: scheduling, and the public argument checks (`_api.py`).
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
-from greenlet import getcurrent
-
-from ._heap import copy_term, term_size
+from ._heap import copy_term
+# max_heap_size lives in _memory; the scheduler and _api reach it through here.
+from ._memory import check_max_heap, set_max_heap  # noqa: F401
 from ._process import EXITING, RECEIVING
-from .errors import BadArg, show
 from .terms import Atom, Pid
 
 log = logging.getLogger("beamlet.process")
@@ -307,86 +304,3 @@ def wait_for_message(node, p):
     """Park until p's mailbox holds at least one message (used by hibernate)."""
     while p.mailbox is None or not p.mailbox.q:
         node.park(p, RECEIVING)
-
-
-# ----------------------------------------------------------------------
-# max_heap_size
-
-WORD = 8
-# What a started, idle process costs beyond what its frames and mailbox hold:
-# the greenlet, its saved C stack slice and its share of the Python data
-# stack. Measured by benchmarks/spawn.py (bytes per idle process).
-PROCESS_OVERHEAD = 4096
-_VM_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def set_max_heap(node, p, value):
-    """Apply a max_heap_size setting: words as an int (0 disables) or OTP's map form."""
-    old = {"size": p.max_heap or 0, "kill": p.max_heap_kill, "error_logger": p.max_heap_log}
-    if type(value) is dict:
-        unknown = set(value) - {"size", "kill", "error_logger", "include_shared_binaries"}
-        if unknown:
-            raise BadArg(
-                f"unknown max_heap_size keys {sorted(unknown)}; use 'size', 'kill', 'error_logger'"
-            )
-        size = value.get("size", 0)
-        kill = value.get("kill", True)
-        logit = value.get("error_logger", True)
-    else:
-        size, kill, logit = value, True, True
-    if type(size) is not int or size < 0:
-        raise BadArg(f"max_heap_size must be a number of words >= 0 (0 disables), not {show(size)}")
-    if type(kill) is not bool or type(logit) is not bool:
-        raise BadArg("max_heap_size 'kill' and 'error_logger' must be booleans")
-    node.n_heap_limits += (1 if size else 0) - (1 if p.max_heap else 0)
-    node.special = True
-    p.max_heap = size or None
-    p.max_heap_kill = kill
-    p.max_heap_log = logit
-    return old
-
-
-def process_memory(p) -> int:
-    """Estimated bytes held by `p`: overhead, mailbox, dictionary, and its frames' locals."""
-    seen: set = set()
-    size = sys.getsizeof(p) + (PROCESS_OVERHEAD if p else 0)
-    if p.mailbox:
-        size += sys.getsizeof(p.mailbox)
-        for m in p.mailbox:
-            size += term_size(m, seen)
-    if p.dictionary:
-        size += term_size(p.dictionary, seen)
-    if p is getcurrent():  # the running process (a slice ending in switch_out)
-        f = sys._getframe()
-    else:
-        f = p.gr_frame if p else None
-    while f is not None:
-        if not f.f_code.co_filename.startswith(_VM_DIR):
-            for v in f.f_locals.values():
-                size += _object_size(v, seen)
-        f = f.f_back
-    return size
-
-
-def _object_size(v, seen):
-    size = term_size(v, seen)
-    d = getattr(v, "__dict__", None)
-    if type(d) is dict and id(d) not in seen:
-        size += term_size(d, seen)
-    return size
-
-
-def check_max_heap(node, p):
-    words = process_memory(p) // WORD
-    if words <= p.max_heap:
-        return
-    if p.max_heap_log:
-        log.error(
-            "Process %r exceeded max_heap_size: %d words > %d words%s",
-            p.pid, words, p.max_heap, "; killed" if p.max_heap_kill else "",
-            extra={"pid": p.pid, "report": {"label": "max_heap_size", "pid": p.pid,
-                                              "heap_size": words, "max_heap_size": p.max_heap}},
-        )
-    if p.max_heap_kill:
-        node.kill(p, KILLED)
-

@@ -16,11 +16,11 @@ snapshots into views; nothing here formats anything.
    table can be ranked by it: recon's `proc_window`, observer's "Reds" delta.
    With 100,000 idle processes a refresh costs tens of milliseconds
    (benchmarks/observer_refresh.py).
-2. Per-row memory is a cheap estimate (`cheap_memory`): the record, the
-   fixed per-process overhead, and the mailbox and dictionary measured
-   shallowly (the first 16 entries, extrapolated). The full estimate, which
-   walks every term and the locals of every frame (`process_info(pid,
-   "memory")`), is taken only for one process, in `process_detail`.
+2. Memory, in rows, in details and in `system()`, is `vm._memory`'s one
+   estimate (the same figure `process_info(pid, "memory")` gives): cached
+   per process until it runs or its mailbox changes, and, when a table
+   ranks many processes by it, measured within a node-wide budget (the
+   others show their last estimate).
 3. `process_detail(node, pid, messages=20)`: everything `process_info`
    knows, the first `messages` queued messages (copied, so the observer can
    never touch the process's heap), and the full memory estimate.
@@ -40,16 +40,22 @@ from __future__ import annotations
 import heapq
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import islice
+from operator import itemgetter
 
-from ._introspect import _user_frames, current_function, current_stacktrace, export, info_item
+from ._introspect import (
+    _user_frames,
+    current_function,
+    current_stacktrace,
+    export,
+    first_messages,
+    info_item,
+)
+from ._memory import memory_of, process_memory
 from ._process import EXITING, OTP_STATUS, RUNNING, Process
 from ._scheduler import initial_call
-from ._signals import PROCESS_OVERHEAD, process_memory
 from ._timers import CALL
 from .errors import BadArg, VMError, show
 from .terms import Pid
@@ -65,7 +71,6 @@ __all__ = [
     "Sample",
     "SystemInfo",
     "call_later",
-    "cheap_memory",
     "process_detail",
     "process_table",
     "rates",
@@ -78,7 +83,7 @@ SORT_KEYS = {
     "reductions": True,  # total reductions
     "reductions_delta": True,  # change since `since` (needs since=, else equals the total)
     "message_queue_len": True,
-    "memory": True,  # the cheap estimate
+    "memory": True,  # vm._memory's estimate
     "pid": False,
     "name": False,  # registered name; unnamed processes last
     "status": False,
@@ -86,9 +91,6 @@ SORT_KEYS = {
     "current_function": False,  # walks every process's frames: the slowest key
 }
 
-# Mailbox and dictionary entries measured shallowly per row before extrapolating.
-_SHALLOW = 16
-_RECORD = sys.getsizeof(Process.__new__(Process))
 
 
 # ----------------------------------------------------------------------
@@ -117,7 +119,7 @@ class ProcessRow:
     reductions: int
     reductions_delta: int | None  # since the `since` sample; None without one
     message_queue_len: int
-    memory: int  # cheap estimate, bytes
+    memory: int  # estimate, bytes (vm._memory)
     priority: str
 
 
@@ -151,7 +153,7 @@ class ProcessDetail:
     reductions: int
     message_queue_len: int
     messages: list  # the first `messages` queued, oldest first (copies)
-    memory: int  # the full estimate, bytes
+    memory: int  # estimate, bytes (vm._memory)
     links: list
     monitors: list
     monitored_by: list
@@ -187,7 +189,7 @@ class SystemInfo:
     context_switches: int
     timers: int
     message_queue_total: int
-    memory_processes: int  # sum of the cheap per-process estimates, bytes
+    memory_processes: int  # sum of the per-process estimates, bytes
     memory_os: int | None  # resident set size of the OS process, bytes
     reductions_per_slice: int
     sample: Sample = field(repr=False)
@@ -211,26 +213,6 @@ def _reductions(node, p):
     if p.state is RUNNING:  # the process taking the snapshot: count its current slice
         return p.reductions + (node.slice - p.budget)
     return p.reductions
-
-
-def cheap_memory(p) -> int:
-    """A cheap estimate of the bytes `p` holds (see the module docstring, point 2)."""
-    size = _RECORD + (PROCESS_OVERHEAD if p else 0)
-    mb = p.mailbox
-    if mb:
-        n = len(mb)
-        head = 0
-        for m in islice(mb, _SHALLOW):
-            head += sys.getsizeof(m)
-        size += sys.getsizeof(mb) + head * n // min(n, _SHALLOW)
-    d = p.dictionary
-    if d:
-        n = len(d)
-        head = 0
-        for v in islice(d.values(), _SHALLOW):
-            head += sys.getsizeof(v)
-        size += sys.getsizeof(d) + head * n // min(n, _SHALLOW)
-    return size
 
 
 def _initial_call(p):
@@ -275,8 +257,8 @@ def _key_fn(node, sort, prev):
         return key
     if sort == "message_queue_len":
         return lambda p: len(p.mailbox) if p.mailbox else 0
-    if sort == "memory":
-        return cheap_memory
+    if sort == "memory":  # process_table ranks by memory_of's figures instead
+        return None
     if sort == "pid":
         return lambda p: p.pid.id
     if sort == "name":
@@ -368,7 +350,7 @@ def _where(p, hide):
     return (stack[0][:3] if stack else None), stack
 
 
-def _row(node, p, prev, hide=()):
+def _row(node, p, prev, hide, memory):
     reds = _reductions(node, p)
     return ProcessRow(
         pid=p.pid,
@@ -380,9 +362,12 @@ def _row(node, p, prev, hide=()):
         reductions=reds,
         reductions_delta=None if prev is None else reds - prev.get(p.pid.id, 0),
         message_queue_len=len(p.mailbox) if p.mailbox else 0,
-        memory=cheap_memory(p),
+        memory=memory,
         priority=str(p.priority),
     )
+
+
+_second = itemgetter(1)
 
 
 def _usable(since, node):
@@ -433,8 +418,17 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
     else:
         candidates = [p for p in procs if p.state is not EXITING] if node.dying else procs
     bigger_first = SORT_KEYS[sort] != bool(reverse)
+    sizes = None
+    if sort == "memory":
+        sizes = memory_of(node, candidates)
+        key = lambda p: sizes[p.pid.id]  # noqa: E731
     fast_sample = None
-    if matched is None and n is not None and bigger_first and sort in (
+    if sizes is not None and n is not None:
+        # rank the plain {id: bytes} at C speed, then fetch the n records
+        pick = heapq.nlargest if bigger_first else heapq.nsmallest
+        table = node.procs
+        best = [table[i] for i, _ in pick(n, sizes.items(), key=_second)]
+    elif matched is None and n is not None and bigger_first and sort in (
             "reductions", "reductions_delta"):
         # The common refresh (top, procs): rank (id, record) pairs so the key
         # needs no attribute chain to reach the pid's id.
@@ -446,7 +440,9 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
     else:
         best = heapq.nsmallest(n, candidates, key=key)
     hide = tuple(hide)
-    rows = tuple(_row(node, p, prev, hide) for p in best)
+    if sizes is None:
+        sizes = memory_of(node, best)
+    rows = tuple(_row(node, p, prev, hide, sizes[p.pid.id]) for p in best)
     count = len(node.procs) if not node.dying else len(_live(node))
     now = node.now()
     new_sample = None
@@ -483,7 +479,7 @@ def process_detail(node, pid, *, messages=20, hide=()) -> ProcessDetail | None:
     if p is None:
         return None
     mb = p.mailbox
-    shown = [export(m) for m in islice(mb, messages)] if mb and messages != 0 else []
+    shown = first_messages(p, messages)
     d = p.dictionary or {}
     ancestors = d.get("$ancestors")
     cf, stack = _where(p, tuple(hide))
@@ -551,21 +547,15 @@ def system(node) -> SystemInfo:
     _check_thread(node)
     st = node.statistics()
     mq = 0
-    mem = 0
     received = {}
-    alive = 0
-    started = _RECORD + PROCESS_OVERHEAD
+    live = []
     for i, p in node.procs.items():
         if p.state is EXITING:
             continue
-        alive += 1
+        live.append(p)
         mb = p.mailbox
         if mb:
             mq += len(mb)
-        if mb or p.dictionary:
-            mem += cheap_memory(p)
-        else:
-            mem += started if p else _RECORD
         r = p.received
         if r:  # most processes never got a message: keep the sample small
             received[i] = r
@@ -578,14 +568,14 @@ def system(node) -> SystemInfo:
         uptime=st["uptime"],
         idle_time=st["idle_time"],
         utilization=st["utilization"],
-        processes=alive,
+        processes=len(live),
         registered=st["registered"],
         run_queue=dict(st["run_queue"]),
         reductions=st["reductions"],
         context_switches=st["context_switches"],
         timers=st["timers"],
         message_queue_total=mq,
-        memory_processes=mem,
+        memory_processes=sum(memory_of(node, live).values()),
         memory_os=_rss(),
         reductions_per_slice=node.slice,
         sample=Sample(node.name, node.creation, now, {}, received),

@@ -8,7 +8,9 @@ Application code should not need anything here. What this module offers:
   `receive(..., mark=m)` to skip the messages queued before the mark. It
   is an optimisation: a scan may still look at a few older messages, so
   the patterns must be ones that no older message can match (a fresh ref);
-- `copy_term`, `is_term`, `term_size`: the heap's copy and size estimate;
+- `copy_term`, `is_term`: the heap's copy (what may be sent);
+- `term_size(x, _seen=None, *, exact=False)`: the bytes a value occupies, by the same
+  estimate as a process's memory (`exact=True` walks all of it);
 - `Instrument`, and the process-state names the observer prints.
 - `snapshot`: the observer's read-only snapshots of the process table, one
   process, the registry and the scheduler's counters (see `vm._snapshot`).
@@ -43,7 +45,8 @@ from greenlet import getcurrent
 
 from ._call import call_request
 from ._call import reply as call_reply
-from ._heap import copy_term, is_term, term_size
+from ._heap import copy_term, is_term
+from ._memory import term_size
 from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
 from ._mailbox import mark as mailbox_mark
@@ -190,7 +193,7 @@ def on_node_thread(node) -> bool:
     t = node._thread
     if t is not None:
         return threading.current_thread() is t
-    if node.hub is None:
+    if node.hub is None or not node.running():
         return False
     try:
         return current_process().node is node

@@ -3,7 +3,13 @@
 What this module owns: the value types beamlet adds to Python's own —
 `Atom`, `Pid`, `Ref`, `Crash` — and the two receive sentinels `ANY` and
 `TIMEOUT`. All of them are immutable and hashable, so the heap (`_heap.py`)
-may share them between processes instead of copying them.
+may share them between processes instead of copying them. Immutable is
+enforced: assigning or deleting an attribute of a `Pid` or a `Ref` raises
+`AttributeError` (a receiver that could set `pid.id` would redirect every
+other holder's messages and exits), and a `Crash` accepts only strings.
+A new one is filled in as a plain slotted object and then given its class
+(same layout), so making one stays cheap; going around the refusal on
+purpose (`object.__setattr__`) is as much outside the rules as `ctypes`.
 
 Each maps losslessly onto Erlang's External Term Format: an `Atom` is an
 atom; a `Pid` carries node name, id, serial and creation (NEW_PID_EXT); a
@@ -17,6 +23,8 @@ values; which node they live on is the scheduler's business.
 from __future__ import annotations
 
 import traceback as _traceback
+
+from .errors import BadArg
 
 __all__ = ["Atom", "Pid", "Ref", "Crash", "ImproperList", "ANY", "TIMEOUT", "LOCAL_NODE",
            "node_index"]
@@ -50,19 +58,37 @@ class Atom(str):
     __slots__ = ()
 
 
-class Pid:
-    """A process identifier, printed as Erlang prints it: `<0.42.0>`."""
+def _refuse_change(self, name, value=None):
+    raise AttributeError(
+        f"{type(self).__name__} is immutable: it is shared by every process that holds "
+        f"it; make a new one instead of changing {name!r}"
+    )
+
+
+_new = object.__new__
+
+
+class _PidFields:
+    """A pid's storage, writable: a new Pid is filled in as one of these, then
+    becomes a Pid (same layout), whose `__setattr__` refuses. Plain attribute
+    stores are several times cheaper than going around the refusal."""
 
     __slots__ = ("node", "id", "serial", "creation", "_hash")
 
-    def __init__(self, node: str, id: int, serial: int = 0, creation: int = 1):
-        self.node = node
-        self.id = id
-        self.serial = serial
-        self.creation = creation
-        # Cheap to make (a spawn makes one): the node name is left out of the
-        # hash; equal hashes across nodes only cost an __eq__.
-        self._hash = id ^ (serial << 32) ^ (creation << 40)
+
+class Pid(_PidFields):
+    """A process identifier, printed as Erlang prints it: `<0.42.0>`."""
+
+    __slots__ = ()
+
+    def __new__(cls, node: str, id: int, serial: int = 0, creation: int = 1):
+        self = new_pid(node, id, serial, creation)
+        if cls is not Pid:
+            self.__class__ = cls
+        return self
+
+    __setattr__ = _refuse_change
+    __delattr__ = _refuse_change
 
     def __eq__(self, other):
         return (
@@ -104,16 +130,40 @@ class Pid:
         return cls(node, int(parts[1]), int(parts[2]), creation)
 
 
-class Ref:
-    """A unique reference, printed as `#Ref<0.0.0.42>`."""
+class _RefFields:
+    """A ref's storage (see `_PidFields`)."""
 
     __slots__ = ("node", "id", "creation", "_hash")
 
-    def __init__(self, node: str, id: int, creation: int = 1):
-        self.node = node
-        self.id = id
-        self.creation = creation
-        self._hash = id ^ (creation << 40) ^ 0x5EF  # cheap: a call makes one
+
+def new_pid(node: str, id: int, serial: int, creation: int) -> Pid:
+    """`Pid(node, id, serial, creation)` without the class call: what the
+    scheduler uses, a spawn makes one."""
+    self = _new(_PidFields)
+    self.node = node
+    self.id = id
+    self.serial = serial
+    self.creation = creation
+    # The node name is left out of the hash; equal hashes across nodes only
+    # cost an __eq__.
+    self._hash = id ^ (serial << 32) ^ (creation << 40)
+    self.__class__ = Pid
+    return self
+
+
+class Ref(_RefFields):
+    """A unique reference, printed as `#Ref<0.0.0.42>`."""
+
+    __slots__ = ()
+
+    def __new__(cls, node: str, id: int, creation: int = 1):
+        self = new_ref(node, id, creation)
+        if cls is not Ref:
+            self.__class__ = cls
+        return self
+
+    __setattr__ = _refuse_change
+    __delattr__ = _refuse_change
 
     def __eq__(self, other):
         return (
@@ -140,18 +190,43 @@ class Ref:
         return (Ref, (self.node, self.id, self.creation))
 
 
+def new_ref(node: str, id: int, creation: int) -> Ref:
+    """`Ref(node, id, creation)` without the class call: a call makes one."""
+    self = _new(_RefFields)
+    self.node = node
+    self.id = id
+    self.creation = creation
+    self._hash = id ^ (creation << 40) ^ 0x5EF
+    self.__class__ = Ref
+    return self
+
+
 class Crash(tuple):
     """The exit reason of a process whose function raised an exception.
 
     A tuple `(exc_type, message, traceback)` so it is an ordinary, immutable
     term that travels in EXIT and DOWN messages; the attributes name the
-    fields. `Crash.from_exception(e)` builds one.
+    fields. `Crash.from_exception(e)` builds one. Every field must be a
+    string (a crash is shared between processes, never copied, so it may
+    hold nothing mutable); a `str` subclass other than `Atom` is stored as a
+    plain `str`.
     """
 
     __slots__ = ()
 
     def __new__(cls, exc_type: str, message: str, traceback: str = ""):
-        return tuple.__new__(cls, (exc_type, message, traceback))
+        fields = (exc_type, message, traceback)
+        for name, v in zip(("exc_type", "message", "traceback"), fields):
+            if type(v) is not str and type(v) is not Atom:
+                if not isinstance(v, str):
+                    raise BadArg(
+                        f"Crash {name} must be a str, not {type(v).__name__}: {v!r:.80}; "
+                        "a crash travels between processes and may hold only strings "
+                        "(Crash.from_exception(e) builds one from an exception)"
+                    )
+                fields = tuple(x if type(x) is str or type(x) is Atom else str.__str__(x)
+                               for x in fields)
+        return tuple.__new__(cls, fields)
 
     @property
     def exc_type(self) -> str:

@@ -6,6 +6,11 @@
   `(event, *args)`, e.g. `("send", sender, dest, msg)`; filter with
   `recorder.events("send")`. Compare the list with the interleaving you
   expect, the way trio's instrument tests and curio's result lists do.
+- `check_invariants(node)`: raise AssertionError listing every invariant of
+  the runtime the node breaks (see `vm/_invariants.py`); and
+  `InvariantChecker`, an instrument that checks them after every slice and
+  keeps what it found in `.violations` (for property tests and the
+  conformance suite's debug mode).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from ._api import run as _run
 from ._instrument import EVENTS, Instrument
 
-__all__ = ["Recorder", "run"]
+__all__ = ["InvariantChecker", "Recorder", "check_invariants", "run"]
 
 
 def run(fn, *args, seed=None, **opts):
@@ -84,3 +89,40 @@ class Recorder(Instrument):
 
     def long_slice(self, pid, seconds, where):
         self._rec("long_slice", pid, seconds, where)
+
+
+def check_invariants(node) -> None:
+    """Raise AssertionError naming every invariant `node` breaks right now."""
+    from ._invariants import violations
+
+    found = violations(node)
+    if found:
+        raise AssertionError("the runtime's invariants do not hold:\n  " + "\n  ".join(found))
+
+
+class InvariantChecker(Instrument):
+    """Checks the runtime's invariants after every slice (slow: for tests).
+
+    What it finds is kept in `.violations` as `(pid, [problems])` pairs, the
+    pid being the process whose slice had just ended; an instrument that
+    raised would only be removed, so a test asserts `checker.violations == []`
+    at the end. `.slices` counts the slices it checked."""
+
+    def __init__(self):
+        self.violations: list = []
+        self.slices = 0
+        self._node = None
+
+    def wants(self, event):
+        return event == "slice_end"
+
+    def slice_end(self, pid, reductions):
+        from ._invariants import violations
+        from .lowlevel import current_node
+
+        if self._node is None:
+            self._node = current_node()
+        self.slices += 1
+        found = violations(self._node)
+        if found:
+            self.violations.append((pid, found))

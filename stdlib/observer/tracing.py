@@ -47,6 +47,7 @@ time, so keep traces narrow on a busy node.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import weakref
 from dataclasses import dataclass
@@ -408,9 +409,15 @@ def _watch_states(t):
     transition (a "consume" event whose next state differs) until the trace stops."""
     from stdlib import otp_sys
 
+    # The hook runs in the machine's process and travels there in a message,
+    # so it holds the trace's key, not the trace (a closure is copied with
+    # what it captures, and a Trace is no term).
+    key = next(_keys)
+    _watched[key] = t
     for pid in sorted(t.traced):
         def hook(event, name, pid=pid):
-            if not t.running:
+            t = _watched.get(key)
+            if t is None or not t.running:
                 return "done"
             if type(event) is tuple and len(event) == 4 and event[0] == "consume" and \
                     not _same_state(event[2], event[3]):
@@ -421,6 +428,10 @@ def _watch_states(t):
             otp_sys.install(pid, hook, 2.0)
         except vm.Exit:
             pass  # no behaviour loop answers sys there: nothing to record
+
+
+_watched: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # key -> Trace
+_keys = itertools.count()
 
 
 def _same_state(a, b):

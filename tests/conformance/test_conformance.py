@@ -32,6 +32,8 @@ import traceback
 
 import pytest
 
+from vm.testing import InvariantChecker
+
 from . import known_differences, trace
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -84,12 +86,14 @@ ALL_SCENARIOS = sorted(set(PYTHON_SCENARIOS) | set(GOLDEN_SCENARIOS))
 
 
 def run_scenario(fn, **node_options) -> list[str]:
-    """trace.run(fn) in a daemon thread; fails the test if it does not end."""
+    """trace.run(fn) in a daemon thread; fails the test if it does not end, or if
+    the runtime's invariants break after any slice (vm.testing.InvariantChecker)."""
     result: dict = {}
+    checker = InvariantChecker()
 
     def target():
         try:
-            result["lines"] = trace.run(fn, **node_options)
+            result["lines"] = trace.run(fn, instruments=[checker], **node_options)
         except BaseException as exc:  # noqa: BLE001 - reported below
             result["error"] = exc
 
@@ -102,6 +106,7 @@ def run_scenario(fn, **node_options) -> list[str]:
                     f"{WALL_CLOCK_LIMIT:.0f}s of wall-clock time", pytrace=False)
     if "error" in result:
         raise result["error"]
+    assert not checker.violations, f"invariants broken: {checker.violations[:3]}"
     return result["lines"]
 
 

@@ -17,11 +17,10 @@ def load_desk(monkeypatch):
     return mod
 
 
-def test_the_research_desk_session(monkeypatch):
+def test_the_research_desk_session(monkeypatch, capsys):
     desk = load_desk(monkeypatch)
-    lines = []
-    seen = run(desk.run_desk, lines.append)
-    text = "\n".join(lines)
+    seen = run(desk.run_desk)  # prints; lines.append would carry the list into the node
+    text = capsys.readouterr().out
     assert seen["triage"][0] == "ok" and "A supervisor is a process" in seen["triage"][1]
     assert seen["flaky"][1][0] == "tool_crashed" and seen["restarted"]
     assert "swordfish" not in text and "[REDACTED]" in text

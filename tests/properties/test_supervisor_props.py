@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
+from vm.testing import InvariantChecker
 from stdlib import gen_server
 from stdlib import supervisor as sup
 
@@ -87,8 +88,10 @@ def test_kill_storm_restores_or_gives_up_exactly_by_the_rule(strategy, n, intens
                                                              storm, seed):
     logging.getLogger("beamlet.otp").setLevel(logging.CRITICAL)  # thousands of reports
     try:
+        checker = InvariantChecker()
         gave_up_at, times = vm.run(storm_run, strategy, n, intensity, period, storm,
-                                   clock="virtual", seed=seed)
+                                   clock="virtual", seed=seed, instruments=[checker])
     finally:
         logging.getLogger("beamlet.otp").setLevel(logging.NOTSET)
     assert gave_up_at == model(times, intensity, period)
+    assert not checker.violations, f"invariants broken: {checker.violations[:3]}"

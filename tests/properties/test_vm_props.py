@@ -4,11 +4,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from tests.conftest import run_vm
+from tests.conftest import run_vm as _run_vm
+from vm.testing import InvariantChecker
 from tests.properties.strategies import seeds, terms
 
 ANY = vm.ANY
 FAST = settings(max_examples=40, deadline=None)
+
+
+def run_vm(main, **opts):
+    """Run on a virtual-clock node and check the runtime's invariants after every slice."""
+    checker = InvariantChecker()
+    result = _run_vm(main, instruments=[checker], **opts)
+    assert not checker.violations, f"invariants broken: {checker.violations[:3]}"
+    return result
 
 
 def _mutables(x, out):

@@ -23,7 +23,7 @@ CASES = [
     (lambda: vm.spawn(print, object()), vm.Unsendable, "object"),
     (lambda: vm.send(42, "x"), vm.BadArg, "destination"),
     (lambda: vm.send("nobody", "x"), vm.BadArg, "registered"),
-    (lambda: vm.send(vm.self(), {1, 2}), vm.Unsendable, "set"),
+    (lambda: vm.send(vm.self(), {1, object()}), vm.Unsendable, "object"),
     (lambda: vm.receive(timeout="soon"), vm.BadArg, "timeout"),
     (lambda: vm.link("pid"), vm.BadArg, "Pid"),
     (lambda: vm.unlink(None), vm.BadArg, "Pid"),

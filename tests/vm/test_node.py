@@ -160,22 +160,29 @@ def test_sys_exit_in_a_supervised_worker_is_restarted():
 
     from stdlib import supervisor
 
-    starts = []
-
-    def worker():
-        starts.append(1)
-        if len(starts) == 1:
+    def worker(counter):
+        # a closure's captured list would be copied with it: count by message
+        if vm.send(counter, ("started", vm.self())) and vm.receive() == "exit":
             sys.exit(1)
         vm.receive()
 
-    def start_worker():
-        return ("ok", vm.spawn_link(worker))
+    def count(n):
+        while True:
+            _, pid = vm.receive()
+            n += 1
+            vm.send(pid, "exit" if n == 1 else "stay")
+            vm.put("starts", n)
+
+    def start_worker(counter):
+        return ("ok", vm.spawn_link(worker, counter))
 
     def main():
+        counter = vm.spawn(count, 0)
         _, sup = supervisor.start_link_children(
-            [{"id": "w", "start": (start_worker, ())}], strategy="one_for_one")
+            [{"id": "w", "start": (start_worker, (counter,))}], strategy="one_for_one")
         vm.sleep(0.1)
-        return len(starts), supervisor.count_children(sup)["active"]
+        starts = vm.process_info(counter, ("dictionary", "starts"))
+        return starts, supervisor.count_children(sup)["active"]
 
     assert run_vm(main) == (2, 1)
 

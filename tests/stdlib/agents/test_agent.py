@@ -129,22 +129,21 @@ def test_think_act_observe_until_an_answer():
 
 
 def test_the_model_sees_the_system_prompt_tools_and_conversation():
-    seen = []
-
     def model_step(request):
-        seen.append(request)
+        # runs in the model call's process: report by message (a list would be copied)
+        vm.send("seen", ("seen", request))
         return reply("ok")
 
     m = scripted_model([model_step, model_step])
 
     def main():
+        vm.register("seen", vm.self())
         a = start(None, model=m, model_options={"max_tokens": 64, "temperature": 0.2})
         agents.ask(a, "one")
         agents.ask(a, "two")
-        return True
+        return [vm.receive(("seen", vm.ANY))[1] for _ in range(2)]
 
-    run(main)
-    first, second = seen
+    first, second = run(main)
     assert first["messages"][0] == {"role": "system", "content": "You help."}
     assert [t["name"] for t in first["tools"]] == ["add", "tracked", "slow", "leaky", "fragile",
                                                    "whoami", "spin"]
@@ -379,9 +378,9 @@ def test_same_tool_same_arguments_three_times_is_a_loop():
 
 def test_step_limit_names_what_ran_out():
     def main():
-        n = iter(range(100))
-        m = scripted_model([lambda r: tool_call_step(tool_call("add", {"a": next(n), "b": 0}))],
-                           when_exhausted="repeat_last")
+        m = scripted_model(
+            [lambda r: tool_call_step(tool_call("add", {"a": r["cursor"], "b": 0}))],
+            when_exhausted="repeat_last")
         a = start(None, model=m)
         with pytest.raises(agents.AgentError) as e:
             agents.ask(a, "go", limits={"steps": 4})
@@ -392,20 +391,22 @@ def test_step_limit_names_what_ran_out():
 
 
 def test_the_reservation_refuses_a_call_that_could_overshoot():
-    made = []
-
     def step(request):
-        made.append(request["cursor"])
+        vm.send("made", ("made", request["cursor"]))  # counted by message, in main
         return reply("x" * 10, usage=(10, 90))
 
     def main():
+        vm.register("made", vm.self())
         b = budget.start_link({"output_tokens": 250}, name="tight")
         m = scripted_model([step], when_exhausted="repeat_last", max_tokens=100)
         a = start(None, model=m, budget="tight")
         answers = [agents.ask(a, "one"), agents.ask(a, "two")]
         with pytest.raises(agents.AgentError) as e:
             agents.ask(a, "three")  # 180 used + 100 reserved > 250: never called
-        return answers, e.value.reason, budget.usage(b), len(made)
+        made = 0
+        while vm.receive(("made", vm.ANY), timeout=0) is not vm.TIMEOUT:
+            made += 1
+        return answers, e.value.reason, budget.usage(b), made
 
     answers, reason, books, calls = run(main)
     assert calls == 2 and books["used"]["output_tokens"] == 180
@@ -433,9 +434,9 @@ def test_a_runaway_agent_stops_itself_and_its_supervisor_gives_up():
     def main():
         vm.process_flag("trap_exit", True)
         team = budget.start_link({"model_calls": 5}, name="team")
-        n = iter(range(1000))
-        m = scripted_model([lambda r: tool_call_step(tool_call("add", {"a": next(n), "b": 1}))],
-                           when_exhausted="repeat_last")
+        m = scripted_model(
+            [lambda r: tool_call_step(tool_call("add", {"a": r["cursor"], "b": 1}))],
+            when_exhausted="repeat_last")
         spec = (Helper, {"model": m, "budget": "team", "on_budget_exhausted": "stop_agent"})
         sup = supervisor.start_link_children([spec], strategy="one_for_one", intensity=2,
                                              period=60)[1]
