@@ -314,7 +314,7 @@ def _session(directory, out):
     agents.tracing.flush()
     view = observe.trace_view(seen["t1_trace"], width=shutil.get_terminal_size((150, 40))[0])
     out(view.text)
-    seen["trace"] = view
+    seen["trace"] = view.data
     seen["log"] = desk_log()
     agents.tracing.stop()
     vm.unlink(sup)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 
 import vm
 
@@ -58,6 +59,9 @@ __all__ = ["child_spec", "collector", "enabled", "flush", "read", "spans", "star
 NAME = "beamlet.spans"
 _CONFIG = ("beamlet.agents", "tracing")
 _log = logging.getLogger("beamlet.agents")
+#: Exporters on their way to a collector: start() puts one here, the collector's
+#: init takes it (an object is no term, so it cannot travel in the start arguments).
+_HANDOFF: dict = {}
 DEFAULT_KEEP = 10_000
 DEFAULT_BATCH = 512
 
@@ -106,10 +110,11 @@ def _options(file, otel, capture_content, keep, batch):
                         f"{capture_content!r}")
     count("tracing keep", keep, allow_none=False)
     count("tracing batch", batch, minimum=1, allow_none=False)
-    exporter = otel
-    # the exporter is an object, not a term: a function (shared, never copied) carries it
-    return (None if file is None else os.fspath(file), (lambda: exporter) if otel else None,
-            capture_content, keep, batch)
+    handoff = None
+    if otel is not None:  # an object, not a term: handed to the collector, never sent
+        handoff = "otel-" + secrets.token_hex(8)
+        _HANDOFF[handoff] = otel
+    return (None if file is None else os.fspath(file), handoff, capture_content, keep, batch)
 
 
 def start(file=None, *, otel=None, capture_content=None, keep=DEFAULT_KEEP,
@@ -198,7 +203,7 @@ def read(path, trace_id=None) -> list:
 
 class Collector(gen_server.GenServer):
     def init(self, opts):
-        file, exporter_fn, capture, keep, batch = opts
+        file, handoff, capture, keep, batch = opts
         vm.process_flag("trap_exit", True)  # a supervisor's shutdown writes what is pending
         handle = None
         if file is not None:
@@ -210,10 +215,14 @@ class Collector(gen_server.GenServer):
                 handle.write(json.dumps({"beamlet_spans": 1, "conventions": CONVENTIONS}) + "\n")
                 handle.flush()
         processor = owned = None
-        if exporter_fn is not None:
+        if handoff is not None:
             from . import otel
 
-            processor, owned = otel.processor_for(exporter_fn())
+            exporter = _HANDOFF.get(handoff)  # kept: a supervisor may start it again
+            if exporter is None:
+                return ("stop", "the OpenTelemetry exporter was handed to another collector "
+                                "already; pass it to tracing.start() again")
+            processor, owned = otel.processor_for(exporter)
         self.handles = (handle, processor, owned)  # objects: never in the state
         persistent_term.put(_CONFIG, capture)
         return ("ok", {"file": file, "keep": keep, "batch": batch, "pending": [],
