@@ -121,6 +121,14 @@ def append(conn, txn, records):
     txn["audit_head"] = (seq, prev, keyed)
 
 
+def last_lifecycle(conn, agent):
+    """The last start, stop or crash record of `agent` (kind, pid), or None."""
+    row = conn.execute("SELECT kind, pid FROM audit WHERE agent = ? AND kind IN "
+                       "('start', 'stop', 'crash') ORDER BY seq DESC LIMIT 1",
+                       (agent,)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
 def log(kind, data=None, *, store=None, agent=None, principal=None, request_id=None):
     """Write a record of your own to the audit trail of `store` (default store;
     the caller's trace context is recorded with it)."""

@@ -75,7 +75,16 @@ def setup(agent, data, opts, name):
         from .journal import load
 
         view, trail["journal"].saved = load(pid, durable["key"])
-    record(data, None, "start", {"class": cls, "resumed": view is not None})
+    restart = False
+    if audit is not None and (name is not None or durable is not None):
+        # an agent with an identity: did its last incarnation end without a record?
+        last = _store.read(pid, _audit.last_lifecycle, data["name"])
+        if last is not None and last[0] == "start":
+            record(data, None, "crash", {"reason": "ended without a stop record (killed, or "
+                                                   "its program died)", "pid": last[1]})
+        restart = last is not None
+    record(data, None, "start", {"class": cls, "resumed": view is not None,
+                                 "restart": restart})
     return view
 
 

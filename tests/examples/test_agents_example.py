@@ -65,6 +65,9 @@ def test_the_support_desk_session(monkeypatch, tmp_path, capsys):
     assert seen["audit"]["ok"] and seen["audit"]["records"] == len(seen["records"])
     r = CliRunner().invoke(cli.main, ["audit", seen["store"], "--kind", "approval"])
     assert r.exit_code == 0 and "the chain verifies" in r.output and "approved" in r.output
+    shipping = [(x["kind"], x["data"].get("restart")) for x in seen["records"]
+                if x["agent"] == "shipping" and x["kind"] in ("start", "crash")]
+    assert shipping == [("start", False), ("crash", None), ("start", True)]  # the kill, seen
     events = [x["data"]["event"] for x in seen["records"] if x["kind"] == "approval"]
     assert events == ["requested", "approved", "requested", "escalated", "refused"]
     # 5. the trace of the first ticket across agents and tools

@@ -1,6 +1,7 @@
 """Durable state: resume after a kill at any step, never re-running a finished tool call."""
 
 import os
+import time
 
 import pytest
 
@@ -310,3 +311,94 @@ def test_two_agents_cannot_share_a_journal():
         return "ok"
 
     assert run(main) == "ok"
+
+
+CREW = '''
+import os, vm
+from stdlib import agents
+
+SIDE = os.environ["SIDE_FILE"]
+
+@agents.tool
+def step(n: int) -> str:
+    """A step with a side effect (a line in a file, on disk before it returns)."""
+    vm.sleep(0.15)
+    with open(SIDE, "a") as f:
+        f.write(f"{n}\\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return f"step {n} done"
+
+def brain(request):
+    done = sum(1 for m in request["messages"] if m["role"] == "tool")
+    if done < 6:
+        return agents.tool_call_step(agents.tool_call("step", {"n": done}))
+    return agents.reply(f"finished after {done} tool results")
+
+class Stepper(agents.Agent):
+    tools = [step]
+    durable = {"key": "stepper"}
+
+def model():
+    return agents.scripted_model([brain], when_exhausted="repeat_last")
+'''
+
+FIRST = '''
+import sys, vm
+sys.path.insert(0, sys.argv[2])
+from crew import Stepper, model
+from stdlib import agents
+
+def main():
+    a = agents.start_link(Stepper, {"model": model(), "store": sys.argv[1]})
+    print("asking", flush=True)
+    agents.ask(a, "six steps", request_id="job", timeout=None)
+
+vm.run(main)
+'''
+
+
+def test_an_os_process_killed_mid_work_resumes_and_no_side_effect_repeats(tmp_path,
+                                                                          monkeypatch):
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "crew.py").write_text(CREW)
+    (tmp_path / "first.py").write_text(FIRST)
+    side = tmp_path / "side.txt"
+    path = str(tmp_path / "os.db")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    env = dict(os.environ, PYTHONPATH=root, SIDE_FILE=str(side))
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "first.py"), path, str(tmp_path)],
+                            env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "asking"
+        for _ in range(400):  # until two steps have had their effect, then kill -9
+            if side.exists() and len(side.read_text().split()) >= 2:
+                break
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    before = side.read_text().split()
+    monkeypatch.setenv("SIDE_FILE", str(side))  # for the crew module imported here
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import crew
+
+        def second():
+            a = agents.start_link(crew.Stepper, {"model": crew.model(), "store": path})
+            return agents.ask(a, "six steps", request_id="job", timeout=None), \
+                agents.history(a)
+
+        answer, history = vm.run(second)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("crew", None)
+    after = side.read_text().split()
+    assert len(before) >= 2 and answer == "finished after 6 tool results"
+    assert len(after) == len(set(after))  # no step's effect happened twice
+    interrupted = [m for m in history if m["role"] == "tool" and "interrupted" in m["content"]]
+    assert len(after) + len(interrupted) == 6  # each step ran once, or was reported
