@@ -281,3 +281,26 @@ def test_approval_options_are_checked():
         return agents.approve("nothing:here")
 
     assert run(main) == ("ignored", "unknown")
+
+
+def test_a_durable_agent_restarted_while_waiting_still_waits_and_runs_the_call_once(tmp_path):
+    path = str(tmp_path / "d.db")
+
+    def main():
+        REFUNDS.clear()
+        spec = agents.child_spec(Clerk, {"model": refund_model(400, "o-4"), "store": path,
+                                         "durable": True}, name="clerk")
+        supervisor.start_link_children([spec], strategy="one_for_one")
+        req = agents.send_ask("clerk", "refund 400", request_id="R-4", timeout=900)
+        aid = wait_for_approval()[0]["id"]
+        vm.exit(vm.whereis("clerk"), "kill")  # killed while it waits
+        agents.receive_answer(req, 5)
+        vm.sleep(0.1)
+        waiting = agents.status("clerk")["state"], [p["id"] for p in agents.approvals()]
+        first = agents.approve(aid, by="bob")
+        answer = agents.ask("clerk", "refund 400", request_id="R-4", timeout=900)
+        return aid, waiting, first, answer, list(REFUNDS)
+
+    aid, waiting, first, answer, refunds = run(main)
+    assert waiting == ("awaiting_approval", [aid]) and first == "ok"
+    assert answer == "told: o-4: paid" and refunds == [("o-4", 400)]
