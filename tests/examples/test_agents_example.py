@@ -8,10 +8,10 @@ from vm.testing import run
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def load_desk(monkeypatch):
+def load_desk(monkeypatch, name="research_desk"):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    path = os.path.join(ROOT, "examples", "agents", "research_desk.py")
-    spec = importlib.util.spec_from_file_location("research_desk", path)
+    path = os.path.join(ROOT, "examples", "agents", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -33,21 +33,12 @@ def test_the_research_desk_session(monkeypatch, capsys):
     assert books["open_reservations"] == 0 and books["used"]["model_calls"] <= 40
 
 
-def load_support_desk(monkeypatch):
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    path = os.path.join(ROOT, "examples", "agents", "support_desk.py")
-    spec = importlib.util.spec_from_file_location("support_desk", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_the_support_desk_session(monkeypatch, tmp_path, capsys):
     from click.testing import CliRunner
 
     from stdlib import cli
 
-    desk = load_support_desk(monkeypatch)
+    desk = load_desk(monkeypatch, "support_desk")
     seen = run(desk.run_desk, str(tmp_path))
     text = capsys.readouterr().out
     # 1. approval needed, given, the refund ran; one trace
