@@ -333,9 +333,10 @@ def ensure(path=None):
     return _start(gen_server.start, (resolved, "normal", DEFAULT_BATCH, False))
 
 
-def write(pid, fn, *args) -> None:
-    """Queue `fn(conn, txn, *args)` for the store's next commit (never waits)."""
-    vm.send(pid, ("$store_write", fn, args))
+def write(store, fn, *args) -> None:
+    """Queue `fn(conn, txn, *args)` for the store's next commit (never waits).
+    `store`: its pid or registered name (BadArg when no process has that name)."""
+    vm.send(store, ("$store_write", fn, args))
 
 
 def sync(path=None, timeout=60.0) -> dict:
@@ -362,8 +363,11 @@ def _answer(answer):
 
 
 def _pid(path):
+    """A store's pid from its pid, its registered name or its path."""
     if isinstance(path, vm.Pid):
         return path
+    if isinstance(path, str) and path.startswith(PREFIX):
+        path = path[len(PREFIX):]
     return ensure(path)
 
 

@@ -66,12 +66,15 @@ def setup(agent, data, opts, name):
         data["trail"] = None
         return None
     pid = _store.ensure(path)
-    trail = {"pid": pid, "audit": audit, "journal": None, "shadow": {}}
+    # writes go to the store's registered name: a store restarted by its supervisor
+    # is found again, and a store that is gone makes the agent crash, not lose records
+    name_of_store = _store.PREFIX + path
+    trail = {"pid": name_of_store, "audit": audit, "journal": None, "shadow": {}}
     data["trail"] = trail
     view = None
     if durable is not None:
         _hold(durable["key"])
-        trail["journal"] = Journal(pid, durable)
+        trail["journal"] = Journal(name_of_store, durable)
         from .journal import load
 
         view, trail["journal"].saved = load(pid, durable["key"])
