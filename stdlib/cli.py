@@ -1,4 +1,4 @@
-"""The `beamlet` command line: run, demo, bench, shell.
+"""The `beamlet` command line: run, demo, bench, shell, audit, approvals.
 
 What this module owns: turning command-line words into calls of the
 library; no behaviour of its own lives here.
@@ -105,6 +105,16 @@ def _register_bench():
 
 
 _register_bench()
+
+
+def _register_agents():
+    from stdlib.agents_cli import approvals, audit
+
+    main.add_command(audit)
+    main.add_command(approvals)
+
+
+_register_agents()
 
 
 @main.command()

@@ -22,16 +22,34 @@ docs/agents.md; one module per concern:
     client.py     ask, cancel, usage
     redact.py     secret handles and redaction
     errors.py     reasons and exceptions
+
+Tracing, audit, durable state and approvals:
+
+    tracecontext.py  the trace context on the runtime's trace token; span()
+    spans.py         the OpenTelemetry GenAI names of the spans
+    tracing.py       tracing on and off: the span collector, JSON lines
+    otel.py          export through OpenTelemetry (the optional extra)
+    store.py         the SQLite store and its one writer process
+    audit.py         the hash-chained audit trail: records, verify, query
+    journal.py       durable state: deltas, snapshots, compaction, replay
+    resume.py        a restarted agent back at work from its journal
+    trail.py         what the loop leaves behind: spans, records, entries
+    gate.py          the approval gate in the loop
+    desk.py          the approval desk of a store: approve, refuse, escalate
+    observe.py       the observer's agents view, approvals and trace diagrams
 """
 
 from __future__ import annotations
 
-from . import budget
+from . import audit, budget, journal, store, tracing
+from . import otel, resume, spans  # noqa: F401 - loaded now, not inside a process's slice
 from .agent import Agent
 from .budget import Budget
 from .commands import command_tool
 from .client import (GRACE, ask, cancel, check_answer, child_spec, history, receive_answer,
-                     reqids_new, reset, send_ask, start, start_link, usage, wait_answer)
+                     reqids_new, reset, send_ask, start, start_link, state, status, usage,
+                     wait_answer)
+from .desk import ESCALATION, approvals, approve, escalation_handler, refuse
 from .errors import AgentError, ModelError
 from .model import complete, default_model
 from .openai import openai_model
@@ -39,28 +57,38 @@ from .ratelimit import RateLimiter
 from .redact import redact, secret, secret_from_env
 from .scripted import failure, reply, scripted_model, tool_call, tool_call_step
 from .tools import current_request, tool
+from .tracecontext import (clear_trace_context, set_trace_context, span, trace_context,
+                           traceparent)
 
 __all__ = [
     "Agent",
     "AgentError",
     "Budget",
+    "ESCALATION",
     "GRACE",
     "ModelError",
     "RateLimiter",
+    "approvals",
+    "approve",
     "ask",
+    "audit",
     "budget",
     "cancel",
     "check_answer",
     "child_spec",
+    "clear_trace_context",
     "command_tool",
     "complete",
     "current_request",
     "default_model",
+    "escalation_handler",
     "failure",
     "history",
+    "journal",
     "openai_model",
     "receive_answer",
     "redact",
+    "refuse",
     "reply",
     "reqids_new",
     "reset",
@@ -68,11 +96,19 @@ __all__ = [
     "secret",
     "secret_from_env",
     "send_ask",
+    "set_trace_context",
+    "span",
     "start",
     "start_link",
+    "state",
+    "status",
+    "store",
     "tool",
     "tool_call",
     "tool_call_step",
+    "trace_context",
+    "traceparent",
+    "tracing",
     "usage",
     "wait_answer",
 ]

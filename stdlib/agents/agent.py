@@ -6,8 +6,10 @@ step of the request's work it starts (loop.py does that work).
 
     idle --ask--> thinking --(model answers)------------> idle: reply to the asker
                      ^    |
-                     |    +--(model asks for tools)--> acting
-                     +------(all tool results in)-------+
+                     |    +--(model asks for tools)--> acting <--(approved)--+
+                     +------(all tool results in)-------+                    |
+                                                        +--(only approvals   |
+                                                            left)--> awaiting_approval
 
 - **thinking**: one model call, in its own process linked to the agent (so
   the agent stays responsive: `otp_sys`, cancels, deadlines, and the
@@ -46,10 +48,20 @@ hook that raises crashes the agent, as any callback would):
     before_tool_call(call, context) -> call | ("result", text)   (skip the call)
     after_tool_result(call, result, context) -> result   result: {"ok", "text"}
     on_request_done(outcome, context)   outcome: ("ok", answer, usage) | ("error", ...)
+    needs_approval(call, context) -> None | why          (default: the tool's `approval`)
+    redact_record(kind, data) -> data | None             (an audit record, before it is kept)
 
-`context` is `{"request_id", "agent", "step", "metadata"}`; `metadata` is
-what the asker passed with the request, and it also reaches the model call
-(`request["metadata"]`) and every tool (`agents.current_request()`).
+`context` is `{"request_id", "agent", "step", "metadata", "principal",
+"usage", "state"}`; `metadata` is what the asker passed with the request,
+and it also reaches the model call (`request["metadata"]`) and every tool
+(`agents.current_request()`). `state` is the agent's own state, a dict of
+terms the hooks may change: a durable agent journals each change, an
+auditing one records it, as field-level diffs.
+
+**What it keeps** (trail.py): with tracing on, a span per request; with
+`audit`, a record of every action in the store's trail (audit.py); with
+`durable`, a journal it resumes from after a restart (journal.py,
+resume.py); calls that need approval wait (gate.py, desk.py).
 
 What it refuses: the request's work itself (loop.py), the client side
 (client.py), the model wire format (model.py, openai.py), and the books
@@ -58,21 +70,28 @@ What it refuses: the request's work itself (loop.py), the client side
 
 from __future__ import annotations
 
+import copy
+
 import vm
+from vm import lowlevel
 
 from .. import gen, gen_statem, proc_lib
 from . import budget as _budget
-from . import loop
+from . import gate, loop, trail
 from . import model as _model
 from . import tools as _tools
-from .options import check_keys, count
+from .options import check_keys, count, seconds
+from .redact import redact_all
 
 __all__ = ["Agent", "AGENT_OPTIONS", "check_agent_options"]
 
 AGENT_OPTIONS = ("model", "budget", "limits", "instructions", "tools", "max_concurrent_tools",
                  "max_tool_calls_per_turn", "loop_threshold", "on_budget_exhausted",
-                 "model_options")
+                 "model_options", "store", "audit", "durable", "state", "approval_timeout",
+                 "on_approval_timeout", "escalate_to")
 _ON_EXHAUSTED = ("end_request", "stop_agent")
+_ON_APPROVAL_TIMEOUT = ("escalate", "refuse")
+MARK = "$agent"  # in an agent's dictionary: its class name (the observer finds agents by it)
 
 
 class Agent(gen_statem.GenStatem):
@@ -98,6 +117,13 @@ class Agent(gen_statem.GenStatem):
     loop_threshold = 3
     on_budget_exhausted = "end_request"
     model_options: dict = {}
+    store = None                 # path of the store (default $BEAMLET_STORE, else beamlet.db)
+    audit = False                # True, or {"content": True} to keep message contents too
+    durable = None               # True, or {"key", "snapshot_every", "keep_snapshots", ...}
+    state: dict = {}             # the agent's own state at start (hooks change it)
+    approval_timeout = 3600.0    # seconds before an approval escalates (None: never)
+    on_approval_timeout = "escalate"
+    escalate_to = None           # a pid or name; default: the supervisor's "escalation" child
 
     # ------------------------------------------------------------------ hooks
 
@@ -119,6 +145,17 @@ class Agent(gen_statem.GenStatem):
     def on_request_done(self, outcome, context) -> None:
         return None
 
+    def needs_approval(self, call, context):
+        """None, or why `call` must wait for a person's approval (a str). By
+        default the tool's `approval` option decides (context["tool"] is its spec);
+        override it for a policy on cost (context["usage"]) or anything else."""
+        return _tools.approval_needed(context.get("tool"), call)
+
+    def redact_record(self, kind, data):
+        """An audit record's data before it is kept (None drops it): by default
+        every string is passed through `agents.redact`."""
+        return redact_all(data)
+
     # ------------------------------------------------------------------ gen_statem
 
     def callback_mode(self):
@@ -133,6 +170,7 @@ class Agent(gen_statem.GenStatem):
         names = [s["name"] for s in specs]
         if len(set(names)) != len(names):
             raise vm.BadArg(f"two tools share a name: {names}")
+        vm.put(MARK, type(self).__qualname__)
         model = opts["model"]
         budget = opts["budget"]
         if type(budget) is dict:
@@ -149,11 +187,29 @@ class Agent(gen_statem.GenStatem):
             "schemas": [{"name": s["name"], "description": s["description"],
                          "parameters": s["parameters"]} for s in specs],
             "messages": [], "cursor": 0, "usage": loop.zero_usage(), "requests": 0,
-            "last_request": None, "req": None,
+            "last_request": None, "req": None, "state": copy.deepcopy(opts["state"]),
+            "outcomes": {}, "last_error": None,
         }
+        data["opts"].update({k: opts[k] for k in ("approval_timeout", "on_approval_timeout",
+                                                  "escalate_to")})
+        name = vm.process_info(vm.self(), "registered_name") or None
+        view = trail.setup(self, data, opts, name)
+        if data["trail"] is not None:
+            data["trail"]["shadow"] = copy.deepcopy(data["state"])
+        if view is not None:
+            from .resume import restore
+
+            result = restore(self, data, view)
+            trail.flush(data)
+            return result
         return ("ok", "idle", data)
 
     def handle_event(self, etype, content, state, data):
+        result = self._handle(etype, content, state, data)
+        trail.flush(data)  # the event's journal entries go to the store as one write
+        return _hibernating(result, state)
+
+    def _handle(self, etype, content, state, data):
         if type(etype) is tuple and etype[0] == "call":
             return _on_call(self, etype[1], content, state, data)
         if etype == "internal" and content == "think":
@@ -173,20 +229,48 @@ class Agent(gen_statem.GenStatem):
                 "model": f"{data['model']['provider']}:{data['model'].get('name')}",
                 "budget": data["budget"], "tools": list(data["tools"]),
                 "messages": len(data["messages"]), "requests": data["requests"],
-                "usage": data["usage"],
+                "usage": data["usage"], "state": data["state"],
                 "request": None if req is None else {
                     "step": req["step"], "usage": req["usage"],
                     "model_call": req["model"] is not None,
                     "tools_running": [r["call"]["name"] for r in req["running"].values()],
-                    "tools_queued": len(req["queue"])}})
+                    "tools_queued": len(req["queue"]),
+                    "awaiting_approval": list(req["awaiting"])}})
         return status
 
     def terminate(self, reason, state, data):
         req = data.get("req") if type(data) is dict else None
         if req is not None:
-            loop.stop_work(data, req)
+            loop.stop_work(self, data, req)
             loop.reply(data, req, ("error", ("agent_stopped",
                                              {"reason": loop.printable(reason)}), req["usage"]))
+        if type(data) is dict and "trail" in data:
+            trail.stopped(data, loop.printable(reason))
+            trail.flush(data)
+
+
+def _hibernating(result, state):
+    """An agent waiting for an approval goes back to hibernation after any event
+    that leaves it waiting (a worker's EXIT, a system message, a late answer)."""
+    if result == "keep_state_and_data":
+        return ("keep_state_and_data", ["hibernate"]) if state == "awaiting_approval" \
+            else result
+    tag = result[0]
+    if tag == "keep_state_and_data":
+        after = state
+        actions_at = 1
+    elif tag == "keep_state":
+        after, actions_at = state, 2
+    elif tag == "next_state":
+        after, actions_at = result[1], 3
+    else:
+        return result
+    if after != "awaiting_approval":
+        return result
+    actions = list(result[actions_at]) if len(result) > actions_at else []
+    if "hibernate" not in actions:
+        actions.append("hibernate")
+    return result[:actions_at] + (actions,)
 
 
 def check_agent_options(cls, options) -> dict:
@@ -215,6 +299,23 @@ def check_agent_options(cls, options) -> dict:
             raise vm.BadArg(f"budget['parent'] must be a budget pid or name, not {parent!r}")
     if not isinstance(opts["instructions"], str):
         raise vm.BadArg("instructions must be a str (the system prompt)")
+    trail.check_audit(opts["audit"])
+    from .journal import check_durable
+
+    if opts["durable"] is not None and opts["durable"] is not False:
+        check_durable(opts["durable"], name="(its registered name)")
+    if type(opts["state"]) is not dict:
+        raise vm.BadArg(f"state must be a dict of terms, not {opts['state']!r}")
+    seconds("approval_timeout", opts["approval_timeout"])
+    if opts["on_approval_timeout"] not in _ON_APPROVAL_TIMEOUT:
+        raise vm.BadArg(f"on_approval_timeout must be one of {_ON_APPROVAL_TIMEOUT}")
+    if opts["escalate_to"] is not None and not isinstance(opts["escalate_to"], (vm.Pid, str)):
+        raise vm.BadArg(f"escalate_to must be a pid or a registered name, not "
+                        f"{opts['escalate_to']!r}")
+    if opts["store"] is not None:
+        from .store import resolve
+
+        resolve(opts["store"])
     if opts["model"] is None:
         opts["model"] = _model.default_model()
     _model.check_model(opts["model"])
@@ -234,22 +335,76 @@ def _on_call(agent, from_, request, state, data):
         return ("keep_state_and_data", [("reply", from_, loop.usage_report(data))])
     if tag == "history":
         return ("keep_state_and_data", [("reply", from_, list(data["messages"]))])
+    if tag == "status":
+        return ("keep_state_and_data", [("reply", from_, status_report(state, data))])
+    if tag == "state":
+        return ("keep_state_and_data", [("reply", from_, data["state"])])
     if tag == "cancel":
         req = data["req"]
         if req is None:
             return ("keep_state_and_data", [("reply", from_, "idle")])
         loop.finish(agent, data, ("error", ("cancelled", request[1]), None))
         return ("next_state", "idle", data, [("reply", from_, "ok")] + loop.clear_timers(req))
+    if tag == "ask":
+        known = _known_request(from_, request[2], data)
+        if known is not None:
+            return known
     if state != "idle":
         return ("keep_state_and_data", ["postpone"])
     if tag == "reset":
         data["messages"] = []
         data["cursor"] = 0
+        trail.note(data, "reset", {})
         return ("keep_state_and_data", [("reply", from_, "ok")])
     if tag == "ask":
         return loop.start_request(agent, from_, request[1], request[2], data)
     return ("keep_state_and_data", [("reply", from_, ("error", ("bad_request", repr(request)),
                                                        loop.zero_usage()))])
+
+
+def _known_request(from_, ask, data):
+    """An ask naming a request id the agent knows: attach the asker to the request
+    resumed after a restart, or answer with the outcome kept in the journal."""
+    rid = ask.get("request_id")
+    if rid is None:
+        return None
+    req = data["req"]
+    if req is not None and req["id"] == rid:
+        if req["asker"] is not None:
+            return ("keep_state_and_data", ["postpone"])  # served its outcome afterwards
+        req["from"], req["asker"] = from_, from_[0]
+        req["amon"] = vm.monitor(from_[0])
+        req["asker_token"] = lowlevel.trace_token()
+        req["stream_to"], req["stream_tag"] = ask["stream_to"], ask["stream_tag"]
+        return "keep_state_and_data"
+    outcome = data["outcomes"].get(rid)
+    if outcome is not None:
+        return ("keep_state_and_data", [("reply", from_, outcome)])
+    return None
+
+
+def status_report(state, data):
+    """What the observer shows of an agent (agents() and i(agent))."""
+    req = data["req"]
+    budget = None
+    if data["budget"] is not None:
+        try:
+            budget = _budget.usage(data["budget"])
+        except vm.BadArg:
+            budget = None
+    last = data["last_request"]
+    return {"name": data["name"], "state": state, "messages": len(data["messages"]),
+            "requests": data["requests"], "usage": dict(data["usage"]),
+            "step": req["step"] if req else None, "request_id": req["id"] if req else None,
+            "principal": req["principal"] if req else None,
+            "request_usage": dict(req["usage"]) if req else None,
+            "limits": dict(req["ledger"]["limits"]) if req else dict(data["opts"]["limits"]),
+            "budget": budget, "awaiting_approval": list(req["awaiting"]) if req else [],
+            "last_error": last["reason"] if last and last["outcome"] == "error" else None,
+            "durable": data["trail"]["journal"].key
+            if data["trail"] and data["trail"]["journal"] else None,
+            "audit": bool(data["trail"] and data["trail"]["audit"]),
+            "store": data["store"] if data["trail"] else None}
 
 
 # ----------------------------------------------------------------------
@@ -270,6 +425,8 @@ def _on_info(agent, msg, state, data):
             and req["model"]["ref"] == msg[1]:
         loop.stream(data, req, msg[2])
         return "keep_state_and_data"
+    if tag == "$agent_approval" and len(msg) == 3:
+        return gate.on_answer(agent, data, msg[1], msg[2])
     if tag == "EXIT":
         return _on_exit(agent, data, msg[1], msg[2])
     if tag == "DOWN" and req is not None and msg[1] == req["amon"]:
@@ -285,16 +442,18 @@ def _on_exit(agent, data, pid, reason):
     if req["model"] is not None and req["model"]["pid"] == pid:
         call = req["model"]
         req["model"] = None
-        loop.charge(data, req, call)
+        loop.charge(agent, data, req, call)
         data["cursor"] += 1
-        return loop.end(agent, data, ("error", ("model_error", "internal", {
+        failure = ("model_error", "internal", {
             "message": f"the model call's process exited: {loop.printable(reason)}",
-            "retryable": False}), None))
+            "retryable": False})
+        trail.model_failed(agent, data, req, failure)
+        return loop.end(agent, data, ("error", failure, None))
     for ref, run in req["running"].items():
         if run["pid"] == pid:
             if type(reason) is tuple and len(reason) == 3 and reason[0] == "tool_crashed":
                 req["running"].pop(ref)
-                loop.charge(data, req, run)
+                loop.charge(agent, data, req, run)
                 loop.finish(agent, data, ("error", reason, None))
                 return ("stop", reason, data)
             return loop.on_tool(agent, data, ref, ("error", "the tool's process exited: "
@@ -315,4 +474,6 @@ def _on_timeout(agent, name, data):
         spec = data["tools"][run["call"]["name"]]
         text = f"{run['call']['name']} did not finish within {spec['timeout']} s and was stopped"
         return loop.on_tool(agent, data, name[1], ("error", text))
+    if type(name) is tuple and name[0] == "approval":
+        return gate.on_timeout(agent, data, name[1])
     return "keep_state_and_data"

@@ -19,6 +19,11 @@ gen_statem call carrying the prompt and the request's own terms:
   `{"tool_call": ...}`) and tool results (`{"tool_result": {...}}`).
 - `metadata` (a dict of terms) travels with the request to every hook, the
   model call and the tools.
+- `principal` names who asks (the audit trail records it with every action
+  of the request); an ask made inside a tool inherits the outer request's.
+- `request_id` names the request (default: a fresh id). Asking a durable
+  agent again with the same id after it restarted attaches to the resumed
+  request, or returns its outcome once done, instead of starting over.
 
 An ask returns the answer (a str) or raises `AgentError` whose `.reason`
 says what went wrong and `.usage` what the request spent. An agent that
@@ -55,10 +60,12 @@ from .agent import check_agent_options
 from .errors import AgentError
 from .options import check_keys, seconds
 from .budget import check_limits
+from .tools import current_request
+from .tracecontext import reassert
 
 __all__ = ["GRACE", "ask", "cancel", "check_answer", "child_spec", "history",
-           "receive_answer", "reqids_new", "reset", "send_ask", "start", "start_link", "usage",
-           "wait_answer"]
+           "receive_answer", "reqids_new", "reset", "send_ask", "start", "start_link", "state",
+           "status", "usage", "wait_answer"]
 
 #: Seconds the caller waits past a request's deadline for the agent's answer.
 GRACE = 1.0
@@ -107,9 +114,10 @@ def _start_child(cls, options, name):
 
 
 def ask(agent, prompt, *, timeout=60.0, limits=None, stream_to=None, stream_tag=None,
-        metadata=None) -> str:
+        metadata=None, principal=None, request_id=None) -> str:
     """Ask `agent`; returns its answer or raises AgentError (see the module docstring)."""
-    request = ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata)
+    request = ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata, principal,
+                          request_id)
     wait = None if timeout is None else timeout + GRACE
     try:
         outcome = gen_statem.call(agent, request, wait)
@@ -118,10 +126,20 @@ def ask(agent, prompt, *, timeout=60.0, limits=None, stream_to=None, stream_tag=
     return answer_of(outcome)
 
 
-def ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata):
+def ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata, principal=None,
+                request_id=None):
     """The term an ask sends (exposed for asynchronous asks)."""
     if not isinstance(prompt, str) or not prompt:
         raise vm.BadArg(f"ask: prompt must be a non-empty str, not {prompt!r}")
+    if request_id is not None and (not isinstance(request_id, str) or not request_id):
+        raise vm.BadArg(f"ask: request_id must be a non-empty str, not {request_id!r}")
+    if principal is None:  # an ask made by a tool is on behalf of the one who asked for it
+        inside = current_request()
+        if inside is not None:
+            principal = inside.get("principal")
+    if principal is not None and not isinstance(principal, str):
+        raise vm.BadArg(f"ask: principal must be a str (who asks), not {principal!r}")
+    reassert()  # the asker's open span, even after a receive replaced the token
     seconds("ask timeout", timeout)
     if stream_to is not None and type(stream_to) is not vm.Pid:
         raise vm.BadArg(f"ask: stream_to must be a Pid, not {stream_to!r}")
@@ -132,7 +150,8 @@ def ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata):
                             "limits": check_limits("ask limits", limits or {}),
                             "stream_to": stream_to,
                             "stream_tag": stream_tag if stream_tag is not None else "agent",
-                            "metadata": metadata or {}})
+                            "metadata": metadata or {}, "principal": principal,
+                            "request_id": request_id})
 
 
 def answer_of(outcome):
@@ -144,10 +163,11 @@ def answer_of(outcome):
 
 
 def send_ask(agent, prompt, *, timeout=60.0, limits=None, stream_to=None, stream_tag=None,
-             metadata=None, label=None, reqids=None):
+             metadata=None, principal=None, request_id=None, label=None, reqids=None):
     """Ask without waiting: returns the request id (with `reqids`, a new collection
     holding it under `label`). The request's deadline is `timeout`, as for `ask`."""
-    request = ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata)
+    request = ask_request(prompt, timeout, limits, stream_to, stream_tag, metadata, principal,
+                          request_id)
     return gen_statem.send_request(agent, request, label, reqids)
 
 
@@ -217,3 +237,14 @@ def history(agent) -> list:
 def reset(agent):
     """Forget the conversation (waits until the current request is done)."""
     return gen_statem.call(agent, "reset")
+
+
+def state(agent) -> dict:
+    """The agent's own state (the dict its hooks keep in `context["state"]`)."""
+    return gen_statem.call(agent, "state")
+
+
+def status(agent, timeout=5.0) -> dict:
+    """What the agent is doing: its state machine's state, step, request, books,
+    budget, approvals it waits for, last error (the observer shows this)."""
+    return gen_statem.call(agent, "status", timeout)

@@ -46,7 +46,7 @@ class CommandFailed(Exception):
 
 
 def command_tool(name, argv, *, description="", parameters=None, timeout=30.0,
-                 policy="error", cwd=None, env=None) -> dict:
+                 policy="error", cwd=None, env=None, approval=None, on_interrupted=None) -> dict:
     """A tool spec for the command line `argv` (see the module docstring)."""
     from .tools import POLICIES, check_tool_name
 
@@ -78,11 +78,15 @@ def command_tool(name, argv, *, description="", parameters=None, timeout=30.0,
         if type(env) is not dict or not all(isinstance(k, str) and isinstance(v, str)
                                             for k, v in env.items()):
             raise vm.BadArg(f"command tool {name!r}: env must map str to str")
+    if approval is not None and not isinstance(approval, bool) and not callable(approval):
+        raise vm.BadArg(f"command tool {name!r}: approval must be True, False or a function")
+    if on_interrupted not in (None, "report", "retry"):
+        raise vm.BadArg(f"command tool {name!r}: on_interrupted must be 'report' or 'retry'")
     return {"name": name, "description": description or f"Run {argv[0]}.",
             "parameters": parameters, "fn": run_command,
             "command": {"argv": list(argv), "cwd": cwd, "env": env},
             "timeout": seconds(f"tool {name!r} timeout", timeout), "policy": policy,
-            "blocking": "port"}
+            "blocking": "port", "approval": approval, "on_interrupted": on_interrupted}
 
 
 def run_command(command, args) -> str:

@@ -92,6 +92,31 @@ def complete(model, request, *, stream_to=None, tag=None, deadline=None) -> dict
     check_request(request)
     if stream_to is not None and type(stream_to) is not vm.Pid:
         raise vm.BadArg(f"complete: stream_to must be a Pid, not {stream_to!r}")
+    from . import tracing
+
+    if tracing.collector() is None:
+        return _complete(attempt_fn, model, request, stream_to, tag, deadline)
+    # a `chat {model}` span around the call and its retries (spans.py names the attributes)
+    from .spans import chat_attributes, chat_reply_attributes
+    from .tracecontext import end_span, start_span
+
+    capture = tracing.capture_content()
+    span = start_span(f"chat {model.get('name') or model['provider']}",
+                      chat_attributes(model, request, capture), kind="client")
+    try:
+        reply = _complete(attempt_fn, model, request, stream_to, tag, deadline)
+    except ModelError as e:
+        end_span(span, error=e, attributes={"error.type": e.kind,
+                                            "beamlet.attempts": e.attempts or 1})
+        raise
+    except Exception as e:
+        end_span(span, error=e)
+        raise
+    end_span(span, attributes=chat_reply_attributes(reply, capture))
+    return reply
+
+
+def _complete(attempt_fn, model, request, stream_to, tag, deadline):
     now = vm.monotonic()
     limit = model.get("timeout")
     if limit is not None:

@@ -16,7 +16,7 @@ import math
 
 import vm
 
-__all__ = ["check_keys", "count", "left_until", "seconds"]
+__all__ = ["check_keys", "count", "left_until", "seconds", "switch"]
 
 
 def check_keys(what: str, given, known) -> dict:
@@ -33,6 +33,14 @@ def check_keys(what: str, given, known) -> dict:
             f"{', '.join(repr(k) for k in unknown)}; known: {', '.join(sorted(known))}"
         )
     return dict(given)
+
+
+def switch(what: str, value, known):
+    """An option that is off (None, False), on with defaults (True) or on with a
+    dict of settings: None when off, else the checked dict."""
+    if value is None or value is False:
+        return None
+    return check_keys(what, {} if value is True else value, known)
 
 
 def seconds(what: str, value, *, allow_none=True):

@@ -31,7 +31,8 @@ import secrets as _random
 
 import vm
 
-__all__ = ["REDACTED", "is_secret", "redact", "reveal", "secret", "secret_from_env"]
+__all__ = ["REDACTED", "is_secret", "redact", "redact_all", "reveal", "secret",
+           "secret_from_env"]
 
 REDACTED = "[REDACTED]"
 _SECRET = "$secret"
@@ -100,11 +101,14 @@ def _known_values():
     return sorted(set(values), key=len, reverse=True)  # longest first: no partial leftovers
 
 
-def redact(text, limit: int = MAX_TEXT) -> str:
-    """`text` (any object, as str) with every secret-looking part replaced by [REDACTED]."""
+def redact(text, limit: int = MAX_TEXT, *, known=None) -> str:
+    """`text` (any object, as str) with every secret-looking part replaced by [REDACTED].
+
+    `known`: the secret values to look for, when the caller redacts many texts
+    at once (`redact_all`); by default they are read afresh."""
     if not isinstance(text, str):
         text = str(text)
-    for value in _known_values():
+    for value in _known_values() if known is None else known:
         if value in text:
             text = text.replace(value, REDACTED)
     for pattern, replacement in _PATTERNS:
@@ -112,3 +116,20 @@ def redact(text, limit: int = MAX_TEXT) -> str:
     if limit is not None and len(text) > limit:
         text = text[:limit] + f"... [{len(text) - limit} more characters cut]"
     return text
+
+
+def redact_all(term):
+    """`term` with every string in it (through dicts, lists and tuples) redacted,
+    the secret values read once for the whole term."""
+    known = _known_values()
+
+    def walk(x):
+        if isinstance(x, str):
+            return redact(x, limit=None, known=known)
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        if type(x) in (list, tuple):
+            return type(x)(walk(v) for v in x)
+        return x
+
+    return walk(term)

@@ -55,15 +55,19 @@ import vm
 
 from .options import check_keys, seconds
 from .redact import redact
+from .tracecontext import end_span, start_span
 
-__all__ = ["current_request", "result_text", "tool", "tool_spec", "validate_arguments"]
+__all__ = ["approval_needed", "current_request", "result_text", "tool", "tool_spec",
+           "validate_arguments"]
 
 POLICIES = ("error", "crash")
 BLOCKING = (None, "thread", "process")  # and "port", for command tools (commands.py)
 DEFAULT_TIMEOUT = 30.0
 MAX_RESULT = 20_000  # characters of a result shown to the model
 _ATTR = "__agent_tool__"
-_TOOL_OPTS = ("name", "description", "schema", "timeout", "policy", "blocking")
+_TOOL_OPTS = ("name", "description", "schema", "timeout", "policy", "blocking", "approval",
+              "on_interrupted")
+_INTERRUPTED = (None, "report", "retry")
 
 
 def tool(fn=None, **opts):
@@ -71,7 +75,11 @@ def tool(fn=None, **opts):
 
     Options: `name`, `description`, `schema` (a JSON Schema for the
     arguments, instead of the derived one), `timeout` (seconds, default 30),
-    `policy` ("error" or "crash"), `blocking` (None, "thread", "process").
+    `policy` ("error" or "crash"), `blocking` (None, "thread", "process"),
+    `approval` (True: every call waits for a person's approval; or a
+    module-level function `fn(arguments) -> bool | why` deciding per call),
+    `on_interrupted` ("report" or "retry": what a durable agent does with a
+    call of this tool that was running when it died; default the agent's).
     The function stays callable as before."""
     check_keys("tool options", opts, _TOOL_OPTS)
     if fn is None:
@@ -112,10 +120,32 @@ def _build(fn, opts) -> dict:
         schema = _schema(fn, params_doc, name)
     elif type(schema) is not dict or schema.get("type") != "object":
         raise vm.BadArg(f"tool {name!r}: schema must be a JSON Schema dict with type 'object'")
+    approval = opts.get("approval")
+    if approval is not None and not isinstance(approval, bool) and not callable(approval):
+        raise vm.BadArg(f"tool {name!r}: approval must be True, False or a function "
+                        f"fn(arguments) -> bool | why, not {approval!r}")
+    interrupted = opts.get("on_interrupted")
+    if interrupted not in _INTERRUPTED:
+        raise vm.BadArg(f"tool {name!r}: on_interrupted must be 'report' or 'retry', not "
+                        f"{interrupted!r}")
     return {"name": name, "description": opts.get("description") or described,
             "parameters": schema, "fn": fn,
             "timeout": seconds(f"tool {name!r} timeout", opts.get("timeout", DEFAULT_TIMEOUT)),
-            "policy": policy, "blocking": blocking}
+            "policy": policy, "blocking": blocking, "approval": approval,
+            "on_interrupted": interrupted}
+
+
+def approval_needed(spec, call):
+    """Why a call of tool `spec` needs approval by its `approval` option, or None."""
+    rule = spec.get("approval") if spec else None
+    if rule is None or rule is False:
+        return None
+    if rule is True:
+        return f"{call['name']} needs approval"
+    decided = rule(call["arguments"])
+    if not decided:
+        return None
+    return decided if isinstance(decided, str) else f"{call['name']} needs approval"
 
 
 # ----------------------------------------------------------------------
@@ -281,9 +311,19 @@ def redacted_crash(exc):
 
 
 def run_call(agent, ref, spec, args, context):
-    """The body of a tool call's process: run, then report to the agent."""
-    vm.put("$agent_request", context)
+    """The body of a tool call's process: run, then report to the agent.
+
+    A durable agent's call first waits until the store has committed its
+    `started` entry (so it can only run if the journal knows it started), and
+    writes its result to the journal itself before telling the agent."""
+    journal = context.get("journal")
+    vm.put("$agent_request", {k: context.get(k) for k in _REQUEST_KEYS})
     vm.process_flag("label", f"tool {spec['name']}")
+    if journal is not None:
+        from . import store
+
+        store.sync(journal[0])
+    span = _open_span(spec, context, args)
     fn, blocking = spec["fn"], spec["blocking"]
     try:
         if blocking == "thread":
@@ -296,11 +336,37 @@ def run_call(agent, ref, spec, args, context):
             value = fn(**args)
         text = result_text(value)
     except Exception as e:  # vm.Exit (a BaseException) is not the tool's failure: let it go
+        if span is not None:
+            end_span(span, error=e)
         if spec["policy"] == "crash":
             raise vm.Exit(("tool_crashed", spec["name"], redacted_crash(e))) from None
-        vm.send(agent, ("$agent_tool", ref, ("error", error_text(e))))
-        return
-    vm.send(agent, ("$agent_tool", ref, ("ok", text)))
+        outcome = ("error", error_text(e))
+    else:
+        if span is not None:
+            from .tracing import capture_content
+
+            end_span(span, attributes={"gen_ai.tool.call.result": redact(text)}
+                     if capture_content() else None)
+        outcome = ("ok", text)
+    if journal is not None:
+        from .journal import write_raw
+
+        write_raw(journal, context["call_id"], {"ok": outcome[0] == "ok", "text": outcome[1]})
+    vm.send(agent, ("$agent_tool", ref, outcome))
+
+
+_REQUEST_KEYS = ("request_id", "agent", "call_id", "tool", "metadata", "principal")
+
+
+def _open_span(spec, context, args):
+    from .tracing import capture_content, collector
+
+    if collector() is None:
+        return None
+    from .spans import tool_attributes
+
+    return start_span(f"execute_tool {spec['name']}",
+                      tool_attributes(spec, context.get("call_id"), args, capture_content()))
 
 
 def _call_with_kwargs(fn, kwargs):
@@ -308,6 +374,7 @@ def _call_with_kwargs(fn, kwargs):
 
 
 def current_request() -> dict | None:
-    """Inside a tool call: {"request_id", "agent", "call_id", "tool", "metadata"}
-    of the request it serves (None elsewhere). Metadata is what the asker passed."""
+    """Inside a tool call: {"request_id", "agent", "call_id", "tool", "metadata",
+    "principal"} of the request it serves (None elsewhere). Metadata is what the
+    asker passed; principal is who asked."""
     return vm.get("$agent_request")

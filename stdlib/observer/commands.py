@@ -33,7 +33,7 @@ from dataclasses import dataclass
 SECTIONS = ["Processes", "Supervision and behaviours", "Tracing", "The shell"]
 
 #: Modules whose import registers commands; the shell imports each one.
-PROVIDERS = ["stdlib.observer.helpers", "stdlib.observer.session"]
+PROVIDERS = ["stdlib.observer.helpers", "stdlib.observer.session", "stdlib.agents.observe"]
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,11 @@ from .views import (
     tree_view,
 )
 
+#: Sections other packages add to a process's detail view: fn(pid, detail, node)
+#: returning None (nothing to add) or (lines, key, data), lines under the view's
+#: text and data under view.data[key]. The agents package adds an agent's section.
+DETAIL_SECTIONS: list = []
+
 _last_table: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _last_system: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -122,6 +127,15 @@ def process_view(x, *, full=False, state=True, node=None) -> View:
         owned = on_node(partial(_tables.owned_by, pid=t), node)
         view.text += f"\n  tables    {', '.join(map(repr, owned)) if owned else '[]'}"
         view.data["tables"] = [repr(tab) for tab in owned]
+        from .commands import load_providers
+
+        load_providers()  # the packages that add sections
+        for section in DETAIL_SECTIONS:
+            added = section(t, d, node)
+            if added is not None:
+                lines, key, data = added
+                view.text += "".join("\n" + line for line in lines)
+                view.data[key] = data
     return view
 
 

@@ -272,13 +272,14 @@ class Shell:
                     "exit() leaves the shell"
 
     def _top(self, n=None, sort="reductions_delta", interval=1.0, *, allow_destructive=False,
-             frames=None):
-        """top(): the live process table. Keys inside: h for help, q (or Ctrl-C) to quit."""
+             frames=None, panel=None):
+        """top(): the live process table. Keys inside: h for help, q (or Ctrl-C) to quit.
+        panel="a" opens on the agents view (any key of top.PANELS)."""
         from .top import run_top
 
         return ReplAction("top", run_top, dict(n=n, sort=sort, interval=interval,
                                                 allow_destructive=allow_destructive,
-                                                frames=frames))
+                                                frames=frames, panel=panel))
 
     def _help(self, what=None):
         """help() lists the commands; help(name) explains one."""

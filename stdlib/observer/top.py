@@ -70,6 +70,22 @@ MAX_INTERVAL = 60.0
 KEYS_LINE = ("r t m l p n s c sort  ↑↓ select  Enter open  / filter  space pause  "
              "+/- interval  K kill  h help  q quit")
 
+#: Views other packages add to top, each opened by a key from the table (b goes
+#: back): key -> (name, fn(node) -> lines of text). The agents package adds "a".
+PANELS: dict = {}
+
+
+def register_panel(key: str, name: str, fn) -> None:
+    """Add a view to top, opened by `key` (one character no other key uses)."""
+    if len(key) != 1 or key in SORT_KEYS or key in "qh?b +-K/0123456789":
+        raise ValueError(f"top: key {key!r} is taken or not one character")
+    PANELS[key] = (name, fn)
+
+
+def _keys_line():
+    extra = "  ".join(f"{k} {name}" for k, (name, _fn) in PANELS.items())
+    return KEYS_LINE + ("  " + extra if extra else "")
+
 HELP = """top: a live process table.
 
   r  sort by reductions since the last refresh      t  by total reductions
@@ -94,7 +110,8 @@ class TopState:
     allow_destructive: bool = False
     paused: bool = False
     cursor: int = 0
-    mode: str = "table"  # table, detail, help
+    mode: str = "table"  # table, detail, help, panel
+    panel: str | None = None  # the key of the open panel (PANELS)
     detail_pid: object = None
     filter: str | None = None
     typing_filter: str | None = None  # the filter being typed, or None
@@ -157,6 +174,10 @@ class TopState:
             return None
         if self.mode != "table":
             return None
+        if key in PANELS:
+            self.mode = "panel"
+            self.panel = key
+            return "refresh"
         if key in SORT_KEYS:
             self.sort = SORT_KEYS[key]
             self.cursor = 0
@@ -254,13 +275,19 @@ def header(state, stats, prev_stats, width=None) -> str:
     return fmt.cut(text, width) if width else text
 
 
-def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=True) -> list:
+def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=True,
+          panel=None) -> list:
     """The screen as lines of text (see the module docstring); `cursor=False`
     is the plain mode a pipe gets: no `>` on the selected row, and no key
-    legend (no key works there)."""
+    legend (no key works there). `panel`: the open panel's lines."""
     lines = [header(state, stats, prev_stats, width)]
     if state.mode == "help":
         lines += HELP.splitlines()
+        lines += [f"  {k}         {name}" for k, (name, _fn) in PANELS.items()]
+    elif state.mode == "panel":
+        lines += [fmt.cut(x, width) if width else x for x in (panel or ["(loading)"])]
+        if cursor:
+            lines.append("b back  q quit")
     elif state.mode == "detail":
         if detail is None:
             lines.append(f"{state.detail_pid!r} is not alive any more (b: back)")
@@ -273,7 +300,7 @@ def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=
             lines += processes_view(table, width=width,
                                     marker=state.cursor if cursor else None).text.splitlines()
         if cursor:
-            lines.append(fmt.cut(KEYS_LINE, width) if width else KEYS_LINE)
+            lines.append(fmt.cut(_keys_line(), width) if width else _keys_line())
     if state.typing_filter is not None:
         lines.append(f"filter: {state.typing_filter}_")
     elif state.message:
@@ -316,18 +343,34 @@ def _kill(node, pid):
     return on_node(lambda nd: lowlevel.kill(pid, KILLED, node=nd), node)
 
 
+def _panel(node, state):
+    try:
+        return PANELS[state.panel][1](node)
+    except Exception as e:  # noqa: BLE001 - a panel's failure is shown, not raised
+        return [f"{PANELS[state.panel][0]}: {type(e).__name__}: {e}"]
+
+
 def run_top(node, *, n=None, sort="reductions_delta", interval=1.0, allow_destructive=False,
-            frames=None, out=None, inp=None):
+            frames=None, out=None, inp=None, panel=None):
     """Run the live view until `q` (a terminal), or print `frames` frames
-    (default 1) and return when stdin or stdout is not a terminal."""
+    (default 1) and return when stdin or stdout is not a terminal. `panel`
+    (a key of PANELS, e.g. "a" for agents) opens on that panel."""
+    from .commands import load_providers
+
+    load_providers()  # the packages that add panels (the agents view)
     out = out or sys.stdout
     inp = inp or sys.stdin
     if sort not in SORT_NAMES:
         raise vm.BadArg(f"top: sort must be one of {', '.join(SORT_NAMES)}, not {sort!r}")
+    if panel is not None and panel not in PANELS:
+        raise vm.BadArg(f"top: panel must be one of {', '.join(PANELS) or 'none'}, not "
+                        f"{panel!r}")
     live = frames is None and _isatty(out) and _isatty(inp)
     rows = n or max(5, shutil.get_terminal_size((100, 30)).lines - 6)
     state = TopState(sort=sort, n=rows, interval=max(MIN_INTERVAL, float(interval)),
                      allow_destructive=allow_destructive)
+    if panel is not None:
+        state.mode, state.panel = "panel", panel
     try:
         if not live:
             return _plain(node, state, frames or 1, out)
@@ -353,7 +396,9 @@ def _plain(node, state, frames, out):
         time.sleep(state.interval)
         table, stats = _refresh(node, state, since)
         state.take(table)
-        print("\n".join(frame(state, table, stats, prev_stats, cursor=False)), file=out)
+        lines = _panel(node, state) if state.mode == "panel" else None
+        print("\n".join(frame(state, table, stats, prev_stats, cursor=False, panel=lines)),
+              file=out)
         if k < frames - 1:
             print(file=out)
         out.flush()
@@ -434,6 +479,7 @@ def _live(node, state, out, inp):
     prev_stats = None
     table = stats = None
     detail = None
+    panel = None
     try:
         first, prev_stats = _refresh(node, state, None)
         since = first.sample
@@ -441,7 +487,8 @@ def _live(node, state, out, inp):
 
         def render():
             width = console.size.width
-            lines = frame(state, table, stats, prev_stats, detail=detail, width=width)
+            lines = frame(state, table, stats, prev_stats, detail=detail, width=width,
+                          panel=panel)
             text = Text()
             cursor_line = None
             if state.mode == "table" and table is not None:
@@ -462,7 +509,10 @@ def _live(node, state, out, inp):
                 now = time.monotonic()
                 if now >= next_at and not state.paused:
                     try:
-                        if state.mode == "detail":
+                        if state.mode == "panel":
+                            panel = _panel(node, state)
+                            prev_stats, stats = stats or prev_stats, on_node(_stats, node)
+                        elif state.mode == "detail":
                             d, _ = _detail(node, state.detail_pid, False)
                             detail = (d, detail[1] if detail else NOT_ASKED) if d else None
                             prev_stats, stats = stats or prev_stats, on_node(_stats, node)
@@ -505,4 +555,4 @@ def _live(node, state, out, inp):
             print(text, end="" if text.endswith("\n") else "\n", file=out, flush=True)
 
 
-__all__ = ["TopState", "frame", "header", "in_process", "run_top"]
+__all__ = ["PANELS", "TopState", "frame", "header", "in_process", "register_panel", "run_top"]
