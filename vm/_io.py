@@ -83,6 +83,7 @@ def to_thread(p, fn, args, kwargs, timeout):
     pool = node.dirty_pool()
     job = _Job(node, p, fn, args, kwargs)
     node.waiters += 1
+    node.outside_work += 1
     pool.submit(job)
     if timeout is not None:
         job.timer = node.add_timer(timeout, WAKE, p)
@@ -123,6 +124,7 @@ class _Job:
             return
         node = self.node
         node.waiters -= 1
+        node.outside_work -= 1
         if self.timer is not None:
             node.timers.cancel(self.timer)
         if self.proc.undo == self.abandon:
@@ -135,6 +137,7 @@ class _Job:
             return  # abandoned meanwhile
         node = self.node
         node.waiters -= 1
+        node.outside_work -= 1
         if self.timer is not None:
             node.timers.cancel(self.timer)
         p = self.proc

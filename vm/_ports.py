@@ -231,12 +231,14 @@ class ProcessPool:
                 p.timed_out = False
                 raise TimeoutError("to_process: no worker became free in time")
         self.running += 1
+        self.node.outside_work += 1
         if self.idle:
             return self.idle.pop()
         try:
             worker = _Worker()
         except BaseException:
             self.running -= 1
+            self.node.outside_work -= 1
             raise
         self.started += 1
         return worker
@@ -251,6 +253,7 @@ class ProcessPool:
 
     def release(self, worker, reusable):
         self.running -= 1
+        self.node.outside_work -= 1
         if reusable and len(self.idle) < IDLE_WORKERS and worker.proc.poll() is None:
             self.idle.append(worker)
         else:

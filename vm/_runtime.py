@@ -129,6 +129,9 @@ class Runtime(Core):
         self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
         self.exit_hooks = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty)
+        # Dirty jobs and to_process calls in flight: a virtual clock waits for
+        # them (in real time, up to the next deadline) before it jumps ahead.
+        self.outside_work = 0
         self.idling = False  # inside idle(): the watchdog does not count that as a slice
         self.long_slice_seen = None  # (start, where, pid, what) set by the watchdog thread
         self.background = False  # runs on a thread of its own (Node.start)

@@ -25,8 +25,8 @@ with `synchronous="normal"` a commit is a write to the WAL file and no
 `fsync`, tens of microseconds. With `threaded=True` commits run on the
 node's dirty pool (`vm.to_thread`), so no process of the node pauses even
 for an `fsync` (the choice with `synchronous="full"`); under the virtual
-clock of `vm.testing` a thread's work does not hold the clock back, so
-keep the default there.
+clock of `vm.testing` a thread's work takes no virtual time, as the
+in-process commit does.
 
 **Several writers on one file** (two nodes, two programs): every
 transaction starts with `BEGIN IMMEDIATE`, which SQLite serialises across

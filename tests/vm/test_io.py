@@ -61,6 +61,40 @@ def test_to_thread_works_on_virtual_clock():
     assert vm.run(lambda: vm.to_thread(sum, [1, 2, 3]), clock="virtual") == 6
 
 
+def test_a_dirty_job_takes_no_virtual_time():
+    # The job needs ~50 ms of real time; the virtual clock must not jump to the
+    # 60 s timeout meanwhile, and the job's real time is not charged to it.
+    def main():
+        me = vm.self()
+        vm.spawn(lambda: vm.send(me, ("done", vm.to_thread(time.sleep, 0.05))))
+        t0 = vm.monotonic()
+        got = vm.receive(timeout=60)
+        return got, vm.monotonic() - t0
+
+    got, took = vm.run(main, clock="virtual")
+    assert got == ("done", None)
+    assert took < 1.0
+
+
+def test_a_hung_dirty_job_still_lets_virtual_timeouts_fire():
+    # Holding virtual time is bounded by the gap to the next timer (in real
+    # time): a job that never ends cannot stop a 0.1 s timeout from firing.
+    release = threading.Event()
+
+    def main():
+        with pytest.raises(TimeoutError):
+            vm.to_thread(release.wait, timeout=0.1)
+        return vm.monotonic()
+
+    t0 = time.monotonic()
+    try:
+        virtual_now = vm.run(main, clock="virtual")
+    finally:
+        release.set()
+    assert 0.1 <= virtual_now < 0.5
+    assert time.monotonic() - t0 < 5
+
+
 def test_wait_readable_times_out_and_wakes():
     a, b = socket.socketpair()
 

@@ -74,6 +74,18 @@ def test_to_process_returns_results_and_reuses_workers():
     assert vm.run(main) == (5, [1, 2], True, True)
 
 
+def test_a_to_process_call_takes_no_virtual_time():
+    def main():
+        me = vm.self()
+        vm.spawn(lambda: vm.send(me, ("done", vm.to_process(slow, 0.05))))
+        t0 = vm.monotonic()
+        got = vm.receive(timeout=30)
+        return got, vm.monotonic() - t0
+
+    got, took = vm.run(main, clock="virtual")
+    assert got[0] == "done" and took < 1.0
+
+
 def test_to_process_raises_the_workers_exception_with_its_traceback():
     def main():
         with pytest.raises(ValueError, match="bad value 42") as info:
