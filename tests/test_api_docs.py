@@ -18,7 +18,7 @@ import vm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = os.path.join(ROOT, "docs", "api.md")
-VM_MODULES = ["vm", "vm.lowlevel", "vm.net", "vm.code", "vm.testing"]
+VM_MODULES = ["vm", "vm.lowlevel", "vm.net", "vm.code", "vm.testing", "vm.scheduling"]
 
 
 def public_modules():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from . import _introspect, _io, _ports, _registry, _remote, _signals
+from . import _accounting, _introspect, _io, _ports, _registry, _remote, _signals
 import selectors
 
 from ._heap import _SCALARS, copy_term
@@ -67,7 +67,7 @@ def _check_pid(pid, what):
 
 def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
         long_slice=0.1, timeslice=None, slice_time=0.00025, sname=None, name=None, cookie=None,
-        listen=None, dist=None, **kwargs):
+        listen=None, dist=None, policy=None, accounting=False, **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
@@ -82,14 +82,16 @@ def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), p
     signal. `sname="py"` (or `name="py@host.example"`) makes it a distributed
     node named so, with `cookie`, `listen` (address, loopback by default) and
     `dist` (a dict of other vm.dist.start options); see docs/distribution.md.
-    An abnormal exit
+    `policy` (a vm.scheduling policy or its name) replaces BEAM's scheduling
+    policy and `accounting=True` switches per-process scheduling accounting
+    on from the start (see vm.scheduling and docs/fairness.md). An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
     node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
                 preempt=preempt, long_slice=long_slice, timeslice=timeslice,
                 slice_time=slice_time, sname=sname, name=name, cookie=cookie, listen=listen,
-                dist=dist)
+                dist=dist, policy=policy, accounting=accounting)
     return node.run(main, *args, **kwargs)
 
 
@@ -181,13 +183,26 @@ def send(dest, msg):
             _charge(p)
             return msg
         target = _registry.resolve(node, dest)
-    copy = msg if type(msg) in _SCALARS else copy_term(msg)
+    if type(msg) in _SCALARS:
+        copy = msg
+    elif node.msacc is None:
+        copy = copy_term(msg)
+    else:
+        copy = _measured_copy(node.msacc, msg)
     if target is not None and p.state is not EXITING:  # a dead process sends nothing
         deliver(node, target, copy, p.token)  # the token, if any, rides along
         if node.on_send:
             node.ins.emit("send", p.pid, target.pid, copy)
     charge(p, 1)
     return msg
+
+
+def _measured_copy(ms, msg):
+    ms.enter(_accounting.COPY)
+    try:
+        return copy_term(msg)
+    finally:
+        ms.enter(_accounting.PROCESS)
 
 
 # ----------------------------------------------------------------------
@@ -567,7 +582,7 @@ def sleep(seconds) -> None:
     seconds = _check_time(seconds, "sleep")
     node = p.node
     if seconds == 0:
-        node.preempt(p)
+        _yield(p)
         return
     if seconds is None:
         node.park(p, WAITING)  # only an exit signal ends this wait
@@ -652,8 +667,14 @@ def _opt_time(timeout, what):
 
 def sched_yield() -> None:
     """Give up the rest of the slice (OTP's erlang:yield/0)."""
-    p = _me("sched_yield")
-    p.node.preempt(p)
+    _yield(_me("sched_yield"))
+
+
+def _yield(p):
+    node = p.node
+    if node.sched is not None:
+        node.sched.yielding = True  # accounting and policies tell a yield from a preemption
+    node.preempt(p)
 
 
 def bump_reductions(n) -> None:
@@ -724,9 +745,18 @@ def node_name() -> str:
     return _me("node_name").node.name
 
 
-def statistics() -> dict:
-    """Scheduler statistics: run queues, context switches, reductions, utilization."""
-    return _me("statistics").node.statistics()
+def statistics(item=None) -> dict:
+    """Scheduler statistics: run queues, context switches, reductions, utilization.
+
+    `statistics("scheduler_wall_time")` is OTP's item of that name for the
+    node's one scheduler: `{"active": s, "total": s}` since the node started."""
+    node = _me("statistics").node
+    if item is None:
+        return node.statistics()
+    if item == "scheduler_wall_time":
+        return node.scheduler_wall_time()
+    raise BadArg(f"statistics: unknown item {show(item)}; known: scheduler_wall_time "
+                 "(or no item: the whole dict)")
 
 
 def add_instrument(inst) -> None:

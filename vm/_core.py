@@ -254,7 +254,10 @@ class Core:
     def __init__(self, name, creation, reductions):
         self.name = name
         self.creation = creation
-        self.slice = reductions
+        self.slice = reductions  # the running slice's grant (a policy may change it)
+        self.base_slice = reductions  # the node's reductions per slice
+        self.sched = None  # the scheduler seam (`_policy.Seam`) while accounting or a policy is on
+        self.msacc = None  # microstate accounting (`_accounting.Msacc`) while on
         self.procs = {}  # pid id -> Process
         self.aliases = {}  # active alias ref.id -> (owner Process, mode)
         self.rq_max = deque()
@@ -318,6 +321,8 @@ class Core:
         most every IO_POLL_INTERVAL)."""
         if self.rq or self.rq_high or self.rq_max or self.attention:
             return True
+        if self.sched is not None and self.sched.ready:
+            return True  # runnable under a policy
         th = self.timer_heap
         if th and th[0][0] <= now:
             return True
@@ -330,7 +335,7 @@ class Core:
     def after_slice(self, p, used):
         raise NotImplementedError
 
-    def enqueue_priority(self, p):
+    def queue_builtin(self, p, front):
         raise NotImplementedError
 
 
@@ -339,11 +344,14 @@ class Core:
 
 
 def enqueue(rt, p):
-    """Put the runnable `p` at the back of its run queue."""
-    if p.priority is NORMAL_PRIORITY:
+    """Put the runnable `p` at the back of its run queue (or hand it to the seam
+    while accounting or a policy is on: `_policy.Seam`)."""
+    if rt.sched is not None:
+        rt.sched.runnable(p, False)
+    elif p.priority is NORMAL_PRIORITY:
         rt.rq.append(p)
     else:
-        rt.enqueue_priority(p)
+        rt.queue_builtin(p, False)
 
 
 def charge(p, n):

@@ -53,6 +53,7 @@ ITEMS = (
     "label",
     "parent",
     "max_heap_size",
+    "scheduling",
 )
 
 #: What `process_info(pid)` returns when no item is named (OTP's debug set).
@@ -201,6 +202,13 @@ def info_item(node, p, item):
         return export(p.label)
     if item == "parent":
         return p.parent_pid
+    if item == "scheduling":
+        # vm.scheduling's per-process figures; None while accounting is off (as
+        # OTP answers `undefined` for what a switched-off flag would count).
+        sched = node.sched
+        if sched is None or sched.acct is None:
+            return None
+        return sched.acct.of(p).export()
     if item == "max_heap_size":
         return {"size": p.max_heap or 0, "kill": p.max_heap_kill, "error_logger": p.max_heap_log}
     raise BadArg(f"process_info: unknown item {show(item)}; known items: {', '.join(ITEMS)}")

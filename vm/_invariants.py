@@ -60,6 +60,11 @@ def _places(node, procs, out):
             queued[id(p)] += 1
             if p.state is not RUNNABLE and p.state is not EXITING:
                 out.append(f"{p.pid!r} is in the {name} run queue but {p.state}")
+    if node.sched is not None:
+        for p in node.sched.queued():
+            queued[id(p)] += 1
+            if p.state is not RUNNABLE:
+                out.append(f"{p.pid!r} is runnable under the policy but {p.state}")
     for pid_id, p in procs.items():
         if p.pid.id != pid_id:
             out.append(f"the table maps {pid_id} to {p.pid!r}")

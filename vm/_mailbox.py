@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
+from ._accounting import PROCESS, RECEIVE
 from ._core import Traced, receive, scan, take  # noqa: F401 - receive is vm.receive
 from ._patterns import check_timeout, compile_patterns
 from ._process import EXITING, RECEIVING, _Killed, dirty_context
@@ -80,7 +81,13 @@ def selective_receive(p, patterns, timeout, mark):
                     return take(p, mb, mb.head)
                 if i < 0:
                     i = mb.head if mark is None else mb.start(p.received, mark)
-                found, i = scan(p, mb, match, i)
+                ms = node.msacc
+                if ms is None:
+                    found, i = scan(p, mb, match, i)
+                else:
+                    ms.enter(RECEIVE)
+                    found, i = scan(p, mb, match, i)
+                    ms.enter(PROCESS)
                 if found >= 0:
                     return take(p, mb, found)
             if p.timed_out:

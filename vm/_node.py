@@ -36,12 +36,13 @@ from greenlet import getcurrent
 
 from . import _io
 from ._core import Process
+from ._policy import PolicyError
 from ._heap import copy_term
 from ._registry import resolve
 from ._runtime import NORMAL, Runtime
 from ._scheduler import internal_error, loop
 from ._watchdog import Timeslicer, Watchdog
-from .errors import BadArg, Deadlock, Exit, ProcessExit, Unsendable, VMError
+from .errors import BadArg, Deadlock, Exit, ProcessExit, Unsendable, VMError, show
 from .terms import Crash
 
 #: What `node.hub` holds once the node has stopped (see `_serve`).
@@ -62,7 +63,7 @@ class Node:
     def __init__(self, *, reductions=4000, seed=None, clock="real", name=None,
                  instruments=(), preempt=True, long_slice=0.1, timeslice=None,
                  slice_time=0.00025, dirty_threads=_io.DIRTY_MAX, sname=None, cookie=None,
-                 listen=None, dist=None):
+                 listen=None, dist=None, policy=None, accounting=False):
         # A name (`name="x@host"`, or `sname="x"`) makes a distributed node, as
         # erl -name/-sname do: its pids carry the name from the first one on, and
         # vm.dist.start runs before anything else (docs/distribution.md).
@@ -78,6 +79,14 @@ class Node:
                                 dirty_threads=dirty_threads, long_slice=long_slice,
                                 timeslice=timeslice)
         rt.front = self
+        if policy is not None:
+            from .scheduling import make_policy
+
+            rt.set_policy(make_policy(policy))
+        if type(accounting) is not bool:
+            raise BadArg(f"accounting must be True or False, not {show(accounting)}")
+        if accounting:
+            rt.set_accounting(True)
         self._thread = None
         self._ready = threading.Event()
         self._done = threading.Event()
@@ -172,6 +181,7 @@ class Node:
             )
         rt.hub = getcurrent()
         rt.started_at = time.monotonic()
+        rt.started_now = rt.now()
         if rt.long_slice is not None:
             self._watchdog = Watchdog(rt, rt.long_slice)
         if rt.timeslice is not None:
@@ -182,10 +192,12 @@ class Node:
         try:
             try:
                 loop(rt)
-            except (KeyboardInterrupt, SystemExit, Deadlock) as e:
-                self._failure = e if isinstance(e, Deadlock) else None
+            except (KeyboardInterrupt, SystemExit, Deadlock, PolicyError) as e:
+                # A deadlock and a policy's bad answer are the program's to fix: they
+                # end the run as themselves, not as a bug in the VM.
+                self._failure = e if isinstance(e, (Deadlock, PolicyError)) else None
                 self._shutdown()
-                if not isinstance(e, Deadlock):
+                if self._failure is None:
                     raise
                 return
             except BaseException as e:  # a bug in the VM itself

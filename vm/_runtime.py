@@ -35,7 +35,7 @@ from collections import deque
 
 from greenlet import GreenletExit, getcurrent
 
-from . import _core, _io, _ports, _signals
+from . import _accounting, _core, _io, _policy, _ports, _signals
 from ._core import CHARGE, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
 from ._heap import copy_term
 from ._instrument import Instruments
@@ -138,8 +138,10 @@ class Runtime(Core):
         self.front = None  # the public vm.Node over this runtime
         self.main_result = None
         self.main_reason = None
-        self.started_at = None
-        self.idle_time = 0.0
+        self.started_at = None  # time.monotonic() when the loop started
+        self.started_now = None  # the node's clock then
+        self.idle_time = 0.0  # real seconds spent idle (real clock only)
+        self.jumped = 0.0  # virtual seconds skipped while idle (virtual clock only)
         self.dirty_threads = dirty_threads
         self.dirty = None  # the dirty pool, made on first use
         self.workers = None  # to_process workers, made on first use
@@ -164,10 +166,16 @@ class Runtime(Core):
         """Put an already-copied message in `target`'s mailbox; wake it if receiving."""
         _core.deliver(self, target, msg, token)
 
-    def enqueue_priority(self, p):
-        """Queue the runnable `p`, whose priority is not normal (`_core.enqueue`)."""
+    def queue_builtin(self, p, front):
+        """Queue the runnable `p` in BEAM's run queues (the built-in policy): `low`
+        shares the normal queue; `front` puts a normal process at its head."""
         pr = p.priority
-        if pr == "low":
+        if pr is NORMAL_PRIORITY:
+            if front:
+                self.rq.appendleft(p)
+            else:
+                self.rq.append(p)
+        elif pr == "low":
             self.rq.append(p)
         elif pr == "high":
             self.rq_high.append(p)
@@ -175,6 +183,60 @@ class Runtime(Core):
         else:
             self.rq_max.append(p)
             self.need_slow_path()
+
+    def take_builtin_queued(self):
+        """Empty BEAM's run queues of runnable processes (highest priority first);
+        dead ones waiting to be unwound stay."""
+        out = []
+        for q in (self.rq_max, self.rq_high, self.rq):
+            keep = [p for p in q if p.state is not RUNNABLE]
+            out.extend(p for p in q if p.state is RUNNABLE)
+            q.clear()
+            self.rq.extend(keep)
+        return out
+
+    # ------------------------------------------------------------------
+    # accounting and policies (`_policy.Seam`, `_accounting`, `vm.scheduling`)
+
+    def seam(self):
+        if self.sched is None:
+            self.sched = _policy.Seam(self)
+            self.need_slow_path()
+        return self.sched
+
+    def _drop_seam_if_idle(self):
+        if self.sched is not None and self.sched.idle():
+            self.sched = None
+            self.slice = self.base_slice
+            self.need_slow_path()
+
+    def set_policy(self, policy):
+        """Install `policy` (None: the built-in one); returns the previous one."""
+        old = self.sched.policy if self.sched is not None else None
+        if policy is None and self.sched is None:
+            return None
+        self.seam().set_policy(policy)
+        self._drop_seam_if_idle()
+        return old
+
+    def set_accounting(self, on, timeline=False):
+        """Switch per-process accounting on (afresh) or off; returns whether it was on."""
+        was = self.sched is not None and self.sched.acct is not None
+        if on or self.sched is not None:
+            self.seam().set_accounting(on, timeline)
+            self._drop_seam_if_idle()
+        return was
+
+    def set_msacc(self, on):
+        """Switch microstate accounting on (afresh) or off; returns whether it was on."""
+        was = self.msacc is not None
+        if self.msacc is not None:
+            self.msacc.close()
+            self.msacc = None
+        if on:
+            self.msacc = _accounting.Msacc()
+        self.need_slow_path()
+        return was
 
     def after_slice(self, p, used):
         from ._scheduler import after_slice
@@ -215,6 +277,9 @@ class Runtime(Core):
             raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {show(fn)}")
         if priority is not NORMAL_PRIORITY:
             check_priority(priority)  # before anything changes: a failed spawn leaves no trace
+        ms = self.msacc
+        if ms is not None:  # the state of a failed spawn is put right by the next change
+            prev = ms.enter(_accounting.SPAWN)
         if self.compile_checks and getattr(fn, "__code__", None) not in _decided_codes:
             ensure_instrumented(fn)
         if args:
@@ -262,6 +327,8 @@ class Runtime(Core):
                 _signals.add_link(self, parent, p)
             if monitor:
                 ref = _signals.add_monitor(self, parent, p, pid)
+        if ms is not None:
+            ms.enter(prev)
         return p, ref
 
     def set_priority(self, p, level):
@@ -312,10 +379,11 @@ class Runtime(Core):
         """
         self.cancel_undo(p)
         p.state = RUNNABLE
-        if self.slice_time is not None and p.priority is NORMAL_PRIORITY:
-            self.rq.appendleft(p)
+        front = self.slice_time is not None
+        if self.sched is not None:
+            self.sched.runnable(p, front)
         else:
-            _core.enqueue(self, p)
+            self.queue_builtin(p, front)
 
     # ------------------------------------------------------------------
     # timers
@@ -542,9 +610,13 @@ class Runtime(Core):
         for p in sorted(self.procs.values(), key=lambda q: -q.pid.id):
             if p.state is not EXITING:
                 self.kill(p, KILLED)
+        if self.sched is not None:
+            self.rq.extend(self.sched.queued())
         for q in (self.rq_max, self.rq_high, self.rq):
             while q:
                 _unwind(q.popleft())
+        if self.msacc is not None:
+            self.msacc.close()
         self.trim_pool(0)
         self.procs.clear()
         if self.dirty is not None:
@@ -565,17 +637,33 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # statistics (for vm.statistics and the observer)
 
+    def run_queue_lengths(self) -> dict:
+        """Runnable processes by priority, in BEAM's queues or under a policy."""
+        out = {"max": 0, "high": 0, "normal": 0, "low": 0}
+        queued = [*self.rq_max, *self.rq_high, *self.rq]
+        if self.sched is not None:
+            queued += self.sched.queued()
+        for p in queued:
+            if p.state is RUNNABLE:
+                out[p.priority] += 1
+        return out
+
+    def scheduler_wall_time(self) -> dict:
+        """OTP's statistics(scheduler_wall_time) for the node's one scheduler:
+        `total` seconds since it started and the `active` part (not idle), in
+        the node's clock (virtual time skipped while idle is idle)."""
+        if self.started_now is None:
+            return {"active": 0.0, "total": 0.0}
+        total = self.now() - self.started_now
+        idle = self.jumped if self.clock.virtual else self.idle_time
+        return {"active": max(0.0, total - idle), "total": total}
+
     def statistics(self) -> dict:
         elapsed = (time.monotonic() - self.started_at) if self.started_at else 0.0
         busy = max(0.0, elapsed - self.idle_time) if not self.clock.virtual else None
         return {
             "processes": len(self.procs),
-            "run_queue": {
-                "max": len(self.rq_max),
-                "high": len(self.rq_high),
-                "normal": sum(1 for p in self.rq if p.priority != "low"),
-                "low": sum(1 for p in self.rq if p.priority == "low"),
-            },
+            "run_queue": self.run_queue_lengths(),
             "context_switches": self.context_switches,
             "reductions": self.total_reductions,
             "uptime": elapsed,

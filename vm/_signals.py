@@ -213,6 +213,8 @@ def process_died(node, p):
     pid = p.pid
     if node.exit_hooks:
         _run_exit_hooks(node, p)
+    if node.sched is not None:
+        node.sched.exited(p)
     if p.name is not None:
         node.names.pop(p.name, None)
     if p.aliases:
