@@ -87,9 +87,11 @@ def merge_rounds(rounds: list[list[dict]]) -> list[dict]:
         measured = [r["measured"] for r in group if r.get("measured") is not None]
         if measured:  # a difference figure: the median of what was measured, settled
             base["measured"] = median(measured)
-            if len(measured) > 1:
-                base["measured_rounds"] = measured
             settle_record(base)
+            if len(measured) > 1:  # the note's p99s are the first round's
+                base["measured_rounds"] = measured
+                per_round = "measured per round: " + ", ".join(f"{m:.3g}" for m in measured)
+                base["note"] = f"{base['note']}; {per_round}" if base.get("note") else per_round
         samples = [x for r in group for x in (r.get("samples") or [])]
         if samples:
             base["samples"] = samples

@@ -92,6 +92,7 @@ def test_rounds_merge_on_the_median_of_what_was_measured():
     assert merged["measured"] == -0.2 and merged["value"] == 0.0
     assert merged["note"].startswith("within noise: measured -0.2 ms; ")
     assert merged["note"].count("within noise") == 1
+    assert merged["note"].endswith("measured per round: -0.6, 0.4, -0.2")
     (up,) = harness.merge_rounds([_settled(_diff(m)) for m in (-0.6, 0.4, 0.3)])
     assert up["value"] == up["measured"] == 0.3 and "noise" not in up["note"]
 
