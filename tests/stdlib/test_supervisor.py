@@ -646,6 +646,19 @@ def test_elixir_style_refuses_what_is_not_a_child():
     assert spec_["id"] == "w" and spec_["restart"] == "transient"
 
 
+def test_child_spec_refuses_a_tuple_that_is_not_otps_6_tuple():
+    class Short:
+        @classmethod
+        def child_spec(cls, arg):
+            return ("s", (Worker.start_link, ("s", None, {})), "permanent")
+
+    full = ("f", (Worker.start_link, ("f", None, {})), "temporary", 100, "worker", [Worker])
+    with pytest.raises(vm.BadArg, match="invalid_child_spec"):
+        sup.child_spec((Short, None))
+    assert sup.child_spec(full)["shutdown"] == 100
+    assert sup.check_childspecs([full[:3]])[1][0] == "invalid_child_spec"
+
+
 def test_supervisor_state_is_a_term_for_sys():
     from stdlib import otp_sys
 
