@@ -115,8 +115,10 @@ def _cases(vm):
     terms = vm.terms
     make_pid = getattr(terms, "new_pid", None) or (lambda *a: terms.Pid(*a))
     make_ref = getattr(terms, "new_ref", None) or (lambda *a: terms.Ref(*a))
-    out["pid as spawn makes it"] = lambda: _timeit(lambda: make_pid("nonode@nohost", 7, 0, 3), 20_000)
-    out["ref as make_ref makes it"] = lambda: _timeit(lambda: make_ref("nonode@nohost", 7, 3), 20_000)
+    out["pid as spawn makes it"] = lambda: _timeit(
+        lambda: make_pid("nonode@nohost", 7, 0, 3), 20_000)
+    out["ref as make_ref makes it"] = lambda: _timeit(
+        lambda: make_ref("nonode@nohost", 7, 3), 20_000)
     out["Pid(...) called by user code"] = lambda: _timeit(
         lambda: terms.Pid("nonode@nohost", 7, 0, 3), 20_000)
     pid = terms.Pid("n", 7, 0, 3)

@@ -88,6 +88,6 @@ async def ask(conn, prompt, *, headers, max_steps=100, tool_timeout=30.0, cap=4)
         if not calls:
             return msg["content"]
         results = await asyncio.gather(*(asyncio.create_task(run(c)) for c in calls))
-        for c, r in zip(calls, results):
+        for c, r in zip(calls, results, strict=True):
             messages.append({"role": "tool", "tool_call_id": c["id"], "content": r})
     raise RuntimeError(f"no answer within {max_steps} steps")

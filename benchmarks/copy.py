@@ -57,7 +57,7 @@ def make_payload(kind: str, k: int):
 
 
 def _report(rec, p, results):
-    for (label, _kind, _k), (us, n) in zip(p["cases"], results):
+    for (label, _kind, _k), (us, n) in zip(p["cases"], results, strict=True):
         rec.add("us_per_message", us, "us", case=label, note=f"{n:,} messages")
 
 

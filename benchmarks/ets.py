@@ -77,7 +77,7 @@ def beamlet_table(kind, p):
     from stdlib import ets
     ins_keys, look_keys = keys(p, 0), keys(p, 1)
     out = []
-    for rep in range(p["reps"]):
+    for _ in range(p["reps"]):
         t = ets.new("bench", type=kind)
         insert, lookup = ets.insert, ets.lookup
         t0 = pc()
@@ -97,7 +97,7 @@ def beamlet_server(p):
     n = p["n"] // 10
     ins_keys, look_keys = keys(p, 0)[:n], keys(p, 1)[:n]
     out = []
-    for rep in range(p["reps"]):
+    for _ in range(p["reps"]):
         ok, server = gen_server.start(DictServer)
         call = gen_server.call
         t0 = pc()
@@ -157,7 +157,7 @@ async def aio_main(p):
     n = p["n"] // 10
     ins_keys, look_keys = keys(p, 0)[:n], keys(p, 1)[:n]
     out = []
-    for rep in range(p["reps"]):
+    for _ in range(p["reps"]):
         requests = asyncio.Queue()
         server = asyncio.create_task(aio_server(requests))
         t0 = pc()

@@ -31,8 +31,16 @@ import time
 import traceback
 from pathlib import Path
 
-from .common import (PEERS, SYSTEMS, NotAvailable, median, record, settle_noise,
-                     settle_record, within_noise)
+from .common import (
+    PEERS,
+    SYSTEMS,
+    NotAvailable,
+    median,
+    record,
+    settle_noise,
+    settle_record,
+    within_noise,
+)
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
               "copy", "restart", "call", "preemption", "fanout", "ets",
@@ -586,11 +594,11 @@ def format_table(doc) -> str:
         else:
             row += ["", ""]
         lines.append(row)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
 
     def fmt(row):
         out = []
-        for i, (x, w) in enumerate(zip(row, widths)):
+        for i, (x, w) in enumerate(zip(row, widths, strict=True)):
             out.append(str(x).ljust(w) if i < 3 or i >= len(row) - 2 else str(x).rjust(w))
         return "  ".join(out).rstrip()
 

@@ -80,9 +80,9 @@ SHAPES = [
 ]
 
 
-def _timed(fn):
+def _timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return out, (time.perf_counter() - t0) * 1e3
 
 
@@ -141,8 +141,8 @@ def main(argv=None):
     rows = []
     for name, make in SHAPES:
         x = make()
-        est, t_est = _timed(lambda: term_size(x))
-        exact, t_exact = _timed(lambda: term_size(x, exact=True))
+        est, t_est = _timed(term_size, x)
+        exact, t_exact = _timed(term_size, x, exact=True)
         rows.append(_row(name, est, t_est, exact, t_exact))
         x = None  # let it go before the next shape
     rows += vm.run(_processes, args.rank)

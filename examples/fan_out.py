@@ -36,7 +36,7 @@ def main():
     results = task.async_stream(urls, fetch, max_concurrency=4, timeout=0.5,
                                 on_timeout="kill_task", zip_input_on_exit=True)
     ok = 0
-    for url, result in zip(urls, results):
+    for url, result in zip(urls, results, strict=True):
         match result:
             case ("ok", body):
                 ok += 1
@@ -49,8 +49,9 @@ def main():
 
     # The same fan-out under a supervisor, not linked: a crash is just a result.
     _, sup = task_supervisor.start_link(name="fetchers")
-    crashed = [url for url, r in zip(urls[:6], task_supervisor.async_stream_nolink(
-        "fetchers", urls[:6], flaky_fetch, max_concurrency=3)) if r[0] == "exit"]
+    results = task_supervisor.async_stream_nolink("fetchers", urls[:6], flaky_fetch,
+                                                  max_concurrency=3)
+    crashed = [url for url, r in zip(urls[:6], results, strict=True) if r[0] == "exit"]
     print("crashed under the supervisor:", crashed, "- the caller is fine")
     return ok
 

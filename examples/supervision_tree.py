@@ -65,7 +65,8 @@ def main():
     supervisor.start_link_children([(Counter, None), (Workers, None)], name="top")
     for step in (1, 2):
         vm.sleep(0.45)
-        print(f"t={step * 0.45:.2f}s counter says {gen_server.call(child_pid('top', Counter), 'tick')}")
+        count = gen_server.call(child_pid("top", Counter), "tick")
+        print(f"t={step * 0.45:.2f}s counter says {count}")
     workers = child_pid("top", Workers)
     print("the tree now (which_children lists the newest child first):")
     for cid, pid, kind, _mods in reversed(supervisor.which_children("top")):

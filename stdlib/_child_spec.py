@@ -108,14 +108,23 @@ def _default_modules(fn):
     return [mod] if mod else []
 
 
+TUPLE_KEYS = ("id", "start", "restart", "shutdown", "type", "modules")  # OTP's 6-tuple
+
+
+def from_tuple(spec):
+    """A spec in OTP's 6-tuple form as a dict; anything else unchanged."""
+    if type(spec) is tuple and len(spec) == len(TUPLE_KEYS):
+        return dict(zip(TUPLE_KEYS, spec, strict=True))
+    return spec
+
+
 def check_childspec(spec, auto_shutdown=None) -> dict:
     """Normalize one child spec into a dict with every key; raise SpecError.
 
     `auto_shutdown` (the supervisor's flag) also checks that significant
     children are allowed; None skips that check (OTP's check_childspecs/1).
     """
-    if type(spec) is tuple and len(spec) == 6:
-        spec = dict(zip(("id", "start", "restart", "shutdown", "type", "modules"), spec))
+    spec = from_tuple(spec)
     if type(spec) is not dict:
         raise SpecError(("invalid_child_spec", spec),
                         "a child spec is a dict {'id': ..., 'start': (fn, args), ...}")

@@ -126,7 +126,7 @@ def app_name(app) -> str:
 
 
 def _is_library(cls):
-    return getattr(cls, "start") is Application.start
+    return cls.start is Application.start
 
 
 # ----------------------------------------------------------------------
@@ -157,7 +157,7 @@ class _Tracker(vm.Instrument):
         self.members.pop(pid, None)
 
 
-_trackers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_trackers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _tracker() -> _Tracker:
@@ -232,7 +232,7 @@ def start(app, type="temporary"):  # noqa: A002 - OTP's argument name
     name = app_name(app)
     if not isinstance(app, str):
         r = load(app)
-        if r != OK and not (r[1][0] == "already_loaded"):
+        if r != OK and r[1][0] != "already_loaded":
             return r
     return _call(("start", name, vm.Atom(type)))
 

@@ -41,6 +41,7 @@ What it refuses: behaviour semantics (gen_server.py, gen_statem.py, ...).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from greenlet import getcurrent
@@ -142,10 +143,8 @@ def unregister_name(name):
     if name is None:
         return
     if isinstance(name, str):
-        try:
+        with contextlib.suppress(vm.BadArg):
             vm.unregister(name)
-        except vm.BadArg:
-            pass
     else:
         name[1].unregister_name(name[2])
 

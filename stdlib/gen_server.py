@@ -75,9 +75,16 @@ import vm
 from vm.lowlevel import call_reply, call_request
 
 from . import _behaviour, gen, otp_sys, proc_lib
-from .gen import check_response, receive_response, wait_response  # noqa: F401 - gen's, as in OTP
-from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list  # noqa: F401
 from ._behaviour import try_callback
+from .gen import (  # noqa: F401 - gen's, exported via gen.REQUEST_FUNCTIONS, as in OTP
+    check_response,
+    receive_response,
+    reqids_add,
+    reqids_new,
+    reqids_size,
+    reqids_to_list,
+    wait_response,
+)
 from .logger import allows, log_report
 
 __all__ = [

@@ -78,9 +78,16 @@ from greenlet import getcurrent
 import vm
 
 from . import _behaviour, gen, otp_sys, proc_lib
-from ._behaviour import EXIT, ERROR, OK, Failure, client_info, report_name, try_callback
-from .gen import check_response, receive_response, wait_response  # noqa: F401 - gen's, as in OTP
-from .gen import reqids_add, reqids_new, reqids_size, reqids_to_list  # noqa: F401
+from ._behaviour import ERROR, EXIT, OK, Failure, client_info, report_name, try_callback
+from .gen import (  # noqa: F401 - gen's, exported via gen.REQUEST_FUNCTIONS, as in OTP
+    check_response,
+    receive_response,
+    reqids_add,
+    reqids_new,
+    reqids_size,
+    reqids_to_list,
+    wait_response,
+)
 from .logger import allows, log_report
 from .reports import is_quiet
 
@@ -500,7 +507,7 @@ def _same(a, b):
     if ta is not type(b):
         return isinstance(a, str) and isinstance(b, str) and a == b
     if ta is tuple or ta is list:
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if ta is dict:
         return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     return a == b

@@ -48,6 +48,7 @@ behaviours).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import weakref
 
@@ -192,10 +193,8 @@ def remove_handler(handler_id):
         return ("error", ("not_found", handler_id))
     removing = getattr(entry[0], "removing_handler", None)
     if callable(removing):
-        try:
+        with contextlib.suppress(Exception):  # it is gone either way
             removing(entry[1])
-        except Exception:  # noqa: BLE001 - it is gone either way
-            pass
     return _OK
 
 

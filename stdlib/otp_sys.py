@@ -1,5 +1,5 @@
 """otp_sys: OTP's `sys` module: looking inside a behaviour process, and the
-system-message protocol every behaviour loop speaks (reference §6.4).
+system-message protocol every behaviour loop speaks.
 
 Named `otp_sys` so that `import sys` keeps meaning Python's.
 
@@ -8,19 +8,26 @@ What this module owns:
 1. **The client functions.** Each sends `("system", (caller, ref), request)`
    through `gen.call` and waits (default 5 s; `None` waits forever):
 
-   | function                                  | returns                                        |
-   |-------------------------------------------|------------------------------------------------|
-   | `get_state(server)`                       | the behaviour's state (gen_statem: `(state, data)`) |
-   | `replace_state(server, fn)`               | the new state `fn(state)`; a raising `fn` leaves it unchanged |
-   | `get_status(server)`                      | `("status", pid, ("module", mod), [pdict, "running"/"suspended", parent, debug, misc])` |
-   | `suspend(server)` / `resume(server)`      | `"ok"`; a suspended process handles only system messages |
-   | `change_code(server, module, vsn, extra)` | `"ok"` or `("error", reason)`; only while suspended |
-   | `terminate(server, reason)`               | `"ok"` once the process has run its terminate and exited |
-   | `trace(server, flag)`                     | `"ok"`; prints `*DBG*` lines to stdout |
-   | `log(server, flag)`                       | `"ok"`, or `("ok", [event, ...])` for `"get"`; flag `True`, `(True, n)`, `False`, `"get"`, `"print"` |
-   | `statistics(server, flag)`                | `"ok"`, or `("ok", {...})` / `("ok", "no_statistics")` for `"get"` |
-   | `install(server, fn)` / `remove(server, fn)` | `"ok"`: `fn(event, name)` runs in the process on each debug event until it returns `"done"` |
-   | `no_debug(server)`                        | `"ok"`: trace, log, statistics and installed functions all off |
+   - `get_state(server)`: the behaviour's state (gen_statem: `(state, data)`);
+   - `replace_state(server, fn)`: the new state `fn(state)`; a raising `fn`
+     leaves it unchanged;
+   - `get_status(server)`: `("status", pid, ("module", mod), [pdict,
+     "running"/"suspended", parent, debug, misc])`;
+   - `suspend(server)` / `resume(server)`: `"ok"`; a suspended process
+     handles only system messages;
+   - `change_code(server, module, vsn, extra)`: `"ok"` or `("error",
+     reason)`; only while suspended;
+   - `terminate(server, reason)`: `"ok"` once the process has run its
+     terminate and exited;
+   - `trace(server, flag)`: `"ok"`; prints `*DBG*` lines to stdout;
+   - `log(server, flag)`: `"ok"`, or `("ok", [event, ...])` for `"get"`;
+     flag `True`, `(True, n)`, `False`, `"get"`, `"print"`;
+   - `statistics(server, flag)`: `"ok"`, or `("ok", {...})` / `("ok",
+     "no_statistics")` for `"get"`;
+   - `install(server, fn)` / `remove(server, fn)`: `"ok"`: `fn(event, name)`
+     runs in the process on each debug event until it returns `"done"`;
+   - `no_debug(server)`: `"ok"`: trace, log, statistics and installed
+     functions all off.
 
    A failed request raises `vm.Exit((reason, ("sys", name, args)))` in the
    caller, with OTP's reasons (`"noproc"`, `"timeout"`, the server's exit
@@ -206,7 +213,8 @@ def log(server, flag, timeout=_DEFAULT):
 def statistics(server, flag, timeout=_DEFAULT):
     """Count messages in/out and reductions: flag True, False or "get"."""
     if not (type(flag) is bool or flag == "get"):
-        raise vm.BadArg(f"statistics(server, flag): flag must be True, False or 'get', not {flag!r}")
+        raise vm.BadArg(
+            f"statistics(server, flag): flag must be True, False or 'get', not {flag!r}")
     return _debug_call("statistics", server, ("statistics", flag), timeout, flag)
 
 

@@ -50,6 +50,7 @@ here stores Python objects; the option is accepted and ignored).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import zlib
 
@@ -163,10 +164,8 @@ class _Partition(gen_server.GenServer):
         if type(msg) is tuple and len(msg) == 3 and msg[0] == "EXIT":
             pid_table, ordered = state
             for _, key, key_table, _counter in ets.take(pid_table, msg[1]):
-                try:
+                with contextlib.suppress(BadArg):  # the key table went with a restarted partition
                     _delete_entries(key_table, key, msg[1], ordered)
-                except BadArg:
-                    pass  # the key table went with a restarted partition
         return ("noreply", state)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import pprint
 
-
 # OTP's report labels and the heading each renders with.
 HEADINGS = {
     "crash_report": "CRASH REPORT",

@@ -166,9 +166,9 @@ def start_link_children(children, *, strategy="one_for_one", intensity=3, period
 def child_spec(child, **overrides) -> dict:
     """The full spec dict for a child written in any accepted form, with overrides
     (Elixir's Supervisor.child_spec/2): child_spec((Worker, 1), id="w1")."""
-    spec = expand(child)
-    if type(spec) is tuple:
-        spec = dict(zip(("id", "start", "restart", "shutdown", "type", "modules"), spec))
+    spec = _cs.from_tuple(expand(child))
+    if type(spec) is not dict:
+        check_childspec(spec)  # raises: a tuple that is not a 6-tuple is no spec
     out = {**spec, **overrides}
     check_childspec(out)
     return out

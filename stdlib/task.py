@@ -363,7 +363,7 @@ def yield_many(tasks, timeout=DEFAULT_TIMEOUT):
             results[pending.pop(msg[0])] = ("ok", msg[1])
         else:
             results[pending.pop(msg[1])] = ("exit", msg[4])
-    return [(t, r) for t, r in zip(tasks, results)]
+    return list(zip(tasks, results, strict=True))
 
 
 def _flush_reply(ref):

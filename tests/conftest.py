@@ -1,26 +1,14 @@
-"""Shared test helpers.
+"""Shared test setup: the repository root on sys.path, so `tests.*` helper
+modules import without installing the package.
 
-`run_vm(fn, *args)` runs `fn` as the main process of a fresh node on the
-virtual clock, so every timeout in a test is instant and deterministic.
+Tests run their processes with `vm.testing.run` (a fresh node on the
+virtual clock: every timeout in a test is instant and deterministic), and
+take `drain`/`catch` from `vm.testing` too.
 """
 
 import os
 import sys
 
-import pytest
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-
-import vm  # noqa: E402
-
-
-def run_vm(fn, *args, **opts):
-    opts.setdefault("clock", "virtual")
-    return vm.run(fn, *args, **opts)
-
-
-@pytest.fixture
-def run():
-    return run_vm

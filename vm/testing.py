@@ -2,6 +2,9 @@
 
 - `run(fn, *args, seed=None, **opts)`: `vm.run` on the virtual clock, so
   timeouts and sleeps in a test are instant and never flake.
+- `drain(*patterns, timeout=0)` and `catch(fn, *args, **kwargs)`, for the
+  body of a test process: the messages it was sent, and Erlang's `catch`
+  (a call's value, or `("EXIT", reason)` when it raised `vm.Exit`).
 - `Recorder`: an instrument that records every event as a tuple
   `(event, *args)`, e.g. `("send", sender, dest, msg)`; filter with
   `recorder.events("send")`. Compare the list with the interleaving you
@@ -19,14 +22,42 @@ from __future__ import annotations
 
 from ._api import run as _run
 from ._instrument import EVENTS, Instrument
+from ._mailbox import receive
+from .errors import Exit
+from .terms import TIMEOUT
 
-__all__ = ["InvariantChecker", "Recorder", "check_invariants", "run", "runtime"]
+__all__ = ["InvariantChecker", "Recorder", "catch", "check_invariants", "drain", "run",
+           "runtime"]
 
 
 def run(fn, *args, seed=None, **opts):
     """Run `fn` as the main process of a fresh node with a virtual clock."""
     opts.setdefault("clock", "virtual")
     return _run(fn, *args, seed=seed, **opts)
+
+
+def drain(*patterns, timeout=0):
+    """Receive messages matching `patterns` (any message when none is given)
+    until none has arrived for `timeout` seconds; return them oldest first.
+
+    `timeout=0` takes only what is already queued. A positive timeout also
+    waits for what the processes the test started are still about to send
+    (on the virtual clock of `run` the wait costs no real time). Messages
+    that match no pattern stay in the mailbox."""
+    out = []
+    while (msg := receive(*patterns, timeout=timeout)) is not TIMEOUT:
+        out.append(msg)
+    return out
+
+
+def catch(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)`, or `("EXIT", reason)` if it raised `vm.Exit`
+    (a failed call, `vm.exit(reason)`): Erlang's `catch Expr` for exits.
+    Other exceptions propagate."""
+    try:
+        return fn(*args, **kwargs)
+    except Exit as e:
+        return ("EXIT", e.reason)
 
 
 class Recorder(Instrument):

@@ -41,14 +41,28 @@ Tracing, audit, durable state and approvals:
 
 from __future__ import annotations
 
-from . import audit, budget, journal, store, tracing
-from . import otel, resume, spans  # noqa: F401 - loaded now, not inside a process's slice
+from . import audit, budget, journal, otel, resume, spans, store, tracing  # noqa: F401 - loaded now, not inside a process's slice
 from .agent import Agent
 from .budget import Budget
+from .client import (
+                     GRACE,
+                     ask,
+                     cancel,
+                     check_answer,
+                     child_spec,
+                     history,
+                     receive_answer,
+                     reqids_new,
+                     reset,
+                     send_ask,
+                     start,
+                     start_link,
+                     state,
+                     status,
+                     usage,
+                     wait_answer,
+)
 from .commands import command_tool
-from .client import (GRACE, ask, cancel, check_answer, child_spec, history, receive_answer,
-                     reqids_new, reset, send_ask, start, start_link, state, status, usage,
-                     wait_answer)
 from .desk import ESCALATION, approvals, approve, escalation_handler, refuse
 from .errors import AgentError, ModelError
 from .model import complete, default_model
@@ -57,8 +71,7 @@ from .ratelimit import RateLimiter
 from .redact import redact, secret, secret_from_env
 from .scripted import failure, reply, scripted_model, tool_call, tool_call_step
 from .tools import current_request, tool
-from .tracecontext import (clear_trace_context, set_trace_context, span, trace_context,
-                           traceparent)
+from .tracecontext import clear_trace_context, set_trace_context, span, trace_context, traceparent
 
 __all__ = [
     "Agent",

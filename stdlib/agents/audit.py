@@ -42,7 +42,7 @@ import hmac
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import vm
 
@@ -99,10 +99,7 @@ def append(conn, txn, records):
     head = txn.get("audit_head")
     if head is None:
         row = conn.execute("SELECT seq, hash, keyed FROM audit_head WHERE id = 1").fetchone()
-        if row is None:
-            head = (0, GENESIS, bool(key))
-        else:
-            head = (row[0], row[1], bool(row[2]))
+        head = (0, GENESIS, bool(key)) if row is None else (row[0], row[1], bool(row[2]))
         if head[2] != bool(key):
             raise ValueError("this audit trail is " + ("keyed" if head[2] else "not keyed") +
                              f": set {KEY_ENV} the same way for every writer")
@@ -179,7 +176,7 @@ def _verify(conn, key, expect_head):
     expected, prev, n = 1, GENESIS, 0
     cur = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM audit ORDER BY seq")
     for values in cur:
-        row = dict(zip(COLUMNS, values))
+        row = dict(zip(COLUMNS, values, strict=True))
         seq = row["seq"]
         if seq != expected:
             return fail(expected, f"record {expected} is missing (the next one is {seq}): "
@@ -237,7 +234,7 @@ def parse_time(text):
         raise vm.BadArg(f"not a time: {text!r} (give Unix seconds or ISO 8601, e.g. "
                         "2026-01-31T12:00:00)") from None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     return t.timestamp()
 
 
@@ -273,7 +270,7 @@ def query(path, *, agent=None, trace_id=None, principal=None, kind=None, request
     try:
         out = []
         for values in conn.execute(sql, args):
-            row = dict(zip(COLUMNS, values))
+            row = dict(zip(COLUMNS, values, strict=True))
             row["data"] = json.loads(row["data"])
             out.append(row)
         return out
@@ -283,7 +280,7 @@ def query(path, *, agent=None, trace_id=None, principal=None, kind=None, request
 
 def format_record(r, width=None) -> str:
     """One record as a line: seq, time, kind, agent, principal, trace, then its data."""
-    t = datetime.fromtimestamp(r["ts"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    t = datetime.fromtimestamp(r["ts"], UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
     who = r["agent"] or "-"
     bits = [f"#{r['seq']}", t, f"{r['kind']:<12}", who]
     if r.get("principal"):

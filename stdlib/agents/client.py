@@ -57,9 +57,9 @@ import vm
 
 from .. import gen_statem
 from .agent import check_agent_options
+from .budget import check_limits
 from .errors import AgentError
 from .options import check_keys, seconds
-from .budget import check_limits
 from .tools import current_request
 from .tracecontext import reassert
 

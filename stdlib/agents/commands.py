@@ -74,10 +74,9 @@ def command_tool(name, argv, *, description="", parameters=None, timeout=30.0,
         raise vm.BadArg(f"command tool {name!r}: placeholders {missing} are not parameters")
     if policy not in POLICIES:
         raise vm.BadArg(f"command tool {name!r}: policy must be one of {POLICIES}")
-    if env is not None:
-        if type(env) is not dict or not all(isinstance(k, str) and isinstance(v, str)
-                                            for k, v in env.items()):
-            raise vm.BadArg(f"command tool {name!r}: env must map str to str")
+    if env is not None and (type(env) is not dict or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
+        raise vm.BadArg(f"command tool {name!r}: env must map str to str")
     if approval is not None and not isinstance(approval, bool) and not callable(approval):
         raise vm.BadArg(f"command tool {name!r}: approval must be True, False or a function")
     if on_interrupted not in (None, "report", "retry"):

@@ -44,6 +44,7 @@ agent's hook do) and running them (loop.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -105,12 +106,11 @@ def pending_rows(conn, agent=None):
     if agent is not None:
         sql += " AND agent = ?"
         args.append(agent)
-    rows = [dict(zip(_COLS, r)) for r in conn.execute(sql + " ORDER BY created", args)]
+    rows = [dict(zip(_COLS, r, strict=True))
+            for r in conn.execute(sql + " ORDER BY created", args)]
     for r in rows:
-        try:
+        with contextlib.suppress(ValueError):  # unreadable: shown as the text it is
             r["arguments"] = json.loads(r["arguments"]) if r["arguments"] else {}
-        except ValueError:
-            pass
     return rows
 
 

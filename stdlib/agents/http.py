@@ -84,7 +84,7 @@ class HTTPError(Exception):
 
 
 def request(method, url, *, headers=(), body=b"", connect_timeout=10.0, deadline=None,
-            ca_file=None) -> "Response":
+            ca_file=None) -> Response:
     """Send a request; returns once the response head arrived (the body follows).
 
     `deadline` is a `vm.monotonic()` time for the whole exchange, body

@@ -37,10 +37,9 @@ from vm import lowlevel
 
 from .. import gen
 from . import budget as _budget
-from . import gate
+from . import gate, trail
 from . import model as _model
 from . import tools as _tools
-from . import trail
 from .errors import ModelError
 from .tracecontext import current as _current_context
 from .tracecontext import token_of

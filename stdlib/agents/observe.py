@@ -234,10 +234,7 @@ class Lane:
 
 
 def _spans_of(trace_id, file):
-    if file is not None:
-        spans = tracing.read(file)
-    else:
-        spans = tracing.spans()
+    spans = tracing.read(file) if file is not None else tracing.spans()
     if trace_id is None:
         roots = [s for s in spans if s.get("parent_span_id") is None or
                  s["parent_span_id"] not in {x["span_id"] for x in spans}]

@@ -42,9 +42,8 @@ import os
 
 import vm
 
-from . import http
+from . import http, retry
 from . import model as _model
-from . import retry
 from .errors import ModelError
 from .options import count, seconds
 from .redact import is_secret, redact, secret, secret_from_env
@@ -180,7 +179,8 @@ def wire_request(model, request, stream) -> dict:
 def _wire_message(m):
     role = m["role"]
     if role == "tool":
-        return {"role": "tool", "tool_call_id": m["tool_call_id"], "content": m.get("content") or ""}
+        return {"role": "tool", "tool_call_id": m["tool_call_id"],
+                "content": m.get("content") or ""}
     out = {"role": role, "content": m.get("content")}
     if role == "assistant" and m.get("tool_calls"):
         out["tool_calls"] = [{"id": c["id"], "type": "function",

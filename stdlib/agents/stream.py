@@ -55,7 +55,8 @@ class ReplyAccumulator:
     def add(self, chunk) -> list[dict]:
         """Take one parsed chunk; return the deltas to show for it."""
         if type(chunk) is not dict:
-            raise ModelError("bad_response", f"a stream chunk must be a JSON object, not {chunk!r}"[:300])
+            raise ModelError("bad_response",
+                             f"a stream chunk must be a JSON object, not {chunk!r}"[:300])
         if "error" in chunk and chunk["error"]:
             err = chunk["error"]
             message = err.get("message") if isinstance(err, dict) else str(err)
@@ -83,7 +84,8 @@ class ReplyAccumulator:
 
     def _fragment(self, frag) -> dict:
         if type(frag) is not dict:
-            raise ModelError("bad_response", f"a tool-call fragment must be an object: {frag!r}"[:300])
+            raise ModelError("bad_response",
+                             f"a tool-call fragment must be an object: {frag!r}"[:300])
         index = frag.get("index", 0)
         id_ = frag.get("id") or None
         call = self._open.get(index)

@@ -33,7 +33,8 @@ that reason, for its supervisor to decide.
 **Blocking tools** declare it. `blocking="thread"` runs the function on the
 node's dirty pool (`vm.to_thread`): fine for I/O that ends, but a thread
 cannot be killed, so a timed-out call's job is abandoned (never started if
-it was still queued; run to its end, unheard, if it had started). `blocking="process"` runs it in a worker OS process
+it was still queued; run to its end, unheard, if it had started).
+`blocking="process"` runs it in a worker OS process
 (`vm.to_process`), which is killed with the call: the choice for work that
 must stop on a timeout or a cancel. A pure-Python CPU-heavy tool needs no
 flag: the agent compiles reduction checks into its tools' modules, so it is
@@ -209,9 +210,7 @@ def _type_schema(ann) -> dict:
         return inner
     if ann in (list, tuple, set) or origin in (list, tuple, set):
         out = {"type": "array"}
-        if args and args[-1] is not Ellipsis:
-            out["items"] = _type_schema(args[0])
-        elif args:
+        if args:  # list[X], set[X], tuple[X, ...]: items of the first argument
             out["items"] = _type_schema(args[0])
         return out
     if ann is dict or origin is dict:

@@ -35,6 +35,7 @@ what spans say (spans.py names the attributes; tracing.py writes them).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -244,10 +245,8 @@ class Span:
         return self
 
     def __exit__(self, etype, exc, tb):
-        try:
+        with contextlib.suppress(BaseException):  # unwinding a killed process: it cannot send
             end_span(self._s, error=exc)
-        except BaseException:  # noqa: BLE001 - unwinding a killed process: it cannot send
-            pass
         return False
 
     @property

@@ -25,6 +25,7 @@ seconds they can wait, and `TimeoutError` says when they ran out.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -60,7 +61,7 @@ def _resolve(host, port, timeout):
     return (v4 or infos)[0][4][0]
 
 
-def connect(host: str, port: int, *, tls: bool, timeout=None, ca_file=None) -> "Transport":
+def connect(host: str, port: int, *, tls: bool, timeout=None, ca_file=None) -> Transport:
     """Connect (and handshake) within `timeout` seconds; raises OSError, TimeoutError,
     ssl.SSLError."""
     start = vm.monotonic()
@@ -106,7 +107,7 @@ class Transport:
                 data = net.recv(self.sock, 65536, timeout)
                 if not data:
                     raise ConnectionResetError("the server closed the connection during the "
-                                               "TLS handshake")
+                                               "TLS handshake") from None
                 self._in.write(data)
         self._flush(timeout)
 
@@ -153,7 +154,5 @@ class Transport:
         return True  # b"" (closed) or bytes nobody asked for: not reusable either way
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass

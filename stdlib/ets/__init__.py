@@ -56,8 +56,17 @@ from vm.lowlevel import copy_term
 
 from . import table as _t
 from .match_spec import MatchSpec
-from .query import (charge, match, match_delete, match_object, match_spec_compile,
-                    match_spec_run, select, select_count, select_delete)
+from .query import (
+    charge,
+    match,
+    match_delete,
+    match_object,
+    match_spec_compile,
+    match_spec_run,
+    select,
+    select_count,
+    select_delete,
+)
 from .store import END
 
 __all__ = [

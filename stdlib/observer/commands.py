@@ -26,6 +26,7 @@ modules in PROVIDERS do).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from dataclasses import dataclass
 
@@ -73,10 +74,8 @@ def command(usage: str, *, section: str = "Processes", name: str | None = None,
 def load_providers() -> None:
     """Import every module in PROVIDERS (one that is missing is skipped)."""
     for mod in PROVIDERS:
-        try:
+        with contextlib.suppress(ImportError):
             importlib.import_module(mod)
-        except ImportError:
-            pass
 
 
 def commands() -> list:

@@ -244,7 +244,8 @@ def build_lessons(tutorial_dir: str) -> list:
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for md in sorted(glob.glob(os.path.join(tutorial_dir, "0*.md"))):
-        nb = lesson_notebook(open(md, encoding="utf-8").read())
+        with open(md, encoding="utf-8") as f:
+            nb = lesson_notebook(f.read())
         path = os.path.join(out_dir, os.path.basename(md)[:-3] + ".ipynb")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(nb, f, indent=1, ensure_ascii=False)

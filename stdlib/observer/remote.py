@@ -26,6 +26,7 @@ import os
 import sys
 import traceback
 import uuid
+from functools import partial
 
 import vm
 from vm import dist
@@ -76,7 +77,10 @@ def _serve():
                         vm.monitor_node(client)
                     owners[client].append(session)
                 ns = sessions[session]
-                _pid, ref = vm.spawn_monitor(lambda: _evaluate(from_, ns, source, count))
+                # bound now (the loop rebinds these names for the next message before
+                # the new process runs), and not as spawn arguments, which are copied:
+                # the namespace is shared with the session's later evaluations
+                _pid, ref = vm.spawn_monitor(partial(_evaluate, from_, ns, source, count))
                 running[ref] = from_
         elif msg[0] == "DOWN" and len(msg) == 5:
             from_ = running.pop(msg[1], None)
@@ -195,9 +199,7 @@ def _show(result, out) -> bool:
         if text is not None:
             print(text, file=out, flush=True)
         return True
-    if kind == "error":
-        print(text, file=out, flush=True)
-    elif kind == "syntax":
+    if kind in ("error", "syntax"):
         print(text, file=out, flush=True)
     elif kind == "refused":
         print(f"** {text}", file=out, flush=True)

@@ -30,6 +30,7 @@ What it refuses: the REPL and the evaluator (shell.py, repl.py).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -169,7 +170,7 @@ def _swap_code(old, new) -> bool:
     if old.__code__.co_freevars != new.__code__.co_freevars:
         return False
     if new.__closure__ and any(c.cell_contents is not o.cell_contents
-                               for c, o in zip(new.__closure__, old.__closure__ or ())
+                               for c, o in zip(new.__closure__, old.__closure__, strict=True)
                                if not _is_class_cell(c)):
         return False
     old.__code__ = new.__code__
@@ -195,16 +196,12 @@ def _update_class(old, new):
         if _swap_code(_func(current), _func(value)) and type(current) is type(value):
             continue
         _rebind_class_cell(value, new, old)
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             setattr(old, key, value)
-        except (AttributeError, TypeError):
-            pass
     for key in [k for k in vars(old) if k not in vars(new)
                 and not (k.startswith("__") and k.endswith("__"))]:
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             delattr(old, key)
-        except (AttributeError, TypeError):
-            pass
 
 
 def _func(value):
@@ -230,7 +227,7 @@ def _rebind_class_cell(value, new, old):
 
 @command("l(mod) reload a module from its file, with reduction checks", section=SECTION,
          session=True)
-def l(shell, mod):  # noqa: E741 - Erlang's name
+def l(shell, mod):  # noqa: E743 - Erlang's name for it (c:l/1)
     """Reload module `mod` (a module or its name) from its file; see the module
     docstring for what running processes see."""
     module = reload_module(_module_of(shell, mod))

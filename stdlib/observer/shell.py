@@ -57,6 +57,7 @@ from __future__ import annotations
 import ast
 import builtins
 import codeop
+import contextlib
 import linecache
 import os
 import pydoc
@@ -190,10 +191,8 @@ def base_namespace() -> dict:
         if cmd.fn is not None and not cmd.session:
             ns[cmd.name] = cmd.fn
     for mod in MODULES:
-        try:
+        with contextlib.suppress(ImportError):
             ns[mod] = __import__(f"stdlib.{mod}", fromlist=[mod])
-        except ImportError:
-            pass
     return ns
 
 
@@ -395,10 +394,8 @@ class Shell:
         return self._notices or self.out
 
     def _notice(self, text):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the terminal or pipe is gone
             print(text, file=self.notices, flush=True)
-        except (OSError, ValueError):  # the terminal or pipe is gone
-            pass
 
     # -- evaluating ---------------------------------------------------------------
 
@@ -473,10 +470,8 @@ class Shell:
         box = self.box
         if box is None:
             return
-        try:
+        with contextlib.suppress(vm.VMError):
             self.node.post(lambda: lowlevel.kill(box.pid, KILLED, node=self.node))
-        except vm.VMError:
-            pass
 
     def _force_interrupt(self) -> bool:
         box = self.box
@@ -584,21 +579,15 @@ class Shell:
         self.closing = True
         if self.box is not None:
             self.box.closing = True
-        try:
+        with contextlib.suppress(Exception):  # best effort on the way out
             from .tracing import stop as stop_trace
 
             stop_trace(self.node)
-        except Exception:  # noqa: BLE001 - best effort on the way out
-            pass
-        try:
+        with contextlib.suppress(Exception):  # the node may be gone already
             lowlevel.remove_instrument(self._deaths, node=self.node)
-        except Exception:  # noqa: BLE001 - the node may be gone already
-            pass
         if self.own_node:
-            try:
+            with contextlib.suppress(Exception):
                 self.node.stop(timeout=5)
-            except Exception:  # noqa: BLE001
-                pass
 
 
 #: Seconds within which a second Ctrl-C opens the break menu.

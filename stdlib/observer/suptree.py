@@ -99,9 +99,9 @@ def _app_root(name):
         raise vm.BadArg(f"application {name!r} is not running")
     master = entry[1]
     links = vm.process_info(master, "links") or []
-    for pid in links:
-        if pid != controller and isinstance(pid, vm.Pid) and _sup_state(pid) is not None:
-            return pid
+    for linked in links:
+        if linked != controller and isinstance(linked, vm.Pid) and _sup_state(linked) is not None:
+            return linked
     raise vm.BadArg(f"application {name!r} has no running top supervisor")
 
 

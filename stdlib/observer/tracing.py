@@ -35,9 +35,9 @@ What this module owns:
   `seq(fn)` runs a function under a trace of the caller and what it
   spawns, and returns the diagram of that run.
 
-What it refuses: tracing Python function calls (`dbg:tp`). docs/architecture.md (preemption) explains why
-sys.settrace and greenlets do not mix; behaviour calls are the calls an OTP
-user traces, and they are messages.
+What it refuses: tracing Python function calls (`dbg:tp`). docs/architecture.md
+(preemption) explains why sys.settrace and greenlets do not mix; behaviour
+calls are the calls an OTP user traces, and they are messages.
 
 Costs: while a trace runs, the node calls this instrument on every event
 of the chosen kinds (a Python call each). Hooks run on the node's thread,
@@ -47,6 +47,7 @@ time, so keep traces narrow on a busy node.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import weakref
@@ -193,9 +194,9 @@ class Trace(Instrument):
             return "link" in k
         if event in ("monitor", "demonitor"):
             return "monitor" in k
-        if event == "exit":
-            return True  # "exit" lines, and the diagram's ends of lifelines
-        return False  # "state" comes from sys (see _watch_states), not from the node
+        # "exit": its lines, and the diagram's ends of lifelines; "state" comes from
+        # sys (see _watch_states), not from the node
+        return event == "exit"
 
     def _remember(self, pid):
         name = lowlevel.registered_name(pid, node=self.node) if isinstance(pid, vm.Pid) \
@@ -225,10 +226,8 @@ class Trace(Instrument):
             self._stop("too many events recorded")
 
     def _say(self, line):
-        try:
+        with contextlib.suppress(Exception):  # a closed terminal must not break the node
             self.output(line)
-        except Exception:  # noqa: BLE001 - a closed terminal must not break the node
-            pass
 
     # -- instrument hooks (run on the node's thread) -----------------------
 
@@ -424,10 +423,8 @@ def _watch_states(t):
                 t._record("state", pid, None, (event[2], event[3]))
             return None
 
-        try:
+        with contextlib.suppress(vm.Exit):  # no behaviour loop answers sys there: nothing to record
             otp_sys.install(pid, hook, 2.0)
-        except vm.Exit:
-            pass  # no behaviour loop answers sys there: nothing to record
 
 
 _watched: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # key -> Trace
@@ -505,7 +502,7 @@ def _arrows(events, names):
 def _participants(steps):
     order = []
     seen = set()
-    for kind, a, b, _label, _d in steps:
+    for _kind, a, b, _label, _d in steps:
         for p in (a, b):
             if p is not None and p not in seen:
                 seen.add(p)
@@ -564,7 +561,7 @@ def sequence_text(steps, parts, names, *, width=None, col=None) -> str:
     xs = {p: i * col + col // 2 for i, p in enumerate(parts)}
     total = n * col
     born = {}  # a spawned participant's lifeline starts at its SPAWN arrow
-    for k, a, b, _l, _d in steps:
+    for k, _a, b, _l, _d in steps:
         if k == "spawn" and b not in born:
             born[b] = True
     alive = {p: p not in born for p in parts}

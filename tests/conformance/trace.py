@@ -90,6 +90,7 @@ import re
 import threading
 
 import vm
+from vm import testing
 
 __all__ = [
     "run", "name", "log", "fmt", "attempt", "info", "pairs", "sorted_terms",
@@ -365,20 +366,12 @@ def settle() -> None:
 
 def flush() -> list:
     """Every message now in the mailbox, oldest first (conf:flush/0)."""
-    out = []
-    while True:
-        msg = vm.receive(timeout=0)
-        if msg is vm.TIMEOUT:
-            return out
-        out.append(msg)
+    return testing.drain()
 
 
 def drain(tag) -> None:
     """Log every queued (tag, _) message, oldest first (conf:drain/1)."""
-    while True:
-        msg = vm.receive((tag, vm.ANY), timeout=0)
-        if msg is vm.TIMEOUT:
-            return
+    for msg in testing.drain((tag, vm.ANY)):
         log(msg)
 
 

@@ -4,18 +4,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from tests.conftest import run_vm as _run_vm
-from vm.testing import InvariantChecker
+from vm.testing import InvariantChecker, run
 from tests.properties.strategies import seeds, terms
 
 ANY = vm.ANY
 FAST = settings(max_examples=40, deadline=None)
 
 
-def run_vm(main, **opts):
+def run_checked(main, **opts):
     """Run on a virtual-clock node and check the runtime's invariants after every slice."""
     checker = InvariantChecker()
-    result = _run_vm(main, instruments=[checker], **opts)
+    result = run(main, instruments=[checker], **opts)
     assert not checker.violations, f"invariants broken: {checker.violations[:3]}"
     return result
 
@@ -41,7 +40,7 @@ def test_any_term_round_trips_unchanged_and_unshared(term):
         vm.send(me, term)
         return vm.receive()
 
-    got = run_vm(main)
+    got = run_checked(main)
     assert got == term
     assert type(got) is type(term)
     mine = {id(m) for m in _mutables(term, [])}
@@ -65,7 +64,7 @@ def test_messages_between_a_pair_are_never_lost_nor_reordered(seed, senders, cou
         got = [vm.receive() for _ in range(senders * count)]
         return got, vm.receive(timeout=0)
 
-    got, extra = run_vm(main, seed=seed)
+    got, extra = run_checked(main, seed=seed)
     assert extra is vm.TIMEOUT
     for tag in range(senders):
         assert [i for (t, i) in got if t == tag] == list(range(count))
@@ -100,7 +99,7 @@ def test_links_are_symmetric(seed, n, pairs, kills):
         links = {p: set(vm.process_info(p, "links")) for p in alive}
         return alive, links
 
-    alive, links = run_vm(main, seed=seed)
+    alive, links = run_checked(main, seed=seed)
     for p in alive:
         for q in links[p]:
             assert q in links, f"{p} links to dead {q}"
@@ -125,7 +124,7 @@ def test_each_monitor_fires_exactly_once(seed, monitors, reasons):
         vm.sleep(0.01)
         return refs, downs, vm.receive(timeout=0)
 
-    refs, downs, extra = run_vm(main, seed=seed)
+    refs, downs, extra = run_checked(main, seed=seed)
     assert extra is vm.TIMEOUT
     assert sorted(d[1].id for d in downs) == sorted(r.id for r in refs)
     for d in downs:

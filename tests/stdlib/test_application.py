@@ -7,19 +7,10 @@ import pytest
 
 import vm
 from stdlib import application as app, gen_server
-from tests.conftest import run_vm
+from vm.testing import drain, run
 from tests.stdlib.callbacks.apps import Failing, Library, Reporting
 
 ANY = vm.ANY
-
-
-def drain(wait=0.1):
-    out = []
-    while True:
-        m = vm.receive(timeout=wait)
-        if m is vm.TIMEOUT:
-            return out
-        out.append(m)
 
 
 def make(name, deps=(), env=None):
@@ -36,9 +27,9 @@ def test_dependencies_must_run_first_and_ensure_all_started_starts_them():
         r2 = app.ensure_all_started(shop)
         r3 = app.ensure_all_started(shop)
         r4 = app.start(shop)
-        return r1, r2, r3, r4, app.which_applications(), drain()
+        return r1, r2, r3, r4, app.which_applications(), drain(timeout=0.1)
 
-    r1, r2, r3, r4, which, msgs = run_vm(main)
+    r1, r2, r3, r4, which, msgs = run(main)
     assert r1 == ("error", ("not_started", "db"))
     assert r2 == ("ok", ["db", "shop"]) and r3 == ("ok", [])
     assert r4 == ("error", ("already_started", "shop"))
@@ -55,7 +46,7 @@ def test_start_failures_have_otp_shapes():
             app.unload("failing")
         return out, app.start("nosuch"), app.which_applications()
 
-    (err, crash, junk), unknown, which = run_vm(main)
+    (err, crash, junk), unknown, which = run(main)
     assert err[0] == "error" and err[1][0] == "nope"
     assert err[1][1][1:] == ("start", ("normal", "error"))
     assert crash[1][0] == "bad_return" and crash[1][1][1][0] == "EXIT"
@@ -69,14 +60,14 @@ def test_stop_runs_prep_stop_then_the_tree_then_stop_and_kills_leftovers():
     def main():
         shop = make("shop")
         app.start(shop)
-        drain()
+        drain(timeout=0.1)
         n_running = len(vm.processes())
         members = [p for p in vm.processes() if app.get_application(p) == ("ok", "shop")]
         r = app.stop("shop")
-        return (n_running, len(members), r, drain(), len(vm.processes()),
+        return (n_running, len(members), r, drain(timeout=0.1), len(vm.processes()),
                 app.stop("shop"), vm.whereis("shop_sup"))
 
-    n_running, n_members, r, msgs, n_after, again, where = run_vm(main)
+    n_running, n_members, r, msgs, n_after, again, where = run(main)
     # main, controller, master, supervisor, worker, leftover
     assert (n_running, n_members) == (6, 4)
     assert r == "ok" and msgs == [("prep_stop", "shop", "st"), ("stop", "shop", "st+")]
@@ -95,7 +86,7 @@ def test_environment():
         env["port"] = 0  # a copy: the table is not changed
         return a, b, app.get_env("shop", "port"), app.get_env("nosuch", "x")
 
-    assert run_vm(main) == (80, "dflt", 81, None)
+    assert run(main) == (80, "dflt", 81, None)
 
 
 def test_library_application_and_load_errors():
@@ -112,7 +103,7 @@ def test_library_application_and_load_errors():
             app.load(42)
         return r1, r2, r3, r4, r5, r6
 
-    assert run_vm(main) == ("ok", ("error", ("already_loaded", "lib")),
+    assert run(main) == ("ok", ("error", ("already_loaded", "lib")),
                             ("error", ("running", "lib")), "ok", "ok",
                             ("error", ("not_loaded", "lib")))
 
@@ -123,12 +114,12 @@ def test_temporary_application_exit_is_only_reported(caplog):
     def main():
         shop = make("shop")
         app.start(shop, "temporary")
-        drain()
+        drain(timeout=0.1)
         vm.exit(vm.whereis("shop_sup"), "kill")
         vm.sleep(0.1)
-        return app.which_applications(), drain()
+        return app.which_applications(), drain(timeout=0.1)
 
-    which, msgs = run_vm(main)
+    which, msgs = run(main)
     assert which == []
     assert msgs == [("prep_stop", "shop", "st"), ("stop", "shop", "st+")]
     exits = [r.report for r in caplog.records
@@ -145,7 +136,7 @@ def test_transient_application_normal_exit_keeps_the_node():
         vm.sleep(0.1)
         return app.which_applications()
 
-    assert run_vm(main) == []
+    assert run(main) == []
 
 
 @pytest.mark.parametrize("start_type", ["permanent", "transient"])
@@ -162,7 +153,7 @@ def test_permanent_or_transient_abnormal_exit_stops_the_node(start_type):
         log.append("not reached")
 
     with pytest.raises(vm.ProcessExit) as e:
-        run_vm(main)
+        run(main)
     assert e.value.reason == ("application_terminated", "shop", "killed")
     assert log == []
 
@@ -174,7 +165,7 @@ def test_ensure_all_started_failure_stops_what_it_started():
         r = app.ensure_all_started(bad)
         return r, app.which_applications()
 
-    r, which = run_vm(main)
+    r, which = run(main)
     assert r[0] == "error" and r[1][0] == "failing" and which == []
 
 
@@ -188,4 +179,4 @@ def test_get_supervisor():
         app.stop("db")
         return before, is_sup, app.get_supervisor("db")
 
-    assert run_vm(main) == ("undefined", True, "undefined")
+    assert run(main) == ("undefined", True, "undefined")

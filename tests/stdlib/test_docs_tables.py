@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import run_vm
+from vm.testing import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "docs", "ets_pg_registry.md")
@@ -23,4 +23,4 @@ def test_the_page_has_examples_for_every_module():
 def test_example_runs(code):
     namespace = {"__name__": "docs_example"}
     exec(compile(code, DOC, "exec"), namespace)
-    run_vm(namespace["main"])
+    run(namespace["main"])

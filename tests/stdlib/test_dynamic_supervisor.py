@@ -6,23 +6,14 @@ import pytest
 
 import vm
 from stdlib import dynamic_supervisor as ds, gen_server, supervisor as sup
-from tests.conftest import run_vm
+from vm.testing import drain, run
 from tests.stdlib.callbacks.sups import Worker, failing_start, spec
 
 ANY = vm.ANY
 
 
-def drain(wait=0.1):
-    out = []
-    while True:
-        m = vm.receive(timeout=wait)
-        if m is vm.TIMEOUT:
-            return out
-        out.append(m)
-
-
 def events():
-    return [m for m in drain() if m[0] in ("start", "stop")]
+    return [m for m in drain(timeout=0.1) if m[0] in ("start", "stop")]
 
 
 def test_start_child_which_and_count():
@@ -37,7 +28,7 @@ def test_start_child_which_and_count():
         return (r1[0], r2[0], r3, r4, sorted(w[0] is None for w in which),
                 ds.count_children("pool"), events())
 
-    r1, r2, r3, r4, ids, counts, got = run_vm(main)
+    r1, r2, r3, r4, ids, counts, got = run(main)
     assert (r1, r2, r3, r4) == ("ok", "ok", "ignore", ("error", "nope"))
     assert ids == [True, True]
     assert counts == {"specs": 2, "active": 2, "supervisors": 0, "workers": 2}
@@ -55,7 +46,7 @@ def test_max_children_and_extra_arguments():
         rs = [ds.start_child(s, {"start": (start, (c,))}) for c in "abc"]
         return [r[0] for r in rs[:2]], rs[2], events()
 
-    oks, third, got = run_vm(main)
+    oks, third, got = run(main)
     assert oks == ["ok", "ok"] and third == ("error", "max_children")
     assert got == [("start", "x-a"), ("start", "x-b")]
 
@@ -77,7 +68,7 @@ def test_restart_types_and_terminate_child():
         return got, n, ds.terminate_child(s, some), ds.terminate_child(s, some), \
             ds.count_children(s)["specs"]
 
-    got, n, r1, r2, n2 = run_vm(main)
+    got, n, r1, r2, n2 = run(main)
     assert sorted(got) == [("start", "p"), ("stop", "tr", "normal")]
     assert (n, r1, r2, n2) == (1, "ok", ("error", "not_found"), 0)
 
@@ -95,7 +86,7 @@ def test_intensity_three_in_five_seconds():
         vm.exit(ds.which_children(s)[0][1], "kill")
         return alive, vm.receive(("EXIT", s, ANY))[2]
 
-    assert run_vm(main) == (True, "shutdown")
+    assert run(main) == (True, "shutdown")
 
 
 def test_shutdown_stops_all_children_at_once():
@@ -110,7 +101,7 @@ def test_shutdown_stops_all_children_at_once():
         ds.stop(s, "shutdown")
         return vm.monotonic() - t0, sorted(e[1] for e in events())
 
-    took, stopped = run_vm(main)
+    took, stopped = run(main)
     assert took == pytest.approx(1.0, abs=0.1)  # in parallel: not 3 s
     assert stopped == ["a", "b", "c"]
 
@@ -129,7 +120,7 @@ def test_module_based_and_as_a_child_of_a_supervisor():
         r2 = ds.start_child(pool, spec("b", vm.self()))
         return r[0], r2, vm.whereis("named_pool") is not None
 
-    assert run_vm(main) == ("ok", ("error", "max_children"), True)
+    assert run(main) == ("ok", ("error", "max_children"), True)
 
 
 def test_bad_options_are_refused():
@@ -145,7 +136,7 @@ def test_bad_options_are_refused():
         ok, s = ds.start_link()
         return ds.start_child(s, {"start": "x"})
 
-    assert run_vm(main) == ("error", ("invalid_mfa", "x"))
+    assert run(main) == ("error", ("invalid_mfa", "x"))
 
 
 def test_failed_restart_is_retried(caplog):
@@ -168,4 +159,4 @@ def test_failed_restart_is_retried(caplog):
         vm.exit(ds.which_children(s)[0][1], "kill")
         return events(), Once.calls, ds.count_children(s)["active"]
 
-    assert run_vm(main) == ([("start", "r")], 3, 1)
+    assert run(main) == ([("start", "r")], 3, 1)

@@ -8,7 +8,7 @@ import pytest
 import vm
 from stdlib import gen_event as ge
 from stdlib import otp_sys
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -63,7 +63,7 @@ def test_start_forms_and_names():
         return (again == ("error", ("already_started", m)), mon[0], type(mon[1]),
                 linked in vm.process_info(vm.self(), "links"), got, ge.stop("events"))
 
-    assert run_vm(main) == (True, "ok", tuple, True, ["by name", "by (name, node)"], "ok")
+    assert run(main) == (True, "ok", tuple, True, ["by name", "by (name, node)"], "ok")
 
 
 def test_bad_input_is_refused_in_the_caller():
@@ -81,7 +81,7 @@ def test_bad_input_is_refused_in_the_caller():
             ge.start(hibernate_after=-1)
         return ge.which_handlers(m)
 
-    assert run_vm(main) == []
+    assert run(main) == []
 
 
 def test_handler_id_none_is_the_class():
@@ -90,7 +90,7 @@ def test_handler_id_none_is_the_class():
         ge.add_handler(m, (Recorder, None), vm.self())
         return ge.which_handlers(m), ge.call(m, Recorder, "who")[0]
 
-    assert run_vm(main) == ([Recorder], "state")
+    assert run(main) == ([Recorder], "state")
 
 
 def test_a_class_without_the_optional_callbacks():
@@ -104,7 +104,7 @@ def test_a_class_without_the_optional_callbacks():
         return got, call[0], call[1][0], call[1][1].exc_type, ge.which_handlers(m), \
             ge.delete_handler(m, Bare, None)
 
-    got, kind, tag, exc, left, deleted = run_vm(main)
+    got, kind, tag, exc, left, deleted = run(main)
     assert got == ("bare", "e") and (kind, tag, exc) == ("error", "EXIT", "AttributeError")
     assert left == [] and deleted == ("error", "module_not_found")
 
@@ -120,7 +120,7 @@ def test_hibernating_handlers_keep_working():
         ge.notify(m, "awake")
         return status, vm.receive(("event", ANY)), ge.which_handlers(m)
 
-    status, event, which = run_vm(main)
+    status, event, which = run(main)
     assert status == "waiting" and event == ("event", "awake")
     assert which == [(Recorder, 2), Recorder]
 
@@ -140,7 +140,7 @@ def test_otp_sys_state_status_replace_and_code_change():
         otp_sys.resume(m)
         return state, status[2], replaced, otp_sys.get_state(m)
 
-    state, module, replaced, after = run_vm(main)
+    state, module, replaced, after = run(main)
     assert [(c, i) for c, i, _ in state] == [(Recorder, "x"), (Recorder, False)]
     assert module == ("module", "gen_event")
     assert replaced[0][2] == "replaced" and replaced[1][2] == state[1][2]  # 1/0: unchanged
@@ -156,7 +156,7 @@ def test_crash_report_and_terminate_argument(caplog):
         r = ge.call(m, Recorder, "crash")
         return r, vm.receive(("terminate", ANY))[1]
 
-    r, term = run_vm(main)
+    r, term = run(main)
     assert r[0] == "error" and r[1][0] == "EXIT" and r[1][1].exc_type == "ValueError"
     assert term == ("error", r[1])
     reports = [rec.report for rec in caplog.records if hasattr(rec, "report")]
@@ -173,7 +173,7 @@ def test_killing_the_manager_reaches_supervising_callers_through_the_link():
         vm.exit(m, "kill")
         return vm.receive(("EXIT", m, ANY))[2]
 
-    assert run_vm(main) == "killed"
+    assert run(main) == "killed"
 
 
 def test_trace_prints_events(capsys):
@@ -184,7 +184,7 @@ def test_trace_prints_events(capsys):
         ge.call(m, Recorder, "q")
         ge.stop(m)
 
-    run_vm(main)
+    run(main)
     out = capsys.readouterr().out
     assert "traced got event 'hello'" in out and "got call 'q'" in out
 
@@ -197,7 +197,7 @@ def test_stop_with_a_reason_and_a_timeout():
         ge.stop(m, "shutdown", 1.0)
         return vm.receive(("terminate", ANY))[1], vm.receive(("DOWN", r, ANY, ANY, ANY))[4]
 
-    assert run_vm(main) == ("stop", "shutdown")
+    assert run(main) == ("stop", "shutdown")
 
 
 @pytest.mark.parametrize("heading, expected", [
@@ -212,5 +212,5 @@ def test_the_examples_in_docs_gen_event_run(heading, expected, capsys, caplog):
     from tests.stdlib.test_gen_requests import doc_example
 
     caplog.set_level(logging.CRITICAL, logger="beamlet.otp")
-    run_vm(doc_example("docs/gen_event.md", heading).main)
+    run(doc_example("docs/gen_event.md", heading).main)
     assert capsys.readouterr().out.splitlines() == expected

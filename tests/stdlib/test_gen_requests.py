@@ -6,7 +6,7 @@ import pytest
 
 import vm
 from stdlib import gen, gen_server, gen_statem, proc_lib
-from tests.conftest import run_vm
+from vm.testing import run
 from tests.stdlib.test_proc_lib_gen import DictRegistry, echo_server
 
 ANY = vm.ANY
@@ -33,7 +33,7 @@ def test_reply_goes_to_an_alias_and_leaves_nothing_behind():
         got = gen_server.receive_response(r)
         return got, vm.process_info(vm.self(), "monitors"), vm.receive(timeout=0)
 
-    assert run_vm(main) == (("reply", "ping"), [], vm.TIMEOUT)
+    assert run(main) == (("reply", "ping"), [], vm.TIMEOUT)
 
 
 def test_late_reply_after_receive_timeout_never_arrives():
@@ -44,7 +44,7 @@ def test_late_reply_after_receive_timeout_never_arrives():
         vm.sleep(2.0)
         return first, vm.receive(timeout=0), vm.is_process_alive(pid)
 
-    assert run_vm(main) == ("timeout", vm.TIMEOUT, True)
+    assert run(main) == ("timeout", vm.TIMEOUT, True)
 
 
 def test_wait_timeout_keeps_the_request_alive():
@@ -53,7 +53,7 @@ def test_wait_timeout_keeps_the_request_alive():
         r = gen_server.send_request(pid, "slow")
         return gen_server.wait_response(r, 0.1), gen_server.wait_response(r, 5.0)
 
-    assert run_vm(main) == ("timeout", ("reply", "slow-done"))
+    assert run(main) == ("timeout", ("reply", "slow-done"))
 
 
 def test_server_dying_before_replying():
@@ -62,7 +62,7 @@ def test_server_dying_before_replying():
         r = gen_server.send_request(pid, ("die", "bye"))
         return gen_server.wait_response(r), pid
 
-    (kind, (reason, server)), pid = run_vm(main)
+    (kind, (reason, server)), pid = run(main)
     assert (kind, reason, server) == ("error", "bye", pid)
 
 
@@ -78,7 +78,7 @@ def test_unknown_names_other_nodes_and_via_names():
         out.append(gen_server.receive_response(gen_server.send_request(name, "via!")))
         return out
 
-    nobody, other_node, no_via, via = run_vm(main)
+    nobody, other_node, no_via, via = run(main)
     assert nobody == ("error", ("noproc", "nobody"))
     assert other_node == ("error", (("nodedown", "other@host"), ("x", "other@host")))
     # a via registry object is not a term: the server shows as its repr
@@ -97,7 +97,7 @@ def test_collections_are_values():
         return (len(empty), len(one), len(two), taken[1], len(taken[2]), kept[1],
                 kept[2] is two)
 
-    assert run_vm(main) == (0, 1, 2, "A", 1, "B", True)
+    assert run(main) == (0, 1, 2, "A", 1, "B", True)
 
 
 def test_label_defaults_to_none_in_a_collection():
@@ -106,7 +106,7 @@ def test_label_defaults_to_none_in_a_collection():
         col = gen_server.send_request(pid, "x", reqids=gen_server.reqids_new())
         return gen_server.reqids_to_list(col)[0][1], gen_server.receive_response(col, None, True)
 
-    label, (resp, label2, rest) = run_vm(main)
+    label, (resp, label2, rest) = run(main)
     assert (label, resp, label2, rest) == (None, ("reply", "x"), None, {})
 
 
@@ -119,7 +119,7 @@ def test_receive_timeout_on_a_collection_drops_every_late_reply():
         vm.sleep(5.0)
         return r, vm.receive(timeout=0), vm.process_info(vm.self(), "monitors")
 
-    assert run_vm(main) == ("timeout", vm.TIMEOUT, [])
+    assert run(main) == ("timeout", vm.TIMEOUT, [])
 
 
 def test_bad_input_is_refused_with_a_message():
@@ -149,7 +149,7 @@ def test_bad_input_is_refused_with_a_message():
                 fn()
         return gen_server.receive_response(r, 1.0)
 
-    assert run_vm(main) == ("reply", "x")
+    assert run(main) == ("reply", "x")
 
 
 def test_abs_timeout_in_the_past_only_looks_at_the_mailbox():
@@ -159,7 +159,7 @@ def test_abs_timeout_in_the_past_only_looks_at_the_mailbox():
         return gen_server.wait_response(r, ("abs", vm.monotonic() - 10)), \
             gen_server.wait_response(r, ("abs", vm.monotonic() + 5))
 
-    assert run_vm(main) == ("timeout", ("reply", "slow-done"))
+    assert run(main) == ("timeout", ("reply", "slow-done"))
 
 
 def test_a_waiter_killed_while_waiting_leaves_no_trace():
@@ -176,7 +176,7 @@ def test_a_waiter_killed_while_waiting_leaves_no_trace():
         vm.sleep(2.0)
         return vm.is_process_alive(pid), len(gen._waiting)
 
-    assert run_vm(main) == (True, 0)
+    assert run(main) == (True, 0)
 
 
 def test_statem_requests_are_call_events():
@@ -205,7 +205,7 @@ def test_statem_requests_are_call_events():
             resp, label, col = r
             out.append((label, resp))
 
-    assert run_vm(main) == [(0, ("reply", ("idle", 0, 0))), (1, ("reply", ("idle", 1, 1))),
+    assert run(main) == [(0, ("reply", ("idle", 0, 0))), (1, ("reply", ("idle", 1, 1))),
                             (2, ("reply", ("idle", 2, 2)))]
 
 
@@ -228,5 +228,5 @@ def doc_example(path, heading):
 
 
 def test_fan_out_example_in_the_docs_runs(capsys):
-    run_vm(doc_example("docs/behaviours.md", "### Asynchronous requests").main)
+    run(doc_example("docs/behaviours.md", "### Asynchronous requests").main)
     assert capsys.readouterr().out.splitlines() == ["s0 reply 2", "s1 reply 4", "s2 reply 6"]

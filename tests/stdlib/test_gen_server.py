@@ -10,26 +10,10 @@ import pytest
 
 import vm
 from stdlib import gen_server, otp_sys, proc_lib
-from tests.conftest import run_vm
+from vm.testing import catch, drain, run
 from tests.stdlib.callbacks.servers import NoInfo, Redacting, Returns, Server
 
 ANY = vm.ANY
-
-
-def catch(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except vm.Exit as e:
-        return ("EXIT", e.reason)
-
-
-def drain(wait=0.0):
-    out = []
-    while True:
-        m = vm.receive(timeout=wait)
-        if m is vm.TIMEOUT:
-            return out
-        out.append(m)
 
 
 def down_reason(pid):
@@ -64,7 +48,7 @@ def test_init_results_map_to_start_results(init, expected, exit_reason):
         # OTP 26: the process is dead and its EXIT consumed when start returns
         return r, vm.is_process_alive(pid), drain()
 
-    out = run_vm(main)
+    out = run(main)
     if expected == "ok":
         assert out == ("ok", True)
     else:
@@ -78,7 +62,7 @@ def test_init_raising_returns_error_with_the_crash_and_logs_a_crash_report(caplo
         vm.process_flag("trap_exit", True)
         return gen_server.start_link(Returns, {"raise": "bad init"}), drain()
 
-    (tag, reason), rest = run_vm(main)
+    (tag, reason), rest = run(main)
     assert tag == "error" and reason.exc_type == "ValueError" and reason.message == "bad init"
     assert rest == []
     crash = [r.report for r in caplog.records if getattr(r, "report", {}).get("label")
@@ -90,7 +74,7 @@ def test_init_exit_gives_error_with_the_reason():
     def main():
         return gen_server.start(Returns, {"exit": "gone"})
 
-    assert run_vm(main) == ("error", "gone")
+    assert run(main) == ("error", "gone")
 
 
 def test_start_link_with_stop_kills_a_caller_that_does_not_trap():
@@ -103,7 +87,7 @@ def test_start_link_with_stop_kills_a_caller_that_does_not_trap():
         pid, ref = vm.spawn_monitor(starter)
         return vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
 
-    assert run_vm(main) == "boom"
+    assert run(main) == "boom"
 
 
 def test_named_start_already_started_and_name_free_after_failure():
@@ -113,7 +97,7 @@ def test_named_start_already_started_and_name_free_after_failure():
         gen_server.start(Returns, {"init": ("stop", "x")}, name="other")
         return pid, again, vm.whereis("srv") == pid, vm.whereis("other")
 
-    pid, again, registered, other = run_vm(main)
+    pid, again, registered, other = run(main)
     assert again == ("error", ("already_started", pid)) and registered and other is None
 
 
@@ -122,7 +106,7 @@ def test_start_timeout_kills_a_slow_init():
         r = gen_server.start(Returns, {"sleep": 10.0}, timeout=0.5)
         return r, len(vm.processes())
 
-    assert run_vm(main) == (("error", "timeout"), 1)
+    assert run(main) == (("error", "timeout"), 1)
 
 
 def test_start_monitor_returns_pid_and_monitor():
@@ -133,7 +117,7 @@ def test_start_monitor_returns_pid_and_monitor():
         failed = gen_server.start_monitor(Returns, {"init": ("stop", "no")})
         return down[3] == pid, down[4], failed, drain()
 
-    assert run_vm(main) == (True, "shutdown", ("error", "no"), [])
+    assert run(main) == (True, "shutdown", ("error", "no"), [])
 
 
 def test_start_refuses_bad_arguments_with_a_fix():
@@ -150,7 +134,7 @@ def test_start_refuses_bad_arguments_with_a_fix():
             gen_server.start(Server, {}, spawn_opts={"monitor": True})
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_initial_call_and_ancestors_are_recorded():
@@ -160,7 +144,7 @@ def test_initial_call_and_ancestors_are_recorded():
         d = dict(vm.process_info(pid, "dictionary"))
         return d["$initial_call"], d["$ancestors"]
 
-    initial, ancestors = run_vm(main)
+    initial, ancestors = run(main)
     assert initial == ("tests.stdlib.callbacks.servers", "Server.init", 1)
     assert ancestors == ["top"]
 
@@ -177,7 +161,7 @@ def test_call_cast_and_raw_wire_format():
         vm.send(pid, ("$gen_cast", ("set", "c", 3)))  # a raw cast is a cast
         return r1, gen_server.call(pid, "get")
 
-    assert run_vm(main) == ("ok", {"a": 1, "b": 2, "c": 3})
+    assert run(main) == ("ok", {"a": 1, "b": 2, "c": 3})
 
 
 def test_reply_later_from_another_callback():
@@ -185,7 +169,7 @@ def test_reply_later_from_another_callback():
         ok, pid = gen_server.start(Server, {})
         return gen_server.call(pid, ("later", 0.5))
 
-    assert run_vm(main) == "later"
+    assert run(main) == "later"
 
 
 def test_call_failure_reasons_are_otp_shaped():
@@ -204,7 +188,7 @@ def test_call_failure_reasons_are_otp_shaped():
         out.append(catch(gen_server.call, dead, "x"))
         return pid, dead, out
 
-    pid, dead, out = run_vm(main)
+    pid, dead, out = run(main)
     assert out == [
         ("EXIT", ("timeout", ("gen_server", "call", (pid, ("sleep", 10.0))))),
         ("EXIT", ("timeout", ("gen_server", "call", (pid, ("sleep", 10.0), 1.0)))),
@@ -222,7 +206,7 @@ def test_late_reply_after_timeout_is_dropped():
         vm.sleep(3.0)
         return r[1][0], drain()
 
-    assert run_vm(main) == ("timeout", [])
+    assert run(main) == ("timeout", [])
 
 
 def test_server_crash_mid_call_exits_caller_with_the_crash():
@@ -231,7 +215,7 @@ def test_server_crash_mid_call_exits_caller_with_the_crash():
         r = catch(gen_server.call, pid, ("do", "raise"))
         return r
 
-    tag, (reason, where) = run_vm(main)
+    tag, (reason, where) = run(main)
     assert tag == "EXIT" and reason.exc_type == "RuntimeError"
     assert where[:2] == ("gen_server", "call")
 
@@ -242,7 +226,7 @@ def test_call_with_unsupported_request_crashes_a_server_without_handle_call():
         r = catch(gen_server.call, pid, "x")
         return r[1][0].exc_type
 
-    assert run_vm(main) == "NotImplementedError"
+    assert run(main) == "NotImplementedError"
 
 
 def test_cast_to_nothing_is_ok():
@@ -250,7 +234,7 @@ def test_cast_to_nothing_is_ok():
         return (gen_server.cast("nobody", 1), gen_server.cast(("nobody", "nonode@nohost"), 1),
                 gen_server.cast(vm.spawn(lambda: None), 1))
 
-    assert run_vm(main) == ("ok", "ok", "ok")
+    assert run(main) == ("ok", "ok", "ok")
 
 
 def test_default_handle_info_logs_and_drops(caplog):
@@ -262,7 +246,7 @@ def test_default_handle_info_logs_and_drops(caplog):
         vm.sleep(0.1)
         return vm.is_process_alive(pid)
 
-    assert run_vm(main)
+    assert run(main)
     assert "Undefined handle_info" in caplog.text and "stray" in caplog.text
 
 
@@ -276,7 +260,7 @@ def test_multi_call_and_abcast_on_the_local_node():
         r4 = gen_server.abcast("mc", "hi")
         return r1, r2, r3, r4, vm.receive(("cast", ANY))
 
-    assert run_vm(main) == (
+    assert run(main) == (
         ([("nonode@nohost", "hello")], []),
         ([], ["nonode@nohost"]),
         ([("nonode@nohost", "hello")], ["other@host"]),
@@ -306,7 +290,7 @@ def test_timeout_action_fires_when_idle_and_is_restarted_by_messages():
         msgs.append(vm.receive(("info", ANY)))
         return msgs, vm.monotonic() - t0
 
-    msgs, elapsed = run_vm(main)
+    msgs, elapsed = run(main)
     assert msgs == [("cast", "poke"), ("info", "early"), vm.TIMEOUT, ("info", "timeout")]
 
 
@@ -316,7 +300,7 @@ def test_zero_timeout_fires_only_when_mailbox_empty():
         gen_server.call(pid, ("do", ("reply", "ok", "$S", 0)))
         return vm.receive(("info", ANY))
 
-    assert run_vm(main) == ("info", "timeout")
+    assert run(main) == ("info", "timeout")
 
 
 def test_continue_runs_before_queued_messages():
@@ -330,7 +314,7 @@ def test_continue_runs_before_queued_messages():
         vm.sleep(0.1)
         return drain()
 
-    assert run_vm(main) == [("continue", "c1"), ("info", "queued")]
+    assert run(main) == [("continue", "c1"), ("info", "queued")]
 
 
 def test_init_continue_runs_before_first_message():
@@ -343,7 +327,7 @@ def test_init_continue_runs_before_first_message():
         vm.sleep(0.1)
         return drain()
 
-    assert run_vm(main) == [("continue", "first"), ("info", "msg")]
+    assert run(main) == [("continue", "first"), ("info", "msg")]
 
 
 def test_timeout_is_restarted_by_system_messages():
@@ -357,7 +341,7 @@ def test_timeout_is_restarted_by_system_messages():
         vm.receive(("info", "timeout"))
         return vm.monotonic() - t0
 
-    assert run_vm(main) == pytest.approx(1.7, abs=0.01)  # not 1.0: the get_state restarted it
+    assert run(main) == pytest.approx(1.7, abs=0.01)  # not 1.0: the get_state restarted it
 
 
 def test_hibernate_action_and_wake_up():
@@ -367,7 +351,7 @@ def test_hibernate_action_and_wake_up():
         vm.sleep(0.1)
         return gen_server.call(pid, ("set", "k", 1)), gen_server.call(pid, "get")
 
-    assert run_vm(main) == ("ok", {"k": 1})
+    assert run(main) == ("ok", {"k": 1})
 
 
 def test_hibernate_after_keeps_state():
@@ -376,7 +360,7 @@ def test_hibernate_after_keeps_state():
         vm.sleep(2.0)
         return gen_server.call(pid, "get"), otp_sys.get_state(pid)
 
-    assert run_vm(main) == ({"n": 1}, {"n": 1})
+    assert run(main) == ({"n": 1}, {"n": 1})
 
 
 # ----------------------------------------------------------------------
@@ -399,7 +383,7 @@ def test_terminate_runs_for_stop_returns_crashes_and_bad_returns(result, reason)
         t = vm.receive(("terminate", ANY))
         return t[1], vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
 
-    assert run_vm(main) == (reason, reason)
+    assert run(main) == (reason, reason)
 
 
 def test_exit_reason_equals_terminate_reason():
@@ -409,7 +393,7 @@ def test_exit_reason_equals_terminate_reason():
         gen_server.cast(pid, ("do", ("stop", "bye", "$S")))
         return vm.receive(("terminate", ANY))[1], vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
 
-    assert run_vm(main) == ("bye", "bye")
+    assert run(main) == ("bye", "bye")
 
 
 def test_stop_reply_form_replies_after_terminate():
@@ -417,9 +401,9 @@ def test_stop_reply_form_replies_after_terminate():
         ok, pid = gen_server.start(Server, {"report": vm.self()})
         vm.receive(("init", ANY))
         r = gen_server.call(pid, ("do", ("stop", "normal", "bye", "$S")))
-        return r, drain(0.1)
+        return r, drain(timeout=0.1)
 
-    r, msgs = run_vm(main)
+    r, msgs = run(main)
     assert r == "bye" and msgs == [("terminate", "normal")]
 
 
@@ -428,7 +412,7 @@ def test_stop_without_reply_exits_caller_with_the_reason():
         ok, pid = gen_server.start(Server, {})
         return catch(gen_server.call, pid, ("do", ("stop", "done", "$S")))
 
-    reason = run_vm(main)
+    reason = run(main)
     assert reason[1][0] == "done"
 
 
@@ -446,10 +430,10 @@ def test_parent_exit_runs_terminate_only_when_trapping():
             ref = vm.monitor(srv)
             vm.exit(p, "shutdown")
             down = vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
-            results.append((down, drain(0.1)))
+            results.append((down, drain(timeout=0.1)))
         return results
 
-    assert run_vm(main) == [("shutdown", [("terminate", "shutdown")]), ("shutdown", [])]
+    assert run(main) == [("shutdown", [("terminate", "shutdown")]), ("shutdown", [])]
 
 
 def test_trapping_server_gets_parent_normal_exit_as_terminate():
@@ -463,7 +447,7 @@ def test_trapping_server_gets_parent_normal_exit_as_terminate():
         _, srv = vm.receive(("init", ANY))
         return vm.receive(("terminate", ANY)), down_reason(srv)
 
-    assert run_vm(main) == (("terminate", "normal"), "noproc")
+    assert run(main) == (("terminate", "normal"), "noproc")
 
 
 def test_stop_api():
@@ -474,7 +458,7 @@ def test_stop_api():
         return (r, vm.receive(("terminate", ANY)), catch(gen_server.stop, pid),
                 catch(gen_server.stop, "nobody"))
 
-    assert run_vm(main) == ("ok", ("terminate", ("shutdown", "x")), ("EXIT", "noproc"),
+    assert run(main) == ("ok", ("terminate", ("shutdown", "x")), ("EXIT", "noproc"),
                             ("EXIT", "noproc"))
 
 
@@ -491,7 +475,7 @@ def test_stop_timeout():
         def terminate(self, reason, state):
             vm.sleep(5.0)
 
-    assert run_vm(main) == ("EXIT", "timeout")
+    assert run(main) == ("EXIT", "timeout")
 
 
 def test_terminate_that_raises_becomes_the_exit_reason():
@@ -501,7 +485,7 @@ def test_terminate_that_raises_becomes_the_exit_reason():
         gen_server.cast(pid, ("do", ("stop", "normal", "$S")))
         return vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
 
-    reason = run_vm(main)
+    reason = run(main)
     assert reason.exc_type == "KeyError"
 
 
@@ -521,7 +505,7 @@ def test_crash_report_has_last_message_formatted_state_reason_and_client(caplog)
         catch(gen_server.call, "vault", ("do", "raise"))
         return vm.self()
 
-    me = run_vm(main)
+    me = run(main)
     rep = _reports(caplog, "gen_server_terminate")
     assert len(rep) == 1
     rep = rep[0]
@@ -543,7 +527,7 @@ def test_quiet_reasons_produce_no_report(caplog, reason):
         ok, pid = gen_server.start(Server, {})
         gen_server.stop(pid, reason)
 
-    run_vm(main)
+    run(main)
     assert _reports(caplog, "gen_server_terminate") == []
     assert _reports(caplog, "crash_report") == []
 
@@ -562,7 +546,7 @@ def test_enter_loop_turns_a_proc_lib_process_into_a_server():
         ok, pid = proc_lib.start(body)
         return gen_server.call("entered", "get")
 
-    assert run_vm(main) == {"entered": True}
+    assert run(main) == {"entered": True}
 
 
 def test_enter_loop_refuses_plain_processes_and_unregistered_names():
@@ -578,7 +562,7 @@ def test_enter_loop_refuses_plain_processes_and_unregistered_names():
         r2 = vm.receive(("DOWN", r[1], ANY, ANY, ANY))[4]
         return r1, r2
 
-    assert run_vm(main) == ("process_was_not_started_by_proc_lib", "process_not_registered")
+    assert run(main) == ("process_was_not_started_by_proc_lib", "process_not_registered")
 
 
 class Registry:
@@ -614,7 +598,7 @@ def test_via_names_and_cleanup_on_init_failure():
         failed = gen_server.start(Returns, {"init": ("stop", "x")}, name=("via", Registry, "b"))
         return state, failed, sorted(Registry.names)
 
-    assert run_vm(main) == ({"v": 1, "w": 2}, ("error", "x"), ["a"])
+    assert run(main) == ({"v": 1, "w": 2}, ("error", "x"), ["a"])
 
 
 def test_class_conveniences_and_child_spec():
@@ -623,7 +607,7 @@ def test_class_conveniences_and_child_spec():
         spec = Server.child_spec({"k": 2})
         return gen_server.call("conv", "get"), spec["id"] is Server, spec["start"][1]
 
-    assert run_vm(main) == ({"k": 1}, True, ({"k": 2},))
+    assert run(main) == ({"k": 1}, True, ({"k": 2},))
 
 
 def test_kv_store_example_runs(capsys):
@@ -635,6 +619,6 @@ def test_kv_store_example_runs(capsys):
                                                   os.path.join(root, "examples", "kv_store.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    run_vm(module.main)
+    run(module.main)
     out = capsys.readouterr().out
     assert "get colour: green" in out and "kv: stopping (normal) with 1 keys" in out

@@ -12,7 +12,7 @@ import pytest
 import vm
 from stdlib import gen_statem as gs
 from stdlib import otp_sys
-from tests.conftest import run_vm
+from vm.testing import catch, drain, run
 from tests.stdlib.statem_callbacks.door import CodeLock
 from tests.stdlib.statem_callbacks.scripted import Scripted, keep
 
@@ -21,21 +21,9 @@ OK = ("ok", "s0", "d")
 
 
 def collect(wait=0.3):
-    out = []
-    while True:
-        m = vm.receive(timeout=wait)
-        if m is vm.TIMEOUT:
-            return out
-        if type(m) is tuple and m[0] == "EXIT":
-            m = ("EXIT", m[2])
-        out.append(m)
-
-
-def catch(fn, *args):
-    try:
-        return fn(*args)
-    except vm.Exit as e:
-        return ("EXIT", e.reason)
+    """The trace: every message until none came for `wait` s, EXITs without their pid."""
+    return [("EXIT", m[2]) if type(m) is tuple and m[0] == "EXIT" else m
+            for m in drain(timeout=wait)]
 
 
 def q(init_result, fn=keep, then=None, mode=None):
@@ -46,7 +34,7 @@ def q(init_result, fn=keep, then=None, mode=None):
         res = then(r[1]) if (then is not None and type(r) is tuple and r[0] == "ok") else None
         vm.sleep(0.2)
         return r, res, collect()
-    return run_vm(main)
+    return run(main)
 
 
 def trace(init_result, fn=keep, then=None, mode=None):
@@ -86,7 +74,7 @@ def test_init_failure_exit_reasons_reach_a_linked_starter():
         return out
 
     # a starter that does not trap exits dies with a non-normal init exit, as in OTP
-    assert run_vm(main) == ["normal", "why", ("bad_return_from_init", "garbage"), "normal"]
+    assert run(main) == ["normal", "why", ("bad_return_from_init", "garbage"), "normal"]
 
 
 def test_start_returns_after_init_and_exit_is_consumed():
@@ -95,7 +83,7 @@ def test_start_returns_after_init_and_exit_is_consumed():
         r = gs.start_link(Scripted, (vm.self(), keep, ("stop", "x"), None))
         return r, vm.flush()
 
-    assert run_vm(main) == (("error", "x"), [])
+    assert run(main) == (("error", "x"), [])
 
 
 class Crashy(gs.GenStatem):
@@ -117,7 +105,7 @@ def test_init_crash_gives_error_with_crash_and_logs_report(caplog):
         return r, vm.flush()
 
     with caplog.at_level(logging.ERROR, logger="beamlet.otp"):
-        (tag, reason), msgs = run_vm(main)
+        (tag, reason), msgs = run(main)
     assert tag == "error" and isinstance(reason, vm.Crash) and reason.exc_type == "ValueError"
     assert msgs == []
     labels = [r.report["label"] for r in caplog.records if hasattr(r, "report")]
@@ -128,7 +116,7 @@ def test_init_timeout_kills_the_process():
     def main():
         return gs.start(Crashy, "slow", timeout=1.0), len(vm.processes())
 
-    assert run_vm(main) == (("error", "timeout"), 1)
+    assert run(main) == (("error", "timeout"), 1)
 
 
 def test_names_and_already_started():
@@ -138,7 +126,7 @@ def test_names_and_already_started():
         length = gs.call("door", "code_length")
         return pid == vm.whereis("door"), again == ("error", ("already_started", pid)), length
 
-    assert run_vm(main) == (True, True, 3)
+    assert run(main) == (True, True, 3)
 
 
 def test_name_is_released_when_init_fails():
@@ -146,7 +134,7 @@ def test_name_is_released_when_init_fails():
         r = gs.start(Scripted, (vm.self(), keep, ("stop", "x"), None), name="m")
         return r, vm.whereis("m")
 
-    assert run_vm(main) == (("error", "x"), None)
+    assert run(main) == (("error", "x"), None)
 
 
 def test_start_monitor():
@@ -157,7 +145,7 @@ def test_start_monitor():
         failed = gs.start_monitor(Scripted, (vm.self(), keep, ("stop", "no"), None))
         return ok, down[4], failed, vm.flush()
 
-    assert run_vm(main) == ("ok", "shutdown", ("error", "no"), [])
+    assert run(main) == ("ok", "shutdown", ("error", "no"), [])
 
 
 def test_bad_module_argument_is_refused():
@@ -170,7 +158,7 @@ def test_bad_module_argument_is_refused():
             gs.start(CodeLock, "1", hibernate_after=-1)
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_bad_callback_mode_stops_after_start():
@@ -200,7 +188,7 @@ def test_code_lock_opens_and_relocks_by_state_timeout():
         states.append(otp_sys.get_state(pid)[1]["buttons"])
         return states
 
-    opened, still, relocked, cleared = run_vm(main)
+    opened, still, relocked, cleared = run(main)
     assert opened[0] == "open" and opened[1]["buttons"] == []
     assert still == "open"
     assert relocked[0] == "locked" and relocked[1]["buttons"] == ["7"]
@@ -221,7 +209,7 @@ def test_state_functions_missing_state_crashes_with_a_clear_error():
         gs.cast(pid, "x")
         return vm.receive(("EXIT", pid, ANY))[2]
 
-    reason = run_vm(main)
+    reason = run(main)
     assert reason.exc_type == "AttributeError" and "def nowhere(self" in reason.message
 
 
@@ -241,7 +229,7 @@ def _exit_reason_in_state(state):
         gs.cast(pid, "x")
         return vm.receive(("EXIT", pid, ANY))[2]
 
-    return run_vm(main)
+    return run(main)
 
 
 def test_state_functions_refuses_callback_names_as_states():
@@ -493,7 +481,7 @@ def test_stop_atom_and_stop_with_new_data():
         gs.cast(pid, "go")
         return vm.receive(("terminate", ANY, ANY, ANY)), vm.receive(("EXIT", pid, ANY))[2]
 
-    assert run_vm(main) == (("terminate", ("shutdown", "x"), "s0", "newdata"), ("shutdown", "x"))
+    assert run(main) == (("terminate", ("shutdown", "x"), "s0", "newdata"), ("shutdown", "x"))
 
 
 def test_crash_calls_terminate_with_the_crash():
@@ -622,7 +610,7 @@ def test_repeat_state_with_reply_reruns_enter():
         r = then(pid)
         return r, collect()
 
-    r, msgs = run_vm(main)
+    r, msgs = run(main)
     assert r == "ok"
     assert msgs == [("ev", "enter", "s0", "s0"), ("enter_data", "s0", "s0", 0),
                     ("ev", ("call", "from"), "go", "s0"), ("ev", "enter", "s0", "s0"),
@@ -790,7 +778,7 @@ def test_hibernate_after_idle_time():
         vm.sleep(5)
         return a, gs.call(pid, "x"), gs.call(pid, "x")
 
-    assert run_vm(main) == (0, 1, 2)
+    assert run(main) == (0, 1, 2)
 
 
 class Second(gs.GenStatem):
@@ -838,7 +826,7 @@ def test_enter_loop_turns_a_proc_lib_process_into_a_machine():
         proc_lib.start_link(unregistered)
         return r, length, vm.receive(("EXIT", ANY, ANY))[2]
 
-    assert run_vm(main) == ("ready", 2, "process_not_registered")
+    assert run(main) == ("ready", 2, "process_not_registered")
 
 
 # ----------------------------------------------------------------------
@@ -879,7 +867,7 @@ def _crash(how, msg):
         gs.cast(pid, "early")
         gs.cast(pid, msg)
         return vm.receive(("EXIT", pid, ANY))[2]
-    return run_vm(main)
+    return run(main)
 
 
 def _reports(caplog, label):
@@ -922,7 +910,7 @@ def test_quiet_reasons_are_not_reported(caplog):
         return True
 
     with caplog.at_level(logging.DEBUG, logger="beamlet.otp"):
-        assert run_vm(main)
+        assert run(main)
     assert _reports(caplog, "gen_statem_terminate") == []
     assert _reports(caplog, "crash_report") == []
 
@@ -933,7 +921,7 @@ def test_client_of_a_crashing_call_is_reported(caplog):
         return catch(gs.call, pid, "crash")
 
     with caplog.at_level(logging.ERROR, logger="beamlet.otp"):
-        r = run_vm(main)
+        r = run(main)
     assert r[1][0].exc_type == "KeyError"
     [rep] = _reports(caplog, "gen_statem_terminate")
     assert rep["client"][0] is not None and rep["last_message"][1] == "crash"
@@ -946,7 +934,7 @@ def test_stop_errors_and_cast_to_nobody():
         return r
 
     # OTP: gen_statem:stop of a dead machine exits with the bare atom noproc
-    assert run_vm(main) == ["ok", "ok", ("EXIT", "noproc")]
+    assert run(main) == ["ok", "ok", ("EXIT", "noproc")]
 
 
 # ----------------------------------------------------------------------
@@ -963,7 +951,7 @@ def test_sys_get_state_replace_state_and_status():
         status = otp_sys.get_status("door")
         return state, new[0], bad, status
 
-    state, new, bad, status = run_vm(main)
+    state, new, bad, status = run(main)
     assert state == ("locked", {"code": "12", "length": 2, "buttons": ["1"], "open_time": 10.0})
     assert new == "open"
     assert bad[1][0][0] == "callback_failed"
@@ -1023,7 +1011,7 @@ def test_sys_trace_and_log_read_like_otp(capsys):
         gs.stop(pid)
         return log
 
-    tag, events = run_vm(main)
+    tag, events = run(main)
     assert tag == "ok"
     # the log keeps the last 10 events, as OTP's default
     assert [e[0] for e in events] == ["in", "consume", "in", "out", "postpone", "start_timer",
@@ -1045,7 +1033,7 @@ def test_sys_statistics_count_events():
             gs.call(pid, "code_length")
         return otp_sys.statistics(pid, "get")
 
-    ok, stats = run_vm(main)
+    ok, stats = run(main)
     assert (stats["messages_in"], stats["messages_out"]) == (3, 3)
 
 
@@ -1062,7 +1050,7 @@ def test_sys_change_code_while_suspended():
         otp_sys.resume(pid)
         return r, otp_sys.get_state(pid)[1]["vsn"]
 
-    assert run_vm(main) == ("ok", (1, "x"))
+    assert run(main) == ("ok", (1, "x"))
 
 
 def test_classmethod_conveniences_and_child_spec():
@@ -1070,7 +1058,7 @@ def test_classmethod_conveniences_and_child_spec():
         ok, pid = CodeLock.start_link("123", name="door")
         return gs.call("door", "code_length"), CodeLock.child_spec("9")
 
-    length, spec = run_vm(main)
+    length, spec = run(main)
     assert length == 3
     assert spec["id"] is CodeLock and spec["start"][1] == ("9",)
 
@@ -1091,7 +1079,7 @@ def test_a_machine_under_a_supervisor_is_restarted():
         [(_, pid2, _, _)] = supervisor.which_children(sup)
         return cid is CodeLock, kind, pid2 != pid, gs.call(pid2, "code_length")
 
-    assert run_vm(main) == (True, "worker", True, 2)
+    assert run(main) == (True, "worker", True, 2)
 
 
 def test_reply_forms():

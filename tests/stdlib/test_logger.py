@@ -6,7 +6,7 @@ import pytest
 
 import vm
 from stdlib import gen_event, gen_server, logger, supervisor
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -35,7 +35,7 @@ def test_the_default_handler_is_python_logging(caplog):
         crash_one_server()
         return ids
 
-    assert run_vm(main) == ["default"]
+    assert run(main) == ["default"]
     labels = [r.report["label"] for r in caplog.records if hasattr(r, "report")]
     assert labels == ["gen_server_terminate", "crash_report"]
 
@@ -53,7 +53,7 @@ def test_a_handler_gets_every_report_as_an_event(caplog):
         crash_one_server()
         return logger.get_handler_config("mine")[1]["tag"]
 
-    assert run_vm(main) == "t"
+    assert run(main) == "t"
     assert [(lvl, label, tag) for lvl, label, _pid, _l, tag in seen] == [
         ("error", "gen_server_terminate", "t"), ("error", "crash_report", "t")]
     assert all(isinstance(pid, vm.Pid) for _, _, pid, _, _ in seen)
@@ -80,7 +80,7 @@ def test_levels_filter_per_handler_and_primary():
         logger.log("emergency", "nobody hears this")
         return allowed, logger.get_primary_config()
 
-    assert run_vm(main) == (False, {"level": "none"})
+    assert run(main) == (False, {"level": "none"})
     assert seen == [("all", "info", "an info"), ("all", "error", "an error"),
                     ("errors", "error", "an error")]
 
@@ -94,7 +94,7 @@ def test_removing_the_default_handler_silences_python_logging(caplog):
         crash_one_server()
         return allowed, logger.remove_handler("default")
 
-    assert run_vm(main) == (False, ("error", ("not_found", "default")))
+    assert run(main) == (False, ("error", ("not_found", "default")))
     assert not caplog.records
 
 
@@ -109,7 +109,7 @@ def test_a_crashing_handler_is_removed_and_the_logging_process_lives(caplog):
         crash_one_server()
         return logger.get_handler_ids()
 
-    assert run_vm(main) == ["default"]
+    assert run(main) == ["default"]
     assert "handler 'broken' crashed and was removed" in caplog.text
 
 
@@ -136,7 +136,7 @@ def test_handler_configuration_errors():
             logger.log("loud", "x")
         return out
 
-    assert run_vm(main) == [("error", ("already_exist", "default")), ("error", "no thanks"),
+    assert run(main) == [("error", ("already_exist", "default")), ("error", "no thanks"),
                             ("error", ("not_found", "nope")), ("error", ("not_found", "nope"))]
 
 
@@ -145,8 +145,8 @@ def test_each_node_has_its_own_handlers():
         logger.add_handler("only_here", lambda e, c: None)
         return logger.get_handler_ids()
 
-    assert run_vm(first) == ["default", "only_here"]
-    assert run_vm(logger.get_handler_ids) == ["default"]
+    assert run(first) == ["default", "only_here"]
+    assert run(logger.get_handler_ids) == ["default"]
 
 
 class Collect(gen_event.Handler):
@@ -177,7 +177,7 @@ def test_report_handlers_on_a_gen_event_manager(caplog):
         deleted = logger.delete_report_handler(Collect)
         return added, seen, deleted, gen_event.which_handlers(logger.EVENT_MANAGER)
 
-    added, seen, deleted, left = run_vm(main)
+    added, seen, deleted, left = run(main)
     assert added == "ok" and deleted is None and left == []
     labels = [s[2] for s in seen]
     assert labels[:3] == ["progress", "gen_server_terminate", "crash_report"]

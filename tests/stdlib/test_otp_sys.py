@@ -5,17 +5,10 @@ import pytest
 
 import vm
 from stdlib import gen_server, otp_sys, proc_lib
-from tests.conftest import run_vm
+from vm.testing import catch, run
 from tests.stdlib.callbacks.servers import Redacting, Server, Upgrade
 
 ANY = vm.ANY
-
-
-def catch(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except vm.Exit as e:
-        return ("EXIT", e.reason)
 
 
 def test_get_state_and_replace_state():
@@ -25,7 +18,7 @@ def test_get_state_and_replace_state():
         new = otp_sys.replace_state(pid, lambda s: {**s, "n": s["n"] + 1})
         return before, new, gen_server.call(pid, "get")
 
-    assert run_vm(main) == ({"n": 1}, {"n": 2}, {"n": 2})
+    assert run(main) == ({"n": 1}, {"n": 2}, {"n": 2})
 
 
 def test_replace_state_that_raises_leaves_state_and_exits_caller():
@@ -34,7 +27,7 @@ def test_replace_state_that_raises_leaves_state_and_exits_caller():
         r = catch(otp_sys.replace_state, pid, lambda s: 1 / 0)
         return r, otp_sys.get_state(pid), vm.is_process_alive(pid)
 
-    (tag, (reason, where)), state, alive = run_vm(main)
+    (tag, (reason, where)), state, alive = run(main)
     assert tag == "EXIT" and reason[0] == "callback_failed"
     assert reason[1] == ("gen_server", "system_replace_state")
     assert reason[2][0] == "error" and reason[2][1].exc_type == "ZeroDivisionError"
@@ -51,7 +44,7 @@ def test_failures_name_sys_and_the_arity():
         return (catch(otp_sys.get_state, "nobody"), catch(otp_sys.get_state, "nobody", 1.0),
                 slow[1][0])
 
-    assert run_vm(main) == (("EXIT", ("noproc", ("sys", "get_state", ("nobody",)))),
+    assert run(main) == (("EXIT", ("noproc", ("sys", "get_state", ("nobody",)))),
                             ("EXIT", ("noproc", ("sys", "get_state", ("nobody", 1.0)))),
                             "timeout")
 
@@ -62,7 +55,7 @@ def test_get_status_shape_and_format_status():
         ok, pid = gen_server.start_link(Redacting, {"secret": "s", "k": 1}, name="st")
         return pid, vm.self(), otp_sys.get_status("st")
 
-    pid, me, status = run_vm(main)
+    pid, me, status = run(main)
     tag, spid, module, items = status
     assert (tag, spid, module) == ("status", pid, ("module", "gen_server"))
     pdict, sys_state, parent, debug, misc = items
@@ -88,7 +81,7 @@ def test_suspend_queues_normal_messages_until_resume():
         late = vm.receive(("cast", ANY), timeout=0.5)
         return status, "report" in state, early, late
 
-    assert run_vm(main) == ("suspended", True, vm.TIMEOUT, ("cast", "while-suspended"))
+    assert run(main) == ("suspended", True, vm.TIMEOUT, ("cast", "while-suspended"))
 
 
 def test_terminate_runs_the_terminate_callback_and_waits():
@@ -98,7 +91,7 @@ def test_terminate_runs_the_terminate_callback_and_waits():
         r = otp_sys.terminate(pid, "shutdown")
         return r, vm.is_process_alive(pid), vm.receive(("terminate", ANY), timeout=0)
 
-    assert run_vm(main) == ("ok", False, ("terminate", "shutdown"))
+    assert run(main) == ("ok", False, ("terminate", "shutdown"))
 
 
 def test_terminate_while_suspended():
@@ -109,7 +102,7 @@ def test_terminate_while_suspended():
         otp_sys.terminate(pid, "normal")
         return vm.receive(("terminate", ANY), timeout=0)
 
-    assert run_vm(main) == ("terminate", "normal")
+    assert run(main) == ("terminate", "normal")
 
 
 def test_trace_prints_dbg_lines(capsys):
@@ -124,7 +117,7 @@ def test_trace_prints_dbg_lines(capsys):
         gen_server.call("tr", "quiet")
         return vm.self()
 
-    me = run_vm(main)
+    me = run(main)
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         f"*DBG* tr got call ('set', 'a', 1) from {me}",
@@ -147,7 +140,7 @@ def test_log_keeps_the_last_n_events():
         otp_sys.log(pid, False)
         return events, otp_sys.log(pid, "get")
 
-    (ok, events), after = run_vm(main)
+    (ok, events), after = run(main)
     assert ok == "ok" and len(events) == 3
     assert events[0] == ("noreply", {"a": 1})
     assert events[1][0] == "in" and events[1][1][0] == "$gen_call"
@@ -162,7 +155,7 @@ def test_log_print(capsys):
         gen_server.cast("lp", ("set", "a", 1))
         return otp_sys.log("lp", "print")
 
-    assert run_vm(main) == "ok"
+    assert run(main) == "ok"
     out = capsys.readouterr().out
     assert "*DBG* lp got cast ('set', 'a', 1)" in out and "*DBG* lp new state {'a': 1}" in out
 
@@ -179,7 +172,7 @@ def test_statistics_counts_messages():
         otp_sys.statistics(pid, False)
         return none, stats, otp_sys.statistics(pid, "get")
 
-    none, stats, off = run_vm(main)
+    none, stats, off = run(main)
     assert none == off == ("ok", "no_statistics")
     assert (stats["messages_in"], stats["messages_out"]) == (3, 2)
     assert stats["reductions"] > 0 and stats["current_time"] >= stats["start_time"]
@@ -195,7 +188,7 @@ def test_debug_options_at_start_and_no_debug(capsys):
         gen_server.call("d", "y")
         return [k for k, _ in status_debug], otp_sys.log("d", "get")
 
-    keys, log = run_vm(main)
+    keys, log = run(main)
     assert keys == ["trace", "log", "statistics"] and log == ("ok", [])
     assert capsys.readouterr().out.count("*DBG*") == 2
 
@@ -210,7 +203,7 @@ def test_change_code_only_while_suspended():
         otp_sys.resume(pid)
         return running, ok1, failed, gen_server.call(pid, "get")
 
-    running, ok1, failed, state = run_vm(main)
+    running, ok1, failed, state = run(main)
     assert running == ("error", ("unknown_system_msg", ("change_code", Upgrade, "1", "x")))
     assert ok1 == "ok" and failed == ("error", "cannot") and state == ("1", "s", "x")
 
@@ -224,7 +217,7 @@ def test_bad_flags_are_refused_in_the_caller():
             otp_sys.replace_state("whatever", 42)
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 class Plain(otp_sys.SystemHooks):
@@ -281,7 +274,7 @@ def test_handle_system_msg_serves_any_loop():
         r = otp_sys.terminate(pid, "shutdown")
         return state, status[2], status[3][4], log, r
 
-    assert run_vm(main) == (2, ("module", "counter_loop"), [("data", [("Counter", 20)])],
+    assert run(main) == (2, ("module", "counter_loop"), [("data", [("Counter", 20)])],
                             ("ok", [("in", ("inc",))]), "ok")
 
 
@@ -298,4 +291,4 @@ def test_unsendable_state_is_an_error_not_a_crash():
         r = catch(otp_sys.get_state, pid)
         return r[1][0][0], gen_server.call(pid, "ping")
 
-    assert run_vm(main) == ("unsendable", "alive")
+    assert run(main) == ("unsendable", "alive")

@@ -4,7 +4,7 @@ import pytest
 
 import vm
 from stdlib import persistent_term as pt
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def test_put_get_erase_info():
@@ -19,7 +19,7 @@ def test_put_get_erase_info():
         return got, default, str(e.value), info, pt.erase("n"), pt.erase("n"), \
             sorted(map(repr, pt.get()))
 
-    got, default, msg, info, erased, again, pairs = run_vm(main)
+    got, default, msg, info, erased, again, pairs = run(main)
     assert got == {"retries": 3} and default == "fallback"
     assert "no term is stored under 'missing'" in msg
     assert info["count"] == 2 and info["memory"] > 0
@@ -34,7 +34,7 @@ def test_keys_are_exact():
         pt.put(True, "true")
         return pt.get(1), pt.get(1.0), pt.get(True), pt.info()["count"]
 
-    assert run_vm(main) == ("int", "float", "true", 3)
+    assert run(main) == ("int", "float", "true", 3)
 
 
 def test_values_are_copies_and_immutable_ones_are_shared():
@@ -48,7 +48,7 @@ def test_values_are_copies_and_immutable_ones_are_shared():
         pt.put("tuple", frozen)
         return pt.get("list"), pt.get("tuple") is frozen, pt.get("tuple") is pt.get("tuple")
 
-    assert run_vm(main) == (["a"], True, True)
+    assert run(main) == (["a"], True, True)
 
 
 def test_every_process_of_the_node_sees_the_same_store_and_nodes_are_apart():
@@ -58,8 +58,8 @@ def test_every_process_of_the_node_sees_the_same_store_and_nodes_are_apart():
         vm.spawn(lambda: vm.send(me, pt.get("k")))
         return vm.receive()
 
-    assert run_vm(main) == "v"
-    assert run_vm(lambda: pt.get("k", None)) is None
+    assert run(main) == "v"
+    assert run(lambda: pt.get("k", None)) is None
 
 
 def test_outside_a_process():

@@ -5,7 +5,7 @@ import pytest
 
 import vm
 from stdlib import pg
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -32,7 +32,7 @@ def test_join_leave_and_reads():
                 pg.get_members("crew"), pg.which_groups(), pg.which_local_groups())
 
     a, b, members, local, groups, left, once, not_joined, empty, which, which_local = \
-        run_vm(main)
+        run(main)
     assert members == [b, a, a] and local == members
     assert groups == sorted([repr("crew"), repr(("team", 1))])
     assert left == "ok" and once == [b, a] and not_joined == "not_joined"
@@ -51,7 +51,7 @@ def test_members_leave_when_they_die_as_many_times_as_they_joined():
         notes = [vm.receive((ref, ANY, "g", ANY)) for _ in range(4)]
         return a, ref, members, notes, pg.get_members("g"), pg.which_groups()
 
-    a, ref, members, notes, now, groups = run_vm(main)
+    a, ref, members, notes, now, groups = run(main)
     assert members == []
     assert notes == [(ref, "join", "g", [a])] * 2 + [(ref, "leave", "g", [a])] * 2
     assert now == [] and groups == []
@@ -73,7 +73,7 @@ def test_monitor_scope_sees_every_group_and_demonitor_flushes():
         leftover = vm.flush()
         return a, b, ref, groups, first, second, done, leftover, pg.demonitor(ref, scope="sc")
 
-    a, b, ref, groups, first, second, done, leftover, again = run_vm(main)
+    a, b, ref, groups, first, second, done, leftover, again = run(main)
     assert groups == {"g1": [a]}
     assert first == (ref, "join", "g2", [a, b]) and second == (ref, "leave", "g1", [a])
     assert done == "ok" and leftover == [] and again is False
@@ -96,7 +96,7 @@ def test_scopes_are_independent_and_a_subscriber_death_is_cleaned_up():
         state = vm.process_info(vm.whereis("pg"), "status")
         return pg.get_members("g", "other"), len(pg.get_members("g")), state
 
-    assert run_vm(main) == ([], 2, "waiting")
+    assert run(main) == ([], 2, "waiting")
 
 
 def test_errors():
@@ -117,7 +117,7 @@ def test_errors():
         again = pg.start_link()
         return msgs, again[0], again[1][0], pg.get_members("g", "not_started")
 
-    msgs, err, already, none = run_vm(main)
+    msgs, err, already, none = run(main)
     assert "is not a local pid" in msgs[0] and "'x' is not a local pid" in msgs[1]
     assert "must be hashable" in msgs[2] and "a scope is named by a str" in msgs[3]
     assert msgs[4] == "noproc" and (err, already, none) == ("error", "already_started", [])
@@ -132,4 +132,4 @@ def test_a_dead_pid_joins_and_leaves_at_once():
         pg.join("g", dead)
         return [vm.receive((ref, ANY, ANY, ANY))[1] for _ in range(2)], pg.get_members("g")
 
-    assert run_vm(main) == (["join", "leave"], [])
+    assert run(main) == (["join", "leave"], [])

@@ -6,7 +6,7 @@ import pytest
 
 import vm
 from stdlib import gen, proc_lib
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -34,7 +34,7 @@ def test_start_link_returns_init_ack_and_records_ancestry():
         d = dict(vm.process_info(pid, "dictionary"))
         return ok, d["$ancestors"], d["$initial_call"][1], vm.process_info(pid, "links") == [vm.self()]
 
-    ok, ancestors, initial, linked = run_vm(main)
+    ok, ancestors, initial, linked = run(main)
     assert (ok, ancestors, linked) == ("ok", ["top"], True)
     assert initial.endswith("echo_server")
 
@@ -45,7 +45,7 @@ def test_start_returns_error_when_child_dies_and_no_stray_exit():
         r = proc_lib.start_link(lambda: vm.exit("bad_init"))
         return r, vm.flush()
 
-    assert run_vm(main) == (("error", "bad_init"), [])
+    assert run(main) == (("error", "bad_init"), [])
 
 
 def test_start_timeout_kills_the_child():
@@ -53,7 +53,7 @@ def test_start_timeout_kills_the_child():
         r = proc_lib.start(lambda: vm.sleep(10), timeout=0.1)
         return r, len(vm.processes())
 
-    assert run_vm(main) == (("error", "timeout"), 1)
+    assert run(main) == (("error", "timeout"), 1)
 
 
 def test_init_fail_returns_value_after_death():
@@ -65,7 +65,7 @@ def test_init_fail_returns_value_after_death():
         r = proc_lib.start_link(child)
         return r, vm.flush()
 
-    assert run_vm(main) == (("error", "nope"), [])
+    assert run(main) == (("error", "nope"), [])
 
 
 def test_start_rejects_monitor_in_spawn_opts():
@@ -74,7 +74,7 @@ def test_start_rejects_monitor_in_spawn_opts():
             proc_lib.start(echo_server, None, spawn_opts={"monitor": True})
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_crash_report_logged_for_errors_not_for_shutdown(caplog):
@@ -87,7 +87,7 @@ def test_crash_report_logged_for_errors_not_for_shutdown(caplog):
         vm.sleep(0.1)
         return True
 
-    run_vm(main)
+    run(main)
     reports = [r.report for r in caplog.records if hasattr(r, "report")]
     assert len(reports) == 1
     rep = reports[0]
@@ -119,7 +119,7 @@ def test_call_reply_and_failure_modes():
         results.append(vm.flush())  # the late "slow-done" reply was dropped
         return results
 
-    assert run_vm(main) == ["hi", "timeout", "boom", ("noproc", ("m", "f", ())), "calling_self", []]
+    assert run(main) == ["hi", "timeout", "boom", ("noproc", ("m", "f", ())), "calling_self", []]
 
 
 def test_named_start_and_already_started():
@@ -128,7 +128,7 @@ def test_named_start_and_already_started():
         r2 = gen.start(lambda name: echo_server(name), False, "echo", ())
         return r1, r2, vm.whereis("echo")
 
-    (ok, pid), r2, where = run_vm(main)
+    (ok, pid), r2, where = run(main)
     assert ok == "ok" and where == pid and r2 == ("error", ("already_started", pid))
 
 
@@ -166,7 +166,7 @@ def test_via_names():
         reply = gen.call(name, "$gen_call", "via!", 1.0, ("m", "f", ()))
         return reply, gen.whereis(name) == pid
 
-    assert run_vm(main) == ("via!", True)
+    assert run(main) == ("via!", True)
 
 
 def test_stop_waits_for_exit():
@@ -175,7 +175,7 @@ def test_stop_waits_for_exit():
         r = gen.stop(pid, "normal", None)
         return r, vm.is_process_alive(pid)
 
-    assert run_vm(main) == ("ok", False)
+    assert run(main) == ("ok", False)
 
 
 def test_bad_names_are_refused():
@@ -188,4 +188,4 @@ def test_bad_names_are_refused():
             gen.check_name(42)
         return True
 
-    assert run_vm(main)
+    assert run(main)

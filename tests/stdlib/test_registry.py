@@ -15,7 +15,7 @@ import pytest
 import vm
 from stdlib import gen_server, gen_statem, supervisor
 from stdlib.registry import Registry
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -45,7 +45,7 @@ def test_lookup_unique_and_duplicate():
         f = sorted(Registry.lookup("DuplicateLookupTest", "hello"))
         return ok, a, b, c, d, e, f, vm.self()
 
-    ok, a, b, c, d, e, f, me = run_vm(main)
+    ok, a, b, c, d, e, f, me = run(main)
     assert ok == "ok" and a == [] and b == c == [(me, "world")]
     assert d == [] and e == [(me, "world")] and f == [(me, "another"), (me, "world")]
 
@@ -59,7 +59,7 @@ def test_update_value():
         other = in_task(Registry.update_value, "UpdateTest", "hello", lambda v: v + 1)
         return before, updated, Registry.lookup("UpdateTest", "hello"), other, vm.self()
 
-    before, updated, after, other, me = run_vm(main)
+    before, updated, after, other, me = run(main)
     assert before == [(me, 1)] and updated == (2, 1) and after == [(me, 2)]
     assert other == "error"  # only the registered process may update
 
@@ -82,7 +82,7 @@ def test_match_and_count_match():
                 Registry.count_match(m, "hello", ("_", "_", "$1"), [(">", "$1", 1)]),
                 vm.self())
 
-    *res, me = run_vm(main)
+    *res, me = run(main)
     one, two = (me, (1, "atom", 1)), (me, (2, "atom", 2))
     assert res == [[one], [two], [one, two], [one, two], [two], [one, two], 1, 2, 2, 1]
 
@@ -99,7 +99,7 @@ def test_keys_unique_and_duplicate():
         Registry.register("DuplicateKeysTest", "hello", "world")
         return a, taken, b, Registry.keys("DuplicateKeysTest", vm.self()), vm.self()
 
-    a, taken, b, dup, me = run_vm(main)
+    a, taken, b, dup, me = run(main)
     assert a == [] and taken == ("error", ("already_registered", me)) and b == ["hello"]
     assert dup == ["hello", "hello"]
 
@@ -119,7 +119,7 @@ def test_values():
         e = sorted(Registry.values("DuplicateValuesTest", "hello", vm.self()))
         return a, b, c, d, e
 
-    assert run_vm(main) == ([], ["world"], [], ["world"], ["another", "world"])
+    assert run(main) == ([], ["world"], [], ["world"], ["another", "world"])
 
 
 def test_unregister():
@@ -137,7 +137,7 @@ def test_unregister():
         links = vm.process_info(vm.self(), "links")
         return a, ok, b, c, Registry.keys("DuplicateUnregisterTest", vm.self()), links
 
-    a, ok, b, c, d, links = run_vm(main)
+    a, ok, b, c, d, links = run(main)
     assert (a, ok, b, c, d) == (["hello"], "ok", [], ["hello", "hello"], [])
     assert len(links) == 2  # the two registries' supervisors; the partitions are unlinked
 
@@ -160,7 +160,7 @@ def test_unregister_match():
         Registry.unregister_match(d, "hello", "world_a")
         return a, b, c, e, Registry.keys(d, vm.self()), Registry.lookup(d, "hello"), vm.self()
 
-    a, b, c, e, f, looked, me = run_vm(main)
+    a, b, c, e, f, looked, me = run(main)
     assert (a, b, c) == (["hello"], ["hello"], [])
     assert e == ["hello"] * 3 and f == ["hello"] * 2
     assert looked == [(me, "world_b"), (me, "world_c")]
@@ -179,7 +179,7 @@ def test_meta():
         Registry.delete_meta("PutMetaTest", "custom_key")
         return a, b, c, d, e, Registry.meta("PutMetaTest", "custom_key")
 
-    assert run_vm(main) == (("ok", "custom_value"), "error", "ok", ("ok", "custom_value"),
+    assert run(main) == (("ok", "custom_value"), "error", "ok", ("ok", "custom_value"),
                             ("ok", "tuple_value"), "error")
 
 
@@ -195,7 +195,7 @@ def test_count():
         Registry.register("DuplicateCountTest", "hello", "world")
         return a, b, Registry.count("DuplicateCountTest")
 
-    assert run_vm(main) == (0, 2, 2)
+    assert run(main) == (0, 2, 2)
 
 
 def test_select_and_count_select():
@@ -211,7 +211,7 @@ def test_select_and_count_select():
             Registry.select("SelectAllTest", [(("$1", "$2"), [], ["$1"])])
         return everything, just_keys, counted, vm.self()
 
-    everything, just_keys, counted, me = run_vm(main)
+    everything, just_keys, counted, me = run(main)
     assert everything == [("hello", me, "value"), ("world", me, "value")]
     assert just_keys == ["hello", "world"] and counted == 2
 
@@ -241,7 +241,7 @@ def test_dispatch_as_pubsub_with_partitions():
         nobody = Registry.dispatch("PubSubTest", "nobody", broadcast)
         return ok, nobody, sum(calls), len(calls) <= 4, got == sorted(p.id for p in subscribers)
 
-    assert run_vm(main) == ("ok", "ok", 6, True, True)
+    assert run(main) == ("ok", "ok", 6, True, True)
 
 
 def test_dispatch_parallel_and_with_arguments():
@@ -255,7 +255,7 @@ def test_dispatch_parallel_and_with_arguments():
                           parallel=True)
         return seen, vm.receive(("par", ANY))[1], me
 
-    seen, par, me = run_vm(main)
+    seen, par, me = run(main)
     assert seen == [("t", [(me, 1)])] and par == [(me, 1)]
 
 
@@ -284,7 +284,7 @@ def test_entries_go_when_the_process_dies():
         return pid, before, Registry.lookup("R", "job"), Registry.lookup("D", "topic"), \
             Registry.count("R"), Registry.keys("D", pid)
 
-    pid, before, r, d, n, keys = run_vm(main)
+    pid, before, r, d, n, keys = run(main)
     assert before == ([(pid, 1)], 2) and (r, d, n, keys) == ([], [], 0, [])
 
 
@@ -298,7 +298,7 @@ def test_a_unique_key_of_a_dead_process_can_be_taken_before_the_cleanup():
         return pid, stale, via_dead, Registry.register("R", "k", "new")[0], \
             Registry.lookup("R", "k"), vm.self()
 
-    pid, stale, via_dead, ok, now, me = run_vm(main)
+    pid, stale, via_dead, ok, now, me = run(main)
     assert stale in ([(pid, "old")], []) and via_dead is None
     assert ok == "ok" and now == [(me, "new")]
 
@@ -311,7 +311,7 @@ def test_listeners_hear_of_registrations():
         Registry.unregister("L", "k")
         return vm.flush(), vm.self()
 
-    msgs, me = run_vm(main)
+    msgs, me = run(main)
     assert msgs == [("register", "L", "k", me, "v"), ("unregister", "L", "k", me)]
 
 
@@ -326,7 +326,7 @@ def test_keys_that_look_like_patterns_are_matched_exactly():
         Registry.unregister("W", "_")
         return r + (Registry.count("W"),), vm.self()
 
-    (underscore, dollar, n, left), me = run_vm(main)
+    (underscore, dollar, n, left), me = run(main)
     assert underscore == [(me, 1)] and dollar == [(me, 2)] and n == 1 and left == 2
 
 
@@ -340,7 +340,7 @@ def test_ordered_duplicate_registry_by_key():
                 Registry.keys("K", vm.self()), Registry.unregister("K", "topic"),
                 Registry.lookup("K", "topic"), vm.self())
 
-    looked, n, keys, ok, after, me = run_vm(main)
+    looked, n, keys, ok, after, me = run(main)
     assert looked == [(me, 1), (me, 2)] and n == 3 and sorted(keys) == ["other", "topic",
                                                                         "topic"]
     assert ok == "ok" and after == []
@@ -365,7 +365,7 @@ def test_bad_options_and_unknown_registries():
         msgs.append(str(e.value))
         return msgs
 
-    msgs = run_vm(main)
+    msgs = run(main)
     assert "expected keys= to be given" in msgs[0] and "expected name=" in msgs[1]
     assert "got: 'many'" in msgs[2] and "positive integer" in msgs[3]
     assert "named processes" in msgs[4] and "expected meta=" in msgs[5]
@@ -422,7 +422,7 @@ def test_via_names_for_gen_server_and_gen_statem():
             gen_server.call(dup, "get")
         return pid, again, value, before, after, looked, Registry.lookup("Names", "counter")
 
-    pid, again, value, before, after, looked, gone = run_vm(main)
+    pid, again, value, before, after, looked, gone = run(main)
     assert again == ("error", ("already_started", pid)) and value == 42
     assert (before, after, looked, gone) == ("off", "on", "a value", [])
 
@@ -442,7 +442,7 @@ def test_via_names_in_supervisor_child_specs_survive_restarts():
             vm.sleep(0.01)
         return first != second, gen_server.call(name, "get"), Registry.count("Sup") >= 1
 
-    assert run_vm(main) == (True, 7, True)
+    assert run(main) == (True, 7, True)
 
 
 def _start_named(name):
@@ -462,7 +462,7 @@ def test_via_send_and_unregister_name():
             Registry.register_name(("S", "x"), vm.spawn(lambda: None))
         return got, Registry.whereis_name(("S", "me"))
 
-    assert run_vm(main) == ("hi", None)
+    assert run(main) == ("hi", None)
 
 
 def test_registry_is_a_namespace():
@@ -479,4 +479,4 @@ def test_a_value_that_is_not_a_term_changes_nothing():
             Registry.register("T", "k", threading.Lock())
         return Registry.keys("T", vm.self()), len(vm.process_info(vm.self(), "links"))
 
-    assert run_vm(main) == ([], 1)  # linked to the registry's supervisor only
+    assert run(main) == ([], 1)  # linked to the registry's supervisor only

@@ -10,24 +10,15 @@ import pytest
 
 import vm
 from stdlib import gen_server, supervisor as sup
-from tests.conftest import run_vm
+from vm.testing import drain, run
 from tests.stdlib.callbacks.sups import Flaky, Tree, Worker, failing_start, spec
 
 ANY = vm.ANY
 
 
-def drain(wait=0.0):
-    out = []
-    while True:
-        m = vm.receive(timeout=wait)
-        if m is vm.TIMEOUT:
-            return out
-        out.append(m)
-
-
 def events(wait=0.1):
     """Start/stop events reported by workers (EXITs and DOWNs left out)."""
-    return [m for m in drain(wait) if m[0] in ("start", "stop")]
+    return [m for m in drain(timeout=wait) if m[0] in ("start", "stop")]
 
 
 def pid_of(s, cid):
@@ -61,7 +52,7 @@ def test_children_start_in_order_and_stop_in_reverse():
         vm.receive(("EXIT", s, ANY))
         return started, events()
 
-    started, stopped = run_vm(main)
+    started, stopped = run(main)
     assert started == [("start", "a"), ("start", "b"), ("start", "c")]
     assert stopped == [("stop", "c", "shutdown"), ("stop", "b", "shutdown"),
                        ("stop", "a", "shutdown")]
@@ -81,7 +72,7 @@ def test_strategies_restart_the_right_children_in_the_right_order(strategy, expe
         kill(pid_of(s, "b"))
         return events(), [c[0] for c in sup.which_children(s)]
 
-    got, ids = run_vm(main)
+    got, ids = run(main)
     assert got == expected
     assert ids == ["c", "b", "a"]
 
@@ -96,7 +87,7 @@ def test_one_for_all_restarts_children_terminated_by_hand_and_drops_temporary():
         kill(pid_of(s, "a"))
         return events(), [c[0] for c in sup.which_children(s)]
 
-    got, ids = run_vm(main)
+    got, ids = run(main)
     # OTP restarts every non-temporary child, even one stopped by terminate_child
     assert got == [("stop", "t", "shutdown"), ("start", "a"), ("start", "c")]
     assert ids == ["c", "a"]
@@ -116,7 +107,7 @@ def test_simple_one_for_one_restarts_with_the_same_extra_args():
         which = sup.which_children(s)
         return r1[0], r2[0], got, len(which), {w[0] for w in which}, sup.count_children(s)
 
-    ok1, ok2, got, n, ids, counts = run_vm(main)
+    ok1, ok2, got, n, ids, counts = run(main)
     assert (ok1, ok2, got, n, ids) == ("ok", "ok", [("start", "x")], 2, {None})
     assert counts == {"specs": 1, "active": 2, "supervisors": 0, "workers": 2}
 
@@ -130,7 +121,7 @@ def test_simple_one_for_one_needs_exactly_one_spec():
         none = sup.start_link(Tree, ("ok", ({"strategy": "simple_one_for_one"}, [])))
         return two[1][0], none
 
-    assert run_vm(main) == ("bad_start_spec", ("error", ("bad_start_spec", [])))
+    assert run(main) == ("bad_start_spec", ("error", ("bad_start_spec", [])))
 
 
 def test_simple_one_for_one_api_restrictions_and_parallel_shutdown():
@@ -152,7 +143,7 @@ def test_simple_one_for_one_api_restrictions_and_parallel_shutdown():
         vm.receive(("EXIT", s, ANY))
         return api, left, events()
 
-    api, left, stopped = run_vm(main)
+    api, left, stopped = run(main)
     assert api == (("error", "simple_one_for_one"), ("error", "simple_one_for_one"),
                    ("error", "simple_one_for_one"), "ok", "ok", ("error", "not_found"))
     assert left == 1
@@ -183,7 +174,7 @@ def test_restart_types(restart, reason, restarted, kept):
         which = sup.which_children(s)
         return got, which
 
-    got, which = run_vm(main)
+    got, which = run(main)
     assert got[0] == ("stop", "a", reason)
     assert (("start", "a") in got) == restarted
     assert (len(which) == 1) == kept
@@ -209,7 +200,7 @@ def test_default_intensity_gives_up_at_the_second_crash_within_period(caplog):
         exit_msg = vm.receive(("EXIT", s, ANY))
         return exit_msg[2], events()
 
-    reason, got = run_vm(main)
+    reason, got = run(main)
     assert reason == "shutdown"
     assert got == [("start", "a"), ("stop", "b", "shutdown")]
     contexts = [r.report["errorContext"] for r in caplog.records
@@ -227,7 +218,7 @@ def test_intensity_zero_gives_up_at_the_first_crash():
         kill(pid_of(s, "a"))
         return vm.receive(("EXIT", s, ANY))[2]
 
-    assert run_vm(main) == "shutdown"
+    assert run(main) == "shutdown"
 
 
 def test_crashes_further_apart_than_period_are_forgotten():
@@ -243,7 +234,7 @@ def test_crashes_further_apart_than_period_are_forgotten():
         kill(pid_of(s, "a"))
         return alive, vm.receive(("EXIT", s, ANY), timeout=1.0)[2]
 
-    assert run_vm(main) == (True, "shutdown")
+    assert run(main) == (True, "shutdown")
 
 
 def test_nested_supervisor_giving_up_is_restarted_by_its_parent():
@@ -260,7 +251,7 @@ def test_nested_supervisor_giving_up_is_restarted_by_its_parent():
         new_inner = pid_of(outer, "inner")
         return got, new_inner != inner_pid, vm.is_process_alive(outer)
 
-    got, replaced, alive = run_vm(main)
+    got, replaced, alive = run(main)
     assert got == [("start", "w")] and replaced and alive
 
 
@@ -275,7 +266,7 @@ def test_transient_supervisor_child_that_gives_up_is_not_restarted():
         vm.sleep(0.1)
         return events(), sup.which_children(outer)
 
-    got, which = run_vm(main)
+    got, which = run(main)
     assert got == [] and which == [("inner", None, "supervisor", ["stdlib.supervisor"])]
 
 
@@ -296,7 +287,7 @@ def test_failed_restart_is_retried_counts_and_shows_restarting():
         kill(after[0][1])
         return after[0][0], vm.receive(("EXIT", s, ANY), timeout=1.0)[2]
 
-    assert run_vm(main) == ("f", "shutdown")
+    assert run(main) == ("f", "shutdown")
 
 
 def test_restarting_child_is_visible_between_tries(caplog):
@@ -316,7 +307,7 @@ def test_restarting_child_is_visible_between_tries(caplog):
         vm.sleep(0.1)
         return state, errs, isinstance(sup.which_children(s)[0][1], vm.Pid)
 
-    state, errs, back = run_vm(main)
+    state, errs, back = run(main)
     assert state == "restarting"
     assert errs == (("error", "restarting"), ("error", "restarting"))
     assert back
@@ -335,7 +326,7 @@ def test_start_failure_stops_started_children_and_reports():
                                                 spec("c", me)])))
         return r, events(), drain()
 
-    r, got, rest = run_vm(main)
+    r, got, rest = run(main)
     assert r == ("error", ("shutdown", ("failed_to_start_child", "b", "nope")))
     assert got == [("start", "a"), ("stop", "a", "shutdown")]
     assert rest == []
@@ -350,7 +341,7 @@ def test_child_start_results(mode, reason):
         vm.process_flag("trap_exit", True)
         return sup.start_link(Tree, ("ok", ({}, [{"id": "x", "start": (failing_start, (mode,))}])))
 
-    assert run_vm(main) == ("error", ("shutdown", ("failed_to_start_child", "x", reason)))
+    assert run(main) == ("error", ("shutdown", ("failed_to_start_child", "x", reason)))
 
 
 def test_child_start_that_raises():
@@ -358,7 +349,7 @@ def test_child_start_that_raises():
         vm.process_flag("trap_exit", True)
         return sup.start_link(Tree, ("ok", ({}, [{"id": "x", "start": (failing_start, ("raise",))}])))
 
-    tag, (shut, (failed, cid, (exit_tag, crash))) = run_vm(main)
+    tag, (shut, (failed, cid, (exit_tag, crash))) = run(main)
     assert (tag, shut, failed, cid, exit_tag) == ("error", "shutdown", "failed_to_start_child",
                                                    "x", "EXIT")
     assert crash.exc_type == "ValueError"
@@ -384,7 +375,7 @@ def test_init_results_and_flag_errors(init, expected):
         r = sup.start_link(Tree, init)
         return r if r == "ignore" or r[0] == "error" else "ok"
 
-    assert run_vm(main) == expected
+    assert run(main) == expected
 
 
 @pytest.mark.parametrize("specs, expected", [
@@ -407,7 +398,7 @@ def test_init_results_and_flag_errors(init, expected):
       ("b", (print, ()), "transient", "brutal_kill", "worker", "dynamic")], "ok"),
 ])
 def test_check_childspecs(specs, expected):
-    assert run_vm(lambda: sup.check_childspecs(specs)) == expected
+    assert run(lambda: sup.check_childspecs(specs)) == expected
 
 
 # ----------------------------------------------------------------------
@@ -450,7 +441,7 @@ def test_child_api_return_values():
         }
         return a, out
 
-    a, out = run_vm(main)
+    a, out = run(main)
     which = out["which"]
     assert [w[0] for w in which] == ["d", "c", "b", "a"]
     assert which[1][1] is None and which[0][2] == "supervisor" and which[3][1] == a
@@ -490,7 +481,7 @@ def test_shutdown_brutal_kill_skips_terminate():
         vm.receive(("EXIT", s, ANY))
         return events()
 
-    assert run_vm(main) == [("stop", "b", "shutdown")]
+    assert run(main) == [("stop", "b", "shutdown")]
 
 
 def test_shutdown_timeout_kills_a_slow_child_and_reports(caplog):
@@ -504,7 +495,7 @@ def test_shutdown_timeout_kills_a_slow_child_and_reports(caplog):
         r = sup.terminate_child(s, "slow")
         return r, vm.monotonic() - t0, events()
 
-    r, took, got = run_vm(main)
+    r, took, got = run(main)
     assert r == "ok" and took == pytest.approx(1.0, abs=0.05) and got == []
     rep = [x.report for x in caplog.records if getattr(x, "report", {}).get("errorContext")
            == "shutdown_error"]
@@ -523,7 +514,7 @@ def test_shutdown_infinity_waits_and_non_trapping_child_skips_terminate():
         r2 = sup.terminate_child(s, "plain")
         return r1, took, r2, events()
 
-    r1, took, r2, got = run_vm(main)
+    r1, took, r2, got = run(main)
     assert (r1, r2) == ("ok", "ok") and took == pytest.approx(100.0, abs=0.1)
     assert got == [("stop", "inf", "shutdown")]
 
@@ -541,7 +532,7 @@ def test_child_that_unlinked_cannot_hang_the_supervisor():
         s = start_tree({}, [{"id": "u", "start": (start, ())}])
         return sup.terminate_child(s, "u"), sup.which_children(s)[0][1]
 
-    assert run_vm(main) == ("ok", None)
+    assert run(main) == ("ok", None)
 
 
 # ----------------------------------------------------------------------
@@ -558,7 +549,7 @@ def test_any_significant_shuts_down_when_one_exits():
         gen_server.cast(pid_of(s, "a"), ("stop", "normal"))
         return vm.receive(("EXIT", s, ANY))[2], events()
 
-    assert run_vm(main) == ("shutdown", [("stop", "a", "normal"), ("stop", "b", "shutdown")])
+    assert run(main) == ("shutdown", [("stop", "a", "normal"), ("stop", "b", "shutdown")])
 
 
 def test_all_significant_waits_for_the_last_and_ignores_terminate_child():
@@ -576,7 +567,7 @@ def test_all_significant_waits_for_the_last_and_ignores_terminate_child():
         gen_server.cast(pid_of(s, "b"), ("stop", "boom"))
         return alive, vm.receive(("EXIT", s, ANY))[2]
 
-    assert run_vm(main) == (True, "shutdown")
+    assert run(main) == (True, "shutdown")
 
 
 def test_auto_shutdown_is_refused_for_simple_one_for_one():
@@ -585,7 +576,7 @@ def test_auto_shutdown_is_refused_for_simple_one_for_one():
         return sup.start_link(Tree, ("ok", ({"strategy": "simple_one_for_one",
                                              "auto_shutdown": "any_significant"}, [])))
 
-    r = run_vm(main)
+    r = run(main)
     assert r[1][0] == "supervisor_data" and r[1][1][0] == "bad_combination"
 
 
@@ -603,7 +594,7 @@ def test_progress_reports_at_info_and_none_for_quiet_temporary_exits(caplog):
         vm.sleep(0.1)
         return s
 
-    run_vm(main)
+    run(main)
     reports = [r.report for r in caplog.records if hasattr(r, "report")]
     progress = [r for r in reports if r["label"] == "progress"]
     assert [p["started"]["id"] for p in progress] == ["a", "t"]
@@ -621,7 +612,7 @@ def test_unexpected_messages_are_logged_and_unknown_exits_ignored(caplog):
         vm.sleep(0.1)
         return vm.is_process_alive(s)
 
-    assert run_vm(main)
+    assert run(main)
     assert "unexpected message: 'junk'" in caplog.text
 
 
@@ -639,7 +630,7 @@ def test_elixir_style_list_of_children():
         kill(pid_of("ex", Worker))  # ... the 4th is not
         return started, alive, vm.receive(("EXIT", s, ANY))[2], sup.which_children
 
-    started, alive, reason, _ = run_vm(main)
+    started, alive, reason, _ = run(main)
     assert started == [("start", "w1"), ("start", "w2")] and alive and reason == "shutdown"
 
 
@@ -651,8 +642,21 @@ def test_elixir_style_refuses_what_is_not_a_child():
             sup.start_link(Worker)
         return sup.child_spec((Worker, 1), id="w", restart="transient")
 
-    spec_ = run_vm(main)
+    spec_ = run(main)
     assert spec_["id"] == "w" and spec_["restart"] == "transient"
+
+
+def test_child_spec_refuses_a_tuple_that_is_not_otps_6_tuple():
+    class Short:
+        @classmethod
+        def child_spec(cls, arg):
+            return ("s", (Worker.start_link, ("s", None, {})), "permanent")
+
+    full = ("f", (Worker.start_link, ("f", None, {})), "temporary", 100, "worker", [Worker])
+    with pytest.raises(vm.BadArg, match="invalid_child_spec"):
+        sup.child_spec((Short, None))
+    assert sup.child_spec(full)["shutdown"] == 100
+    assert sup.check_childspecs([full[:3]])[1][0] == "invalid_child_spec"
 
 
 def test_supervisor_state_is_a_term_for_sys():
@@ -663,7 +667,7 @@ def test_supervisor_state_is_a_term_for_sys():
         st = otp_sys.get_state(s)
         return st["strategy"], st["ids"], otp_sys.get_status(s)[2]
 
-    assert run_vm(main) == ("rest_for_one", ["a"], ("module", "gen_server"))
+    assert run(main) == ("rest_for_one", ["a"], ("module", "gen_server"))
 
 
 # ----------------------------------------------------------------------
@@ -693,14 +697,14 @@ def test_twenty_line_tree_in_the_docs_runs(doc, capsys, caplog, tmp_path):
     assert len([line for line in code.splitlines() if line.strip()]) <= 20
     (tmp_path / "tree.py").write_text(code)
     module, _ = _load(str(tmp_path / "tree.py"))
-    run_vm(module.main)
+    run(module.main)
     assert capsys.readouterr().out.splitlines() == [
         "1 2", "the call failed with RuntimeError", "restarted, counting from scratch: 1"]
 
 
 def test_supervision_tree_example_runs(capsys):
     module, _ = _load("examples/supervision_tree.py")
-    run_vm(module.main)
+    run(module.main)
     out = capsys.readouterr().out
     assert out.count("flaky:   started") >= 2 and out.strip().endswith("stopped")
 
@@ -719,7 +723,7 @@ def test_shorthand_children_in_init_are_expanded():
         ok, pid = sup.start_link(Sup, None)
         return sorted(str(c[0]) for c in sup.which_children(pid))
 
-    children = run_vm(main)
+    children = run(main)
     assert len(children) == 2 and "w2" in children
 
 
@@ -745,7 +749,7 @@ def test_state_shows_as_terms_and_replace_state_rebuilds_it():
         return (shown, new["intensity"], down, ds.count_children(dyn),
                 len(dyn_after["children"]), [is_term(x) for x in shown])
 
-    vm_result = run_vm(main)
+    vm_result = run(main)
     (plain, simple, dyn), intensity, down, dyn_counts, dyn_kids, terms = vm_result
     assert terms == [True, True, True]
     assert plain["strategy"] == "one_for_one" and plain["ids"] == ["a"]
@@ -767,4 +771,4 @@ def test_replace_state_refuses_a_state_that_is_not_a_supervisors():
         except vm.Exit as e:
             return e.reason[0][0], sup.which_children(s)
 
-    assert run_vm(main) == ("callback_failed", [])
+    assert run(main) == ("callback_failed", [])

@@ -6,16 +6,9 @@ import pytest
 
 import vm
 from stdlib import supervisor, task
-from tests.conftest import run_vm
+from vm.testing import catch, run
 
 ANY = vm.ANY
-
-
-def catch(fn, *args, **kw):
-    try:
-        return fn(*args, **kw)
-    except vm.Exit as e:
-        return ("EXIT", e.reason)
 
 
 def down_reason(fn, *args):
@@ -39,7 +32,7 @@ def test_async_await_returns_the_result_and_leaves_nothing_behind():
         r = task.await_(t)
         return r, linked, t["owner"] == vm.self(), t["__struct__"], vm.flush()
 
-    assert run_vm(main) == (3, True, True, "Task", [])
+    assert run(main) == (3, True, True, "Task", [])
 
 
 def test_task_records_callers_and_ancestors():
@@ -56,7 +49,7 @@ def test_task_records_callers_and_ancestors():
         callers, ancestors, initial = task.await_(t)
         return callers[1] == me and len(callers) == 2, ancestors[-1] == me, initial[1]
 
-    assert run_vm(main) == (True, True, "test_task_records_callers_and_ancestors.<locals>.where")
+    assert run(main) == (True, True, "test_task_records_callers_and_ancestors.<locals>.where")
 
 
 def test_await_timeout_exits_the_owner_and_the_linked_task_dies():
@@ -71,7 +64,7 @@ def test_await_timeout_exits_the_owner_and_the_linked_task_dies():
         reason = vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
         return reason, vm.is_process_alive(tpid)
 
-    reason, alive = run_vm(main)
+    reason, alive = run(main)
     assert reason[0] == "timeout" and reason[1][:2] == ("Task", "await")
     assert reason[1][2][1] == 0.5 and reason[1][2][0]["__struct__"] == "Task"
     assert alive is False
@@ -84,7 +77,7 @@ def test_late_reply_after_a_caught_timeout_is_dropped():
         vm.sleep(2)
         return r[1][0], vm.flush()
 
-    assert run_vm(main) == ("timeout", [])
+    assert run(main) == ("timeout", [])
 
 
 def test_only_the_owner_may_await():
@@ -102,7 +95,7 @@ def test_only_the_owner_may_await():
         msg = vm.receive(str)
         return "must be queried from the owner" in msg, task.await_(t)
 
-    assert run_vm(main) == (True, None)
+    assert run(main) == (True, None)
 
 
 def test_task_crash_kills_a_non_trapping_owner_with_the_tasks_reason():
@@ -113,7 +106,7 @@ def test_task_crash_kills_a_non_trapping_owner_with_the_tasks_reason():
     def main():
         return down_reason(owner)
 
-    reason = run_vm(main)
+    reason = run(main)
     assert isinstance(reason, vm.Crash) and reason.message == "boom"
 
 
@@ -124,7 +117,7 @@ def test_task_crash_with_a_trapping_owner_exits_await_with_the_reason():
         r = catch(task.await_, t)
         return r[0], r[1][0], r[1][1][:2], vm.receive(("EXIT", t["pid"], ANY), timeout=0)[2]
 
-    assert run_vm(main) == ("EXIT", "oops", ("Task", "await"), "oops")
+    assert run(main) == ("EXIT", "oops", ("Task", "await"), "oops")
 
 
 def test_bad_arguments_are_named():
@@ -141,7 +134,7 @@ def test_bad_arguments_are_named():
             errs.append(str(e.value))
         return errs
 
-    errs = run_vm(main)
+    errs = run(main)
     assert "needs a function" in errs[0]
     assert "task made by task.async_" in errs[1]
     assert "timeout must be seconds" in errs[2]
@@ -156,7 +149,7 @@ def test_completed_task():
         t = task.completed(42)
         return task.await_(t), t["pid"]
 
-    assert run_vm(main) == (42, None)
+    assert run(main) == (42, None)
 
 
 def test_crash_report_names_the_tasks_function(caplog):
@@ -166,7 +159,7 @@ def test_crash_report_names_the_tasks_function(caplog):
         return catch(task.await_, t)[1][0].exc_type
 
     with caplog.at_level(logging.ERROR, logger="beamlet.otp"):
-        assert run_vm(main) == "RuntimeError"
+        assert run(main) == "RuntimeError"
     [rep] = [r.report for r in caplog.records if getattr(r, "report", None)]
     assert rep["label"] == "crash_report" and rep["initial_call"][1] == "crash"
     assert "$callers" not in rep["dictionary"]
@@ -185,7 +178,7 @@ def test_yield_none_then_ok_and_exit():
         bad = task.async_(vm.exit, "oops")
         return first, second, task.yield_(bad)
 
-    assert run_vm(main) == (None, ("ok", "done"), ("exit", "oops"))
+    assert run(main) == (None, ("ok", "done"), ("exit", "oops"))
 
 
 def test_shutdown_a_running_task():
@@ -194,7 +187,7 @@ def test_shutdown_a_running_task():
         r = task.shutdown(t)
         return r, vm.is_process_alive(t["pid"]), vm.flush()
 
-    assert run_vm(main) == (None, False, [])
+    assert run(main) == (None, False, [])
 
 
 def test_shutdown_returns_a_reply_that_arrived_meanwhile():
@@ -203,7 +196,7 @@ def test_shutdown_returns_a_reply_that_arrived_meanwhile():
         vm.sleep(0.1)
         return task.shutdown(t), task.shutdown(task.async_(vm.sleep, 1), "brutal_kill")
 
-    assert run_vm(main) == (("ok", "done"), None)
+    assert run(main) == (("ok", "done"), None)
 
 
 def test_shutdown_reports_a_task_that_died_otherwise():
@@ -213,7 +206,7 @@ def test_shutdown_reports_a_task_that_died_otherwise():
         vm.sleep(0.1)
         return task.shutdown(t)
 
-    assert run_vm(main) == ("exit", "oops")
+    assert run(main) == ("exit", "oops")
 
 
 def test_shutdown_kills_a_task_that_ignores_shutdown_after_the_timeout():
@@ -228,7 +221,7 @@ def test_shutdown_kills_a_task_that_ignores_shutdown_after_the_timeout():
         r = task.shutdown(t, 2)
         return r, round(vm.monotonic() - t0, 3)
 
-    assert run_vm(main) == (("exit", "killed"), 2)
+    assert run(main) == (("exit", "killed"), 2)
 
 
 def test_ignore_unlinks_and_drops_the_reply():
@@ -239,7 +232,7 @@ def test_ignore_unlinks_and_drops_the_reply():
         vm.sleep(2)
         return r, linked, vm.flush()
 
-    assert run_vm(main) == (None, False, [])
+    assert run(main) == (None, False, [])
 
 
 # ----------------------------------------------------------------------
@@ -251,7 +244,7 @@ def test_await_many_in_order():
         ts = [task.async_(lambda i=i: (vm.sleep(1.0 - i / 10), i)[1]) for i in range(5)]
         return task.await_many(ts), vm.flush()
 
-    assert run_vm(main) == ([0, 1, 2, 3, 4], [])
+    assert run(main) == ([0, 1, 2, 3, 4], [])
 
 
 def test_await_many_exits_on_a_crash_or_timeout():
@@ -263,7 +256,7 @@ def test_await_many_exits_on_a_crash_or_timeout():
         timed = catch(task.await_many, slow, 0.5)
         return crashed[1][0], crashed[1][1][:2], timed[1][0]
 
-    assert run_vm(main) == ("oops", ("Task", "await_many"), "timeout")
+    assert run(main) == ("oops", ("Task", "await_many"), "timeout")
 
 
 def test_yield_many():
@@ -272,7 +265,7 @@ def test_yield_many():
         ts = [task.async_(lambda: 1), task.async_(vm.exit, "oops"), task.async_(vm.sleep, 10)]
         return [r for _t, r in task.yield_many(ts, 1)]
 
-    assert run_vm(main) == [("ok", 1), ("exit", "oops"), None]
+    assert run(main) == [("ok", 1), ("exit", "oops"), None]
 
 
 # ----------------------------------------------------------------------
@@ -287,7 +280,7 @@ def test_start_and_start_link_fire_and_forget():
         return (ok, ok2, vm.receive("hi"), vm.receive("linked"),
                 pid2 in (vm.process_info(vm.self(), "links") or [pid2]))
 
-    assert run_vm(main) == ("ok", "ok", "hi", "linked", True)
+    assert run(main) == ("ok", "ok", "hi", "linked", True)
 
 
 def test_child_spec_runs_a_task_under_a_supervisor():
@@ -300,7 +293,7 @@ def test_child_spec_runs_a_task_under_a_supervisor():
         msg = vm.receive(("ran", ANY))
         return msg[1] == sup, task.child_spec(abs)["restart"]
 
-    assert run_vm(main) == (True, "temporary")
+    assert run(main) == (True, "temporary")
 
 
 # ----------------------------------------------------------------------
@@ -312,7 +305,7 @@ def test_async_stream_ordered_results():
         items = [0.3, 0.1, 0.2]
         return list(task.async_stream(items, lambda s: (vm.sleep(s), s)[1]))
 
-    assert run_vm(main) == [("ok", 0.3), ("ok", 0.1), ("ok", 0.2)]
+    assert run(main) == [("ok", 0.3), ("ok", 0.1), ("ok", 0.2)]
 
 
 def test_async_stream_unordered_results_come_as_they_finish():
@@ -320,7 +313,7 @@ def test_async_stream_unordered_results_come_as_they_finish():
         items = [0.3, 0.1, 0.2]
         return list(task.async_stream(items, lambda s: (vm.sleep(s), s)[1], ordered=False))
 
-    assert run_vm(main) == [("ok", 0.1), ("ok", 0.2), ("ok", 0.3)]
+    assert run(main) == [("ok", 0.1), ("ok", 0.2), ("ok", 0.3)]
 
 
 class Gauge:
@@ -365,7 +358,7 @@ def test_async_stream_bounds_concurrency_and_is_lazy():
         vm.send(gauge, ("peak", vm.self()))
         return before, results, peak, vm.receive(("peak", ANY))[1], len(default)
 
-    before, results, peak, default_peak, n = run_vm(main)
+    before, results, peak, default_peak, n = run(main)
     assert before == ([], 2)  # nothing started before the stream is read
     assert results == list(range(12)) and peak == 3
     assert default_peak == task.DEFAULT_MAX_CONCURRENCY == 10 and n == 25
@@ -382,7 +375,7 @@ def test_async_stream_timeout_exits_the_caller_and_kills_the_tasks():
         got = vm.flush()
         return reason, got, len(vm.processes())
 
-    assert run_vm(main) == (("timeout", ("Task.Supervised", "stream", (1,))),
+    assert run(main) == (("timeout", ("Task.Supervised", "stream", (1,))),
                             [("ok", 0.1)], 1)
 
 
@@ -395,7 +388,7 @@ def test_async_stream_kill_task_and_zip_input():
                                         zip_input_on_exit=True))
         return killed, zipped, vm.flush(), len(vm.processes())
 
-    killed, zipped, left, nprocs = run_vm(main)
+    killed, zipped, left, nprocs = run(main)
     assert killed == [("ok", 0.1), ("exit", "timeout"), ("ok", 0.2)]
     assert zipped == [("ok", 0.1), ("exit", (5, "timeout")), ("ok", 0.2)]
     assert left == [] and nprocs == 1
@@ -408,7 +401,7 @@ def test_async_stream_crash_kills_a_non_trapping_caller():
     def main():
         return down_reason(consumer)
 
-    reason = run_vm(main)
+    reason = run(main)
     assert reason.exc_type == "ZeroDivisionError"
 
 
@@ -418,7 +411,7 @@ def test_async_stream_crash_reads_exit_for_a_trapping_caller():
         out = list(task.async_stream([1, 0, 2], lambda x: 1 // x))
         return [r[0] for r in out], out[1][1].exc_type, vm.flush()
 
-    assert run_vm(main) == (["ok", "exit", "ok"], "ZeroDivisionError", [])
+    assert run(main) == (["ok", "exit", "ok"], "ZeroDivisionError", [])
 
 
 def test_async_stream_stopped_early_kills_the_running_tasks():
@@ -433,11 +426,11 @@ def test_async_stream_stopped_early_kills_the_running_tasks():
         stream.close()
         return first, len(vm.processes()), vm.flush()
 
-    assert run_vm(main) == ([("ok", 0), ("ok", 1)], 1, [])
+    assert run(main) == ([("ok", 0), ("ok", 1)], 1, [])
 
 
 def test_async_stream_infinite_timeout():
     def main():
         return list(task.async_stream([100], lambda s: (vm.sleep(s), "slow")[1], timeout=None))
 
-    assert run_vm(main) == [("ok", "slow")]
+    assert run(main) == [("ok", "slow")]

@@ -5,16 +5,9 @@ import pytest
 import vm
 from stdlib import dynamic_supervisor, otp_sys, supervisor, task
 from stdlib import task_supervisor as ts
-from tests.conftest import run_vm
+from vm.testing import catch, run
 
 ANY = vm.ANY
-
-
-def catch(fn, *args, **kw):
-    try:
-        return fn(*args, **kw)
-    except vm.Exit as e:
-        return ("EXIT", e.reason)
 
 
 def where():
@@ -33,7 +26,7 @@ def test_start_child_children_and_terminate_child():
         return (ok, ok1, anc == "tasks", callers == [me], kids == [pid], r,
                 ts.children("tasks"), ts.terminate_child("tasks", pid))
 
-    assert run_vm(main) == ("ok", "ok", True, True, True, "ok", [], ("error", "not_found"))
+    assert run(main) == ("ok", "ok", True, True, True, "ok", [], ("error", "not_found"))
 
 
 def test_children_are_temporary_with_a_5s_shutdown():
@@ -43,7 +36,7 @@ def test_children_are_temporary_with_a_5s_shutdown():
         spec = list(otp_sys.get_state(sup)["children"].values())[0]
         return dynamic_supervisor.count_children(sup)["workers"], spec["restart"], spec["shutdown"]
 
-    assert run_vm(main) == (1, "temporary", 5.0)
+    assert run(main) == (1, "temporary", 5.0)
 
 
 def test_async_and_await_under_the_supervisor():
@@ -56,7 +49,7 @@ def test_async_and_await_under_the_supervisor():
         anc, callers = task.await_(t)
         return linked, supervised, anc == sup, callers == [me], vm.flush()
 
-    assert run_vm(main) == (True, True, True, True, [])
+    assert run(main) == (True, True, True, True, [])
 
 
 def test_async_nolink_crash_does_not_take_the_caller_down():
@@ -67,7 +60,7 @@ def test_async_nolink_crash_does_not_take_the_caller_down():
         t2 = ts.async_nolink(sup, vm.exit, "again")
         return linked, task.yield_(t), catch(task.await_, t2)[1][0], vm.is_process_alive(sup)
 
-    assert run_vm(main) == (False, ("exit", "oops"), "again", True)
+    assert run(main) == (False, ("exit", "oops"), "again", True)
 
 
 def test_max_children():
@@ -79,7 +72,7 @@ def test_max_children():
             ts.async_nolink(sup, vm.sleep, 1)
         return r
 
-    assert run_vm(main) == ("error", "max_children")
+    assert run(main) == ("error", "max_children")
 
 
 def test_async_stream_under_a_supervisor_and_nolink_crashes():
@@ -90,7 +83,7 @@ def test_async_stream_under_a_supervisor_and_nolink_crashes():
                                             zip_input_on_exit=True))
         return good, [r[0] for r in mixed], mixed[1][1][0], ts.children(sup), vm.flush()
 
-    good, kinds, item, kids, left = run_vm(main)
+    good, kinds, item, kids, left = run(main)
     assert good == [("ok", 10), ("ok", 20), ("ok", 30)]
     assert kinds == ["ok", "exit", "ok"] and item == 0
     assert kids == [] and left == []
@@ -103,7 +96,7 @@ def test_async_stream_over_max_children_raises():
             list(ts.async_stream(sup, range(5), vm.sleep, max_concurrency=3))
         return ts.children(sup)
 
-    assert run_vm(main) == []
+    assert run(main) == []
 
 
 def test_stopping_the_supervisor_shuts_its_tasks_down():
@@ -114,7 +107,7 @@ def test_stopping_the_supervisor_shuts_its_tasks_down():
         dynamic_supervisor.stop(sup, "shutdown")
         return task.yield_(t, 0)
 
-    assert run_vm(main) == ("exit", "shutdown")
+    assert run(main) == ("exit", "shutdown")
 
 
 def test_task_gives_up_when_its_owner_dies_before_the_handshake():
@@ -133,7 +126,7 @@ def test_task_gives_up_when_its_owner_dies_before_the_handshake():
         return vm.receive(("DOWN", ref, ANY, ANY, ANY))[4]
 
     # "noproc" when the task only got to monitor its owner after the owner was gone
-    assert run_vm(main) in (("shutdown", "gone"), ("shutdown", "noproc"))
+    assert run(main) in (("shutdown", "gone"), ("shutdown", "noproc"))
 
 
 def test_child_spec_puts_a_task_supervisor_in_a_tree():
@@ -142,7 +135,7 @@ def test_child_spec_puts_a_task_supervisor_in_a_tree():
         t = ts.async_("jobs", lambda: "done")
         return task.await_(t), supervisor.which_children(top)[0][0]
 
-    assert run_vm(main) == ("done", "jobs")
+    assert run(main) == ("done", "jobs")
 
 
 def test_bad_arguments():
@@ -158,6 +151,6 @@ def test_bad_arguments():
             errs.append(str(e.value))
         return errs
 
-    errs = run_vm(main)
+    errs = run(main)
     assert "needs a function" in errs[0] and "restart must be" in errs[1]
     assert "shutdown must be" in errs[2] and "ordered must be" in errs[3]

@@ -7,7 +7,7 @@ import pytest
 import vm
 import vm.testing
 import vm.lowlevel
-from tests.conftest import run_vm
+from vm.testing import run
 
 REF = object()  # replaced by a real Ref inside the node
 
@@ -98,7 +98,7 @@ def test_an_argument_whose_repr_fails_still_gives_a_clear_error():
             vm.link(_BadRepr())
         return str(info.value)
 
-    assert "_BadRepr" in run_vm(main)
+    assert "_BadRepr" in run(main)
 
 
 def test_gen_server_call_refuses_a_nan_timeout():
@@ -121,7 +121,7 @@ def test_gen_server_call_refuses_a_nan_timeout():
             gen_server.call(pid, "hi", timeout=10**400)
         return gen_server.call(pid, "hi", timeout=math.inf)
 
-    assert run_vm(main) == "hi"
+    assert run(main) == "hi"
 
 
 def test_a_failed_spawn_opt_leaves_no_trace():
@@ -134,7 +134,7 @@ def test_a_failed_spawn_opt_leaves_no_trace():
             vm.spawn_opt(print, priority="urgent", max_heap_size=1000)
         return before[:3], (node.n_low, node.n_heap_limits, len(node.procs))
 
-    before, after = run_vm(main)
+    before, after = run(main)
     assert before == after
 
 
@@ -145,7 +145,7 @@ def test_bad_input_is_refused_with_a_clear_error(call, exc, text):
             call()
         return str(info.value)
 
-    assert text.lower() in run_vm(main).lower()
+    assert text.lower() in run(main).lower()
 
 
 def test_vm_internal_error_stops_the_node(monkeypatch):
@@ -160,5 +160,5 @@ def test_vm_internal_error_stops_the_node(monkeypatch):
 
     monkeypatch.setattr(Runtime, "fire_timers", broken)
     with pytest.raises(vm.VMInternalError, match="please file a bug") as info:
-        run_vm(main)
+        run(main)
     assert isinstance(info.value.__cause__, RuntimeError)

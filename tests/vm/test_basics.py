@@ -3,18 +3,18 @@
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def test_run_returns_main_result():
-    assert run_vm(lambda: 42) == 42
+    assert run(lambda: 42) == 42
 
 
 def test_run_passes_args_and_kwargs():
     def main(a, b=0):
         return a + b
 
-    assert run_vm(main, 1, b=2) == 3
+    assert run(main, 1, b=2) == 3
 
 
 def test_run_raises_process_exit_with_reason():
@@ -22,7 +22,7 @@ def test_run_raises_process_exit_with_reason():
         vm.exit("boom")
 
     with pytest.raises(vm.ProcessExit) as info:
-        run_vm(main)
+        run(main)
     assert info.value.reason == "boom"
 
 
@@ -31,7 +31,7 @@ def test_crash_reason_carries_type_message_and_traceback():
         1 / 0
 
     with pytest.raises(vm.ProcessExit) as info:
-        run_vm(main)
+        run(main)
     reason = info.value.reason
     assert isinstance(reason, vm.Crash)
     assert reason.exc_type == "ZeroDivisionError"
@@ -49,7 +49,7 @@ def test_echo_round_trip():
         vm.send(pid, ("hello", vm.self()))
         return vm.receive()
 
-    assert run_vm(main) == "hello"
+    assert run(main) == "hello"
 
 
 def test_spawn_returns_before_child_runs():
@@ -64,14 +64,14 @@ def test_spawn_returns_before_child_runs():
         vm.sleep(0)
         return log
 
-    assert run_vm(main) == ["parent", "child"]
+    assert run(main) == ["parent", "child"]
 
 
 def test_pid_prints_like_erlang():
     def main():
         return repr(vm.self())
 
-    text = run_vm(main)
+    text = run(main)
     assert text.startswith("<0.") and text.endswith(".0>")
 
 
@@ -80,7 +80,7 @@ def test_pid_parse_round_trips():
         me = vm.self()
         return vm.Pid.parse(repr(me), me.node, me.creation) == me
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_send_to_dead_pid_is_silently_dropped():
@@ -89,7 +89,7 @@ def test_send_to_dead_pid_is_silently_dropped():
         vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
         return vm.send(pid, "hi")
 
-    assert run_vm(main) == "hi"
+    assert run(main) == "hi"
 
 
 def test_send_to_unregistered_name_is_badarg():
@@ -98,14 +98,14 @@ def test_send_to_unregistered_name_is_badarg():
             vm.send("nobody", "hi")
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_send_to_name_node_pair_never_fails():
     def main():
         return vm.send(("nobody", vm.node_name()), "hi")
 
-    assert run_vm(main) == "hi"
+    assert run(main) == "hi"
 
 
 def test_messages_between_a_pair_keep_order():
@@ -118,7 +118,7 @@ def test_messages_between_a_pair_keep_order():
             vm.send(pid, i)
         return vm.receive()
 
-    assert run_vm(main) == list(range(100))
+    assert run(main) == list(range(100))
 
 
 def test_main_return_kills_remaining_processes():
@@ -135,7 +135,7 @@ def test_main_return_kills_remaining_processes():
         vm.sleep(0)
         return "done"
 
-    assert run_vm(main) == "done"
+    assert run(main) == "done"
     assert cleaned == [True]
 
 
@@ -144,7 +144,7 @@ def test_deadlock_is_reported():
         vm.receive()
 
     with pytest.raises(vm.Deadlock, match="every process is waiting"):
-        run_vm(main)
+        run(main)
 
 
 def test_calls_outside_a_process_raise_not_in_process():
@@ -159,7 +159,7 @@ def test_run_inside_a_process_is_refused():
             vm.run(lambda: 1)
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_bad_node_options():
@@ -177,4 +177,4 @@ def test_spawn_needs_a_callable():
             vm.spawn(42)
         return True
 
-    assert run_vm(main)
+    assert run(main)

@@ -7,8 +7,7 @@ import types
 import vm
 import vm.code
 import vm.lowlevel
-from tests.conftest import run_vm
-from vm.testing import Recorder
+from vm.testing import Recorder, run
 
 
 def busy(deadline_turns, log, tag):
@@ -42,7 +41,7 @@ def test_plain_loop_is_preempted_and_counts_reductions():
         vm.exit(pid, "kill")
         return reds
 
-    assert run_vm(main) > 4 * 4000
+    assert run(main) > 4 * 4000
 
 
 def test_recursive_function_is_preempted():
@@ -55,7 +54,7 @@ def test_recursive_function_is_preempted():
             vm.sleep(0)
         return turns
 
-    assert run_vm(main) >= 2
+    assert run(main) >= 2
 
 
 def test_four_hogs_share_fairly_by_reductions():
@@ -69,7 +68,7 @@ def test_four_hogs_share_fairly_by_reductions():
             vm.exit(p, "kill")
         return reds
 
-    reds = run_vm(main)
+    reds = run(main)
     assert min(reds) > 0
     assert max(reds) / min(reds) < 1.1
 
@@ -81,7 +80,7 @@ def test_kill_reaches_a_busy_process():
         vm.exit(pid, "boom")
         return vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))[4]
 
-    assert run_vm(main) == "boom"
+    assert run(main) == "boom"
 
 
 def test_same_seed_same_switch_points():
@@ -94,7 +93,7 @@ def test_same_seed_same_switch_points():
 
     def trace(seed):
         rec = Recorder(["slice_start"])
-        run_vm(main, seed=seed, instruments=[rec])
+        run(main, seed=seed, instruments=[rec])
         return [e[1].id for e in rec.events()]
 
     assert trace(3) == trace(3)

@@ -13,7 +13,7 @@
 
 import vm
 from stdlib import gen
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -44,7 +44,7 @@ def test_a_non_term_exit_reason_does_not_stop_the_node():
         pid, ref = vm.spawn_monitor(victim)
         return vm.receive(("DOWN", ref, ANY, ANY, ANY))[4] is not None
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_call_to_an_unknown_via_name_exits_with_a_term():
@@ -58,4 +58,4 @@ def test_call_to_an_unknown_via_name_exits_with_a_term():
         pid, ref = vm.spawn_monitor(caller)
         return vm.receive(("DOWN", ref, ANY, ANY, ANY))[4][0]
 
-    assert run_vm(main) == "noproc"
+    assert run(main) == "noproc"

@@ -20,7 +20,7 @@ import pytest
 
 import vm
 from stdlib import gen_server
-from tests.conftest import run_vm
+from vm.testing import run
 from vm._heap import copy_term
 from vm.lowlevel import term_size
 
@@ -35,7 +35,7 @@ def roundtrip(msg):
         vm.send(pid, (msg, vm.self()))
         return vm.receive()
 
-    return run_vm(main)
+    return run(main)
 
 
 def test_types_survive_exactly():
@@ -60,7 +60,7 @@ def test_pids_refs_crash_survive():
         got = vm.receive()
         return got == (me, ref, crash), type(got[2]) is vm.Crash
 
-    assert run_vm(main) == (True, True)
+    assert run(main) == (True, True)
 
 
 def test_mutable_values_are_copied():
@@ -73,7 +73,7 @@ def test_mutable_values_are_copied():
         got["items"].append(3)
         return got is shared, got["items"] is shared["items"]
 
-    assert run_vm(main) == (False, False)
+    assert run(main) == (False, False)
     assert shared == {"items": [1, 2]}
 
 
@@ -95,7 +95,7 @@ def test_spawn_args_are_copied():
         vm.spawn(child, data, vm.self())
         return vm.receive()
 
-    assert run_vm(main) == [1, 2, 99]
+    assert run(main) == [1, 2, 99]
     assert data == [1, 2]
 
 
@@ -117,7 +117,7 @@ def test_unsendable_names_type_and_place(bad, where, name):
             vm.send(vm.self(), value)
         return str(info.value), info.value.path
 
-    text, path = run_vm(main)
+    text, path = run(main)
     assert path == where
     assert name in text
     assert vm.flush is not None
@@ -129,7 +129,7 @@ def test_unsendable_spawn_argument():
             vm.spawn(print, threading.Lock())
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_cyclic_message_is_refused():
@@ -201,7 +201,7 @@ def test_a_receiver_cannot_reach_the_senders_objects_through_a_callback():
         vm.sleep(0)
         return log
 
-    assert run_vm(main) == []
+    assert run(main) == []
 
 
 def test_callables_bound_to_modules_classes_or_immutables_travel():
@@ -314,7 +314,7 @@ def test_immutable_standard_types_travel_and_are_shared(value):
         vm.send(vm.self(), ("v", value))
         return vm.receive()
 
-    got = run_vm(main)[1]
+    got = run(main)[1]
     assert got is value
 
 
@@ -378,7 +378,7 @@ def test_a_gen_server_may_reply_with_a_datetime():
         _, srv = gen_server.start(Clock, None)
         return gen_server.call(srv, "now"), vm.is_process_alive(srv)
 
-    assert run_vm(main) == (datetime.datetime(2024, 1, 2, 3, 4, 5), True)
+    assert run(main) == (datetime.datetime(2024, 1, 2, 3, 4, 5), True)
 
 
 # ----------------------------------------------------------------------

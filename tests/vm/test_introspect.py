@@ -3,7 +3,7 @@
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def idle():
@@ -16,7 +16,7 @@ def test_status_of_blocked_and_running_process():
         vm.sleep(0)
         return vm.process_info(pid, "status"), vm.process_info(vm.self(), "status")
 
-    assert run_vm(main) == ("waiting", "running")
+    assert run(main) == ("waiting", "running")
 
 
 def test_message_queue_len_and_messages():
@@ -26,7 +26,7 @@ def test_message_queue_len_and_messages():
             vm.send(pid, m)
         return vm.process_info(pid, ["message_queue_len", "messages"])
 
-    assert run_vm(main) == {"message_queue_len": 3, "messages": ["a", "b", "c"]}
+    assert run(main) == {"message_queue_len": 3, "messages": ["a", "b", "c"]}
 
 
 def test_dead_pid_gives_none():
@@ -35,14 +35,14 @@ def test_dead_pid_gives_none():
         vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
         return vm.process_info(pid), vm.process_info(pid, "status")
 
-    assert run_vm(main) == (None, None)
+    assert run(main) == (None, None)
 
 
 def test_default_info_is_a_dict_of_otp_items():
     def main():
         return vm.process_info(vm.self())
 
-    info = run_vm(main)
+    info = run(main)
     for key in ("current_function", "initial_call", "status", "message_queue_len", "links",
                 "dictionary", "trap_exit", "priority", "reductions"):
         assert key in info
@@ -58,7 +58,7 @@ def test_current_function_points_at_user_code():
         vm.sleep(0)
         return vm.process_info(pid, "current_function"), vm.process_info(pid, "initial_call")
 
-    cf, ic = run_vm(main)
+    cf, ic = run(main)
     assert cf[1].endswith("waiter") and cf[2] == 0
     assert ic[1].endswith("waiter")
 
@@ -75,7 +75,7 @@ def test_current_stacktrace_lists_frames_with_lines():
         vm.sleep(0)
         return vm.process_info(pid, "current_stacktrace")
 
-    st = run_vm(main)
+    st = run(main)
     assert [f[1].rsplit(".", 1)[-1] for f in st[:2]] == ["inner", "outer"]
     assert st[0][3][1] > 0
 
@@ -88,7 +88,7 @@ def test_reductions_grow_with_work():
             vm.send(me, 1)
         return vm.process_info(me, "reductions") - a
 
-    assert run_vm(main) >= 50
+    assert run(main) >= 50
 
 
 def test_memory_counts_mailbox():
@@ -99,7 +99,7 @@ def test_memory_counts_mailbox():
         vm.send(pid, "x" * 100_000)
         return vm.process_info(pid, "memory") - before
 
-    assert run_vm(main) >= 100_000
+    assert run(main) >= 100_000
 
 
 def test_memory_counts_state_held_in_locals():
@@ -113,7 +113,7 @@ def test_memory_counts_state_held_in_locals():
         vm.sleep(0)
         return vm.process_info(big, "memory") - vm.process_info(small, "memory")
 
-    assert run_vm(main) > 50_000 * 8
+    assert run(main) > 50_000 * 8
 
 
 def test_unknown_item_and_bad_pid():
@@ -124,7 +124,7 @@ def test_unknown_item_and_bad_pid():
             vm.process_info("me", "status")
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_processes_lists_live_ones():
@@ -135,7 +135,7 @@ def test_processes_lists_live_ones():
         ps = vm.processes()
         return vm.self() in ps, pid in ps, dead in ps
 
-    assert run_vm(main) == (True, True, False)
+    assert run(main) == (True, True, False)
 
 
 def test_process_dictionary():
@@ -149,7 +149,7 @@ def test_process_dictionary():
         r.append(vm.get())
         return r
 
-    assert run_vm(main) == [
+    assert run(main) == [
         None, 1, 2, None, ["a", "b"], ["a", "b"], 2, None, {"b": 2}, 2, [("b", 2)], []
     ]
 
@@ -159,7 +159,7 @@ def test_dictionary_info_shows_non_terms_as_repr():
         vm.put("lock", __import__("threading").Lock())
         return vm.process_info(vm.self(), "dictionary")["lock"]
 
-    assert "lock" in run_vm(main)
+    assert "lock" in run(main)
 
 
 def test_process_flag_returns_old_value():
@@ -173,7 +173,7 @@ def test_process_flag_returns_old_value():
             vm.process_info(vm.self(), "label"),
         ]
 
-    assert run_vm(main) == [False, True, "normal", "high", None, "worker"]
+    assert run(main) == [False, True, "normal", "high", None, "worker"]
 
 
 def test_process_flag_bad_input():
@@ -186,4 +186,4 @@ def test_process_flag_bad_input():
             vm.process_flag("priority", "urgent")
         return True
 
-    assert run_vm(main)
+    assert run(main)

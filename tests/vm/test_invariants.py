@@ -5,8 +5,7 @@ import pytest
 import vm
 import vm.testing
 import vm.lowlevel
-from tests.conftest import run_vm
-from vm.testing import InvariantChecker, check_invariants
+from vm.testing import InvariantChecker, check_invariants, run
 
 
 def test_a_healthy_node_holds_every_invariant_after_every_slice():
@@ -29,7 +28,7 @@ def test_a_healthy_node_holds_every_invariant_after_every_slice():
         check_invariants(vm.lowlevel.current_node())
         return len(pids)
 
-    assert run_vm(main, instruments=[checker]) == 5
+    assert run(main, instruments=[checker]) == 5
     assert checker.slices > 10 and checker.violations == []
 
 
@@ -66,4 +65,4 @@ def test_broken_bookkeeping_is_named(corrupt, words):
                 node.rq.remove(p)
         return "no violation found"
 
-    assert words in run_vm(main)
+    assert words in run(main)

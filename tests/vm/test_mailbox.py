@@ -3,7 +3,7 @@
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def fill(*msgs):
@@ -17,7 +17,7 @@ def test_oldest_first_without_patterns():
         fill("a", "b", "c")
         return [vm.receive() for _ in range(3)]
 
-    assert run_vm(main) == ["a", "b", "c"]
+    assert run(main) == ["a", "b", "c"]
 
 
 def test_selective_receive_leaves_others_in_order():
@@ -26,7 +26,7 @@ def test_selective_receive_leaves_others_in_order():
         got = vm.receive("c")
         return got, vm.flush()
 
-    assert run_vm(main) == ("c", ["a", "b"])
+    assert run(main) == ("c", ["a", "b"])
 
 
 def test_each_message_tried_against_all_patterns_before_the_next():
@@ -34,7 +34,7 @@ def test_each_message_tried_against_all_patterns_before_the_next():
         fill(("x", 1), ("y", 2))
         return vm.receive(("y", int), ("x", int))
 
-    assert run_vm(main) == ("x", 1)
+    assert run(main) == ("x", 1)
 
 
 def test_pattern_kinds():
@@ -49,7 +49,7 @@ def test_pattern_kinds():
             vm.receive(str),
         ]
 
-    assert run_vm(main) == [7, {"k": 1, "other": 2}, ["l", 3], 1.5, True, "s"]
+    assert run(main) == [7, {"k": 1, "other": 2}, ["l", 3], 1.5, True, "s"]
 
 
 def test_literal_true_does_not_match_one():
@@ -57,7 +57,7 @@ def test_literal_true_does_not_match_one():
         fill(1, True)
         return vm.receive(True), vm.flush()
 
-    assert run_vm(main) == (True, [1])
+    assert run(main) == (True, [1])
 
 
 def test_tuple_pattern_needs_same_length_and_type():
@@ -65,7 +65,7 @@ def test_tuple_pattern_needs_same_length_and_type():
         fill(["a", 1], ("a", 1, 2), ("a", 1))
         return vm.receive(("a", vm.ANY)), len(vm.flush())
 
-    assert run_vm(main) == (("a", 1), 2)
+    assert run(main) == (("a", 1), 2)
 
 
 def test_atom_matches_equal_string():
@@ -73,7 +73,7 @@ def test_atom_matches_equal_string():
         fill(vm.Atom("ok"))
         return vm.receive("ok")
 
-    assert run_vm(main) == "ok"
+    assert run(main) == "ok"
 
 
 def test_timeout_zero_looks_once():
@@ -81,7 +81,7 @@ def test_timeout_zero_looks_once():
         fill("a")
         return vm.receive("b", timeout=0), vm.receive(timeout=0), vm.receive(timeout=0)
 
-    assert run_vm(main) == (vm.TIMEOUT, "a", vm.TIMEOUT)
+    assert run(main) == (vm.TIMEOUT, "a", vm.TIMEOUT)
 
 
 def test_timeout_not_restarted_by_nonmatching_arrivals():
@@ -96,7 +96,7 @@ def test_timeout_not_restarted_by_nonmatching_arrivals():
         r = vm.receive("never", timeout=0.05)
         return r, round(vm.monotonic() - t0, 6)
 
-    assert run_vm(main) == (vm.TIMEOUT, 0.05)
+    assert run(main) == (vm.TIMEOUT, 0.05)
 
 
 def test_match_arriving_before_timeout_wins():
@@ -108,7 +108,7 @@ def test_match_arriving_before_timeout_wins():
         vm.spawn(later, vm.self())
         return vm.receive("x", timeout=0.05)
 
-    assert run_vm(main) == "x"
+    assert run(main) == "x"
 
 
 def test_bad_timeout_values():
@@ -118,7 +118,7 @@ def test_bad_timeout_values():
                 vm.receive(timeout=bad)
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_skipped_messages_cost_reductions():
@@ -129,7 +129,7 @@ def test_skipped_messages_cost_reductions():
         after = vm.process_info(vm.self(), "reductions")
         return after - before
 
-    assert run_vm(main) >= 100
+    assert run(main) >= 100
 
 
 def test_mark_skips_older_messages():
@@ -142,7 +142,7 @@ def test_mark_skips_older_messages():
 
     import vm.lowlevel  # noqa: F401
 
-    assert run_vm(main) == (("reply", 2), [("reply", 1)])
+    assert run(main) == (("reply", 2), [("reply", 1)])
 
 
 def test_long_scan_can_be_preempted_and_resumes():
@@ -159,7 +159,7 @@ def test_long_scan_can_be_preempted_and_resumes():
         order.append("main")
         return got
 
-    assert run_vm(main, reductions=2000) == "target"
+    assert run(main, reductions=2000) == "target"
     assert order == ["other", "main"]
 
 
@@ -174,7 +174,7 @@ def test_marker_is_not_used_when_one_pattern_does_not_need_the_ref():
         r = vm.make_ref()
         return vm.receive("old", ("reply", r), timeout=0)
 
-    assert run_vm(main) == "old"
+    assert run(main) == "old"
 
 
 def test_marker_skips_old_messages_when_every_pattern_needs_the_ref():
@@ -186,7 +186,7 @@ def test_marker_skips_old_messages_when_every_pattern_needs_the_ref():
         got = vm.receive(("reply", r), (r, vm.ANY))
         return got == ("reply", r), vm.flush()
 
-    assert run_vm(main) == (True, [("reply", "stale")])
+    assert run(main) == (True, [("reply", "stale")])
 
 
 def test_marker_survives_a_newest_message_taken_in_between():
@@ -202,7 +202,7 @@ def test_marker_survives_a_newest_message_taken_in_between():
         vm.send(me, (r, "answer"))
         return vm.receive((r, vm.ANY), timeout=0), len(vm.flush())
 
-    ok, left = run_vm(main)
+    ok, left = run(main)
     assert ok[1] == "answer" and left == 5
 
 
@@ -285,4 +285,4 @@ def test_pattern_cache_keeps_bools_apart_from_ints():
         got_float = vm.receive(("n", True), timeout=0)
         return got_true, got_false, got_float, vm.flush()
 
-    assert run_vm(main) == (True, ("flag", False), vm.TIMEOUT, [("n", 1.0)])
+    assert run(main) == (True, ("flag", False), vm.TIMEOUT, [("n", 1.0)])

@@ -10,7 +10,7 @@ import pytest
 
 import vm
 from stdlib import gen_server
-from tests.conftest import run_vm
+from vm.testing import run
 from vm.lowlevel import current_node, snapshot, term_size
 
 MB = 1 << 20
@@ -57,7 +57,7 @@ def test_a_process_holding_a_big_list_ranks_first_by_memory():
         table = snapshot.process_table(current_node(), sort="memory", n=3)
         return big, small, table.rows, vm.process_info(big, "memory")
 
-    big, small, rows, mem = run_vm(main)
+    big, small, rows, mem = run(main)
     assert rows[0].pid == big
     assert rows[0].memory == mem  # the table and process_info agree
     assert mem > 30 * MB  # a 1M-element list of ints is ~36 MB in CPython
@@ -71,7 +71,7 @@ def test_a_gen_servers_state_counts():
         rows = snapshot.process_table(current_node(), sort="memory", n=2).rows
         return vm.process_info(a, "memory"), vm.process_info(b, "memory"), b, rows
 
-    a, b, b_pid, rows = run_vm(main)
+    a, b, b_pid, rows = run(main)
     assert b - a > 100_000 * 50  # 100,000 short strings and the list holding them
     assert rows[0].pid == b_pid and rows[0].memory == b
 
@@ -90,7 +90,7 @@ def test_every_view_of_memory_gives_the_same_figure():
         total = snapshot.system(node).memory_processes
         return info, words, [rows[p] for p in pids], detail, total, sum(rows.values())
 
-    info, words, rows, detail, total, row_sum = run_vm(main)
+    info, words, rows, detail, total, row_sum = run(main)
     assert info == rows == detail
     assert words == [m // 8 for m in info]
     assert abs(total - row_sum) < 16 * 1024  # only the caller's own locals changed between
@@ -104,7 +104,7 @@ def test_memory_follows_the_state_as_it_changes():
         gen_server.call(srv, "sync")
         return before, vm.process_info(srv, "memory")
 
-    before, after = run_vm(main)
+    before, after = run(main)
     assert after - before > 50_000 * 50
 
 
@@ -136,7 +136,7 @@ def test_memory_counts_what_objects_closures_and_methods_reach():
         floor = vm.process_info(base, "memory")
         return [vm.process_info(p, "memory") - floor for p in pids]
 
-    for extra in run_vm(main):
+    for extra in run(main):
         assert extra > 100_000 * 8
 
 
@@ -151,7 +151,7 @@ def test_measuring_a_huge_mailbox_reads_a_sample(count_sizeof):
         mem = vm.process_info(pid, "memory")
         return mem, count_sizeof[0]
 
-    mem, calls = run_vm(main)
+    mem, calls = run(main)
     assert calls < 5_000  # not one per message
     real = sys.getsizeof
     one = real(("msg", 1, 2)) + real(10_000) + real(bytes(103))  # per message, exactly
@@ -171,7 +171,7 @@ def test_max_heap_size_checks_stay_cheap(count_sizeof):
         vm.spawn(worker, vm.self())
         return vm.receive()
 
-    assert run_vm(main) < 40 * 1000  # a whole walk per slice would be 40 * 50,000
+    assert run(main) < 40 * 1000  # a whole walk per slice would be 40 * 50,000
 
 
 def test_max_heap_size_still_kills_a_growing_process():
@@ -186,7 +186,7 @@ def test_max_heap_size_still_kills_a_growing_process():
         pid, ref = vm.spawn_monitor(grower)
         return vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))[4]
 
-    assert run_vm(main) == "killed"
+    assert run(main) == "killed"
 
 
 def test_messages_of_a_long_queue_are_copied_over_several_slices():
@@ -207,7 +207,7 @@ def test_messages_of_a_long_queue_are_copied_over_several_slices():
         vm.exit(spin, "kill")
         return len(msgs), msgs[:2], msgs[-1], after - before
 
-    n, first, last, spun = run_vm(main)
+    n, first, last, spun = run(main)
     assert (n, first, last) == (50_000, [("msg", 0), ("msg", 1)], ("msg", 49_999))
     assert spun > 0  # the spinner ran while the messages were copied
 
@@ -224,7 +224,7 @@ def test_messages_are_those_queued_when_asked():
         vm.spawn(late)
         return vm.process_info(pid, "messages")
 
-    msgs = run_vm(main)
+    msgs = run(main)
     assert msgs == list(range(20_000))
 
 
@@ -266,6 +266,6 @@ def test_messages_sent_with_a_trace_token_are_shown_and_counted():
         set_trace_token(None)
         return vm.process_info(pid, "messages"), vm.process_info(pid, "memory")
 
-    msgs, mem = run_vm(main)
+    msgs, mem = run(main)
     assert msgs == [("msg", i, "x" * 10_000) for i in range(40)]
     assert mem > 40 * 10_000

@@ -6,8 +6,7 @@ import threading
 import pytest
 
 import vm
-from tests.conftest import run_vm
-from vm.testing import Recorder
+from vm.testing import Recorder, run
 
 
 def test_background_node_spawn_send_call():
@@ -79,7 +78,7 @@ def test_instrument_sees_events():
         vm.exit(pid, "kill")
         return pid
 
-    pid = run_vm(main, instruments=[rec])
+    pid = run(main, instruments=[rec])
     kinds = [e[0] for e in rec.events()]
     for k in ("spawn", "send", "receive", "link", "unlink", "monitor", "demonitor", "exit"):
         assert k in kinds, k
@@ -97,7 +96,7 @@ def test_raising_instrument_is_removed_and_node_goes_on(caplog):
         vm.send(me, 2)
         return vm.flush()
 
-    assert run_vm(main, instruments=[Bad()]) == [1, 2]
+    assert run(main, instruments=[Bad()]) == [1, 2]
     assert any("was removed" in r.getMessage() for r in caplog.records)
 
 
@@ -152,7 +151,7 @@ def test_sys_exit_in_a_process_ends_that_process_only():
         down = vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
         return exit_msg[2][:2], down[4][:2]
 
-    assert run_vm(main) == (("SystemExit", "2"), ("SystemExit", "bye"))
+    assert run(main) == (("SystemExit", "2"), ("SystemExit", "bye"))
 
 
 def test_sys_exit_in_a_supervised_worker_is_restarted():
@@ -184,7 +183,7 @@ def test_sys_exit_in_a_supervised_worker_is_restarted():
         starts = vm.process_info(counter, ("dictionary", "starts"))
         return starts, supervisor.count_children(sup)["active"]
 
-    assert run_vm(main) == (2, 1)
+    assert run(main) == (2, 1)
 
 
 def test_stop_while_other_threads_send_call_and_spawn():

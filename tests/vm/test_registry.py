@@ -3,7 +3,7 @@
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def idle():
@@ -20,7 +20,7 @@ def test_register_whereis_registered_unregister():
         assert vm.unregister("me") is True
         return vm.whereis("me"), vm.process_info(me, "registered_name")
 
-    assert run_vm(main) == (None, None)
+    assert run(main) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_register_badarg_cases(case, match):
             vm.register("x", "me")
 
     with pytest.raises(vm.ProcessExit) as info:
-        run_vm(main)
+        run(main)
     assert info.value.reason.exc_type == "vm.errors.BadArg"
     assert match in info.value.reason.message
 
@@ -67,7 +67,7 @@ def test_unregister_unknown_is_badarg():
             vm.unregister("ghost")
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_send_by_name():
@@ -76,7 +76,7 @@ def test_send_by_name():
         vm.send("me", "hi")
         return vm.receive()
 
-    assert run_vm(main) == "hi"
+    assert run(main) == "hi"
 
 
 def test_name_freed_when_process_dies():
@@ -87,4 +87,4 @@ def test_name_freed_when_process_dies():
         vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
         return vm.whereis("w"), vm.registered()
 
-    assert run_vm(main) == (None, [])
+    assert run(main) == (None, [])

@@ -2,8 +2,7 @@
 
 import vm
 import vm.code
-from tests.conftest import run_vm
-from vm.testing import Recorder
+from vm.testing import Recorder, run
 
 
 def counter(n, parent, tag):
@@ -22,7 +21,7 @@ def test_budget_exhaustion_preempts_round_robin():
         return order
 
     rec = Recorder(["slice_start"])
-    run_vm(main, reductions=1000, instruments=[rec])
+    run(main, reductions=1000, instruments=[rec])
     starts = [e[1] for e in rec.events("slice_start")]
     # the two counters alternate: neither runs two slices in a row while the other waits
     workers = [p for p in starts if starts.count(p) > 5]
@@ -37,7 +36,7 @@ def test_reductions_per_slice_are_counted():
         return pid
 
     rec = Recorder(["slice_end"])
-    pid = run_vm(main, reductions=1000, instruments=[rec])
+    pid = run(main, reductions=1000, instruments=[rec])
     slices = [e[2] for e in rec.events("slice_end") if e[1] == pid]
     # a slice ends at the first check after the budget is spent: it may overrun by
     # at most one charge of the compiled-in checks
@@ -59,7 +58,7 @@ def test_high_priority_is_strict():
         vm.process_flag("priority", "normal")
         return [vm.receive() for _ in range(10)]
 
-    got = run_vm(main)
+    got = run(main)
     assert got == ["high"] * 5 + ["normal"] * 5
 
 
@@ -81,7 +80,7 @@ def test_low_priority_gets_about_one_turn_in_eight():
         return first, deadline
 
     rec = Recorder(["slice_start"])
-    run_vm(main, instruments=[rec])
+    run(main, instruments=[rec])
     starts = [e[1] for e in rec.events("slice_start")]
     from collections import Counter
 
@@ -103,9 +102,9 @@ def test_same_seed_same_interleaving_different_seed_differs():
             vm.spawn(w, i)
         return [vm.receive() for _ in range(18)]
 
-    a = run_vm(main, seed=1)
-    b = run_vm(main, seed=1)
-    c = run_vm(main, seed=2)
+    a = run(main, seed=1)
+    b = run(main, seed=1)
+    c = run(main, seed=2)
     assert a == b
     assert a != c
     # per-pair order holds under any seed
@@ -121,7 +120,7 @@ def test_sched_yield_gives_way():
         log.append("main")
         return log
 
-    assert run_vm(main) == ["other", "main"]
+    assert run(main) == ["other", "main"]
 
 
 def test_greenlets_are_reused_and_state_is_fresh():
@@ -137,7 +136,7 @@ def test_greenlets_are_reused_and_state_is_fresh():
             vm.sleep(0)
         return seen
 
-    seen = run_vm(main)
+    seen = run(main)
     assert [s[:2] for s in seen] == [(None, [])] * 3
     assert len({s[2] for s in seen}) == 3
 
@@ -151,7 +150,7 @@ def test_killed_before_running_never_runs():
         vm.sleep(0)
         return vm.is_process_alive(pid)
 
-    assert run_vm(main) is False
+    assert run(main) is False
     assert ran == []
 
 
@@ -161,7 +160,7 @@ def test_statistics_shape():
         vm.sleep(0)
         return vm.statistics()
 
-    s = run_vm(main)
+    s = run(main)
     assert set(s["run_queue"]) == {"max", "high", "normal", "low"}
     assert s["context_switches"] >= 2 and s["reductions"] >= 1
 
@@ -182,7 +181,7 @@ def test_hibernate_wakes_on_message_and_runs_new_body():
         vm.send(pid, "ping")
         return first, vm.receive()
 
-    assert run_vm(main) == ("unwound", ("woke", "ping"))
+    assert run(main) == ("unwound", ("woke", "ping"))
 
 
 def test_max_heap_size_kills_with_killed_and_logs(caplog):
@@ -196,7 +195,7 @@ def test_max_heap_size_kills_with_killed_and_logs(caplog):
         pid, ref = vm.spawn_monitor(lambda: (vm.process_flag("max_heap_size", 20_000), hog()))
         return vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))[4]
 
-    assert run_vm(main) == "killed"
+    assert run(main) == "killed"
     assert any("max_heap_size" in r.getMessage() for r in caplog.records)
 
 
@@ -211,5 +210,5 @@ def test_max_heap_size_without_kill_only_logs(caplog):
         vm.spawn(grower, vm.self())
         return vm.receive()
 
-    assert run_vm(main) == "survived"
+    assert run(main) == "survived"
     assert any("max_heap_size" in r.getMessage() for r in caplog.records)

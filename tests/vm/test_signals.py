@@ -3,7 +3,7 @@
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -43,7 +43,7 @@ def outcome(target_fn, signal, trap):
             return ("msg", m[1])
         return ("died", m[4])
 
-    return run_vm(main)
+    return run(main)
 
 
 def linked_death(reason):
@@ -97,7 +97,7 @@ def test_exit2_normal_trapped_carries_sender():
         vm.exit(pid, "normal")
         return vm.receive(("got", ANY)), me
 
-    (tag, msg), me = run_vm(main)
+    (tag, msg), me = run(main)
     assert msg == ("EXIT", me, "normal")
 
 
@@ -120,7 +120,7 @@ def test_exit_self_normal_kills_when_not_trapping():
         pid, ref = vm.spawn_monitor(victim)
         return down_of(ref)[4]
 
-    assert run_vm(main) == "normal"
+    assert run(main) == "normal"
 
 
 def test_exit_self_normal_trapped_is_a_message():
@@ -133,7 +133,7 @@ def test_exit_self_normal_trapped_is_a_message():
         pid = vm.spawn(victim, vm.self())
         return vm.receive(), pid
 
-    msg, pid = run_vm(main)
+    msg, pid = run(main)
     assert msg == ("EXIT", pid, "normal")
 
 
@@ -160,7 +160,7 @@ def test_killed_propagates_as_killed_along_links():
         vm.exit(b, "kill")
         return down_of(rb)[4], down_of(rc)[4]
 
-    assert run_vm(main) == ("killed", "killed")
+    assert run(main) == ("killed", "killed")
 
 
 def test_exit1_kill_propagates_kill():
@@ -182,7 +182,7 @@ def test_exit1_kill_propagates_kill():
         vm.spawn(lambda: (vm.link(bpid), vm.exit("kill")))
         return down_of(rc)[4]
 
-    assert run_vm(main) == "kill"
+    assert run(main) == "kill"
 
 
 def test_link_is_symmetric_and_idempotent():
@@ -192,7 +192,7 @@ def test_link_is_symmetric_and_idempotent():
         vm.link(pid)
         return vm.process_info(vm.self(), "links"), vm.process_info(pid, "links"), pid
 
-    mine, theirs, pid = run_vm(main)
+    mine, theirs, pid = run(main)
     assert mine == [pid] and len(theirs) == 1
 
 
@@ -201,7 +201,7 @@ def test_link_to_self_is_noop():
         vm.link(vm.self())
         return vm.process_info(vm.self(), "links")
 
-    assert run_vm(main) == []
+    assert run(main) == []
 
 
 def test_link_to_dead_pid_raises_noproc_without_trap():
@@ -212,7 +212,7 @@ def test_link_to_dead_pid_raises_noproc_without_trap():
             vm.link(pid)
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_link_to_dead_pid_when_trapping_gives_exit_noproc():
@@ -223,7 +223,7 @@ def test_link_to_dead_pid_when_trapping_gives_exit_noproc():
         assert vm.link(pid) is True
         return vm.receive(), pid
 
-    msg, pid = run_vm(main)
+    msg, pid = run(main)
     assert msg == ("EXIT", pid, "noproc")
 
 
@@ -236,7 +236,7 @@ def test_unlink_stops_propagation():
         vm.sleep(0)
         return "survived", vm.process_info(vm.self(), "links")
 
-    assert run_vm(main) == ("survived", [])
+    assert run(main) == ("survived", [])
 
 
 def test_unlink_leaves_queued_exit():
@@ -247,7 +247,7 @@ def test_unlink_leaves_queued_exit():
         vm.unlink(pid)
         return vm.flush(), pid
 
-    msgs, pid = run_vm(main)
+    msgs, pid = run(main)
     assert msgs == [("EXIT", pid, "bye")]
 
 
@@ -257,7 +257,7 @@ def test_spawn_link_crash_reaches_trapping_parent():
         pid = vm.spawn_link(lambda: 1 / 0)
         return vm.receive(), pid
 
-    (tag, frm, reason), pid = run_vm(main)
+    (tag, frm, reason), pid = run(main)
     assert (tag, frm) == ("EXIT", pid)
     assert isinstance(reason, vm.Crash) and reason.exc_type == "ZeroDivisionError"
 
@@ -268,7 +268,7 @@ def test_spawn_link_crash_kills_non_trapping_parent():
         vm.sleep(1)
 
     with pytest.raises(vm.ProcessExit) as info:
-        run_vm(main)
+        run(main)
     assert info.value.reason == "boom"
 
 
@@ -287,7 +287,7 @@ def test_message_then_exit_signal_keep_pair_order():
         vm.exit(pid, "boom")
         return vm.receive(list)
 
-    first, second = run_vm(main)
+    first, second = run(main)
     assert first == "m1" and second[0] == "EXIT"
 
 
@@ -299,7 +299,7 @@ def test_monitor_down_reason():
         pid, ref = vm.spawn_monitor(lambda: vm.exit("boom"))
         return down_of(ref), pid, ref
 
-    down, pid, ref = run_vm(main)
+    down, pid, ref = run(main)
     assert down == ("DOWN", ref, "process", pid, "boom")
 
 
@@ -310,7 +310,7 @@ def test_monitor_dead_target_gives_noproc():
         ref2 = vm.monitor(pid)
         return down_of(ref2)[4]
 
-    assert run_vm(main) == "noproc"
+    assert run(main) == "noproc"
 
 
 def test_two_monitors_two_downs():
@@ -320,7 +320,7 @@ def test_two_monitors_two_downs():
         vm.exit(pid, "kill")
         return down_of(r1)[4], down_of(r2)[4], r1 != r2
 
-    assert run_vm(main) == ("killed", "killed", True)
+    assert run(main) == ("killed", "killed", True)
 
 
 def test_monitor_by_name_reports_name_node():
@@ -331,7 +331,7 @@ def test_monitor_by_name_reports_name_node():
         vm.exit(pid, "kill")
         return down_of(ref)[3]
 
-    assert run_vm(main) == ("srv", "nonode@nohost")
+    assert run(main) == ("srv", "nonode@nohost")
 
 
 def test_monitor_unknown_name_gives_noproc():
@@ -339,7 +339,7 @@ def test_monitor_unknown_name_gives_noproc():
         ref = vm.monitor("ghost")
         return down_of(ref)[3:]
 
-    assert run_vm(main) == (("ghost", "nonode@nohost"), "noproc")
+    assert run(main) == (("ghost", "nonode@nohost"), "noproc")
 
 
 def test_demonitor_flush_removes_queued_down():
@@ -349,7 +349,7 @@ def test_demonitor_flush_removes_queued_down():
         info = vm.demonitor(ref, flush=True, info=True)
         return info, vm.flush()
 
-    assert run_vm(main) == (False, [])
+    assert run(main) == (False, [])
 
 
 def test_demonitor_info_true_while_active():
@@ -361,7 +361,7 @@ def test_demonitor_info_true_while_active():
         vm.sleep(0.01)
         return active, vm.flush()
 
-    assert run_vm(main) == (True, [])
+    assert run(main) == (True, [])
 
 
 def test_demonitor_without_flush_leaves_down():
@@ -371,7 +371,7 @@ def test_demonitor_without_flush_leaves_down():
         assert vm.demonitor(ref) is True
         return len(vm.flush())
 
-    assert run_vm(main) == 1
+    assert run(main) == 1
 
 
 def test_monitors_and_monitored_by_in_process_info():
@@ -380,7 +380,7 @@ def test_monitors_and_monitored_by_in_process_info():
         vm.monitor(pid)
         return vm.process_info(vm.self(), "monitors"), vm.process_info(pid, "monitored_by"), pid
 
-    mons, by, pid = run_vm(main)
+    mons, by, pid = run(main)
     assert mons == [("process", pid)] and len(by) == 1
 
 
@@ -393,7 +393,7 @@ def test_name_released_before_down_is_delivered():
         down_of(ref)
         return vm.register("svc", vm.self())
 
-    assert run_vm(main) is True
+    assert run(main) is True
 
 
 def test_is_process_alive_false_right_after_kill():
@@ -402,7 +402,7 @@ def test_is_process_alive_false_right_after_kill():
         vm.exit(pid, "kill")
         return vm.is_process_alive(pid)
 
-    assert run_vm(main) is False
+    assert run(main) is False
 
 
 def test_long_link_chain_dies_without_recursion_error():
@@ -422,7 +422,7 @@ def test_long_link_chain_dies_without_recursion_error():
         vm.exit(first, "boom")
         return down_of(ref)[4]
 
-    assert run_vm(main) == "boom"
+    assert run(main) == "boom"
 
 
 # ---------------------------------------------------------------- aliases
@@ -438,7 +438,7 @@ def test_alias_delivers_until_unalias():
         vm.sleep(0)
         return first, vm.flush(), vm.unalias(a)
 
-    assert run_vm(main) == ("one", [], False)
+    assert run(main) == ("one", [], False)
 
 
 def test_reply_alias_takes_one_message():
@@ -448,7 +448,7 @@ def test_reply_alias_takes_one_message():
         vm.send(a, 2)
         return vm.flush()
 
-    assert run_vm(main) == [1]
+    assert run(main) == [1]
 
 
 def test_monitor_alias_dies_with_demonitor():
@@ -466,7 +466,7 @@ def test_monitor_alias_dies_with_demonitor():
         vm.sleep(0.2)
         return got, vm.flush()
 
-    assert run_vm(main) == (vm.TIMEOUT, [])
+    assert run(main) == (vm.TIMEOUT, [])
 
 
 def test_alias_deactivated_when_owner_dies():
@@ -481,7 +481,7 @@ def test_alias_deactivated_when_owner_dies():
         vm.sleep(0)
         return vm.send(a, "to nobody")
 
-    assert run_vm(main) == "to nobody"
+    assert run(main) == "to nobody"
 
 
 # ----------------------------------------------------------------------
@@ -523,7 +523,7 @@ def test_a_dead_process_cannot_send_spawn_link_monitor_or_register():
                 vm.is_process_alive(other), vm.whereis("ghost"),
                 vm.process_info(vm.self(), "monitored_by"))
 
-    reason, left, same_count, other_alive, ghost, monitored_by = run_vm(main)
+    reason, left, same_count, other_alive, ghost, monitored_by = run(main)
     assert reason == "killed"
     assert left == []  # nothing arrived after the DOWN
     assert same_count and other_alive and ghost is None
@@ -550,4 +550,4 @@ def test_a_thousand_kills_leave_no_orphans():
         vm.sleep(0.01)
         return len(vm.processes()) - base
 
-    assert run_vm(main) == 0
+    assert run(main) == 0

@@ -6,7 +6,7 @@ import pickle
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 from vm.lowlevel import copy_term
 
 
@@ -52,7 +52,7 @@ def test_a_receiver_cannot_make_a_process_unkillable():
         vm.exit(v, "kill")
         return vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))[4]
 
-    assert run_vm(main) == "killed"
+    assert run(main) == "killed"
 
 
 @pytest.mark.parametrize("fields", [

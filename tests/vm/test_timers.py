@@ -6,7 +6,7 @@ import pytest
 
 import vm
 import vm.lowlevel
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def test_send_after_delivers_plain_message_at_time():
@@ -16,7 +16,7 @@ def test_send_after_delivers_plain_message_at_time():
         msg = vm.receive()
         return msg, vm.monotonic() - t0
 
-    assert run_vm(main) == ("tick", 0.5)
+    assert run(main) == ("tick", 0.5)
 
 
 def test_start_timer_wraps_in_timeout_tuple():
@@ -24,7 +24,7 @@ def test_start_timer_wraps_in_timeout_tuple():
         ref = vm.start_timer(0.1, vm.self(), "x")
         return vm.receive(), ref
 
-    msg, ref = run_vm(main)
+    msg, ref = run(main)
     assert msg == ("timeout", ref, "x")
 
 
@@ -38,7 +38,7 @@ def test_cancel_pending_returns_time_left_and_fired_returns_false():
         vm.receive()
         return left, again, vm.cancel_timer(ref2), vm.read_timer(ref2), vm.flush()
 
-    assert run_vm(main) == (0.75, False, False, False, [])
+    assert run(main) == (0.75, False, False, False, [])
 
 
 def test_read_timer():
@@ -47,7 +47,7 @@ def test_read_timer():
         vm.sleep(0.5)
         return vm.read_timer(ref)
 
-    assert run_vm(main) == 1.5
+    assert run(main) == 1.5
 
 
 def test_timer_to_dead_pid_is_cancelled():
@@ -57,7 +57,7 @@ def test_timer_to_dead_pid_is_cancelled():
         vm.exit(pid, "kill")
         return vm.cancel_timer(ref)
 
-    assert run_vm(main) is False
+    assert run(main) is False
 
 
 def test_timer_to_name_looked_up_at_expiry():
@@ -66,7 +66,7 @@ def test_timer_to_name_looked_up_at_expiry():
         vm.register("later", vm.self())
         return vm.receive(timeout=1)
 
-    assert run_vm(main) == "hello"
+    assert run(main) == "hello"
 
 
 def test_timer_to_unregistered_name_is_dropped():
@@ -75,7 +75,7 @@ def test_timer_to_unregistered_name_is_dropped():
         vm.sleep(0.2)
         return vm.flush()
 
-    assert run_vm(main) == []
+    assert run(main) == []
 
 
 def test_none_is_not_a_timer_time():
@@ -88,7 +88,7 @@ def test_none_is_not_a_timer_time():
             vm.cancel_timer("not a ref")
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_math_inf_means_infinity_everywhere():
@@ -106,7 +106,7 @@ def test_math_inf_means_infinity_everywhere():
         vm.exit(sleeper, "kill")
         return got, left, alive, vm.monotonic() >= 100
 
-    assert run_vm(main) == ("soon", math.inf, True, True)
+    assert run(main) == ("soon", math.inf, True, True)
 
 
 def test_an_inf_receive_timeout_does_not_stop_the_other_timers():
@@ -121,7 +121,7 @@ def test_an_inf_receive_timeout_does_not_stop_the_other_timers():
         vm.exit(waiter, "kill")
         return round(vm.monotonic() - t0, 3)
 
-    assert run_vm(main) == 0.05
+    assert run(main) == 0.05
     assert vm.run(main) < 1.0  # the real clock too: the ticks came on time
 
 
@@ -169,7 +169,7 @@ def test_cancel_timer_guarantees_no_delivery():
                 lost += 1
         return lost
 
-    assert run_vm(main) == 0
+    assert run(main) == 0
 
 
 def test_cancel_and_read_timer_options():
@@ -186,7 +186,7 @@ def test_cancel_and_read_timer_options():
         assert vm.cancel_timer(b, async_=True, info=False) == "ok"
         return msg[2], rmsg[2], vm.receive(timeout=0)
 
-    assert run_vm(main) == (5.0, 5.0, vm.TIMEOUT)
+    assert run(main) == (5.0, 5.0, vm.TIMEOUT)
 
 
 def test_sleep_keeps_messages_queued():
@@ -195,7 +195,7 @@ def test_sleep_keeps_messages_queued():
         vm.sleep(0.1)
         return vm.flush()
 
-    assert run_vm(main) == ["m"]
+    assert run(main) == ["m"]
 
 
 def test_timers_fire_in_deadline_then_creation_order():
@@ -206,7 +206,7 @@ def test_timers_fire_in_deadline_then_creation_order():
         vm.send_after(0.1, me, "b")
         return [vm.receive() for _ in range(3)]
 
-    assert run_vm(main) == ["a", "b", "c"]
+    assert run(main) == ["a", "b", "c"]
 
 
 def test_real_clock_sleep_actually_waits():

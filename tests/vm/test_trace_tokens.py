@@ -3,7 +3,7 @@
 import vm
 import vm.lowlevel as ll
 from stdlib import gen_server
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def echo_token():
@@ -31,7 +31,7 @@ def test_a_message_carries_the_senders_token_and_the_receiver_takes_it():
         vm.send(pid, "stop")
         return untraced[1], traced[1], mine, cleared[1]
 
-    assert run_vm(main) == (None, ("trace-1", "span-a"), ("trace-1", "span-a"), None)
+    assert run(main) == (None, ("trace-1", "span-a"), ("trace-1", "span-a"), None)
 
 
 def test_selective_receive_matches_traced_messages_by_their_content():
@@ -46,7 +46,7 @@ def test_selective_receive_matches_traced_messages_by_their_content():
         rest = vm.flush()
         return got, token, rest, ll.trace_token()
 
-    assert run_vm(main) == (("traced", 1), "t", ["plain"], None)
+    assert run(main) == (("traced", 1), "t", ["plain"], None)
 
 
 def test_spawned_processes_inherit_the_token_and_introspection_shows_plain_messages():
@@ -61,7 +61,7 @@ def test_spawned_processes_inherit_the_token_and_introspection_shows_plain_messa
         got = vm.receive()
         return queued, got
 
-    queued, got = run_vm(main)
+    queued, got = run(main)
     assert queued == [("child", {"trace": 7})] and got == ("child", {"trace": 7})
 
 
@@ -87,7 +87,7 @@ def test_calls_and_casts_carry_the_token_to_the_server_and_back():
         cast = vm.receive(("cast_token", vm.ANY))
         return before, during, cast[1], ll.trace_token()
 
-    assert run_vm(main) == (None, "req-42", "req-42", "req-42")
+    assert run(main) == (None, "req-42", "req-42", "req-42")
 
 
 def test_no_token_means_plain_mailbox_entries():
@@ -96,7 +96,7 @@ def test_no_token_means_plain_mailbox_entries():
         mb = ll.current_process().mailbox
         return [type(m).__name__ for m in mb.q], mb.traced
 
-    assert run_vm(main) == (["str"], 0)
+    assert run(main) == (["str"], 0)
 
 
 def test_a_token_must_be_a_term():
@@ -107,4 +107,4 @@ def test_a_token_must_be_a_term():
             ll.set_trace_token(object())
         return ll.trace_token()
 
-    assert run_vm(main) is None
+    assert run(main) is None

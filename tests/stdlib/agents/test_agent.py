@@ -7,10 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from vm.testing import run
+from vm.testing import drain, run
 
 from stdlib import agents, gen_statem, otp_sys, supervisor
-from tests.stdlib.agents.helpers import drained
 from stdlib.agents import budget, failure, reply, scripted_model, tool_call, tool_call_step
 
 
@@ -170,7 +169,7 @@ def test_streaming_deltas_reach_the_stream_process():
         a = start([tool_call_step(tool_call("add", {"a": 1, "b": 1}), chunk_size=3),
                    reply("the answer is 2", chunk_size=4)])
         answer = agents.ask(a, "1+1", stream_to=vm.self(), stream_tag="s")
-        return answer, [d[2] for d in drained("agent_delta", "s", vm.ANY)]
+        return answer, [d[2] for d in drain(("agent_delta", "s", vm.ANY))]
 
     answer, deltas = run(main)
     text = "".join(d["content"] for d in deltas if "content" in d)

@@ -14,10 +14,9 @@ import socket
 import pytest
 
 import vm
-from vm.testing import Recorder
+from vm.testing import Recorder, drain
 
 from stdlib import agents
-from tests.stdlib.agents.helpers import drained
 from stdlib.agents import http
 from tests.stdlib.agents.fake_openai import FakeOpenAI, chunk, completion, error_body, \
     self_signed_cert
@@ -110,7 +109,7 @@ def test_streamed_reply_with_split_tool_call_fragments_and_usage_last(srv):
 
     def main():
         r = agents.complete(m, HI, stream_to=vm.self(), tag="s")
-        return r, [d[2] for d in drained("model_delta", "s", vm.ANY)]
+        return r, [d[2] for d in drain(("model_delta", "s", vm.ANY))]
 
     r, deltas = run_real(main)
     assert [(c["id"], c["name"], c["arguments"]) for c in r["tool_calls"]] == [

@@ -5,10 +5,9 @@ import logging
 import pytest
 
 import vm
-from vm.testing import run
+from vm.testing import drain, run
 
 from stdlib import agents
-from tests.stdlib.agents.helpers import drained
 from stdlib.agents import model as model_mod
 from stdlib.agents import failure, reply, scripted_model, tool_call, tool_call_step
 
@@ -38,7 +37,7 @@ def test_streamed_tool_call_fragments_arrive_as_deltas():
 
     def main():
         r = agents.complete(m, HI, stream_to=vm.self(), tag="t1")
-        return r, [d[2] for d in drained("model_delta", "t1", vm.ANY)]
+        return r, [d[2] for d in drain(("model_delta", "t1", vm.ANY))]
 
     r, deltas = run(main)
     assert [c["arguments"] for c in r["tool_calls"]] == [{"query": "otp"}, {"url": "u"}]

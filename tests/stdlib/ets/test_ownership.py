@@ -6,7 +6,7 @@ import pytest
 
 import vm
 from stdlib import ets
-from tests.conftest import run_vm
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -49,7 +49,7 @@ def test_access_rights_of_another_process(access, reads, writes):
 
         return in_other_process(other)
 
-    r = run_vm(main)
+    r = run(main)
     for op in ("lookup", "select", "first", "tab2list"):
         assert (r[op][0] == "ok") == reads, op
     for op in ("insert", "delete_key", "update_counter"):
@@ -86,7 +86,7 @@ def test_the_owner_dies_and_the_table_is_gone_before_its_down_arrives():
         vm.sleep(0.01)
         return alive_right_after_kill, seen_in_watcher, ets.all()
 
-    assert run_vm(main) == (None, [None], [])
+    assert run(main) == (None, [None], [])
 
 
 def test_a_name_is_free_again_once_the_owner_died():
@@ -95,7 +95,7 @@ def test_a_name_is_free_again_once_the_owner_died():
         vm.receive(("DOWN", ref, ANY, ANY, ANY))
         return ets.new("n", named_table=True)
 
-    assert run_vm(main) == "n"
+    assert run(main) == "n"
 
 
 def test_heir_gets_the_table_before_the_exit_and_down_of_the_owner():
@@ -119,7 +119,7 @@ def test_heir_gets_the_table_before_the_exit_and_down_of_the_owner():
         return pid, msgs, ets.info("tab", "owner") == me, ets.info("tab", "heir") == me, \
             ets.lookup("tab", "a")
 
-    pid, msgs, owns, heir, objs = run_vm(main)
+    pid, msgs, owns, heir, objs = run(main)
     assert [m[0] for m in msgs] == ["ETS-TRANSFER", "EXIT", "DOWN"]
     assert msgs[0] == ("ETS-TRANSFER", "tab", pid, "hdata")
     assert owns and heir and objs == [("a", 1)]
@@ -143,7 +143,7 @@ def test_an_heir_that_died_first_means_the_table_dies_with_its_owner():
         vm.receive(("DOWN", ref, ANY, ANY, ANY))
         return shown == heir, ets.info("t")
 
-    assert run_vm(main) == (True, None)
+    assert run(main) == (True, None)
 
 
 def test_heir_option_with_a_dead_pid_is_accepted_and_useless():
@@ -158,7 +158,7 @@ def test_heir_option_with_a_dead_pid_is_accepted_and_useless():
         vm.receive(("DOWN", ref, ANY, ANY, ANY))
         return ets.info("t")
 
-    assert run_vm(main) is None
+    assert run(main) is None
 
 
 def test_give_away_and_its_errors():
@@ -183,7 +183,7 @@ def test_give_away_and_its_errors():
         write = attempt(ets.insert, t, ("old owner", 1))
         return errors, got, me, t, ets.info(t, "owner") == new_owner, again, write
 
-    errors, got, me, t, owned, again, write = run_vm(main)
+    errors, got, me, t, owned, again, write = run(main)
     assert [e[0] for e in errors] == ["badarg"] * 3
     assert "already owns" in errors[0][1] and "not a live local process" in errors[1][1]
     assert got == ("ETS-TRANSFER", t, me, {"gift": 1}) and owned
@@ -207,7 +207,7 @@ def test_setopts_changes_the_heir():
         return heir == me, vm.receive(("ETS-TRANSFER", ANY, ANY, ANY))[3], \
             attempt(ets.setopts, "t", [("bogus", 1)])[0]
 
-    assert run_vm(main) == (True, "late", "badarg")
+    assert run(main) == (True, "late", "badarg")
 
 
 def test_a_chain_of_heirs_on_a_killed_subtree():
@@ -230,7 +230,7 @@ def test_a_chain_of_heirs_on_a_killed_subtree():
         vm.receive(("DOWN", ref, ANY, ANY, ANY))
         return ets.info("t")
 
-    assert run_vm(main) is None
+    assert run(main) is None
 
 
 def test_tables_of_a_node_die_with_it():
@@ -240,7 +240,7 @@ def test_tables_of_a_node_die_with_it():
         vm.sleep(0.01)
         return sorted(ets.all())
 
-    assert run_vm(main) == ["t", "u"]
+    assert run(main) == ["t", "u"]
 
 
 def test_a_dead_process_in_its_finally_blocks_cannot_make_a_table():
@@ -257,4 +257,4 @@ def test_a_dead_process_in_its_finally_blocks_cannot_make_a_table():
         vm.sleep(0.01)
         return ets.info("late")
 
-    assert run_vm(main) is None
+    assert run(main) is None

@@ -6,7 +6,7 @@ import pytest
 import vm
 from stdlib import ets
 from stdlib.ets.match_spec import compile_spec
-from tests.conftest import run_vm
+from vm.testing import run
 
 END = ets.END_OF_TABLE
 TYPES = ["set", "ordered_set", "bag", "duplicate_bag"]
@@ -32,7 +32,7 @@ def test_guards_and_results():
                             [{"k": "$1", "l": ["$1", ("*", "$1", 2)]}])]),
         )
 
-    big, between, fours, clauses, built = run_vm(main)
+    big, between, fours, clauses, built = run(main)
     assert big == [8, 9, 10]
     assert between == [(9, 3, "sq"), (16, 4, "sq")]
     assert fours == [[4], [8]]
@@ -48,7 +48,7 @@ def test_a_guard_that_raises_is_false_and_a_body_that_raises_gives_exit():
                 ets.select(t, [(("$1", "$2"), [("<", "$1", 3)], [("div", "$2", 0)])]),
                 ets.select(t, [(("$1", "_"), [("element", 1, "$1")], ["$1"])]))
 
-    assert run_vm(main) == ([10], ["EXIT", "EXIT"], [])
+    assert run(main) == ([10], ["EXIT", "EXIT"], [])
 
 
 def test_head_patterns_match_exactly_and_bind_repeated_variables():
@@ -62,7 +62,7 @@ def test_head_patterns_match_exactly_and_bind_repeated_variables():
                 ets.match_object(t, ("k", True, "_")),
                 ets.select_count(t, [(("_", "_", "_"), [], [True])]))
 
-    same, ones, nested, atom_true, count = run_vm(main)
+    same, ones, nested, atom_true, count = run(main)
     assert same == [[1]]  # 1 =:= 1.0 is false
     assert ones == [("k", 1, 1), ("k", 1, 1.0)]  # True is not 1
     assert nested == [[1, 1]] and atom_true == [("k", True, 1)] and count == 5
@@ -73,7 +73,7 @@ def test_match_binds_in_variable_order():
         t = squares()
         return ets.match(t, ("$2", "$1"))[:2], ets.match(t, ("$1", 4)), ets.match(t, (5.0, "_"))
 
-    assert run_vm(main) == ([[1, 1], [4, 2]], [[2]], [])
+    assert run(main) == ([[1, 1], [4, 2]], [[2]], [])
 
 
 def test_term_order_in_guards():
@@ -86,7 +86,7 @@ def test_term_order_in_guards():
                                 ["$1"])]),
                 ets.select(t, [(("$1",), [("max", "$1", 2)], ["$1"])]))
 
-    less, equal, second, _ = run_vm(main)
+    less, equal, second, _ = run(main)
     assert less == [1, 2.5, "atom"] and equal == [1] and second == [(1, 2)]
 
 
@@ -107,7 +107,7 @@ def test_continuations_visit_every_object_once(kind):
         expected = [o for o in ets.tab2list(t) if o[1] < 250]
         return sorted(got) == sorted(expected), len(got), chunks
 
-    same, n, chunks = run_vm(main)
+    same, n, chunks = run(main)
     assert same and n == 250 and chunks == 36
 
 
@@ -121,7 +121,7 @@ def test_continuations_of_match_and_match_object():
         return first, second, objs[-1], rest, ets.match_object(ocont), \
             ets.select(t, [(("$1", "_"), [(">", "$1", 100)], ["$1"])], 3)
 
-    first, second, last8, rest, end, none = run_vm(main)
+    first, second, last8, rest, end, none = run(main)
     assert first == [[1], [2], [3], [4]] and second == [[5], [6], [7], [8]]
     assert last8 == (8, 64) and rest == [(9, 81), (10, 100)] and end == END and none == END
 
@@ -138,7 +138,7 @@ def test_select_count_and_select_delete_on_every_type():
             out.append((kind, n, d, sorted({o[0] for o in ets.tab2list(t)})))
         return out
 
-    res = run_vm(main)
+    res = run(main)
     for kind, n, d, keys in res[:2]:  # a set keeps the last object of each key
         assert (n, d, keys) == (5, 1, [0, 1, 4]), kind
     for kind, n, d, keys in res[2:]:
@@ -152,7 +152,7 @@ def test_select_delete_counts_only_true_results():
         m = ets.select_delete(t, [(("$1", "_"), [], ["$1"])])  # never True itself
         return n, m, ets.info(t, "size")
 
-    assert run_vm(main) == (3, 0, 7)
+    assert run(main) == (3, 0, 7)
 
 
 def test_bound_keys_are_looked_up_instead_of_scanned():
@@ -170,7 +170,7 @@ def test_bound_keys_are_looked_up_instead_of_scanned():
         spent = vm.process_info(vm.self(), "reductions") - before
         return found, spent
 
-    found, spent = run_vm(main)
+    found, spent = run(main)
     assert found == [5, True] and spent < 100  # a scan would charge 10,000
 
 
@@ -194,7 +194,7 @@ def test_predicates():
                 ets.select(t, lambda o: o[0] == 1, 1), ets.select_delete(t, even_square),
                 ets.info(t, "size"))
 
-    picked, count, none, obj, limited, deleted, size = run_vm(main)
+    picked, count, none, obj, limited, deleted, size = run(main)
     assert picked == [(2, 4), (4, 16), (6, 36), (8, 64), (10, 100)] and count == 5
     assert none == [] and obj == [("list", [1, 2])]
     assert limited[0] == [(1, 1)] and deleted == 5 and size == 6
@@ -229,7 +229,7 @@ def test_bad_specifications_raise_badarg(spec, fragment):
             ets.select(t, spec)
         return str(e.value)
 
-    assert fragment in run_vm(main)
+    assert fragment in run(main)
 
 
 def test_bad_continuations_and_limits():
@@ -242,7 +242,7 @@ def test_bad_continuations_and_limits():
             msgs.append(str(e.value))
         return msgs, ets.select(END)
 
-    (cont_msg, limit_msg), end = run_vm(main)
+    (cont_msg, limit_msg), end = run(main)
     assert "expected a continuation" in cont_msg and "limit must be an int >= 1" in limit_msg
     assert end == END
 
@@ -256,5 +256,5 @@ def test_self_node_and_arithmetic_in_bodies():
                                                     ("round", 2.5), ("-", "$1"),
                                                     ("band", "$1", 3), ("abs", -3)]])]), vm.self()
 
-    (row,), me = run_vm(main)
+    (row,), me = run(main)
     assert row == [me, "nonode@nohost", -3, -1, 3.5, 3, -7, 3, 3]

@@ -6,13 +6,13 @@ from hypothesis import strategies as st
 
 import vm
 from stdlib import ets
-from tests.conftest import run_vm
+from vm.testing import run
 
 END = ets.END_OF_TABLE
 
 
 def in_vm(fn):
-    return run_vm(fn)
+    return run(fn)
 
 
 def badarg(fn, *args, **kw):
@@ -386,8 +386,8 @@ def test_each_node_has_its_own_tables():
         ets.new("shared_name", named_table=True)
         return ets.all()
 
-    assert run_vm(main) == ["shared_name"]
-    assert run_vm(main) == ["shared_name"]  # a fresh node: no clash with the first
+    assert run(main) == ["shared_name"]
+    assert run(main) == ["shared_name"]  # a fresh node: no clash with the first
 
 
 def test_memory_grows_with_the_objects():

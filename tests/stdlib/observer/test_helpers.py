@@ -9,7 +9,7 @@ import vm
 from stdlib import gen_server, observer
 from stdlib.observer import helpers
 from stdlib.observer.views import View
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def idle():
@@ -29,7 +29,7 @@ def test_pid_from_text_and_numbers():
         me = vm.self()
         return me, helpers.pid(repr(me)), helpers.pid(0, me.id, 0)
 
-    me, a, b = run_vm(main)
+    me, a, b = run(main)
     assert a == me and b == me
 
     def bad():
@@ -39,7 +39,7 @@ def test_pid_from_text_and_numbers():
             helpers.pid(42)
         return True
 
-    assert run_vm(bad)
+    assert run(bad)
 
 
 def test_i_lists_processes_and_i_pid_shows_one():
@@ -50,7 +50,7 @@ def test_i_lists_processes_and_i_pid_shows_one():
         return p, helpers.i(), helpers.i(p), helpers.i("idler"), helpers.i(0, p.id, 0), \
             helpers.i(p, json=True)
 
-    p, all_, one, by_name, by_numbers, as_json = run_vm(main)
+    p, all_, one, by_name, by_numbers, as_json = run(main)
     assert isinstance(all_, View) and all_.kind == "i"
     assert repr(p) in all_.text and "idler" in all_.text
     assert one.text.startswith(f"Process {p!r} (idler)")
@@ -66,7 +66,7 @@ def test_i_shows_the_first_hundred_unless_all():
         vm.sleep(0)
         return helpers.i(), helpers.i(all=True)
 
-    some, every = run_vm(main)
+    some, every = run(main)
     assert "51 more processes not shown" in some.text
     assert len(every.data["rows"]) == 151
 
@@ -77,7 +77,7 @@ def test_i_of_a_behaviour_reads_its_state_through_sys():
         vm.sleep(0)
         return helpers.i(srv), helpers.i(srv, full=True), helpers.i(vm.spawn(idle))
 
-    cut, full, plain = run_vm(main)
+    cut, full, plain = run(main)
     assert "state (sys.get_state)" in cut.text and "a" * 300 not in cut.text
     assert "a" * 300 in full.text
     assert "state (sys.get_state)" not in plain.text  # not a behaviour: nothing is asked
@@ -104,7 +104,7 @@ def test_procs_sorts_filters_and_windows():
         as_json = helpers.procs(2, json=True)
         return h, first, second, by_name, windowed, as_json
 
-    h, first, second, by_name, windowed, as_json = run_vm(main)
+    h, first, second, by_name, windowed, as_json = run(main)
     assert first.data["window"] is None
     assert second.data["window"] is not None
     assert second.data["rows"][0]["pid"] == repr(h)
@@ -124,7 +124,7 @@ def test_regs_flush_bt(capsys):
         out = helpers.flush()
         return p, helpers.regs(), out, helpers.bt(p), helpers.flush()
 
-    p, regs, out, bt, again = run_vm(main)
+    p, regs, out, bt, again = run(main)
     printed = capsys.readouterr().out
     assert printed == "Shell got ('hello', 1)\nShell got 'world'\n"
     assert out is None and again is None
@@ -154,7 +154,7 @@ def test_kill_and_exit():
             helpers.exit()
         return vm.is_process_alive(a), alive_b
 
-    assert run_vm(main) == (False, True)
+    assert run(main) == (False, True)
 
 
 def test_destructive_helpers_need_the_switch():
@@ -170,7 +170,7 @@ def test_destructive_helpers_need_the_switch():
         new = helpers.replace_state(srv, lambda s: {"items": 2}, allow_destructive=True)
         return new, helpers.get_state(srv)
 
-    assert run_vm(main) == ({"items": 2}, {"items": 2})
+    assert run(main) == ({"items": 2}, {"items": 2})
 
 
 def test_system_view_rates_since_the_last_look():
@@ -181,7 +181,7 @@ def test_system_view_rates_since_the_last_look():
         second = helpers.system()
         return first, second, helpers.system(json=True)
 
-    first, second, as_json = run_vm(main)
+    first, second, as_json = run(main)
     assert first.data["rates"]["seconds"] == pytest.approx(1.0)
     assert second.data["rates"]["seconds"] == pytest.approx(2.0)
     assert second.data["rates"]["reductions_per_s"] >= 10000
@@ -204,7 +204,7 @@ def test_seq_of_a_function_and_of_the_last_trace(capsys):
         m = helpers.seq(mermaid=True)
         return v, m
 
-    v, m = run_vm(main)
+    v, m = run(main)
     assert "result: 'hi'" in capsys.readouterr().out
     assert v.kind == "sequence" and "INFO 'hi'" in v.text
     assert m.startswith("sequenceDiagram") and repr(m) == str(m)
@@ -219,7 +219,7 @@ def test_seq_without_a_trace_says_what_to_do():
     import vm.lowlevel
 
     # a fresh node has no trace
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_helpers_from_another_thread():
@@ -258,9 +258,6 @@ def test_help_lists_every_helper():
 
 
 def test_i_on_a_busy_server_says_why_the_state_is_missing():
-    from stdlib import gen_server
-    from tests.conftest import run_vm
-
     class Slow(gen_server.GenServer):
         def init(self, _arg):
             return ("ok", "the state")
@@ -275,7 +272,7 @@ def test_i_on_a_busy_server_says_why_the_state_is_missing():
         vm.sleep(0.1)
         return observer.i(pid)
 
-    view = run_vm(main)
+    view = run(main)
     assert "state     unavailable: the process did not answer sys.get_state within 2.5 s" \
         in view.text
     assert "('error', 'timeout')" not in view.text

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 import vm
-from tests.conftest import run_vm
+from vm.testing import run
 from vm.lowlevel import current_node, snapshot
 
 
@@ -25,7 +25,7 @@ def test_top_n_by_reductions_without_sorting_everything():
         vm.sleep(0)
         return snapshot.process_table(current_node(), sort="reductions", n=3)
 
-    t = run_vm(main)
+    t = run(main)
     assert t.count == 51 and t.matched == 51 and len(t.rows) == 3
     reds = [r.reductions for r in t.rows]
     assert reds == sorted(reds, reverse=True)
@@ -46,7 +46,7 @@ def test_delta_since_an_earlier_sample_ranks_what_worked_in_between():
         return late, snapshot.process_table(node, sort="reductions_delta", n=2,
                                             since=first.sample)
 
-    late, t = run_vm(main)
+    late, t = run(main)
     assert t.rows[0].pid == late
     assert t.rows[0].reductions_delta >= 3000
     assert t.window == pytest.approx(1.0)
@@ -70,7 +70,7 @@ def test_sort_keys_and_filters():
         running = snapshot.process_table(node, status="running", n=10)
         return a, b, by_q, by_name, by_pid, rev, matched, waiting, running
 
-    a, b, by_q, by_name, by_pid, rev, matched, waiting, running = run_vm(main)
+    a, b, by_q, by_name, by_pid, rev, matched, waiting, running = run(main)
     assert by_q.rows[0].pid == b and by_q.rows[0].message_queue_len == 4
     assert by_name.rows[0].name == "alpha"
     assert [r.pid.id for r in by_pid.rows] == sorted(r.pid.id for r in by_pid.rows)
@@ -91,7 +91,7 @@ def test_rows_carry_the_columns_the_observer_shows():
         rows = snapshot.process_table(current_node(), sort="pid", n=None).rows
         return p, rows
 
-    p, rows = run_vm(main)
+    p, rows = run(main)
     row = next(r for r in rows if r.pid == p)
     assert row.label == ("worker", 7)
     assert row.initial_call[1].endswith("named_worker")
@@ -110,7 +110,7 @@ def test_bad_arguments():
             snapshot.process_detail(node, "<0.1.0>")
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_detail_copies_messages_and_reads_everything():
@@ -129,7 +129,7 @@ def test_detail_copies_messages_and_reads_everything():
         again = snapshot.process_detail(node, p, messages=1)
         return p, d, all_, none, again
 
-    p, d, all_, none, again = run_vm(main)
+    p, d, all_, none, again = run(main)
     assert d.message_queue_len == 30 and len(d.messages) == 20
     assert len(all_.messages) == 30 and none.messages == []
     assert again.messages == [["payload", 0]]
@@ -143,7 +143,7 @@ def test_detail_of_a_dead_process_is_none():
         vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
         return snapshot.process_detail(current_node(), pid)
 
-    assert run_vm(main) is None
+    assert run(main) is None
 
 
 def hog_then_sleep(n):
@@ -164,7 +164,7 @@ def test_registered_and_system_and_rates():
         b = snapshot.system(node)
         return regs, a, b, snapshot.rates(a, b)
 
-    regs, a, b, r = run_vm(main)
+    regs, a, b, r = run(main)
     assert [x.name for x in regs] == ["me"]
     assert b.processes == 2 and b.message_queue_total == 10 and b.clock == "virtual"
     assert r["seconds"] == pytest.approx(2.0)
@@ -188,7 +188,7 @@ def test_call_later_runs_on_the_node_and_can_be_cancelled():
 
     import vm.lowlevel
 
-    assert run_vm(main) == 1
+    assert run(main) == 1
 
 
 def test_snapshots_refuse_the_wrong_thread():

@@ -6,7 +6,7 @@ import vm
 from stdlib import application, dynamic_supervisor, gen_server, supervisor
 from stdlib.observer import helpers
 from stdlib.observer.suptree import snapshot_tree
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 class Worker(gen_server.GenServer):
@@ -45,7 +45,7 @@ def test_tree_of_a_supervisor():
         supervisor.start_child(pool, [11])
         return top, snapshot_tree("top")
 
-    top, t = run_vm(main)
+    top, t = run(main)
     assert t["pid"] == top and t["name"] == "top" and t["strategy"] == "one_for_all"
     assert [c["id"] for c in t["children"]] == ["cache", "pool", "log"]  # start order
     cache, pool, log = t["children"]
@@ -62,7 +62,7 @@ def test_tree_view_and_mermaid_from_the_helper():
         return helpers.tree("top"), helpers.tree("top", mermaid=True), \
             helpers.tree("top", json=True)
 
-    v, m, j = run_vm(main)
+    v, m, j = run(main)
     lines = v.text.splitlines()
     assert lines[0].startswith("top <0.") and lines[0].endswith("supervisor one_for_all")
     assert lines[1].startswith("├── cache <0.") and lines[1].endswith("worker transient")
@@ -80,7 +80,7 @@ def test_a_restarting_child_shows_its_new_pid():
         vm.sleep(0.1)
         return before, snapshot_tree(top)
 
-    before, after = run_vm(main)
+    before, after = run(main)
     for b, a in zip(before["children"], after["children"]):
         assert isinstance(a["pid"], vm.Pid) and a["pid"] != b["pid"]
 
@@ -91,7 +91,7 @@ def test_dynamic_supervisor():
         dynamic_supervisor.start_child(dyn, {"id": "x", "start": (start_worker, (1,))})
         return snapshot_tree("dyn")
 
-    t = run_vm(main)
+    t = run(main)
     assert t["name"] == "dyn" and len(t["children"]) == 1
     assert t["children"][0]["type"] == "worker"
 
@@ -109,7 +109,7 @@ def test_refuses_what_is_not_a_supervisor_without_sending_it_anything():
             snapshot_tree("nobody")
         return vm.process_info(plain, "message_queue_len")
 
-    assert run_vm(main) == 0
+    assert run(main) == 0
 
 
 class Shop(application.Application):
@@ -128,6 +128,6 @@ def test_tree_of_an_application():
         application.stop("shop")
         return t
 
-    t = run_vm(main)
+    t = run(main)
     assert t["name"] == "shop_sup" and t["id"] == "shop"
     assert [c["id"] for c in t["children"]] == ["cache", "pool", "log"]

@@ -5,7 +5,7 @@ import json
 import vm
 from stdlib import ets
 from stdlib.observer import helpers
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def test_tables_lists_every_table_with_owner_type_size_and_memory():
@@ -24,7 +24,7 @@ def test_tables_lists_every_table_with_owner_type_size_and_memory():
         vm.receive("made")
         return empty, helpers.tables(), helpers.tables(json=True), owner, me
 
-    empty, view, as_json, owner, me = run_vm(main)
+    empty, view, as_json, owner, me = run(main)
     assert "(no tables)" in empty.text
     lines = view.text.splitlines()
     assert lines[0].split() == ["Table", "Id", "Owner", "Type", "Access", "Size", "Memory"]
@@ -47,7 +47,7 @@ def test_i_pid_lists_the_tables_a_process_owns():
         p = vm.spawn(vm.receive)
         return t, u, helpers.i(vm.self()), helpers.i(p), helpers.i(vm.self(), json=True)
 
-    t, u, mine, none, as_json = run_vm(main)
+    t, u, mine, none, as_json = run(main)
     assert f"tables    {t!r}, {u!r}" in mine.text
     assert "tables    []" in none.text
     assert json.loads(as_json)["tables"] == [repr(t), repr(u)]

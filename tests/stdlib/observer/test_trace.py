@@ -6,7 +6,7 @@ import pytest
 import vm
 from stdlib import gen_server
 from stdlib.observer import tracing as tr
-from tests.conftest import run_vm
+from vm.testing import run
 
 
 def echo():
@@ -32,7 +32,7 @@ def test_send_and_receive_lines_as_dbg_prints_them():
         ask(p, "hi")
         return p, vm.self(), t
 
-    p, me, t = run_vm(main)
+    p, me, t = run(main)
     assert out[:2] == [f"({p!r}) << ('hi', {me!r})", f"({p!r}) {me!r} ! 'hi'"]
     assert t.shown == 2
 
@@ -56,7 +56,7 @@ def test_a_trace_needs_a_limit_and_a_known_target():
             tr.trace(pid, count=1)
         return True
 
-    assert run_vm(main)
+    assert run(main)
 
 
 def test_count_limit_stops_by_itself():
@@ -69,7 +69,7 @@ def test_count_limit_stops_by_itself():
             ask(p, k)
         return t
 
-    t = run_vm(main)
+    t = run(main)
     assert len(out) == 4 and out[-1] == "trace stopped: 3 events (count limit)"
     assert not t.running and t.stopped_because == "count limit"
 
@@ -88,7 +88,7 @@ def test_time_limit_stops_by_itself_on_the_node_clock():
         ask(p, "c")
         return t, running_after
 
-    t, running_after = run_vm(main)
+    t, running_after = run(main)
     assert not running_after
     assert out[-1] == "trace stopped: 4 events (time limit)"
     assert not any("'c'" in line for line in out)
@@ -104,7 +104,7 @@ def test_one_trace_at_a_time():
         ask(p, 1)
         return first, second, tr.last()
 
-    first, second, last = run_vm(main)
+    first, second, last = run(main)
     assert out[0] == "trace stopped: 0 events (replaced by a new trace)"
     assert not first.running and second.running and last is second
 
@@ -121,7 +121,7 @@ def test_trace_by_name_and_stop():
         ask(p, 2)
         return p, t
 
-    p, t = run_vm(main)
+    p, t = run(main)
     assert out == [f"({p!r}) << (1, {out[0].split(', ')[1][:-1]})",
                    "trace stopped: 1 event (stopped)"]
     assert t.names[p] == "echo"
@@ -145,7 +145,7 @@ def test_new_processes_spawn_exit_and_links():
         t.stop()
         return me, a, b
 
-    me, a, b = run_vm(main)
+    me, a, b = run(main)
     assert f"({b!r}) link {a!r}" in out
     assert f"({a!r}) getting_linked {b!r}" in out
     assert f"({a!r}) exit normal" in out
@@ -170,7 +170,7 @@ def test_follow_traces_what_a_traced_process_spawns():
         tr.stop()
         return p
 
-    p = run_vm(main)
+    p = run(main)
     spawned = [line for line in out if " spawn " in line]
     assert len(spawned) == 1 and spawned[0].startswith(f"({p!r}) spawn <0.")
     child = spawned[0].split(" spawn ")[1].split(" as ")[0]
@@ -187,7 +187,7 @@ def test_monitor_events_and_timestamps():
         vm.demonitor(ref)
         return p, ref
 
-    p, ref = run_vm(main)
+    p, ref = run(main)
     assert out[0].startswith("(") and f"monitor {p!r} (Timestamp: 0.0" in out[0]
     assert f"demonitor {ref!r}" in out[1]
 
@@ -210,7 +210,7 @@ def test_calls_and_replies():
         gen_server.call(srv, 5)
         return me, srv
 
-    me, srv = run_vm(main)
+    me, srv = run(main)
     assert out[0] == f"({me!r}) call {srv!r} 5"
     assert out[1] == f"({srv!r}) reply {me!r} -> 15"
 
@@ -225,7 +225,7 @@ def test_messages_are_cut_unless_full():
         tr.trace(p, "receive", count=1, full=True, output=out.append)
         ask(p, "y" * 1000)
 
-    run_vm(main)
+    run(main)
     assert len(out[0]) <= tr.LINE_LIMIT + 20 and out[0].endswith("...")
     assert "y" * 1000 in out[-2]
 
@@ -239,7 +239,7 @@ def test_a_broken_output_never_breaks_the_node():
         tr.trace(p, count=5, output=boom)
         return ask(p, 1)
 
-    assert run_vm(main) == 1
+    assert run(main) == 1
 
 
 def test_sequence_diagram_of_a_conversation():
@@ -259,7 +259,7 @@ def test_sequence_diagram_of_a_conversation():
         result, view = tr.seq(conversation)
         return vm.self(), srv, worker, result, view
 
-    me, srv, worker, result, view = run_vm(main)
+    me, srv, worker, result, view = run(main)
     assert result == "ok"
     steps = view.data["steps"]
     labels = [s["label"] for s in steps]
@@ -293,7 +293,7 @@ def test_sequence_text_falls_back_to_a_list_when_too_wide():
 
         return tr.seq(talk)[1]
 
-    view = run_vm(main)
+    view = run(main)
     lines = view.text.splitlines()
     assert " -> " in lines[0] and ": INFO (1, " in lines[0]
 
@@ -339,7 +339,7 @@ def test_state_changes_of_a_gen_statem():
             tr.trace("new", "state", count=1)
         return door, t
 
-    door, t = run_vm(main)
+    door, t = run(main)
     assert out[:2] == [f"({door!r}) state 'locked' -> 'open'",
                        f"({door!r}) state 'open' -> 'locked'"]
     assert out[2] == "trace stopped: 2 events (count limit)"
