@@ -1,0 +1,118 @@
+# Types for the compiled build of vm/_core.py (Cython's "pure Python mode":
+# this file augments the .py, which stays plain Python). setup.py compiles
+# _core.py with it into the extension `vm._core_c`; see _core.py's docstring.
+#
+# The rule: declare only what keeps the pure-Python semantics. Fields whose
+# values are unbounded Python ints (budgets, reduction counts) stay `object`;
+# every field stays `public` because the rest of vm/ reads and writes them;
+# the records stay greenlet / plain subclasses so code that checks types,
+# pickles nothing and sets no other attribute sees no difference.
+
+cdef extern from "greenlet.h":
+    ctypedef class greenlet.greenlet [object PyGreenlet]:
+        pass
+
+
+cdef class Process(greenlet):
+    cdef public object node
+    cdef public object pid
+    cdef public Mailbox mailbox
+    cdef public object received
+    cdef public object state
+    cdef public object budget
+    cdef public object grant
+    cdef public object reductions
+    cdef public object priority
+    cdef public object low_skips
+    cdef public object trap_exit
+    cdef public object links
+    cdef public object monitors
+    cdef public object monitored_by
+    cdef public object dictionary
+    cdef public object name
+    cdef public object timers
+    cdef public object undo
+    cdef public object timed_out
+    cdef public object exit_reason
+    cdef public object entry
+    cdef public object init_fn
+    cdef public object parent_pid
+    cdef public object max_heap
+    cdef public object max_heap_kill
+    cdef public object max_heap_log
+    cdef public object label
+    cdef public object aliases
+    cdef public object ref_mark
+    cdef public object token
+    cdef public object is_main
+
+
+cdef class Traced:
+    cdef public object msg
+    cdef public object token
+
+
+cdef class Mailbox:
+    cdef public list q
+    cdef public Py_ssize_t head
+    cdef public Py_ssize_t holes
+    cdef public object cut
+    cdef public Py_ssize_t traced
+
+    cpdef Py_ssize_t start(self, received, mark) except? -1
+    cpdef take(self, p, Py_ssize_t i)
+    cpdef popleft(self)
+    cdef _advance(self, list q, Py_ssize_t h)
+
+
+cdef class Core:
+    cdef public object name
+    cdef public object creation
+    cdef public object slice
+    cdef public object base_slice
+    cdef public object sched
+    cdef public object msacc
+    cdef public dict procs
+    cdef public dict aliases
+    cdef public object rq_max
+    cdef public object rq_high
+    cdef public object rq
+    cdef public bint special
+    cdef public object hub
+    cdef public object timer_heap
+    cdef public object now
+    cdef public object context_switches
+    cdef public object total_reductions
+    cdef public object next_ref
+    cdef public object next_id
+    cdef public object ins
+    cdef public object slice_hooks
+    cdef public object on_spawn, on_exit, on_send, on_receive
+    cdef public object on_link, on_unlink, on_monitor, on_demonitor
+    cdef public object on_slice_start, on_slice_end, on_long_slice
+    cdef public object slice_time
+    cdef public object slice_mark
+    cdef public double slice_t0
+    cdef public double check_t
+    cdef public object checks
+    cdef public object check_n
+    cdef public bint attention
+    cdef public object io
+    cdef public object last_poll
+    cdef public object dist
+
+
+cpdef enqueue(Core rt, Process p)
+cpdef charge(Process p, n)
+cpdef park(Core rt, Process p, state, undo=*)
+cpdef preempt(Core rt, Process p)
+cpdef account(Core rt, Process p)
+cpdef switch_out(Core rt, Process p)
+cpdef switch_in(Process p, budget)
+cpdef deliver(Core rt, Process target, msg, token)
+cpdef scan(Process p, Mailbox mb, match, Py_ssize_t i)
+cpdef take(Process p, Mailbox mb, Py_ssize_t i)
+cpdef adopt_token(Process p, Mailbox mb, msg)
+cpdef set_grant(g)
+cpdef check_charge(Process p, n)
+cpdef timed_check(Core rt, Process p)
