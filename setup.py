@@ -11,6 +11,7 @@ Everything else about the package is in pyproject.toml.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -49,8 +50,15 @@ def compiled_core() -> list[Extension]:
         return []
     out = os.path.join(HERE, GENERATED)
     os.makedirs(out, exist_ok=True)
+    digest = hashlib.sha256()
     for src, dst in SOURCES.items():
         shutil.copyfile(os.path.join(HERE, "vm", src), os.path.join(out, dst))
+        with open(os.path.join(HERE, "vm", src), "rb") as f:
+            digest.update(f.read())
+    # What vm/_core.py checks before loading the extension (see its end): a stale
+    # build (the source edited since) is not used.
+    with open(os.path.join(out, "_core_c.py"), "a") as f:
+        f.write(f'\n_BUILT_FROM = "{digest.hexdigest()}"\n')
     # ... and finds that .pxd as vm/_core_c.pxd on its include path, in a package.
     open(os.path.join(out, "__init__.pxd"), "w").close()
     ext = Extension("vm._core_c", [os.path.join(GENERATED, "_core_c.py")],

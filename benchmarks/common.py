@@ -15,7 +15,9 @@ import math
 import time
 from dataclasses import dataclass
 
-SYSTEMS = ("beamlet", "asyncio", "gevent", "pykka", "erlang")
+# "pure": beamlet again, with BEAMLET_PURE_PYTHON=1 (the pure-Python core beside the
+# compiled one, in the same run); it runs only where the compiled core is in use.
+SYSTEMS = ("beamlet", "asyncio", "gevent", "pykka", "erlang", "pure")
 PEERS = SYSTEMS[1:]
 
 

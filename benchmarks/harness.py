@@ -52,6 +52,7 @@ ERLANG_SRC = HERE / "erlang"
 BUSY_PCT = 10  # other load (percent of the machine) above which a run is flagged
 
 PEER_PACKAGES = {"gevent": "gevent", "pykka": "pykka"}
+PURE_RUNS_AS = "beamlet"  # the "pure" peer: beamlet's runners, pure-Python core
 
 
 def load(name: str):
@@ -116,7 +117,7 @@ def merge_rounds(rounds: list[list[dict]]) -> list[dict]:
 def run_in_process(name: str, system: str, params: dict) -> list[dict]:
     """Run one benchmark for one Python system in this interpreter."""
     mod = load(name)
-    fn = getattr(mod, f"run_{system}", None)
+    fn = getattr(mod, f"run_{PURE_RUNS_AS if system == 'pure' else system}", None)
     try:
         if fn is None:
             raise NotAvailable(f"no {system} version of {name}")
@@ -142,6 +143,8 @@ def worker_main(argv: list[str]) -> int:
         mod = load(name)
         records = placeholder_records(mod, system, params, "error",
                                       f"{type(e).__name__}: {e}"[:300])
+    for r in records:
+        r["system"] = system  # "pure" ran beamlet's code: its rows are the pure build's
     sys.stdout.write(MARKER + json.dumps(records) + "\n")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -286,8 +289,11 @@ def run_one(name: str, system: str, params: dict, *, erlang: Erlang | None = Non
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     b0, _ = cpu_snapshot()
     w0 = time.perf_counter()
+    env = child_env()
+    if system == "pure":
+        env["BEAMLET_PURE_PYTHON"] = "1"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(), cwd=str(PROJECT_ROOT),
+                            text=True, env=env, cwd=str(PROJECT_ROOT),
                             start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -349,7 +355,18 @@ def peer_status(system: str) -> str | None:
         if not (shutil.which("erl") and shutil.which("erlc")):
             return "erl/erlc not on PATH (Debian: apt-get install erlang-nox)"
         return None
+    if system == "pure":
+        if not _compiled_core():
+            return "beamlet itself runs the pure-Python core here (no compiled core built)"
+        return None
     return f"unknown peer {system!r}"
+
+
+def _compiled_core() -> bool:
+    """Do beamlet's runs here use the compiled core? (They inherit this environment.)"""
+    from vm.lowlevel import compiled
+
+    return compiled()
 
 
 def version_of(dist: str) -> str | None:
@@ -383,6 +400,7 @@ def machine_info(busy_before: float, quick: bool, argv: list[str] | None) -> dic
         "host": f"{platform.system()} {platform.release()} {platform.machine()}",
         "cpu": model, "nproc": os.cpu_count(), "mem_gib": mem,
         "python": platform.python_version(),
+        "core": "compiled" if _compiled_core() else "pure Python",
         "packages": {d: version_of(d) for d in ("greenlet", "msgpack", "gevent", "pykka")},
         "busy_before_pct": round(busy_before, 1),
         "quick": quick,
@@ -624,6 +642,7 @@ def notes(doc, rows, busy_marks, noise_marks=False) -> list[str]:
         out.append("~: a difference measured below zero, which is noise: recorded as 0 "
                    "(the measured value follows).")
     out.append(f"Machine: {m.get('cpu')}, {m.get('nproc')} cores; Python {m.get('python')}"
+               + (f"; beamlet's core: {m['core']}" if m.get("core") else "")
                + (f"; {m['erlang']} (+S 1:1)" if m.get("erlang") else "")
                + ("; --quick (small sizes)" if m.get("quick") else "")
                + (f"; each figure is the median of {m['rounds']} rounds, each (benchmark, "

@@ -11,7 +11,8 @@ import os
 from .common import SYSTEMS
 
 COLORS = {"beamlet": "#d62728", "asyncio": "#1f77b4", "gevent": "#2ca02c",
-          "pykka": "#9467bd", "erlang": "#ff7f0e"}
+          "pykka": "#9467bd", "erlang": "#ff7f0e",
+          "pure": "#8c564b"}
 
 
 def unavailable() -> str | None:

@@ -17,8 +17,27 @@ import click
 EXIT_INTERRUPTED = 130
 
 
+def core_build() -> str:
+    """Which build of the VM's hot core this interpreter runs: "compiled" or "pure Python"."""
+    from vm.lowlevel import compiled
+
+    return "compiled" if compiled() else "pure Python"
+
+
+def _print_version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    click.echo(f"beamlet {version('beamlet')} ({core_build()})")
+    ctx.exit()
+
+
 @click.group()
-@click.version_option(package_name="beamlet")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version,
+              help="Show the version and which build of the core runs (compiled or "
+                   "pure Python), then exit.")
 def main():
     """beamlet: an Erlang-style process VM for Python."""
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from . import _accounting, _introspect, _io, _ports, _registry, _remote, _signals
+from . import _introspect, _io, _ports, _registry, _remote, _signals
 import selectors
 
-from ._heap import _SCALARS, copy_term
+from ._heap import copy_term
 from ._mailbox import _not_in_process
 from ._node import Node, runtime_of
 from ._patterns import check_timeout
 from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, _Hibernate, _Killed
-from ._core import Process, charge, deliver
+from ._core import Process, charge, deliver, send  # noqa: F401 - send is vm.send (compiled)
 from ._timers import SEND, WAKE
 from .errors import BadArg, Exit, NoProc, show
 from .terms import Atom, Pid, Ref
@@ -155,54 +155,6 @@ def self() -> Pid:  # noqa: A001 - Erlang's name, read as vm.self()
             raise _not_in_process("self")
         return job.pid
     return p.pid
-
-
-def send(dest, msg):
-    """Send `msg` to `dest` (a pid, a registered name or a `(name, node)` pair); returns msg.
-
-    A dead pid drops the message silently; an unregistered name raises BadArg.
-    """
-    p = getcurrent()
-    try:
-        node = p.node
-    except AttributeError:
-        job = _io.current_job()
-        if job is None:
-            raise _not_in_process("send") from None
-        return _io.send_from_thread(job, dest, msg)
-    td = type(dest)
-    if td is Pid and dest.creation == node.creation and dest.node == node.name:
-        target = node.procs.get(dest.id)
-    elif td is Ref and dest.id in node.aliases:
-        target = _signals.resolve_alias(node, dest)
-    else:
-        remote = _remote.hook(node, dest)
-        if remote is not None:  # another node: the distribution layer encodes and sends
-            if p.state is not EXITING:
-                remote.send(p.pid, dest, msg)
-            _charge(p)
-            return msg
-        target = _registry.resolve(node, dest)
-    if type(msg) in _SCALARS:
-        copy = msg
-    elif node.msacc is None:
-        copy = copy_term(msg)
-    else:
-        copy = _measured_copy(node.msacc, msg)
-    if target is not None and p.state is not EXITING:  # a dead process sends nothing
-        deliver(node, target, copy, p.token)  # the token, if any, rides along
-        if node.on_send:
-            node.ins.emit("send", p.pid, target.pid, copy)
-    charge(p, 1)
-    return msg
-
-
-def _measured_copy(ms, msg):
-    ms.enter(_accounting.COPY)
-    try:
-        return copy_term(msg)
-    finally:
-        ms.enter(_accounting.PROCESS)
 
 
 # ----------------------------------------------------------------------

@@ -8,6 +8,8 @@
 # the records stay greenlet / plain subclasses so code that checks types,
 # pickles nothing and sets no other attribute sees no difference.
 
+cimport cython
+
 cdef extern from "greenlet.h":
     ctypedef class greenlet.greenlet [object PyGreenlet]:
         pass
@@ -110,6 +112,8 @@ cpdef account(Core rt, Process p)
 cpdef switch_out(Core rt, Process p)
 cpdef switch_in(Process p, budget)
 cpdef deliver(Core rt, Process target, msg, token)
+@cython.locals(p=Process, node=Core, target=Process)
+cpdef send(dest, msg)
 cpdef scan(Process p, Mailbox mb, match, Py_ssize_t i)
 cpdef take(Process p, Mailbox mb, Py_ssize_t i)
 cpdef adopt_token(Process p, Mailbox mb, msg)

@@ -50,7 +50,10 @@ from time import monotonic as _clock
 
 from greenlet import getcurrent, greenlet
 
+from . import _accounting, _registry, _remote
+from ._heap import _SCALARS, copy_term
 from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, WAITING, _Killed
+from .terms import Pid, Ref
 
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
@@ -464,6 +467,62 @@ def deliver(rt, target, msg, token):
         enqueue(rt, target)
 
 
+def send(dest, msg):
+    """Send `msg` to `dest` (a pid, a registered name or a `(name, node)` pair); returns msg.
+
+    A dead pid drops the message silently; an unregistered name raises BadArg.
+    """
+    g = getcurrent()
+    try:
+        node = g.node
+    except AttributeError:  # not in a process
+        from . import _io
+
+        job = _io.current_job()
+        if job is None:
+            from ._mailbox import _not_in_process
+
+            raise _not_in_process("send") from None
+        return _io.send_from_thread(job, dest, msg)
+    p = g  # a Process (typed in _core.pxd)
+    td = type(dest)
+    if td is Pid and dest.creation == node.creation and dest.node == node.name:
+        target = node.procs.get(dest.id)
+    elif td is Ref and dest.id in node.aliases:
+        from ._signals import resolve_alias
+
+        target = resolve_alias(node, dest)
+    else:
+        remote = _remote.hook(node, dest)
+        if remote is not None:  # another node: the distribution layer encodes and sends
+            if p.state is not EXITING:
+                remote.send(p.pid, dest, msg)
+            charge(p, 1)
+            return msg
+        target = _registry.resolve(node, dest)
+    if type(msg) in _SCALARS:
+        copy = msg
+    elif node.msacc is None:
+        copy = copy_term(msg)
+    else:
+        copy = measured_copy(node.msacc, msg)
+    if target is not None and p.state is not EXITING:  # a dead process sends nothing
+        deliver(node, target, copy, p.token)  # the token, if any, rides along
+        if node.on_send:
+            node.ins.emit("send", p.pid, target.pid, copy)
+    charge(p, 1)
+    return msg
+
+
+def measured_copy(ms, msg):
+    """`copy_term` while microstate accounting is on: the time counts as copying."""
+    ms.enter(_accounting.COPY)
+    try:
+        return copy_term(msg)
+    finally:
+        ms.enter(_accounting.PROCESS)
+
+
 # ----------------------------------------------------------------------
 # receive
 
@@ -650,8 +709,41 @@ def install_checks():
 # ----------------------------------------------------------------------
 # the compiled build (see the module docstring)
 
+# setup.py appends `_BUILT_FROM = "<_source_digest() when it compiled>"` to the
+# copy it compiles: an extension built from an older _core.py or _core.pxd (an
+# editable install, then an edit) is stale, and loading it would run old code.
+
+
+def _source_digest():
+    """The SHA-256 of this module's source and its .pxd, as setup.py computes it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    base = os.path.splitext(__file__)[0]
+    for ext in (".py", ".pxd"):
+        try:
+            with open(base + ext, "rb") as f:
+                h.update(f.read())
+        except OSError:
+            return None  # no source next to the module: cannot tell, so trust nothing
+    return h.hexdigest()
+
+
 if __name__ == "vm._core" and not os.environ.get("BEAMLET_PURE_PYTHON"):
     try:
+        import vm._core_c as _compiled
+    except ImportError:  # not built (no compiler, no Cython): this source runs
+        _compiled = None
+    if _compiled is not None and getattr(_compiled, "_BUILT_FROM", None) == _source_digest():
         from vm._core_c import *  # noqa: F401,F403 - the same names, compiled
-    except ImportError:
-        pass
+    elif _compiled is not None:
+        import warnings
+
+        warnings.warn(
+            f"{_compiled.__file__} was built from another version of vm/_core.py or "
+            "vm/_core.pxd: running the pure-Python core instead. Rebuild it with "
+            "`pip install -e .` (or `python setup.py build_ext --inplace`).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    del _compiled

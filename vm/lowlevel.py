@@ -21,7 +21,8 @@ Application code should not need anything here. What this module offers:
   observer, a notebook): `on_node_thread`, `whereis`, `is_alive`,
   `registered_name`, `node_now`, `parse_pid`, `kill`, `spawn_system`,
   `add_instrument`, `remove_instrument`, `park`, `wake`, `interrupt`, and
-  `compile_checked` for code typed at a prompt. These are the only doors
+  `compile_checked` for code typed at a prompt; `compiled()` says which
+  build of the hot core runs. These are the only doors
   the stdlib uses into a node besides the public API: each is documented
   in docs/api.md ("vm.lowlevel"), and the node's internals may change
   behind them.
@@ -52,7 +53,7 @@ from ._mailbox import _not_in_process
 from ._node import runtime_of
 from ._mailbox import mark as mailbox_mark
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
-from ._core import Process
+from ._core import COMPILED, Process
 from . import _snapshot as snapshot
 from .code import CHARGE, Instrumenter
 from .errors import BadArg, NotInProcess, VMError
@@ -73,6 +74,7 @@ __all__ = [
     "WAITING",
     "add_instrument",
     "compile_checked",
+    "compiled",
     "compiles_checks",
     "copy_term",
     "current_node",
@@ -150,6 +152,15 @@ def compiles_checks() -> bool:
     (`vm.run(..., preempt=False)` turns that off)? Behaviours ask before
     instrumenting their callback modules."""
     return current_process().node.compile_checks
+
+
+def compiled() -> bool:
+    """Does this interpreter run the compiled core (the extension `vm._core_c` that
+    `pip install` builds where Cython and a C compiler are there)? False for the
+    pure-Python core: not built, or `BEAMLET_PURE_PYTHON=1` in the environment
+    when `vm` was first imported. Both behave the same; `beamlet --version` and
+    the benchmark header say which one ran. Any thread."""
+    return COMPILED
 
 
 def _rt(node):

@@ -1,0 +1,118 @@
+"""The two builds of the hot core: compiled (vm._core_c) and pure Python.
+
+`.ci/run` runs the whole suite once as installed and once with
+BEAMLET_PURE_PYTHON=1; these tests check that each run really uses the build
+it claims, that both can be had from one checkout, and that the compiled
+records expose every field the rest of the VM reads and writes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+import vm._core as core
+from vm.lowlevel import compiled
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PURE = bool(os.environ.get("BEAMLET_PURE_PYTHON"))
+BUILT = importlib.util.find_spec("vm._core_c") is not None
+
+
+def _probe(env_pure: bool) -> str:
+    """What a fresh interpreter, with or without BEAMLET_PURE_PYTHON, reports."""
+    env = dict(os.environ)
+    env.pop("BEAMLET_PURE_PYTHON", None)
+    if env_pure:
+        env["BEAMLET_PURE_PYTHON"] = "1"
+    code = ("import vm, vm._core as c, vm.lowlevel as ll;"
+            "print(ll.compiled(), c.Process.__module__, vm.run(lambda: 6 * 7))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.strip()
+
+
+def test_the_build_in_use_matches_the_environment():
+    if PURE:
+        assert not compiled()
+        assert core.Process.__module__ == "vm._core"
+    else:
+        # Installed with a C compiler and Cython, the extension exists and is used.
+        assert compiled() is BUILT
+        assert core.Process.__module__ == ("vm._core_c" if BUILT else "vm._core")
+    assert core.COMPILED is compiled()
+
+
+def test_both_builds_run_from_one_checkout():
+    assert _probe(env_pure=True) == "False vm._core 42"
+    expected = "True vm._core_c 42" if BUILT else "False vm._core 42"
+    assert _probe(env_pure=False) == expected
+
+
+def test_the_cli_names_the_build():
+    from click.testing import CliRunner
+
+    from stdlib.cli import main
+
+    out = CliRunner().invoke(main, ["--version"])
+    assert out.exit_code == 0
+    assert out.output.startswith("beamlet ")
+    assert ("(compiled)" if compiled() else "(pure Python)") in out.output
+
+
+def test_every_process_field_reads_and_writes_in_this_build():
+    # The compiled Process declares its fields in vm/_core.pxd; the pure one
+    # lists them in __slots__. They must be the same set, each one writable.
+    fields = core.Process.__slots__
+    assert len(set(fields)) == len(fields)
+
+    p = core.Process(lambda: None)  # a record that never runs
+    for f in fields:
+        marker = core.Mailbox() if f == "mailbox" else object()  # mailbox is typed
+        setattr(p, f, marker)
+        assert getattr(p, f) is marker, f
+    p.mailbox = None
+    assert p.mailbox is None
+    if compiled():
+        with pytest.raises(TypeError):
+            p.mailbox = []  # the compiled record refuses what the hot path cannot read
+
+
+def test_compiled_fields_are_the_pure_slots():
+    c = pytest.importorskip("vm._core_c")
+    for name in ("Process", "Mailbox", "Traced"):
+        declared = {k for k, v in vars(getattr(c, name)).items()
+                    if type(v).__name__ == "getset_descriptor"} - {"__dict__"}
+        assert declared == set(getattr(c, name).__slots__), name
+
+
+def test_compiled_core_declares_every_field_the_pure_core_sets():
+    c = pytest.importorskip("vm._core_c")
+    declared = {k for k, v in vars(c.Core).items() if type(v).__name__ == "getset_descriptor"}
+    with open(os.path.join(ROOT, "vm", "_core.py")) as f:
+        init = f.read().split("class Core:", 1)[1].split("def need_slow_path", 1)[0]
+    assigned = set()
+    for line in init.splitlines():
+        line = line.strip()
+        while line.startswith("self."):  # self.a = self.b = value
+            name, line = line[5:].split("=", 1)
+            assigned.add(name.strip())
+            line = line.strip()
+    assert len(assigned) > 30 and assigned <= declared, assigned - declared
+
+
+def test_the_compiled_mailbox_compacts_as_the_pure_one(monkeypatch):
+    # tests/vm/test_mailbox.py shrinks the compaction thresholds of vm._core;
+    # the compiled Mailbox reads its own module's: shrink both and rerun it.
+    c = pytest.importorskip("vm._core_c")
+    if not compiled():
+        pytest.skip("the pure-Python core is in use")
+    from tests.vm.test_mailbox import test_mailbox_behaves_like_a_list
+
+    monkeypatch.setattr(c, "FRONT_CUT", 4)
+    monkeypatch.setattr(c, "HOLES_MAX", 4)
+    test_mailbox_behaves_like_a_list()
