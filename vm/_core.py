@@ -709,6 +709,18 @@ def install_checks():
 # ----------------------------------------------------------------------
 # the compiled build (see the module docstring)
 
+if COMPILED:
+    # The records' object fields as member descriptors, read from Python code as
+    # fast as __slots__ (`member_slots` is C: see _core.pxd, which explains why).
+    for _cls, _instance in ((Process, Process(int)), (Mailbox, Mailbox()),
+                            (Traced, Traced(None, None)), (Core, Core.__new__(Core))):
+        member_slots(  # type: ignore[name-defined]  # noqa: F821 - compiled build only
+            _cls, _instance,
+            tuple(k for k, v in vars(_cls).items()
+                  if type(v).__name__ == "getset_descriptor" and not k.startswith("__")))
+    del _cls, _instance
+
+
 # setup.py appends `_BUILT_FROM = "<_source_digest() when it compiled>"` to the
 # copy it compiles: an extension built from an older _core.py or _core.pxd (an
 # editable install, then an edit) is stale, and loading it would run old code.

@@ -21,6 +21,9 @@ from vm.lowlevel import compiled
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PURE = bool(os.environ.get("BEAMLET_PURE_PYTHON"))
 BUILT = importlib.util.find_spec("vm._core_c") is not None
+# How a compiled record's fields show: member descriptors (object fields, see
+# member_slots in vm/_core.pxd) or Cython's getset descriptors (typed ones).
+FIELD_DESCRIPTORS = ("member_descriptor", "getset_descriptor")
 
 
 def _probe(env_pure: bool) -> str:
@@ -86,13 +89,25 @@ def test_compiled_fields_are_the_pure_slots():
     c = pytest.importorskip("vm._core_c")
     for name in ("Process", "Mailbox", "Traced"):
         declared = {k for k, v in vars(getattr(c, name)).items()
-                    if type(v).__name__ == "getset_descriptor"} - {"__dict__"}
+                    if type(v).__name__ in FIELD_DESCRIPTORS and not k.startswith("__")}
         assert declared == set(getattr(c, name).__slots__), name
+
+
+def test_python_code_reads_object_fields_through_member_descriptors():
+    # What makes `p.state` in Python code as fast as a __slots__ read (LOAD_ATTR_SLOT).
+    c = pytest.importorskip("vm._core_c")
+    kinds = {k: type(v).__name__ for k, v in vars(c.Process).items() if k in c.Process.__slots__}
+    assert kinds.pop("mailbox") == "getset_descriptor"  # typed: refuses what is not a Mailbox
+    assert set(kinds.values()) == {"member_descriptor"}
+    assert type(vars(c.Core)["special"]).__name__ == "getset_descriptor"  # a C int
+    core_ = c.Core.__new__(c.Core)
+    core_.special = 0
+    assert core_.special is False  # still a bool to Python code
 
 
 def test_compiled_core_declares_every_field_the_pure_core_sets():
     c = pytest.importorskip("vm._core_c")
-    declared = {k for k, v in vars(c.Core).items() if type(v).__name__ == "getset_descriptor"}
+    declared = {k for k, v in vars(c.Core).items() if type(v).__name__ in FIELD_DESCRIPTORS}
     with open(os.path.join(ROOT, "vm", "_core.py")) as f:
         init = f.read().split("class Core:", 1)[1].split("def need_slow_path", 1)[0]
     assigned = set()
