@@ -36,7 +36,8 @@ def _peers(value: str | None) -> list[str]:
 @click.command("bench")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--vs", "vs", metavar="PEER,...", default=None,
-              help="Peers to run beside beamlet: asyncio, gevent, pykka, erlang "
+              help="Peers to run beside beamlet: asyncio, gevent, pykka, erlang, and "
+                   "pure (beamlet's pure-Python core, where the compiled one is in use) "
                    "(default: all of them that are installed; 'none' for beamlet alone).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None,
               help="Also write every figure as JSON to FILE.")

@@ -532,21 +532,28 @@ def receive(*patterns, timeout=None, mark=None):
 
     Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
     with `timeout=0`, when nothing matches right now). Selective receive is
-    `vm._mailbox`'s; the common case (no pattern, no timeout) is here.
+    `vm._mailbox`'s; the common case (no pattern, no timeout) is `receive_any`.
     """
     p = getcurrent()
-    try:
-        mb = p.mailbox
-    except AttributeError:
-        from ._mailbox import _not_in_process
+    if patterns or mark is not None or timeout is not None or type(p) is not Process:
+        if type(p) is not Process:
+            from ._mailbox import _not_in_process
 
-        raise _not_in_process("receive") from None
-    if patterns or mark is not None or timeout is not None or p.state is EXITING:
+            raise _not_in_process("receive")
         from ._mailbox import selective_receive
 
         return selective_receive(p, patterns, timeout, mark)
-    # Any message, no timeout: the common case, kept in one function.
+    return receive_any(p)
+
+
+def receive_any(p):
+    """`receive()` by the running process `p`: any message, no timeout."""
+    if p.state is EXITING:
+        from ._mailbox import selective_receive
+
+        return selective_receive(p, (), None, None)
     rt = p.node
+    mb = p.mailbox
     while mb is None or not mb.q:
         p.state = RECEIVING  # park(rt, p, RECEIVING, None), inline; a kill raises _Killed
         switch_out(rt, p)
