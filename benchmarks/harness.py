@@ -118,6 +118,9 @@ def run_in_process(name: str, system: str, params: dict) -> list[dict]:
     """Run one benchmark for one Python system in this interpreter."""
     mod = load(name)
     fn = getattr(mod, f"run_{PURE_RUNS_AS if system == 'pure' else system}", None)
+    if system == "pure" and _compiled_core():
+        raise RuntimeError("the 'pure' peer runs with BEAMLET_PURE_PYTHON=1, but the "
+                           "compiled core was loaded")
     try:
         if fn is None:
             raise NotAvailable(f"no {system} version of {name}")

@@ -131,3 +131,15 @@ def test_the_compiled_mailbox_compacts_as_the_pure_one(monkeypatch):
     monkeypatch.setattr(c, "FRONT_CUT", 4)
     monkeypatch.setattr(c, "HOLES_MAX", 4)
     test_mailbox_behaves_like_a_list()
+
+
+def test_the_pure_bench_peer_runs_beamlet_on_the_pure_core():
+    from benchmarks import harness
+
+    if not compiled():
+        assert "pure-Python core" in harness.peer_status("pure")
+        return
+    assert harness.peer_status("pure") is None
+    recs, info = harness.run_one("pingpong", "pure", {"rounds": 300, "reps": 1}, timeout=120)
+    assert info["returncode"] == 0
+    assert [(r["system"], r["status"]) for r in recs] == [("pure", "ok")]
