@@ -88,6 +88,7 @@ __all__ = [
     "on_node_thread",
     "park",
     "parse_pid",
+    "process_rows",
     "registered_name",
     "remove_instrument",
     "snapshot",
@@ -242,6 +243,25 @@ def parse_pid(text, node) -> Pid:
     """A pid of `node` from its printed form `"<0.42.0>"`. Callable from any thread."""
     rt = runtime_of(node)
     return Pid.parse(text, rt.name, rt.creation)
+
+
+def process_rows(pids, *, since=None, hide=(), node=None) -> tuple:
+    """The process-table rows (`snapshot.ProcessRow`) of the live processes among
+    `pids`, in the order given; dead ones are left out. `since` and `hide` as
+    `snapshot.process_table` takes them. For a table ranked by a figure the
+    snapshot does not know (the observer's scheduling columns): rank the pids
+    yourself, then build rows for the top few only."""
+    rt = snapshot._check_thread(node) if node is not None else current_process().node
+    prev = since.reductions if snapshot._usable(since, rt) else None
+    procs, seen = [], set()
+    for pid in pids:
+        p = _live(rt, pid)
+        if p is not None and p.pid.id not in seen:
+            seen.add(p.pid.id)
+            procs.append(p)
+    sizes = snapshot.memory_of(rt, procs)
+    hide = tuple(hide)
+    return tuple(snapshot._row(rt, p, prev, hide, sizes[p.pid.id]) for p in procs)
 
 
 def kill(pid, reason="killed", *, node=None) -> bool:
