@@ -42,6 +42,7 @@ from vm.lowlevel import snapshot
 
 from . import fmt
 from .commands import command
+from .display import SCHED_COLUMNS, sched_cell
 from .source import on_node, pause, resolve_node
 from .views import View
 
@@ -56,7 +57,7 @@ SORTS = {
     "queue_delay_max": "queue_delay_max",
     "response_time_max": "response_time_max",
 }
-HEADERS = ["Runtime", "Share", "QDelay", "QMax", "RespMax"]
+HEADERS = [title for _key, title in SCHED_COLUMNS]
 HINT = "scheduling columns off: accounting(True) switches them on"
 
 #: What each microstate means, in the order msacc lists them (vm.scheduling.STATES).
@@ -164,11 +165,7 @@ class SchedColumns:
 
     def cells(self, pid) -> list:
         f = self._of(pid)
-        share = f["share"]
-        return [fmt.duration(f["runtime"]), "-" if share is None else f"{share:.1%}",
-                fmt.duration(f["queue_delay_mean"]) if f["queue_waits"] else "-",
-                fmt.duration(f["queue_delay_max"]) if f["queue_waits"] else "-",
-                fmt.duration(f["response_time_max"]) if f["queue_waits"] else "-"]
+        return [sched_cell(key, f) for key, _title in SCHED_COLUMNS]
 
     def row_data(self, pid):
         return dict(self._of(pid)) if self.on else None
