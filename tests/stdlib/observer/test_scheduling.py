@@ -13,20 +13,9 @@ import vm.scheduling as S
 from stdlib import observer
 from stdlib.observer import display, scheduling, top
 from stdlib.observer.shell import Shell, base_namespace
+from tests.vm.test_scheduling import hog, sleeper  # the same workloads as the runtime's tests
 from vm import lowlevel
 from vm.testing import run
-
-
-def hog(n):
-    x = 0
-    for i in range(n):
-        x += i
-    return x
-
-
-def sleeper(times, seconds):
-    for _ in range(times):
-        vm.sleep(seconds)
 
 
 def wait_all(pids):
