@@ -59,6 +59,7 @@ from .errors import BadArg, NotInProcess, VMError
 from .terms import Pid
 
 __all__ = [
+    "accounting_since",
     "add_exit_hook",
     "call_reply",
     "call_request",
@@ -243,6 +244,16 @@ def parse_pid(text, node) -> Pid:
     """A pid of `node` from its printed form `"<0.42.0>"`. Callable from any thread."""
     rt = runtime_of(node)
     return Pid.parse(text, rt.name, rt.creation)
+
+
+def accounting_since(*, node=None):
+    """The node-clock time at which scheduling accounting (`vm.scheduling.accounting`)
+    was last switched on, or None while it is off. Tools that keep figures
+    from an earlier look compare it to tell whether the figures started
+    afresh since then."""
+    rt = snapshot._check_thread(node) if node is not None else current_process().node
+    sched = rt.sched
+    return sched.acct.since if sched is not None and sched.acct is not None else None
 
 
 def process_rows(pids, *, since=None, hide=(), node=None) -> tuple:

@@ -41,7 +41,9 @@ def sched_cell(key, figures) -> str:
     if key == "share":
         return f"{v:.1%}"
     if key != "runtime" and not figures.get("queue_waits"):
-        return "-"
+        return "-"  # no wait measured yet
+    if key == "response_time_max" and not v and not figures.get("wakeups"):
+        return "-"  # never woken (a hog is only preempted): no response time
     return fmt.duration(v)
 
 

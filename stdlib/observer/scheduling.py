@@ -97,17 +97,20 @@ class SchedSample:
     """Every process's run time at one look (node clock `time`)."""
 
     node: str
+    since: float  # when accounting was switched on (lowlevel.accounting_since)
     time: float
     total: float  # the sum of every process's run time
     runtimes: dict  # pid -> seconds
 
 
-def figures(stats: dict, prev: SchedSample | None, node: str, now: float):
+def figures(stats: dict, prev: SchedSample | None, node: str, since: float, now: float):
     """({pid: figures}, the sample for the next look, the window or None) from
-    `vm.scheduling.process_stats()`. A previous sample from another node, or
-    from before accounting was switched on afresh, is not used."""
+    `vm.scheduling.process_stats()` of accounting switched on at `since`. A
+    previous sample from another node, or from before accounting was switched
+    on afresh, is not used."""
     total = math.fsum(s["runtime"] for s in stats.values())
-    usable = prev is not None and prev.node == node and prev.total <= total * (1 + 1e-9)
+    usable = (prev is not None and prev.node == node and prev.since == since
+              and prev.total <= total * (1 + 1e-9))
     before = prev.runtimes if usable else {}
     span = total - prev.total if usable else total
     out = {}
@@ -132,7 +135,8 @@ def figures(stats: dict, prev: SchedSample | None, node: str, now: float):
             "wakeups": s["wakeups"],
             "exited": s["exited"],
         }
-    sample = SchedSample(node, now, total, {pid: s["runtime"] for pid, s in stats.items()})
+    sample = SchedSample(node, since, now, total,
+                         {pid: s["runtime"] for pid, s in stats.items()})
     return out, sample, (now - prev.time if usable else None)
 
 
@@ -233,7 +237,8 @@ def table(nd, *, sort="reductions_delta", n=20, since=None, match=None, status=N
                                   hide=hide)
     if stats is None:
         return base, SchedColumns(None, note=note), None
-    figs, sample, window = figures(stats, prev, base.node, base.time)
+    figs, sample, window = figures(stats, prev, base.node,
+                                   lowlevel.accounting_since(node=nd), base.time)
     if by_sched:
         rows = _ranked_rows(nd, figs, sort, n, base, since=since, match=match, status=status,
                             reverse=reverse, hide=hide)

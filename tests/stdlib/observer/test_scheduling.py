@@ -345,3 +345,19 @@ def test_the_shell_lists_binds_and_runs_the_commands():
         sh.close()
     for name in ("accounting", "msacc", "msacc_stats", "policy"):
         assert name in base_namespace()  # what remote shells (--remsh) evaluate in too
+
+
+def test_a_look_after_accounting_started_afresh_ignores_the_older_figures():
+    def main():
+        observer.accounting(True)
+        a = vm.spawn(hog, 400_000)
+        vm.sleep(0.02)
+        observer.procs(3)
+        observer.accounting(True)  # afresh: the run times start again from 0
+        vm.sleep(0.03)
+        return a, observer.procs(3)
+
+    a, view = run(main)
+    assert view.text.splitlines()[-1].endswith("Share since accounting was switched on")
+    shares = [r["scheduling"]["share"] for r in view.data["rows"]]
+    assert all(0 <= x <= 1 for x in shares) and sum(shares) == pytest.approx(1.0, abs=0.01)
