@@ -59,7 +59,8 @@ from .errors import BadArg, NotInProcess, VMError
 from .terms import Pid
 
 __all__ = [
-    "accounting_since",
+    "ACCOUNTING_COLUMNS",
+    "accounting_read",
     "add_exit_hook",
     "call_reply",
     "call_request",
@@ -246,14 +247,44 @@ def parse_pid(text, node) -> Pid:
     return Pid.parse(text, rt.name, rt.creation)
 
 
-def accounting_since(*, node=None):
-    """The node-clock time at which scheduling accounting (`vm.scheduling.accounting`)
-    was last switched on, or None while it is off. Tools that keep figures
-    from an earlier look compare it to tell whether the figures started
-    afresh since then."""
+#: The figures `accounting_read(columns=...)` can give for every process.
+ACCOUNTING_COLUMNS = {
+    "runtime": lambda s: s.runtime,
+    "queue_delay_mean": lambda s: s.queue_delay / s.runs if s.runs else 0.0,
+    "queue_delay_max": lambda s: s.queue_delay_max,
+    "response_time_max": lambda s: s.response_max,
+}
+
+
+def accounting_read(pids=(), *, columns=(), node=None):
+    """Scheduling accounting (`vm.scheduling.accounting`) read cheaply, for tools
+    that show a few processes among many: None while it is off, else a dict of
+    `since` (the node-clock time it was switched on: a later one means the
+    figures started afresh), `process_time` (seconds of every slice so far, of
+    every process, dead ones included), `figures` ({pid: what
+    `vm.scheduling.process_stats()` gives} for the live processes among
+    `pids`; one that has not run since is absent) and `columns` ({name: {pid:
+    figure}} over every live process, for each name in `columns`, from
+    ACCOUNTING_COLUMNS)."""
     rt = snapshot._check_thread(node) if node is not None else current_process().node
     sched = rt.sched
-    return sched.acct.since if sched is not None and sched.acct is not None else None
+    acct = sched.acct if sched is not None else None
+    if acct is None:
+        return None
+    unknown = [c for c in columns if c not in ACCOUNTING_COLUMNS]
+    if unknown:
+        raise BadArg(f"accounting_read: unknown columns {unknown!r}; known: "
+                     f"{', '.join(ACCOUNTING_COLUMNS)}")
+    stats = acct.stats
+    figures = {}
+    for pid in pids:
+        s = stats.get(pid.id)
+        if s is not None and s.pid == pid:
+            p = rt.procs.get(pid.id)
+            figures[pid] = s.export() | {"label": p.label if p is not None else s.label}
+    read = {c: ACCOUNTING_COLUMNS[c] for c in columns}
+    return {"since": acct.since, "process_time": acct.process_time, "figures": figures,
+            "columns": {c: {s.pid: get(s) for s in stats.values()} for c, get in read.items()}}
 
 
 def process_rows(pids, *, since=None, hide=(), node=None) -> tuple:

@@ -32,7 +32,7 @@ What it refuses: the accounting itself (vm.scheduling), the table's layout
 from __future__ import annotations
 
 import dataclasses
-import math
+import heapq
 from dataclasses import dataclass
 
 import vm
@@ -94,35 +94,40 @@ POLICY_MEANING = {
 
 @dataclass(frozen=True, slots=True)
 class SchedSample:
-    """Every process's run time at one look (node clock `time`)."""
+    """Every live process's run time at one look (node clock `time`)."""
 
     node: str
-    since: float  # when accounting was switched on (lowlevel.accounting_since)
+    since: float  # when accounting was switched on (lowlevel.accounting_read)
     time: float
-    total: float  # the sum of every process's run time
+    total: float  # seconds of every slice so far, every process's
     runtimes: dict  # pid -> seconds
 
 
-def figures(stats: dict, prev: SchedSample | None, node: str, since: float, now: float):
-    """({pid: figures}, the sample for the next look, the window or None) from
-    `vm.scheduling.process_stats()` of accounting switched on at `since`. A
-    previous sample from another node, or from before accounting was switched
-    on afresh, is not used."""
-    total = math.fsum(s["runtime"] for s in stats.values())
-    usable = (prev is not None and prev.node == node and prev.since == since
-              and prev.total <= total * (1 + 1e-9))
-    before = prev.runtimes if usable else {}
-    span = total - prev.total if usable else total
-    out = {}
-    for pid, s in stats.items():
-        delta = s["runtime"] - before.get(pid, 0.0)
-        if delta < 0:  # started afresh since that look
-            delta = s["runtime"]
+class _Window:
+    """What a look compares with: the previous sample, when it is usable (same
+    node, same accounting: not switched on afresh since)."""
+
+    def __init__(self, read, prev, node, now):
+        since, total = read["since"], read["process_time"]
+        usable = (prev is not None and prev.node == node and prev.since == since
+                  and prev.total <= total * (1 + 1e-9))
+        self.before = prev.runtimes if usable else {}
+        self.span = total - prev.total if usable else total
+        self.seconds = now - prev.time if usable else None
+        self.sample = SchedSample(node, since, now, total, read["columns"]["runtime"])
+
+    def delta(self, pid, runtime):
+        """Seconds `pid` ran in the window (run times only grow within one accounting)."""
+        return runtime - self.before.get(pid, 0.0)
+
+    def figures(self, s) -> dict:
+        """One process's figures (from `process_stats()`'s dict), as the columns show them."""
+        delta = self.delta(s["pid"], s["runtime"])
         waits = s["queue_waits"]
-        out[pid] = {
+        return {
             "runtime": s["runtime"],
             "runtime_delta": delta,
-            "share": delta / span if span > 0 else None,
+            "share": delta / self.span if self.span > 0 else None,
             "reductions": s["reductions"],
             "slices": s["slices"],
             "preempted": s["preempted"],
@@ -135,9 +140,6 @@ def figures(stats: dict, prev: SchedSample | None, node: str, since: float, now:
             "wakeups": s["wakeups"],
             "exited": s["exited"],
         }
-    sample = SchedSample(node, since, now, total,
-                         {pid: s["runtime"] for pid, s in stats.items()})
-    return out, sample, (now - prev.time if usable else None)
 
 
 #: A live process that has not run since accounting was switched on.
@@ -192,20 +194,22 @@ def _row_matches(row, needle: str) -> bool:
     return bool(row.initial_call) and needle in fmt.mfa(row.initial_call).lower()
 
 
-def _ranked_rows(nd, figs, sort, n, base, *, since, match, status, reverse, hide):
-    """The top `n` live processes by a scheduling figure, as rows; processes that
-    have not run since accounting was switched on fill what is left."""
-    field = SORTS[sort]
-    live = [pid for pid, f in figs.items() if f["exited"] is None]
-    live.sort(key=lambda pid: (figs[pid][field] or 0.0), reverse=not reverse)
+def _ranked_rows(nd, values, n, base, *, since, match, status, reverse, hide):
+    """The top `n` live processes by `values` ({pid: figure}), as rows; processes
+    that have not run since accounting was switched on fill what is left."""
     needle = str(match).lower() if match is not None else None
-    want = len(live) if n is None else n
+    if n is not None and needle is None and status is None:  # the common refresh: n best
+        pick = heapq.nsmallest if reverse else heapq.nlargest
+        ranked = pick(n, values, key=values.__getitem__)
+    else:
+        ranked = sorted(values, key=values.__getitem__, reverse=not reverse)
+    want = len(ranked) if n is None else n
     rows: list = []
     step = max(want, 16)
-    for k in range(0, len(live), step):
+    for k in range(0, len(ranked), step):
         if len(rows) >= want:
             break
-        for r in lowlevel.process_rows(live[k:k + step], since=since, hide=hide, node=nd):
+        for r in lowlevel.process_rows(ranked[k:k + step], since=since, hide=hide, node=nd):
             if (status is None or r.status == status) and (
                     needle is None or _row_matches(r, needle)):
                 rows.append(r)
@@ -223,27 +227,36 @@ def table(nd, *, sort="reductions_delta", n=20, since=None, match=None, status=N
     """On the node's thread: (the process table, its SchedColumns, the SchedSample
     for the next look or None). `sort` may be any snapshot key or one of SORTS;
     ranking by SORTS while accounting is off is refused (`strict`) or falls
-    back to +Reds with a note (the live view)."""
-    stats = S.process_stats(node=nd)
-    by_sched = sort in SORTS
+    back to +Reds with a note (the live view).
+
+    Cost while accounting is on: one pass over the live processes' run times
+    (kept for the next look's shares), one more for a sort by another
+    scheduling figure, and the full figures of the rows shown only."""
+    field = SORTS.get(sort)
+    extra = (field,) if field in lowlevel.ACCOUNTING_COLUMNS and field != "runtime" else ()
+    read = lowlevel.accounting_read(columns=("runtime",) + extra, node=nd)
     note = None
-    if by_sched and stats is None:
+    if field is not None and read is None:
         if strict:
             raise vm.BadArg(f"sorting by {sort} needs accounting: accounting(True) switches "
                             "it on (procs() sorts by reductions meanwhile)")
         note = f"sorting by {sort} needs accounting: accounting(True) switches it on"
-    base = snapshot.process_table(nd, sort="reductions_delta" if by_sched else sort, n=n,
+    base = snapshot.process_table(nd, sort="reductions_delta" if field else sort, n=n,
                                   since=since, match=match, status=status, reverse=reverse,
                                   hide=hide)
-    if stats is None:
+    if read is None:
         return base, SchedColumns(None, note=note), None
-    figs, sample, window = figures(stats, prev, base.node,
-                                   lowlevel.accounting_since(node=nd), base.time)
-    if by_sched:
-        rows = _ranked_rows(nd, figs, sort, n, base, since=since, match=match, status=status,
+    window = _Window(read, prev, base.node, base.time)
+    if field is not None:
+        runtimes, before = read["columns"]["runtime"], window.before
+        values = ({pid: r - before.get(pid, 0.0) for pid, r in runtimes.items()}
+                  if field == "runtime_delta" else read["columns"][field])
+        rows = _ranked_rows(nd, values, n, base, since=since, match=match, status=status,
                             reverse=reverse, hide=hide)
         base = dataclasses.replace(base, rows=rows, sort=sort)
-    return base, SchedColumns(figs, window), sample
+    shown = lowlevel.accounting_read([r.pid for r in base.rows], node=nd)["figures"]
+    figs = {pid: window.figures(s) for pid, s in shown.items()}
+    return base, SchedColumns(figs, window.seconds), window.sample
 
 
 # ----------------------------------------------------------------------
@@ -503,4 +516,4 @@ def policy(name=None, *, reductions=None, json=False, node=None):
 
 
 __all__ = ["HEADERS", "HINT", "SORTS", "SchedColumns", "SchedSample", "Sliced", "accounting",
-           "figures", "msacc", "msacc_stats", "msacc_view", "policy", "policy_view", "table"]
+           "msacc", "msacc_stats", "msacc_view", "policy", "policy_view", "table"]

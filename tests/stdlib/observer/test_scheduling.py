@@ -361,3 +361,24 @@ def test_a_look_after_accounting_started_afresh_ignores_the_older_figures():
     assert view.text.splitlines()[-1].endswith("Share since accounting was switched on")
     shares = [r["scheduling"]["share"] for r in view.data["rows"]]
     assert all(0 <= x <= 1 for x in shares) and sum(shares) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_remote_shell_runs_the_commands_on_its_node():
+    def main():
+        from stdlib import gen_server
+        from stdlib.observer import remote
+
+        remote.allow()
+        vm.spawn(hog, 50_000)
+        sources = ["accounting(True)", "vm.sleep(0.01)", "procs(3, 'runtime')",
+                   "policy('stride')", "msacc(seconds=0.001)", "policy('fifo')"]
+        answers = [gen_server.call(remote.SERVER, (remote.EVAL, src, n, "s"), 5.0)
+                   for n, src in enumerate(sources, 1)]
+        return answers, S.current_policy().name
+
+    answers, installed = run(main)
+    assert answers[0][0] == "ok" and answers[0][1].startswith("accounting on")
+    assert answers[2][0] == "ok" and "RespMax" in answers[2][1]
+    assert installed == "stride" and "policy stride" in answers[3][1]
+    assert "outside_wait" in answers[4][1]
+    assert answers[5][0] == "error" and "unknown policy 'fifo'" in answers[5][1]
