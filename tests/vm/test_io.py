@@ -405,3 +405,52 @@ def test_a_blocking_call_is_named_in_the_report():
     vm.run(main, long_slice=0.05, instruments=[rec])
     (_, _, seconds, where), = rec.events("long_slice")
     assert "inside `time.sleep`" in where and "napper" in where and seconds >= 0.25
+
+
+def test_the_switch_interval_is_short_only_while_a_job_is_waited_on():
+    # A pool thread needs the GIL to start its job and to post the result;
+    # beside busy processes CPython hands it over only every switch interval,
+    # so the interval is lowered while anyone waits on the pool, then restored.
+    import sys
+
+    FAST_SWITCH = 0.0005  # as docs/api.md says for vm.to_thread
+    before = sys.getswitchinterval()
+    seen = []
+
+    def main():
+        ticket = threading.Event()
+
+        def job():
+            seen.append(sys.getswitchinterval())
+            ticket.wait(5)
+
+        waiter = vm.spawn_opt(lambda: vm.to_thread(job), monitor=True)
+        vm.sleep(0.05)
+        ticket.set()
+        vm.receive(("DOWN", waiter[1], "process", waiter[0], vm.ANY))
+        seen.append(sys.getswitchinterval())
+        # A job whose caller dies restores it too (the abandon path).
+        killed = vm.spawn(lambda: vm.to_thread(time.sleep, 0.2))
+        vm.sleep(0.02)
+        seen.append(sys.getswitchinterval())
+        vm.exit(killed, "kill")
+        vm.sleep(0.01)
+        seen.append(sys.getswitchinterval())
+
+    vm.run(main)
+    assert seen == [pytest.approx(FAST_SWITCH), pytest.approx(before),
+                    pytest.approx(FAST_SWITCH), pytest.approx(before)]
+    assert sys.getswitchinterval() == pytest.approx(before)
+
+
+def test_a_shorter_switch_interval_set_by_the_user_is_kept():
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.0001)
+    try:
+        inside = vm.run(lambda: vm.to_thread(sys.getswitchinterval))
+        assert inside == pytest.approx(0.0001)
+        assert sys.getswitchinterval() == pytest.approx(0.0001)
+    finally:
+        sys.setswitchinterval(before)
