@@ -368,8 +368,10 @@ def test_a_long_c_call_holding_the_gil_is_reported_after_the_fact(caplog):
         return pid
 
     pid = vm.run(main, long_slice=0.05, instruments=[rec])
-    events = rec.events("long_slice")
-    assert [e[1] for e in events] == [pid]
+    # Only the cruncher's report is asserted: on a loaded machine the OS may
+    # also stall another slice past 50 ms, which is reported as it should be.
+    events = [e for e in rec.events("long_slice") if e[1] == pid]
+    assert len(events) == 1
     assert "inside `sum`" in events[0][3] and "c_crunch" in events[0][3]
     assert any("held the GIL" in r.getMessage() for r in caplog.records)
 
@@ -378,17 +380,20 @@ def test_a_loop_of_slow_iterations_is_not_a_long_slice():
     """A loop that reaches its checks is preempted on time, so it is never blamed."""
     rec = Recorder(["long_slice"])
 
+    # ~4 ms per iteration: a whole slice of reductions would be ~60 iterations,
+    # a quarter of a second, far past the 150 ms threshold; preempted on time,
+    # a slice is one iteration. (The margin absorbs OS stalls on a busy machine.)
     def slow_loop(deadline):
         while time.monotonic() < deadline:
-            sum(range(50_000))
+            sum(range(200_000))
 
     def main():
-        vm.spawn(slow_loop, time.monotonic() + 0.5)
-        for _ in range(20):
+        vm.spawn(slow_loop, time.monotonic() + 0.6)
+        for _ in range(30):
             vm.sleep(0.02)
         return True
 
-    vm.run(main, long_slice=0.05, instruments=[rec])
+    vm.run(main, long_slice=0.15, instruments=[rec])
     assert rec.events("long_slice") == []
 
 
