@@ -397,6 +397,33 @@ def test_a_loop_of_slow_iterations_is_not_a_long_slice():
     assert rec.events("long_slice") == []
 
 
+def test_a_slice_ends_at_its_first_check_when_a_timer_is_already_overdue():
+    """A hog whose every iteration is one 20 ms step: a 5 ms sleeper's timer is
+    overdue when the step ends, so the slice ends at that first check, not one
+    step later (which is what a slice whose start time is unknown would do)."""
+    def hog(parent):
+        while True:
+            time.sleep(0.02)  # one step the checks cannot split
+            vm.send(parent, "step")
+
+    def count_steps():
+        steps = 0
+        while vm.receive("step", timeout=0) == "step":
+            steps += 1
+        return steps
+
+    def main():
+        vm.spawn(hog, vm.self())
+        vm.sleep(0.001)  # the hog's first slice, before its grant is known
+        count_steps()
+        for _ in range(10):
+            vm.sleep(0.005)
+        return count_steps()
+
+    steps = vm.run(main)
+    assert 9 <= steps <= 11  # one step per sleep (two to five each before the fix)
+
+
 def test_a_blocking_call_is_named_in_the_report():
     rec = Recorder(["long_slice"])
 
