@@ -232,6 +232,9 @@ def table(nd, *, sort="reductions_delta", n=20, since=None, match=None, status=N
     Cost while accounting is on: one pass over the live processes' run times
     (kept for the next look's shares), one more for a sort by another
     scheduling figure, and the full figures of the rows shown only."""
+    if sort not in SORTS and sort not in snapshot.SORT_KEYS:
+        raise vm.BadArg(f"sort must be one of {', '.join(snapshot.SORT_KEYS)} or, while "
+                        f"accounting is on, {', '.join(SORTS)}; not {sort!r}")
     field = SORTS.get(sort)
     extra = (field,) if field in lowlevel.ACCOUNTING_COLUMNS and field != "runtime" else ()
     read = lowlevel.accounting_read(columns=("runtime",) + extra, node=nd)

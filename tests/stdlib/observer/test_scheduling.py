@@ -312,6 +312,7 @@ def test_stride_shares_where_beam_lets_a_high_priority_hog_go_first():
     ("policy('stride', reductions=0)", "reductions must be an int from 1 to"),
     ("policy(42)", "42 is not a scheduling policy"),
     ("procs(5, 'runtime')", "sorting by runtime needs accounting"),
+    ("procs(5, 'cpu')", "or, while accounting is on, runtime, share, queue_delay"),
 ])
 def test_bad_input_is_refused_with_a_message_not_a_traceback(source, says):
     out = io.StringIO()
@@ -382,3 +383,21 @@ def test_a_remote_shell_runs_the_commands_on_its_node():
     assert installed == "stride" and "policy stride" in answers[3][1]
     assert "outside_wait" in answers[4][1]
     assert answers[5][0] == "error" and "unknown policy 'fifo'" in answers[5][1]
+
+
+def test_command_mode_json_carries_the_scheduling_figures():
+    out = io.StringIO()
+    sh = Shell(out=out, json=True)
+    try:
+        for source in ("accounting(True)", "procs(3)", "msacc(seconds=0.001)", "policy()",
+                       "policy('nope')"):
+            sh.run_source(source)
+    finally:
+        sh.close()
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [d["kind"] for d in docs] == ["accounting", "processes", "msacc", "policy",
+                                         "refused"]
+    assert docs[0]["accounting"] is True and docs[1]["scheduling"]["accounting"] is True
+    assert all(isinstance(r["scheduling"], dict) for r in docs[1]["rows"])
+    assert [r["state"] for r in docs[2]["states"]] == list(S.STATES)
+    assert docs[3]["policy"] == "beam" and "unknown policy 'nope'" in docs[4]["message"]
