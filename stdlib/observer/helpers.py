@@ -66,7 +66,7 @@ from .views import (
 #: Sections other packages add to a process's detail view: fn(pid, detail, node)
 #: returning None (nothing to add) or (lines, key, data), lines under the view's
 #: text and data under view.data[key]. The agents package adds an agent's section.
-DETAIL_SECTIONS: list = []
+DETAIL_SECTIONS: list = [_sched.detail_section]  # scheduling figures, while accounting is on
 
 _last_table: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _last_system: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

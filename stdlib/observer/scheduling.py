@@ -114,7 +114,7 @@ class _Window:
         self.before = prev.runtimes if usable else {}
         self.span = total - prev.total if usable else total
         self.seconds = now - prev.time if usable else None
-        self.sample = SchedSample(node, since, now, total, read["columns"]["runtime"])
+        self.sample = SchedSample(node, since, now, total, read["columns"].get("runtime", {}))
 
     def delta(self, pid, runtime):
         """Seconds `pid` ran in the window (run times only grow within one accounting)."""
@@ -260,6 +260,29 @@ def table(nd, *, sort="reductions_delta", n=20, since=None, match=None, status=N
     shown = lowlevel.accounting_read([r.pid for r in base.rows], node=nd)["figures"]
     figs = {pid: window.figures(s) for pid, s in shown.items()}
     return base, SchedColumns(figs, window.seconds), window.sample
+
+
+def detail_section(pid, detail, node):
+    """What `i(pid)` adds while accounting is on (helpers.DETAIL_SECTIONS): the
+    process's scheduling figures since accounting was switched on."""
+    read = on_node(lambda nd: lowlevel.accounting_read([pid], node=nd), node)
+    if read is None:
+        return None
+    s = read["figures"].get(pid)
+    if s is None:
+        return (["  sched     has not run since accounting was switched on"], "scheduling",
+                dict(NOT_RUN))
+    f = _Window(read, None, None, None).figures(s)
+    cell = {key: sched_cell(key, f) for key, _title in SCHED_COLUMNS}
+    lines = [
+        f"  sched     runtime {cell['runtime']} ({cell['share']} of all since accounting "
+        f"was switched on), {f['slices']:,} slices: {f['preempted']:,} preempted, "
+        f"{f['yielded']:,} yielded, {f['parked']:,} parked",
+        f"            queue delay mean {cell['queue_delay_mean']}, max {cell['queue_delay_max']}"
+        f" over {f['queue_waits']:,} waits; response time max {cell['response_time_max']}, "
+        f"{f['wakeups']:,} wake-ups",
+    ]
+    return lines, "scheduling", f
 
 
 # ----------------------------------------------------------------------
@@ -519,4 +542,5 @@ def policy(name=None, *, reductions=None, json=False, node=None):
 
 
 __all__ = ["HEADERS", "HINT", "SORTS", "SchedColumns", "SchedSample", "Sliced", "accounting",
+           "detail_section",
            "msacc", "msacc_stats", "msacc_view", "policy", "policy_view", "table"]

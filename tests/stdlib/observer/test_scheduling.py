@@ -401,3 +401,22 @@ def test_command_mode_json_carries_the_scheduling_figures():
     assert all(isinstance(r["scheduling"], dict) for r in docs[1]["rows"])
     assert [r["state"] for r in docs[2]["states"]] == list(S.STATES)
     assert docs[3]["policy"] == "beam" and "unknown policy 'nope'" in docs[4]["message"]
+
+
+def test_i_pid_adds_the_process_scheduling_figures_while_accounting_is_on():
+    def main():
+        busy = vm.spawn(hog, 1_000_000)
+        off = observer.i(busy)
+        observer.accounting(True)
+        idle = vm.spawn(vm.receive)
+        vm.sleep(0.02)
+        return off, observer.i(busy), observer.i(idle), S.process_stats()[busy]
+
+    off, on, idle, stats = run(main)
+    assert "  sched " not in off.text and "scheduling" not in off.data
+    assert on.data["scheduling"]["runtime"] == stats["runtime"] > 0
+    assert on.data["scheduling"]["slices"] == stats["slices"] == stats["preempted"]
+    text = on.text.splitlines()
+    line = next(x for x in text if x.startswith("  sched"))
+    assert f"{stats['slices']} slices: {stats['preempted']} preempted" in line
+    assert "parked" in next(x for x in idle.text.splitlines() if x.startswith("  sched"))
