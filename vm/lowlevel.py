@@ -278,6 +278,8 @@ def accounting_read(pids=(), *, columns=(), node=None):
     stats = acct.stats
     figures = {}
     for pid in pids:
+        if type(pid) is not Pid:
+            raise BadArg(f"accounting_read: expected pids, not {pid!r}")
         s = stats.get(pid.id)
         if s is not None and s.pid == pid:
             p = rt.procs.get(pid.id)

@@ -420,3 +420,29 @@ def test_i_pid_adds_the_process_scheduling_figures_while_accounting_is_on():
     line = next(x for x in text if x.startswith("  sched"))
     assert f"{stats['slices']} slices: {stats['preempted']} preempted" in line
     assert "parked" in next(x for x in idle.text.splitlines() if x.startswith("  sched"))
+
+
+def test_accounting_read_gives_the_rows_figures_and_whole_columns():
+    def main():
+        off = lowlevel.accounting_read()
+        S.accounting(True)
+        a, b, gone = vm.spawn(hog, 200_000), vm.spawn(vm.receive), vm.spawn(hog, 10)
+        vm.sleep(0.03)
+        read = lowlevel.accounting_read([a, gone], columns=("runtime", "queue_delay_max"))
+        errors = []
+        for bad in (lambda: lowlevel.accounting_read(columns=("cpu",)),
+                    lambda: lowlevel.accounting_read(["<0.1.0>"])):
+            try:
+                bad()
+            except vm.BadArg as e:
+                errors.append(str(e))
+        return a, b, gone, off, read, S.process_stats(), errors
+
+    a, b, gone, off, read, stats, errors = run(main)
+    assert off is None
+    assert set(read["figures"]) == {a} and read["figures"][a]["runtime"] == stats[a]["runtime"]
+    assert read["columns"]["runtime"][b] == stats[b]["runtime"]
+    assert read["columns"]["queue_delay_max"][a] == stats[a]["queue_delay_max"]
+    assert gone not in read["columns"]["runtime"]  # dead: the figures hold the live only
+    assert read["process_time"] == pytest.approx(sum(s["runtime"] for s in stats.values()))
+    assert "unknown columns ['cpu']" in errors[0] and "expected pids" in errors[1]
