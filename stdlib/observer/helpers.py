@@ -262,7 +262,12 @@ def system(*, window=1.0, json=False, node=None):
     info = on_node(snapshot.system, node_)
     _last_system[node_] = info
     rates = snapshot.rates(prev, info) if prev is not None else None
-    return _out(system_view(info, rates), json)
+    view = system_view(info, rates)
+    line, view.data["scheduling"] = on_node(_sched.node_summary, node_)
+    lines = view.text.splitlines()
+    lines.insert(len(lines) - 1 if rates else len(lines), line)  # above the rates' note
+    view.text = "\n".join(lines)
+    return _out(view, json)
 
 
 @command("tree(sup) a supervision tree; mermaid=True for a Mermaid graph",

@@ -285,6 +285,28 @@ def detail_section(pid, detail, node):
     return lines, "scheduling", f
 
 
+def node_summary(nd) -> tuple:
+    """On the node's thread: (the line `system()` adds, its JSON): the policy,
+    and whether accounting and msacc are on."""
+    installed = S.current_policy(node=nd)
+    name = _policy_name(installed)
+    read = lowlevel.accounting_read(node=nd)
+    ms = S.msacc_stats(node=nd)
+    now = lowlevel.node_now(nd)
+    line = f"  scheduling   policy {name}"
+    if read is None:
+        line += ", accounting off"
+    else:
+        line += (f", accounting on for {fmt.seconds(now - read['since'])} (processes ran "
+                 f"{fmt.seconds(read['process_time'])})")
+    line += ", msacc off" if ms is None else f", msacc on for {fmt.seconds(ms['wall'])}"
+    data = {"policy": name, "accounting": read is not None,
+            "accounting_since": read["since"] if read is not None else None,
+            "process_time": read["process_time"] if read is not None else None,
+            "msacc": ms is not None}
+    return line, data
+
+
 # ----------------------------------------------------------------------
 # checking what the shell is given
 
@@ -542,5 +564,5 @@ def policy(name=None, *, reductions=None, json=False, node=None):
 
 
 __all__ = ["HEADERS", "HINT", "SORTS", "SchedColumns", "SchedSample", "Sliced", "accounting",
-           "detail_section",
+           "detail_section", "node_summary",
            "msacc", "msacc_stats", "msacc_view", "policy", "policy_view", "table"]

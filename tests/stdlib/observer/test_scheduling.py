@@ -446,3 +446,24 @@ def test_accounting_read_gives_the_rows_figures_and_whole_columns():
     assert gone not in read["columns"]["runtime"]  # dead: the figures hold the live only
     assert read["process_time"] == pytest.approx(sum(s["runtime"] for s in stats.values()))
     assert "unknown columns ['cpu']" in errors[0] and "expected pids" in errors[1]
+
+
+def test_system_names_the_policy_and_what_is_switched_on():
+    def main():
+        before = observer.system(window=0.01)
+        observer.accounting(True)
+        observer.msacc(True)
+        observer.policy("stride")
+        vm.spawn(hog, 10_000)
+        vm.sleep(0.05)
+        return before, observer.system()
+
+    before, after = run(main)
+    assert "  scheduling   policy beam, accounting off, msacc off" in before.text.splitlines()
+    assert before.text.splitlines()[-1].startswith("  (rates over")
+    line = next(x for x in after.text.splitlines() if x.startswith("  scheduling"))
+    assert line.startswith("  scheduling   policy stride, accounting on for 50 ms")
+    assert "msacc on" in line
+    data = after.data["scheduling"]
+    assert data["policy"] == "stride" and data["accounting"] and data["msacc"]
+    assert data["process_time"] == pytest.approx(0.01, abs=0.001)  # the hog's 10,000 reductions
