@@ -44,7 +44,7 @@ from . import fmt
 from .commands import command
 from .display import SCHED_COLUMNS, sched_cell
 from .source import on_node, pause, resolve_node
-from .views import View
+from .views import Text, View
 
 SECTION = "Scheduling"
 
@@ -317,8 +317,6 @@ def _bool(what, name, value):
 
 
 def _out(view: View, json: bool):
-    from .views import Text
-
     return Text(view.json()) if json else view
 
 
