@@ -467,3 +467,24 @@ def test_system_names_the_policy_and_what_is_switched_on():
     data = after.data["scheduling"]
     assert data["policy"] == "stride" and data["accounting"] and data["msacc"]
     assert data["process_time"] == pytest.approx(0.01, abs=0.001)  # the hog's 10,000 reductions
+
+
+@pytest.mark.parametrize("name, reductions", [("stride", 1), ("cfs", 50), ("lottery", 300),
+                                               ("beam", 7)])
+def test_a_policy_with_the_shells_slice_keeps_the_runtimes_invariants(name, reductions):
+    checker = vm.testing.InvariantChecker()
+
+    def main():
+        observer.policy(name, reductions=reductions)
+        observer.accounting(True)
+        pids = [vm.spawn(hog, 3_000), vm.spawn_opt(hog, (3_000,), priority="high"),
+                vm.spawn(sleeper, 3, 0.001), vm.spawn_opt(hog, (2_000,), priority="low")]
+        wait_all(pids)
+        return [S.process_stats()[p] for p in pids]
+
+    stats = run(main, seed=7, instruments=[checker])
+    assert checker.violations == [] and checker.slices > 0
+    for s in stats:  # every process ran to its end, in slices of the granted length
+        assert s["exited"] is not None
+        if s["slices"] > 1:
+            assert s["reductions"] / s["slices"] <= reductions + 64
