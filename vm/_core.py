@@ -727,6 +727,11 @@ def install_checks():
 # the compiled build (see the module docstring)
 
 if COMPILED:
+    # Compiled functions (vm.send is one) travel in messages as a module's
+    # functions do: as code, shared (a bound method is another type, still checked).
+    from ._heap import _BASE_COPIERS, _COPIERS, _share
+
+    _COPIERS[type(send)] = _BASE_COPIERS[type(send)] = _share
     # The records' object fields as member descriptors, read from Python code as
     # fast as __slots__ (`member_slots` is C: see _core.pxd, which explains why).
     for _cls, _instance in ((Process, Process(int)), (Mailbox, Mailbox()),

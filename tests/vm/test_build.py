@@ -143,3 +143,15 @@ def test_the_pure_bench_peer_runs_beamlet_on_the_pure_core():
     recs, info = harness.run_one("pingpong", "pure", {"rounds": 300, "reps": 1}, timeout=120)
     assert info["returncode"] == 0
     assert [(r["system"], r["status"]) for r in recs] == [("pure", "ok")]
+
+
+def test_the_core_functions_travel_in_messages_in_both_builds():
+    # vm.send is a compiled function in one build and a Python one in the other:
+    # either way it is code, and a message may carry it (task.start(vm.send, ...)).
+    import vm
+    from vm.lowlevel import copy_term
+
+    def main():
+        return copy_term((vm.send, vm.receive))
+
+    assert vm.run(main) == (vm.send, vm.receive)
