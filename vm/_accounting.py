@@ -28,6 +28,7 @@ are `stdlib/fairness`'s, the observer's columns are the observer's).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections import OrderedDict
@@ -235,10 +236,8 @@ class Msacc:
             self.gc_saved = None
 
     def close(self):
-        try:
+        with contextlib.suppress(ValueError):  # removed already
             gc.callbacks.remove(self._gc)
-        except ValueError:
-            pass
 
     def stats(self) -> dict:
         t = perf_counter()

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
-from ._heap import _SCALARS, copy_term
 from ._core import Traced, adopt_token, charge, deliver, switch_out
+from ._heap import _SCALARS, copy_term
 from ._patterns import check_timeout
-from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
+from ._process import EXITING, RECEIVING, _Killed
 from ._signals import DOWN, NOPROC, flush_down
 from .terms import Atom, new_ref
 

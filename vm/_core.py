@@ -50,7 +50,7 @@ from time import monotonic as _clock
 
 from greenlet import getcurrent, greenlet
 
-from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, WAITING, _Killed
+from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, _Killed
 
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
@@ -651,7 +651,9 @@ def install_checks():
 # the compiled build (see the module docstring)
 
 if __name__ == "vm._core" and not os.environ.get("BEAMLET_PURE_PYTHON"):
-    try:
+    # The plain try/except (not contextlib.suppress): this module is the pure-Python
+    # twin of the compiled one and keeps its imports to the minimum.
+    try:  # noqa: SIM105
         from vm._core_c import *  # noqa: F401,F403 - the same names, compiled
     except ImportError:
         pass

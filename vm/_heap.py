@@ -42,6 +42,7 @@ copy), and measuring sizes (`_memory.py`).
 from __future__ import annotations
 
 import collections
+import contextlib
 import enum
 import functools
 import sys
@@ -93,7 +94,7 @@ def _copy(x, t):
         if _is_all_shared(map(type, x)):
             return x  # immutable all the way down: share it
         out = [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
-        for a, b in zip(out, x):
+        for a, b in zip(out, x, strict=True):
             if a is not b:
                 return tuple(out)
         return x  # nested tuples of immutables: still shareable
@@ -125,7 +126,7 @@ def _c(x):
 def _copy_elements(x):
     """(copied elements as a list, whether any of them changed)."""
     out = [_c(e) for e in x]
-    for a, b in zip(out, x):
+    for a, b in zip(out, x, strict=True):
         if a is not b:
             return out, True
     return out, False
@@ -290,7 +291,7 @@ def _function(f, memo=None):
     g = types.FunctionType(f.__code__, f.__globals__, f.__name__, None, new_cells)
     memo[id(f)] = g
     if cells:
-        for name, c, nc in zip(f.__code__.co_freevars, cells, new_cells):
+        for name, c, nc in zip(f.__code__.co_freevars, cells, new_cells, strict=True):
             if memo.get(("filled", id(c))):
                 continue
             memo[("filled", id(c))] = True
@@ -493,10 +494,8 @@ def _state(x):
     if t.__dictoffset__:
         out.extend(object.__getattribute__(x, "__dict__").items())
     for name, desc in _slots_of(t):
-        try:
+        with contextlib.suppress(AttributeError):  # an unset slot
             out.append((name, desc.__get__(x, t)))
-        except AttributeError:
-            pass
     return out
 
 

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
+from ._core import HOLE, Process, Traced
 from ._heap import copy_term
-from ._core import HOLE, Traced
 from ._memory import WORD, process_memory, user_frames
 from ._process import OTP_STATUS, RUNNING
-from ._core import Process
 from ._scheduler import initial_call
 from .errors import BadArg, Unsendable, show
 from .terms import Atom

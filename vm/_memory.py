@@ -69,6 +69,7 @@ What it refuses: scheduling, and deciding what may be sent (`_heap.py`).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import gc
 import logging
@@ -193,10 +194,8 @@ def _children(obj, kind):
         cells = obj.__closure__
         if cells:
             for c in cells:
-                try:
+                with contextlib.suppress(ValueError):  # an empty cell
                     out.append(c.cell_contents)
-                except ValueError:  # an empty cell
-                    pass
         if obj.__defaults__:
             out.append(obj.__defaults__)
         if obj.__kwdefaults__:

@@ -36,8 +36,8 @@ from greenlet import getcurrent
 
 from . import _io
 from ._core import Process
-from ._policy import PolicyError
 from ._heap import copy_term
+from ._policy import PolicyError
 from ._registry import resolve
 from ._runtime import NORMAL, Runtime
 from ._scheduler import internal_error, loop
@@ -258,10 +258,8 @@ class Node:
                 rt.stopping = True
                 rt.need_slow_path()
 
-            try:
+            with contextlib.suppress(VMError):  # it is stopping already
                 rt.post(request_stop)
-            except VMError:
-                pass  # it is stopping already
             self._thread.join(timeout)
         if self._failure is not None:
             raise self._failure

@@ -23,7 +23,9 @@ from .terms import Atom, Pid, Ref
 
 def check_name(name, what="register"):
     if not isinstance(name, str):
-        raise BadArg(f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({show(name)})")
+        raise BadArg(
+            f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({show(name)})"
+        )
     return Atom(name) if type(name) is not Atom else name
 
 
@@ -40,7 +42,9 @@ def register(node, name, pid) -> bool:
     if holder is not None:
         raise BadArg(f"register: the name {show(name)} is already registered to {holder.pid!r}")
     if p.name is not None:
-        raise BadArg(f"register: {show(pid)} is already registered as {show(p.name)}; unregister it first")
+        raise BadArg(
+            f"register: {show(pid)} is already registered as {show(p.name)}; unregister it first"
+        )
     node.names[name] = p
     p.name = name
     return True
@@ -85,7 +89,12 @@ def resolve(node, dest):
         from ._signals import resolve_alias
 
         return resolve_alias(node, dest)
-    if type(dest) is tuple and len(dest) == 2 and isinstance(dest[0], str) and isinstance(dest[1], str):
+    if (
+        type(dest) is tuple
+        and len(dest) == 2
+        and isinstance(dest[0], str)
+        and isinstance(dest[1], str)
+    ):
         # {Name, Node} ! Msg never fails, even for an unregistered local name.
         return node.names.get(dest[0]) if dest[1] == node.name else None
     raise BadArg(

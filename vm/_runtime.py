@@ -25,6 +25,7 @@ of `vm.lowlevel`, so this class may change behind them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import selectors
@@ -91,7 +92,9 @@ class Runtime(Core):
                  slice_time=0.00025, dirty_threads=_io.DIRTY_MAX, long_slice=0.1,
                  timeslice=None):
         if type(reductions) is not int or reductions < 1:
-            raise BadArg(f"reductions must be a positive int (default 4000), not {show(reductions)}")
+            raise BadArg(
+                f"reductions must be a positive int (default 4000), not {show(reductions)}"
+            )
         if clock not in ("real", "virtual"):
             raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
         if seed is not None and type(seed) is not int:
@@ -572,10 +575,8 @@ class Runtime(Core):
         """Wake the node's thread out of its selector wait (any thread)."""
         if self.wake_w is not None and not self.woken:
             self.woken = True
-            try:
+            with contextlib.suppress(BlockingIOError, OSError):
                 self.wake_w.send(b"\0")
-            except (BlockingIOError, OSError):
-                pass
 
     # ------------------------------------------------------------------
     # the pools and the descriptor waits (vm/_io.py, vm/_ports.py)
@@ -682,7 +683,7 @@ class Runtime(Core):
 
 def _unwind(p):
     if p:  # started and not finished: run its finally blocks
-        try:
-            p.switch()  # it raises _Killed from where it waited (switch_out)
-        except BaseException:  # noqa: BLE001 - a dying stack may raise anything
-            pass
+        # It raises _Killed from where it waited (switch_out); a dying stack
+        # may raise anything.
+        with contextlib.suppress(BaseException):
+            p.switch()

@@ -324,7 +324,7 @@ def deadlock(rt) -> Deadlock:
     lines = []
     for p in waiting[:10]:
         cf = current_function(p)
-        where = "%s.%s/%d" % cf if cf else "?"
+        where = "{}.{}/{:d}".format(*cf) if cf else "?"
         lines.append(f"  {p.pid!r} {p.state} in {where}")
     more = f"\n  ... and {len(waiting) - 10} more" if len(waiting) > 10 else ""
     return Deadlock(

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 
 from ._heap import copy_term
+
 # max_heap_size lives in _memory; the scheduler and _api reach it through here.
 from ._memory import check_max_heap, set_max_heap  # noqa: F401
 from ._process import EXITING, RECEIVING

@@ -55,8 +55,8 @@ import time
 
 from greenlet import getcurrent
 
-from ._process import RUNNING
 from ._core import Process
+from ._process import RUNNING
 
 log = logging.getLogger("beamlet.scheduler")
 
@@ -111,10 +111,7 @@ def callee_name(frame):
         if idx is None or instrs[idx].opname not in _CALLS:
             return None
         call = instrs[idx]
-        if call.opname == "CALL_FUNCTION_EX":
-            need = 2 + (call.arg & 1)
-        else:
-            need = (call.arg or 0) + 1
+        need = 2 + (call.arg & 1) if call.opname == "CALL_FUNCTION_EX" else (call.arg or 0) + 1
         j = idx - 1
         while j >= 0 and instrs[j].opname in ("PRECALL", "KW_NAMES", "CACHE"):
             j -= 1

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import importlib.abc
 import importlib.machinery
 import itertools
@@ -261,10 +262,8 @@ def _functions_of(module):
                 if wrapped is not None:
                     stack.append(wrapped)
                 for cell in obj.__closure__ or ():
-                    try:
+                    with contextlib.suppress(ValueError):  # an empty cell
                         stack.append(cell.cell_contents)
-                    except ValueError:
-                        pass
         elif isinstance(obj, (staticmethod, classmethod)):
             stack.append(obj.__func__)
         elif isinstance(obj, property):

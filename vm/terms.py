@@ -119,7 +119,7 @@ class Pid(_PidFields):
         return (Pid, (self.node, self.id, self.serial, self.creation))
 
     @classmethod
-    def parse(cls, text: str, node: str = LOCAL_NODE, creation: int = 1) -> "Pid":
+    def parse(cls, text: str, node: str = LOCAL_NODE, creation: int = 1) -> Pid:
         """`Pid.parse("<0.42.0>")`: the pid with that printed form on `node`."""
         body = text.strip()
         if not (body.startswith("<") and body.endswith(">")):
@@ -216,7 +216,7 @@ class Crash(tuple):
 
     def __new__(cls, exc_type: str, message: str, traceback: str = ""):
         fields = (exc_type, message, traceback)
-        for name, v in zip(("exc_type", "message", "traceback"), fields):
+        for name, v in zip(("exc_type", "message", "traceback"), fields, strict=True):
             if type(v) is not str and type(v) is not Atom:
                 if not isinstance(v, str):
                     raise BadArg(
@@ -241,7 +241,7 @@ class Crash(tuple):
         return self[2]
 
     @classmethod
-    def from_exception(cls, exc: BaseException) -> "Crash":
+    def from_exception(cls, exc: BaseException) -> Crash:
         t = type(exc)
         name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
         tb = "".join(_traceback.format_exception(t, exc, exc.__traceback__))
@@ -282,7 +282,7 @@ class ImproperList(tuple):
         return self[1]
 
     @classmethod
-    def alias_tag(cls, ref: "Ref") -> "ImproperList":
+    def alias_tag(cls, ref: Ref) -> ImproperList:
         return cls((Atom("alias"),), ref)
 
     def is_alias_tag(self) -> bool:
