@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,7 @@ TIMEOUT = 120
 
 def blocks(path):
     """[(line number, info, text, skipped)] of the fenced blocks of a page."""
-    lines = open(path, encoding="utf-8").read().splitlines()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
     out = []
     i = 0
     while i < len(lines):
@@ -60,7 +61,7 @@ def examples():
     found = []
     for path in PAGES:
         bs, lines = blocks(path)
-        for k, (line, info, text, skipped, start, end) in enumerate(bs):
+        for k, (line, info, text, skipped, _start, end) in enumerate(bs):
             if info not in ("python", "py"):
                 continue
             expected = None
@@ -114,7 +115,7 @@ def test_no_page_or_comment_cites_files_outside_the_repository():
         if rel == "tests/test_docs.py":
             continue
         try:
-            text = open(os.path.join(ROOT, rel), encoding="utf-8").read()
+            text = Path(ROOT, rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
         for n, line in enumerate(text.splitlines(), 1):
