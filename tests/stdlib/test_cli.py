@@ -163,6 +163,33 @@ def test_bench_help_lists_every_benchmark():
     assert "issue" not in text.lower()
 
 
+def test_importing_the_cli_does_not_import_benchmarks():
+    code = ("import sys, stdlib.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'benchmarks'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, env=ENV, cwd=ROOT)
+    assert (r.returncode, r.stdout) == (0, "[]\n"), r.stderr
+
+
+def test_top_level_help_lists_bench_as_the_command_itself_would():
+    from click.testing import CliRunner
+
+    from benchmarks.cli import bench
+    from stdlib.cli import main
+
+    lazy = main.commands["bench"]
+    assert lazy.load() is bench
+    for limit in (30, 45, 80):
+        assert lazy.get_short_help_str(limit) == bench.get_short_help_str(limit)
+    r = CliRunner().invoke(main, ["--help"])
+    assert r.exit_code == 0 and "  bench      Benchmark beamlet against asyncio" in r.output
+
+
+def test_bench_runs_through_the_lazy_command():
+    r = beamlet("bench", "nosuch")
+    assert r.returncode == 2 and "unknown benchmark 'nosuch'" in r.stderr
+
+
 def test_readable_default_timeout_in_help():
     import pydoc
 
