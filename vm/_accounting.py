@@ -98,7 +98,7 @@ class Accounting:
         self.dead: OrderedDict = OrderedDict()  # pid id -> ProcStats, newest last
         self.process_time = 0.0  # the sum of every slice's length
         self.slices = 0
-        self.timeline = [] if timeline else None
+        self.timeline: list | None = [] if timeline else None
         self.dropped = 0  # timeline records dropped (over TIMELINE_MAX)
 
     def of(self, p) -> ProcStats:

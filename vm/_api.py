@@ -263,6 +263,7 @@ def monitor(target, alias=None) -> Ref:
         )
     if type(target) is tuple and len(target) == 2 and target[0] == "process":
         target = target[1]  # OTP's monitor(process, Item) spelling
+    obj: object  # what the DOWN message names: the pid, or {name, node}
     if type(target) is Pid:
         obj = target
         proc = node.lookup(target) if target.node == node.name else None

@@ -107,7 +107,7 @@ def messages(node, p):
     snap = mb.q[mb.head:]  # the instant: one C-level copy of the list
     me = getcurrent()
     charge = type(me) is Process and me.node is node and me.state is RUNNING
-    out = []
+    out: list = []
     append = out.append
     for m in snap:
         if m is HOLE:
@@ -128,7 +128,7 @@ def first_messages(p, n):
     if n is None:
         return [export(m) for m in mb]
     q = mb.q
-    out = []
+    out: list = []
     i = mb.head
     end = len(q)
     while i < end and len(out) < n:

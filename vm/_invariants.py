@@ -54,7 +54,7 @@ def violations(node) -> list[str]:
 
 
 def _places(node, procs, out):
-    queued = Counter()
+    queued: Counter = Counter()
     for name, q in (("max", node.rq_max), ("high", node.rq_high), ("normal", node.rq)):
         for p in q:
             queued[id(p)] += 1

@@ -122,7 +122,7 @@ CHECK_VISITS = 50
 
 _VM_DIR = os.path.dirname(os.path.abspath(__file__))
 _SCHEDULER_FILE = os.path.join(_VM_DIR, "_scheduler.py")
-SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)))
+SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(str(sys.modules["greenlet"].__file__))))
 _RECORD = None  # sys.getsizeof of a process record, set on first use
 
 # ----------------------------------------------------------------------
@@ -500,7 +500,7 @@ def _fixed(p) -> int:
 def _roots(p, sample=SAMPLE):
     """(object, weight) pairs for what process `p` holds, and its fixed part in bytes."""
     fixed = _fixed(p)
-    roots = []
+    roots: list = []
     mb = p.mailbox
     if mb is not None and mb.q:
         fixed += sys.getsizeof(mb) + sys.getsizeof(mb.q)

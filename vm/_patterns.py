@@ -68,7 +68,7 @@ def _bool_like(p) -> bool:
         return True
     if isinstance(p, numbers.Number) and not isinstance(p, type):
         try:
-            return bool(p == 0 or p == 1)
+            return bool(p == 0 or p == 1)  # type: ignore[comparison-overlap]
         except Exception:  # noqa: BLE001 - an odd number type: do not cache
             return True
     return False
@@ -115,7 +115,7 @@ def _predicate(fn):
     def pred(msg):
         return bool(fn(msg))
 
-    pred.__wrapped__ = fn
+    pred.__wrapped__ = fn  # type: ignore[attr-defined]
     return pred
 
 

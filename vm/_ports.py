@@ -319,8 +319,8 @@ def open_port(p, argv, mode, cwd, env, stderr, line_max):
         )
     except OSError as e:
         raise BadArg(f"port: cannot start {show(argv[0])}: {e.strerror or e}") from None
-    os.set_blocking(proc.stdin.fileno(), False)
-    os.set_blocking(proc.stdout.fileno(), False)
+    os.set_blocking(proc.stdin.fileno(), False)  # type: ignore[union-attr]  # PIPE: set
+    os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
     owner = p.pid
 
     def port():  # the port's process (a closure: a Popen is not a term to pass)

@@ -345,7 +345,7 @@ def _where(p, hide):
     in `hide` (the observer's own frames, in the process taking the snapshot)."""
     if not hide or p.state is not RUNNING:
         return current_function(p), None
-    stack = []
+    stack: list = []
     for f in _user_frames(p):
         mod = f.f_globals.get("__name__", "?")
         if not stack and mod.startswith(hide):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from typing import Literal
 
 # A park whose timeout is armed lazily (see Scheduler.arm_timeout): the
 # process's `undo` holds this until a sweep turns it into a real Timer.
@@ -37,7 +38,7 @@ CALL = 2  # call `msg()` in the scheduler (internal helpers)
 
 
 class RealClock:
-    virtual = False
+    virtual: Literal[False] = False
     now = staticmethod(time.monotonic)
 
 
@@ -51,7 +52,7 @@ class VirtualClock:
     what the processes did, never on the wall clock: runs are reproducible.
     """
 
-    virtual = True
+    virtual: Literal[True] = True
     SECONDS_PER_REDUCTION = 1e-6
 
     def __init__(self, start: float = 0.0):

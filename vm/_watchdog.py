@@ -61,7 +61,7 @@ from ._process import RUNNING
 log = logging.getLogger("beamlet.scheduler")
 
 _VM_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_GREENLET_DIR = os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)) + os.sep
+_GREENLET_DIR = os.path.dirname(os.path.abspath(str(sys.modules["greenlet"].__file__))) + os.sep
 # At most this many checks and switches in a late wake-up for it to be a held GIL.
 GIL_PROGRESS = 8
 _CHECK_NAMES = frozenset({"__bl_step__", "__bl_loop__", "__bl_iter__"})
@@ -111,7 +111,8 @@ def callee_name(frame):
         if idx is None or instrs[idx].opname not in _CALLS:
             return None
         call = instrs[idx]
-        need = 2 + (call.arg & 1) if call.opname == "CALL_FUNCTION_EX" else (call.arg or 0) + 1
+        arg = call.arg or 0
+        need = 2 + (arg & 1) if call.opname == "CALL_FUNCTION_EX" else arg + 1
         j = idx - 1
         while j >= 0 and instrs[j].opname in ("PRECALL", "KW_NAMES", "CACHE"):
             j -= 1

@@ -74,6 +74,11 @@ class _PidFields:
     stores are several times cheaper than going around the refusal."""
 
     __slots__ = ("node", "id", "serial", "creation", "_hash")
+    node: str  # the node's name
+    id: int
+    serial: int
+    creation: int  # which incarnation of the node made it
+    _hash: int
 
 
 class Pid(_PidFields):
@@ -134,6 +139,10 @@ class _RefFields:
     """A ref's storage (see `_PidFields`)."""
 
     __slots__ = ("node", "id", "creation", "_hash")
+    node: str
+    id: int
+    creation: int
+    _hash: int
 
 
 def new_pid(node: str, id: int, serial: int, creation: int) -> Pid:
@@ -148,7 +157,7 @@ def new_pid(node: str, id: int, serial: int, creation: int) -> Pid:
     # cost an __eq__.
     self._hash = id ^ (serial << 32) ^ (creation << 40)
     self.__class__ = Pid
-    return self
+    return self  # type: ignore[return-value]  # a Pid now (no cast: spawn's path)
 
 
 class Ref(_RefFields):
@@ -198,7 +207,7 @@ def new_ref(node: str, id: int, creation: int) -> Ref:
     self.creation = creation
     self._hash = id ^ (creation << 40) ^ 0x5EF
     self.__class__ = Ref
-    return self
+    return self  # type: ignore[return-value]  # a Ref now (no cast: the hot path)
 
 
 class Crash(tuple):
@@ -215,7 +224,7 @@ class Crash(tuple):
     __slots__ = ()
 
     def __new__(cls, exc_type: str, message: str, traceback: str = ""):
-        fields = (exc_type, message, traceback)
+        fields: tuple[str, ...] = (exc_type, message, traceback)
         for name, v in zip(("exc_type", "message", "traceback"), fields, strict=True):
             if type(v) is not str and type(v) is not Atom:
                 if not isinstance(v, str):

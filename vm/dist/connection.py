@@ -50,7 +50,15 @@ from ..terms import TIMEOUT, Atom, Pid, Ref
 from . import local
 from .codec import DecodeError, EncodeError, UnsupportedTerm
 from .epmd import EPMDError, port_please
-from .handshake import EXIT_PAYLOAD, HandshakeError, Me, SimultaneousLost, accept, initiate
+from .handshake import (
+    EXIT_PAYLOAD,
+    HandshakeError,
+    Me,
+    Peer,
+    SimultaneousLost,
+    accept,
+    initiate,
+)
 from .stream import ConnectionClosed, PacketTooLarge, Stream
 
 log = logging.getLogger("beamlet.dist")
@@ -86,9 +94,9 @@ class Connection:
         self.peer_name = peer_name
         self.role = role  # "initiator" or "acceptor"
         self.state = "pending"  # -> "up" -> "down"
-        self.peer = None  # handshake.Peer once up
-        self.controller = None
-        self.reader = None
+        self.peer: Peer | None = None  # once up
+        self.controller: Pid | None = None
+        self.reader: Pid | None = None
         self.encoder = dist.make_encoder()
         self.decoder = dist.make_decoder()
         self.last_recv = self.last_sent = time.monotonic()
@@ -97,7 +105,8 @@ class Connection:
         self.monitors_out: dict = {}  # ref -> (local watcher pid, obj)
         self.unlink_id = 0
         self.queue: list = []  # frames posted before the handshake finished
-        self.sock = None  # the controller's socket once up: senders write to it directly
+        # The controller's socket once up: senders write to it directly.
+        self.sock: socket.socket | None = None
         self.busy = False  # the controller holds frames not yet written: queue behind them
 
     def __repr__(self):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import socket
 import weakref
+from typing import Literal, overload
 
 from .. import _api as api
 from .. import net
@@ -82,15 +83,19 @@ class DistNode:
         self.max_frame = limits.max_size
         self.send_sender = False  # SEND_SENDER needs the peer's flag; plain SEND always works
         self.creation = 0
-        self.identity = None
+        # identity, registration and listener are set by start() before the
+        # DistNode is published: nobody sees them None.
+        self.identity: LocalIdentity = None  # type: ignore[assignment]
         self.conns: dict = {}  # node name -> Connection
         self.waiters: dict = {}  # node name -> [pid] waiting in connect()
         self.node_monitors: dict = {}  # node name -> [pid] (monitor_node, once per call)
         self.all_monitors: list = []  # pids that called monitor_nodes(True)
-        self.registration = None
-        self.listener = None
+        self.registration: epmd.Registration = None  # type: ignore[assignment]
+        self.listener: socket.socket = None  # type: ignore[assignment]
         self.port = 0
-        self.kernel = self.acceptor = self.rex = None
+        self.kernel: Pid | None = None
+        self.acceptor: Pid | None = None
+        self.rex: Pid | None = None
         self.rex_allow: dict = {}  # (module, function) -> callable (rpc.expose)
         self.watched: set = set()  # ids of local pids whose death the core reports to us
 
@@ -114,7 +119,8 @@ class DistNode:
             return
         target = dest if type(dest) is not tuple else dest[0]
         try:
-            self.connection(where).send(sender, target, msg)
+            self.connection(where).send(  # type: ignore[arg-type]  # remote: a name
+                sender, target, msg)
         except EncodeError as e:
             raise BadArg(f"send to {where}: {e}") from None
 
@@ -144,8 +150,8 @@ class DistNode:
             local.monitor_local(self.vm_node, watcher, self.localize(target) if type(target)
                                 is Pid else target[0], ref, target)
         else:
-            self.connection(where).monitor(watcher, target if type(target) is Pid
-                                           else target[0], ref)
+            self.connection(where).monitor(  # type: ignore[arg-type]  # remote: a name
+                watcher, target if type(target) is Pid else target[0], ref)
 
     def demonitor(self, watcher: Pid, ref: Ref) -> bool:
         for conn in self.conns.values():
@@ -171,7 +177,7 @@ class DistNode:
     # ------------------------------------------------------------------
     # the table
 
-    def is_local(self, node_name: str) -> bool:
+    def is_local(self, node_name: str | None) -> bool:
         return node_name == self.name or node_name == self.vm_node.name
 
     def localize(self, x):
@@ -269,6 +275,12 @@ class DistNode:
 
 # ----------------------------------------------------------------------
 # starting and stopping
+
+
+@overload
+def current(required: Literal[True] = True) -> DistNode: ...
+@overload
+def current(required: bool) -> DistNode | None: ...
 
 
 def current(required: bool = True) -> DistNode | None:
