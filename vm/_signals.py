@@ -133,9 +133,6 @@ def flush_down(p, ref) -> bool:
 # ----------------------------------------------------------------------
 # aliases (OTP 24): a ref that routes messages to its owner while active
 
-ALIAS_MODES = ("explicit_unalias", "reply", "demonitor", "reply_demonitor")
-
-
 def add_alias(node, p, mode, ref=None):
     if ref is None:
         ref = node.make_ref()
