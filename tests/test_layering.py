@@ -375,6 +375,31 @@ def test_every_listed_back_edge_exists():
     assert not stale, f"no longer deferred imports, drop them from the list: {stale}"
 
 
+def slow_path_flag_writers(root: Path = ROOT) -> list[str]:
+    """Where vm/ assigns the loop's slow-path flag `special`, as "path:function"."""
+    out = []
+    for path in _py_files(root, ["vm"]):
+        tree = _parse(path)
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                targets = (node.targets if isinstance(node, ast.Assign)
+                           else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                           else [])
+                if any(isinstance(t, ast.Attribute) and t.attr == "special" for t in targets):
+                    out.append(f"{path.relative_to(root).as_posix()}:{fn.name}")
+    return sorted(set(out))
+
+
+def test_the_slow_path_flag_has_one_owner():
+    # Raised only through Core.need_slow_path (every writer calls it, threads
+    # too); set once when the runtime is made; recomputed (lowered) only by
+    # the loop when it picks the next process.
+    assert slow_path_flag_writers() == [
+        "vm/_core.py:__init__", "vm/_core.py:need_slow_path", "vm/_scheduler.py:_picked"]
+
+
 # -- the checker itself, on planted violations
 
 
@@ -426,6 +451,12 @@ def test_the_checker_passes_public_use(tmp_path):
         "    return pid.node, lowlevel.kill(pid), vm.__name__\n"
     )
     assert check_file(f, Rules.from_tree(outside=[f])) == []
+
+
+def test_a_planted_writer_of_the_flag_is_seen(tmp_path):
+    (tmp_path / "vm").mkdir()
+    (tmp_path / "vm" / "_x.py").write_text("def f(node):\n    node.special = True\n")
+    assert slow_path_flag_writers(tmp_path) == ["vm/_x.py:f"]
 
 
 def test_the_cycle_finder_sees_a_planted_cycle(tmp_path):

@@ -676,7 +676,7 @@ def set_max_heap(node, p, value):
     if type(kill) is not bool or type(logit) is not bool:
         raise BadArg("max_heap_size 'kill' and 'error_logger' must be booleans")
     node.n_heap_limits += (1 if size else 0) - (1 if p.max_heap else 0)
-    node.special = True
+    node.need_slow_path()
     p.max_heap = size or None
     p.max_heap_kill = kill
     p.max_heap_log = logit

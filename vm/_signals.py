@@ -274,7 +274,7 @@ def process_died(node, p):
     if p.is_main:
         node.main_reason = reason
         node.stopping = True
-        node.special = True  # the loop's fast path looks only at `special`
+        node.need_slow_path()  # the loop's fast path looks only at `special`
 
 
 def _run_exit_hooks(node, p):

@@ -270,7 +270,7 @@ class Watchdog:
         others = (" (or a job on the dirty pool held it)"
                   if verb.startswith("held") and dirty is not None and dirty.running else "")
         node.long_slice_seen = (start, where, pid, what)
-        node.special = True
+        node.need_slow_path()  # from this thread too: one attribute store
         log.warning(
             "long slice: %s %s %.3f s without a reduction check, %s, at %s%s; a call this "
             "long cannot be preempted: split the work, or send it to vm.to_thread() or "
