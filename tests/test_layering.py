@@ -11,18 +11,21 @@ only through the public `vm` API and the documented functions of
    attribute, slot or method that a class in `vm/` defines and nothing
    outside `vm/` defines (so `self._lock` of a stdlib class is not
    mistaken for the runtime's), and any `vm._name`;
-3. the runtime reached through a process record: `lowlevel.current_process()`
+3. `vm.testing.runtime()`, the private runtime for white-box tests of vm/;
+4. the runtime reached through a process record: `lowlevel.current_process()`
    hands out the `Process` record, whose `node` is the private runtime;
    `<record>.node` on a name bound to `current_process()` is refused, and so
    is `<anything>.node.<name>` where `<name>` belongs to the runtime
-   (`Runtime`/`Core` in `vm/`) and is not part of the public `vm.Node`;
+   (`Runtime`/`Core` in `vm/`) and is not part of the public `vm.Node`,
+   and any attribute a `vm.Node` from `current_node()` does not have publicly;
 
 and it checks that stdlib's import graph has no cycle: no cycle at all
 among the imports run when a module loads, and among the deferred imports
 inside functions none beyond the ones listed in `DEFERRED_BACK_EDGES`,
-each with the reason it is deferred.
+each with the reason it is deferred. Inside vm/, it checks that the
+loop's slow-path flag has its one owner (`Core.need_slow_path`).
 
-`tests/vm/` is exempt from 1-3: it is the runtime's own white-box suite,
+`tests/vm/` is exempt from 1-4: it is the runtime's own white-box suite,
 mirroring the private modules it tests.
 """
 
@@ -191,6 +194,8 @@ def check_file(path: Path, rules: Rules, rel: str | None = None) -> list[Violati
                 for a in node.names:
                     if _is_private(a.name):
                         bad(node, f"imports the private name {a.name} from {node.module}")
+                    elif node.module == "vm.testing" and a.name == "runtime":
+                        bad(node, "imports vm.testing.runtime (white-box tests of vm/ only)")
         elif isinstance(node, ast.Call) and _call_name(node) in ("import_module", "__import__"):
             for arg in node.args[:1]:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str) \
@@ -198,6 +203,9 @@ def check_file(path: Path, rules: Rules, rel: str | None = None) -> list[Violati
                     bad(node, f"imports the private module {arg.value}")
         elif isinstance(node, ast.Attribute):
             value = node.value
+            if node.attr == "runtime" and isinstance(value, (ast.Name, ast.Attribute)) and (
+                    (value.id if isinstance(value, ast.Name) else value.attr) == "testing"):
+                bad(node, "uses vm.testing.runtime (white-box tests of vm/ only)")
             if _is_private(node.attr):
                 if isinstance(value, ast.Name) and value.id == "vm":
                     bad(node, f"uses vm.{node.attr}: private to the runtime")
@@ -421,6 +429,8 @@ PLANTED = {
     "from vm.lowlevel import current_node\n"
     "def f():\n    node = current_node()\n    return node.procs": ".procs of a vm.Node",
     "from vm import lowlevel\nlowlevel.current_node()._rt": "._rt",
+    "from vm.testing import runtime": "vm.testing.runtime",
+    "import vm.testing\nvm.testing.runtime().procs": "vm.testing.runtime",
 }
 
 
