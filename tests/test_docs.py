@@ -122,3 +122,14 @@ def test_no_page_or_comment_cites_files_outside_the_repository():
             if pattern.search(line):
                 bad.append(f"{rel}:{n}: {line.strip()[:100]}")
     assert not bad, "references to files outside the repository:\n" + "\n".join(bad)
+
+
+def test_architecture_names_every_module_of_vm():
+    """docs/architecture.md's table of vm/ has a row for every module there."""
+    text = Path(ROOT, "docs", "architecture.md").read_text(encoding="utf-8")
+    rows = " ".join(line.split("|")[1] for line in text.splitlines()
+                    if line.startswith("| `"))
+    named = set(re.findall(r"`([\w/]+)`", rows))
+    modules = {f[:-3] for f in os.listdir(os.path.join(ROOT, "vm")) if f.endswith(".py")}
+    modules.add("dist/")
+    assert modules <= named, f"not in docs/architecture.md's table: {sorted(modules - named)}"
