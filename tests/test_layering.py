@@ -408,6 +408,86 @@ def test_the_slow_path_flag_has_one_owner():
         "vm/_core.py:__init__", "vm/_core.py:need_slow_path", "vm/_scheduler.py:_picked"]
 
 
+# Where vm/ writes out a hot primitive of vm/_core.py instead of calling it:
+# (primitive, "path:function") -> why that copy exists. A new copy fails the
+# test: call the primitive, or list the copy here with its reason.
+PRIMITIVE_COPIES = {
+    ("deliver", "vm/_runtime.py:_deliver_from_outside"):
+        "a timer's message wakes its receiver as from outside (cancel its undo, "
+        "front of the queue on a real clock), which deliver does not",
+    ("park", "vm/_core.py:receive"): "receive's common case parks inline (no call)",
+    ("park", "vm/_call.py:call_request"): "the fused call parks inline (no call)",
+    ("take", "vm/_call.py:call_request"):
+        "the fused call takes its reply or DOWN and demonitors before the receive "
+        "event, in the order the composed calls show to instruments",
+    ("take", "vm/_core.py:remove_first"): "Mailbox's own method",
+}
+# The primitive itself, where each is defined.
+PRIMITIVE_HOMES = {
+    ("charge", "vm/_core.py:charge"), ("charge", "vm/_core.py:check_charge"),
+    ("charge", "vm/_core.py:scan"),  # a skipped message costs a reduction
+    ("deliver", "vm/_core.py:deliver"),
+    ("take", "vm/_core.py:take"),
+    ("make_ref", "vm/_core.py:__init__"), ("make_ref", "vm/_core.py:new_ref_id"),
+}
+
+
+def primitive_sites(root: Path = ROOT) -> set[tuple[str, str]]:
+    """(primitive, "path:function") for every place vm/ writes one out: a
+    reduction charge (`x.budget -= n`), a delivery (`x.q.append(...)`), a park
+    (`x.state = RECEIVING` or `WAITING`), a take from a mailbox
+    (`mailbox.take(...)`), a new ref id (`x.next_ref = ...`)."""
+    out = set()
+    for path in _py_files(root, ["vm"]):
+        rel = path.relative_to(root).as_posix()
+        for fn in ast.walk(_parse(path)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            where = f"{rel}:{fn.name}"
+            for node in ast.walk(fn):
+                if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) \
+                        and isinstance(node.target, ast.Attribute) \
+                        and node.target.attr == "budget":
+                    out.add(("charge", where))
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    f = node.func
+                    if f.attr == "append" and isinstance(f.value, ast.Attribute) \
+                            and f.value.attr == "q":
+                        out.add(("deliver", where))
+                    elif f.attr == "take" and len(node.args) == 2:
+                        out.add(("take", where))
+                elif isinstance(node, ast.Assign):
+                    for t in node.targets:
+                        if not isinstance(t, ast.Attribute):
+                            continue
+                        if t.attr == "state" and isinstance(node.value, ast.Name) \
+                                and node.value.id in ("RECEIVING", "WAITING"):
+                            out.add(("park", where))
+                        elif t.attr == "next_ref":
+                            out.add(("make_ref", where))
+    return out
+
+
+def test_each_hot_primitive_is_written_once():
+    sites = primitive_sites()
+    copies = sites - PRIMITIVE_HOMES
+    assert copies <= set(PRIMITIVE_COPIES), (
+        "a primitive of vm/_core.py written out again (call it, or list the copy "
+        f"with its reason in PRIMITIVE_COPIES): {sorted(copies - set(PRIMITIVE_COPIES))}")
+    gone = set(PRIMITIVE_COPIES) - copies
+    assert not gone, f"no longer copies, drop them from PRIMITIVE_COPIES: {sorted(gone)}"
+    moved = PRIMITIVE_HOMES - sites
+    assert not moved, f"a primitive moved, update PRIMITIVE_HOMES: {sorted(moved)}"
+
+
+def test_a_planted_copy_of_a_primitive_is_seen(tmp_path):
+    (tmp_path / "vm").mkdir()
+    (tmp_path / "vm" / "_x.py").write_text(
+        "def f(p, mb, i):\n    p.budget -= 1\n    mb.q.append(1)\n    return mb.take(p, i)\n")
+    assert primitive_sites(tmp_path) == {
+        ("charge", "vm/_x.py:f"), ("deliver", "vm/_x.py:f"), ("take", "vm/_x.py:f")}
+
+
 # -- the checker itself, on planted violations
 
 

@@ -688,9 +688,7 @@ def bump_reductions(n) -> None:
     p = _me("bump_reductions")
     if type(n) is not int or n < 0:
         raise BadArg(f"bump_reductions: n must be an int >= 0, not {show(n)}")
-    p.budget -= n
-    if p.budget <= 0:
-        p.node.preempt(p)
+    charge(p, n)
 
 
 def hibernate(fn, *args, **kwargs):
