@@ -630,6 +630,8 @@ def check_charge(p: Process, n: int) -> int:
     return timed_check(rt, p)
 
 
+# check_charge calls this only while rt.slice_time is set: the type-ignores
+# below are for mypy, which cannot know it.
 def timed_check(rt: Core, p: Process) -> int:
     now = _clock()
     if rt.slice_mark != rt.context_switches:
@@ -644,7 +646,7 @@ def timed_check(rt: Core, p: Process) -> int:
         # Resumed, it checks again after one iteration: that first check of
         # its new slice knows when the slice began.
         th = rt.timer_heap
-        if rt.attention or (th and th[0][0] < now - rt.slice_time):
+        if rt.attention or (th and th[0][0] < now - rt.slice_time):  # type: ignore[operator]
             preempt(rt, p)
             return 0
         n = p.grant
