@@ -155,20 +155,29 @@ def _call_name(node: ast.AST) -> str | None:
     return None
 
 
-def _bound_to(tree: ast.AST, fn: str) -> set[str]:
-    """Names bound to a call of `fn` (`x = fn()`, `x := fn()`) anywhere in the module."""
+def _spellings(tree: ast.AST, fn: str) -> set[str]:
+    """`fn` and the names it is imported as from vm.lowlevel (`import ... as x`)."""
+    out = {fn}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "vm.lowlevel":
+            out |= {a.asname for a in node.names if a.name == fn and a.asname}
+    return out
+
+
+def _bound_to(tree: ast.AST, fns: set[str]) -> set[str]:
+    """Names bound to a call of one of `fns` (`x = fn()`, `x := fn()`) in the module."""
     out = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and _call_name(node.value) == fn:
+        if isinstance(node, ast.Assign) and _call_name(node.value) in fns:
             out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.NamedExpr) and _call_name(node.value) == fn:
+        elif isinstance(node, ast.NamedExpr) and _call_name(node.value) in fns:
             out.add(node.target.id)
     return out
 
 
-def _is_from(node: ast.AST, names: set[str], fn: str) -> bool:
-    """Is `node` a name bound to a call of `fn`, or such a call itself?"""
-    return (isinstance(node, ast.Name) and node.id in names) or _call_name(node) == fn
+def _is_from(node: ast.AST, names: set[str], fns: set[str]) -> bool:
+    """Is `node` a name bound to a call of one of `fns`, or such a call itself?"""
+    return (isinstance(node, ast.Name) and node.id in names) or _call_name(node) in fns
 
 
 def check_file(path: Path, rules: Rules, rel: str | None = None) -> list[Violation]:
@@ -180,8 +189,10 @@ def check_file(path: Path, rules: Rules, rel: str | None = None) -> list[Violati
     def bad(node, what):
         out.append(Violation(rel, node.lineno, what))
 
-    records = _bound_to(tree, "current_process")
-    fronts = _bound_to(tree, "current_node")
+    record_fns = _spellings(tree, "current_process")
+    front_fns = _spellings(tree, "current_node")
+    records = _bound_to(tree, record_fns)
+    fronts = _bound_to(tree, front_fns)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -212,15 +223,15 @@ def check_file(path: Path, rules: Rules, rel: str | None = None) -> list[Violati
                 elif node.attr in rules.private and not (
                         isinstance(value, ast.Name) and value.id in ("self", "cls")):
                     bad(node, f"uses .{node.attr}: private state of the runtime")
-            if node.attr == "node" and _is_from(value, records, "current_process"):
+            if node.attr == "node" and _is_from(value, records, record_fns):
                 bad(node, "reaches the runtime through a process record's .node "
                           "(use vm.lowlevel.current_node() or a vm.lowlevel function)")
             elif isinstance(value, ast.Attribute) and value.attr == "node" \
                     and node.attr in rules.runtime \
-                    and not _is_from(value.value, records, "current_process"):
+                    and not _is_from(value.value, records, record_fns):
                 bad(node, f"uses .node.{node.attr}: the runtime's own state, "
                           "not part of vm.Node (add a vm.lowlevel function)")
-            elif _is_from(value, fronts, "current_node") and node.attr not in rules.front:
+            elif _is_from(value, fronts, front_fns) and node.attr not in rules.front:
                 bad(node, f"uses .{node.attr} of a vm.Node, which has no such public "
                           "attribute (add a vm.lowlevel function)")
     return out
@@ -510,6 +521,8 @@ PLANTED = {
     "def f():\n    node = current_node()\n    return node.procs": ".procs of a vm.Node",
     "from vm import lowlevel\nlowlevel.current_node()._rt": "._rt",
     "from vm.testing import runtime": "vm.testing.runtime",
+    "from vm.lowlevel import current_process as me\nme().node": "process record's .node",
+    "from vm.lowlevel import current_node as here\nn = here()\nn.procs": ".procs of a vm.Node",
     "import vm.testing\nvm.testing.runtime().procs": "vm.testing.runtime",
 }
 
