@@ -32,6 +32,7 @@ mirroring the private modules it tests.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,11 +69,35 @@ def _py_files(base: Path, rel_dirs) -> list[Path]:
 
 
 def _parse(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+    """The file's tree, parsed once per version of the file (the trees are only read)."""
+    return _parse_version(str(path), path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _parse_version(path: str, mtime_ns: int) -> ast.Module:
+    return ast.parse(Path(path).read_text(encoding="utf-8"), path)
+
+
+def _file_names(path: Path) -> set[str]:
+    return _file_names_version(str(path), path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _file_names_version(path: str, mtime_ns: int) -> frozenset[str]:
+    return frozenset(_defined_names(_parse(Path(path))))
 
 
 def _is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _statements(node: ast.AST):
+    """Every statement under `node` (not the expressions: definitions are statements)."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            if isinstance(child, ast.stmt):
+                yield child
+            yield from _statements(child)
 
 
 def _defined_names(tree: ast.AST) -> set[str]:
@@ -84,7 +109,7 @@ def _defined_names(tree: ast.AST) -> set[str]:
                 out.add(stmt.name)
             elif isinstance(stmt, ast.Assign):
                 out |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
-    for node in ast.walk(tree):
+    for node in (tree, *_statements(tree)):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
@@ -127,10 +152,10 @@ class Rules:
     def from_tree(cls, root: Path = ROOT, outside: list[Path] | None = None) -> Rules:
         vm_private = set()
         for path in _py_files(root, ["vm"]):
-            vm_private |= {n for n in _defined_names(_parse(path)) if _is_private(n)}
+            vm_private |= {n for n in _file_names(path) if _is_private(n)}
         elsewhere: set[str] = set()
         for path in outside if outside is not None else _py_files(root, CHECKED):
-            elsewhere |= _defined_names(_parse(path))
+            elsewhere |= _file_names(path)
         runtime: set[str] = set()
         for rel, name in RUNTIME_CLASSES:
             runtime |= _class_names(_parse(root / rel), name)
@@ -155,24 +180,25 @@ def _call_name(node: ast.AST) -> str | None:
     return None
 
 
-def _spellings(tree: ast.AST, fn: str) -> set[str]:
-    """`fn` and the names it is imported as from vm.lowlevel (`import ... as x`)."""
-    out = {fn}
+def _bindings(tree: ast.AST, fns: tuple[str, ...]) -> dict[str, tuple[set[str], set[str]]]:
+    """For each of `fns` (vm.lowlevel functions): (its spellings in the module, `fn`
+    and the names it is imported as; the names bound to a call of it anywhere in
+    the module, `x = fn()` or `x := fn()`)."""
+    spellings = {fn: {fn} for fn in fns}
+    calls: list[tuple[str | None, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "vm.lowlevel":
-            out |= {a.asname for a in node.names if a.name == fn and a.asname}
-    return out
-
-
-def _bound_to(tree: ast.AST, fns: set[str]) -> set[str]:
-    """Names bound to a call of one of `fns` (`x = fn()`, `x := fn()`) in the module."""
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and _call_name(node.value) in fns:
-            out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.NamedExpr) and _call_name(node.value) in fns:
-            out.add(node.target.id)
-    return out
+            for a in node.names:
+                if a.name in spellings and a.asname:
+                    spellings[a.name].add(a.asname)
+        elif isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            if names:
+                calls.append((_call_name(node.value), names))
+        elif isinstance(node, ast.NamedExpr):
+            calls.append((_call_name(node.value), [node.target.id]))
+    return {fn: (spelled, {n for called, names in calls if called in spelled for n in names})
+            for fn, spelled in spellings.items()}
 
 
 def _is_from(node: ast.AST, names: set[str], fns: set[str]) -> bool:
@@ -189,10 +215,9 @@ def check_file(path: Path, rules: Rules, rel: str | None = None) -> list[Violati
     def bad(node, what):
         out.append(Violation(rel, node.lineno, what))
 
-    record_fns = _spellings(tree, "current_process")
-    front_fns = _spellings(tree, "current_node")
-    records = _bound_to(tree, record_fns)
-    fronts = _bound_to(tree, front_fns)
+    bound = _bindings(tree, ("current_process", "current_node"))
+    record_fns, records = bound["current_process"]
+    front_fns, fronts = bound["current_node"]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
