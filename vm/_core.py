@@ -304,7 +304,7 @@ class Core:
         self.sched: Seam | None = None
         self.msacc: Msacc | None = None
         self.procs: dict[int, Process] = {}  # pid id -> Process
-        self.aliases: dict[int, tuple] = {}  # active alias ref.id -> (owner Process, mode)
+        self.aliases: dict[int, tuple[Process, str]] = {}  # active alias ref.id -> (owner, mode)
         self.rq_max: deque[Process] = deque()
         self.rq_high: deque[Process] = deque()
         self.rq: deque[Process] = deque()  # normal and low

@@ -17,11 +17,17 @@ top (stdlib's `gen` layer takes a `via` module).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import BadArg, show
 from .terms import Atom, Pid, Ref
 
+if TYPE_CHECKING:
+    from ._core import Process
+    from ._runtime import Runtime
 
-def check_name(name, what="register"):
+
+def check_name(name: object, what: str = "register") -> Atom:
     if not isinstance(name, str):
         raise BadArg(
             f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({show(name)})"
@@ -29,7 +35,7 @@ def check_name(name, what="register"):
     return Atom(name) if type(name) is not Atom else name
 
 
-def register(node, name, pid) -> bool:
+def register(node: Runtime, name: object, pid: Pid) -> bool:
     name = check_name(name)
     if name == "undefined":
         raise BadArg("register: 'undefined' cannot be a registered name (OTP reserves it)")
@@ -50,7 +56,7 @@ def register(node, name, pid) -> bool:
     return True
 
 
-def unregister(node, name) -> bool:
+def unregister(node: Runtime, name: object) -> bool:
     name = check_name(name, "unregister")
     p = node.names.pop(name, None)
     if p is None:
@@ -59,17 +65,17 @@ def unregister(node, name) -> bool:
     return True
 
 
-def whereis(node, name):
+def whereis(node: Runtime, name: object) -> Pid | None:
     name = check_name(name, "whereis")
     p = node.names.get(name)
     return p.pid if p is not None else None
 
 
-def registered(node) -> list:
+def registered(node: Runtime) -> list[str]:
     return list(node.names)
 
 
-def resolve(node, dest):
+def resolve(node: Runtime, dest: object) -> Process | None:
     """The live Process `dest` names, None if it names nothing alive (a dead pid,
     a name on another node), or BadArg for an unregistered local name."""
     if type(dest) is Pid:

@@ -119,7 +119,7 @@ class Runtime(Core):
         self.rng = random.Random(seed) if seed is not None else None
         self.clock = VirtualClock() if clock == "virtual" else RealClock()
         self.now = self.clock.now
-        self.names: dict = {}  # registered name -> Process
+        self.names: dict[str, Process] = {}  # registered name -> Process
         self.pool: list = []  # finished greenlets waiting to be reused
         self.n_low = 0
         self.n_heap_limits = 0  # processes with max_heap_size set: checked after slices
