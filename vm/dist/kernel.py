@@ -57,6 +57,9 @@ GEN_CALL = Atom("$gen_call")
 YES = Atom("yes")
 _CONNECT = "$dist_connect"
 _dists: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# monitor_nodes subscribers of a node whose distribution is not running (yet, or
+# any more): they carry over to the next start, as OTP's monitor_nodes does.
+_idle_node_monitors: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class DistError(VMError):
@@ -346,6 +349,7 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
         dist.listener.close()
         raise DistError(f"cannot register {full} with the port mapper: {e}") from None
     dist.creation = dist.registration.creation
+    dist.all_monitors = _idle_node_monitors.pop(vm_node, [])
     dist.identity = LocalIdentity(vm_node.name, vm_node.creation, full, dist.creation)
     _dists[vm_node] = dist
     vm_node.dist = dist  # from now on the core hands us what is remote (vm/_remote.py)
@@ -380,6 +384,8 @@ def _teardown(dist: DistNode):
     dist.listener.close()
     if dist.vm_node.dist is dist:
         dist.vm_node.dist = None
+        if dist.all_monitors:
+            _idle_node_monitors[dist.vm_node] = dist.all_monitors
     if _dists.get(dist.vm_node) is dist:
         del _dists[dist.vm_node]
 
@@ -530,13 +536,22 @@ def monitor_node(node_name: str, flag: bool = True) -> bool:
 
 
 def monitor_nodes(flag: bool = True) -> None:
-    """`("nodeup", node)` / `("nodedown", node)` for every node (net_kernel:monitor_nodes)."""
-    dist = current()
+    """`("nodeup", node)` / `("nodedown", node)` for every node, visible or hidden
+    (net_kernel:monitor_nodes). Allowed before the distribution starts, as in OTP:
+    the subscription then takes effect when it does (and outlives a `stop()`).
+    A process that subscribes twice gets each message twice; `flag=False` ends
+    one subscription."""
+    dist = current(required=False)
+    if dist is not None:
+        subs = dist.all_monitors
+    else:
+        subs = _idle_node_monitors.setdefault(local.node_of_current(), [])
     me = api.self()
+    subs[:] = [pid for pid in subs if pid == me or api.is_process_alive(pid)]  # drop the dead
     if flag:
-        dist.all_monitors.append(me)
-    elif me in dist.all_monitors:
-        dist.all_monitors.remove(me)
+        subs.append(me)
+    elif me in subs:
+        subs.remove(me)
 
 
 def call(server, request, timeout: float | None = 5.0, label=GEN_CALL, where=None):
