@@ -99,6 +99,7 @@ class Connection:
         self.queue: list = []  # frames posted before the handshake finished
         self.sock = None  # the controller's socket once up: senders write to it directly
         self.busy = False  # the controller holds frames not yet written: queue behind them
+        self.address = None  # the peer's (host, port), for log records
 
     def __repr__(self):
         return f"<Connection {self.peer_name} {self.role} {self.state}>"
@@ -251,6 +252,9 @@ def run_controller(dist, conn: Connection, fd=None):
             dist.attempt_failed(conn, str(e))
         return
     except (HandshakeError, EPMDError, ConnectionClosed, OSError, TimeoutError) as e:
+        if conn.role == "acceptor":  # someone dialled us and failed: say who and why
+            log.warning("** Refused a connection from %s: %s **", describe_peer(conn), e,
+                        extra={"node": conn.peer_name, "peer_address": conn.address})
         dist.attempt_failed(conn, str(e))
         if stream is not None:
             stream.close()
@@ -300,6 +304,7 @@ def _setup(dist, conn, fd):
             raise EPMDError(f"{conn.peer_name}: no such node is registered on {host}")
         sock = net.connect((_address(host), info.port), timeout=dist.setup_time)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.address = sock.getpeername()[:2]
         stream = Stream(sock, dist.max_frame)
         try:
             peer = initiate(stream, me, conn.peer_name, timeout=dist.setup_time)
@@ -308,6 +313,12 @@ def _setup(dist, conn, fd):
             raise
     conn.peer = peer
     return stream
+
+
+def describe_peer(conn: Connection) -> str:
+    """`127.0.0.1:40211 (node a@host)` or just the address, for log records."""
+    where = f"{conn.address[0]}:{conn.address[1]}" if conn.address else "an unknown address"
+    return where if conn.peer_name == "?" else f"{where} (node {conn.peer_name})"
 
 
 def _address(host: str) -> str:
@@ -415,8 +426,8 @@ def run_reader(dist, conn: Connection, fd):
     except ConnectionClosed:
         api.exit("connection_closed")
     except (PacketTooLarge, MalformedFrame, DecodeError) as e:
-        log.error("** Disconnecting %s: it sent a malformed frame: %s **", conn.peer_name, e,
-                  extra={"node": conn.peer_name})
+        log.error("** Disconnecting %s: it sent a malformed frame: %s **", describe_peer(conn),
+                  e, extra={"node": conn.peer_name, "peer_address": conn.address})
         api.exit(("malformed_frame", str(e)))
     finally:
         stream.close()

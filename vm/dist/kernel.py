@@ -245,8 +245,9 @@ class DistNode:
         conn.went_down(self.vm_node)
         if conn.peer_name in self.conns:
             return  # another connection to that node (simultaneous connect) carries on
-        log.info("could not connect to %s: %s", conn.peer_name, why,
-                 extra={"node": conn.peer_name})
+        if conn.role == "initiator":  # a refused incoming one was logged with its address
+            log.info("could not connect to %s: %s", conn.peer_name, why,
+                     extra={"node": conn.peer_name})
         for pid in self.waiters.pop(conn.peer_name, ()):
             api.send(pid, (_CONNECT, conn.peer_name, False))
         self._node_down(conn.peer_name, was_up)
@@ -393,12 +394,13 @@ def _teardown(dist: DistNode):
 def _acceptor(dist: DistNode):
     while True:
         try:
-            sock, _addr = net.accept(dist.listener)
+            sock, addr = net.accept(dist.listener)
         except OSError:
             return  # the listener was closed: stop
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fd = net.handoff(sock)
         conn = Connection(dist, "?", "acceptor")
+        conn.address = addr[:2]
         conn.controller = api.spawn(lambda c=conn, f=fd: run_controller(dist, c, f))
 
 
