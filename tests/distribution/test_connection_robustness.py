@@ -49,18 +49,27 @@ def test_a_peer_lacking_the_otp26_flags_is_refused(py):
     assert still_serves(py)
 
 
-def test_a_message_with_a_fun_is_dropped_and_the_connection_stays(py, caplog):
+def test_a_message_with_a_fun_or_bit_string_disconnects_the_peer_with_a_warning(py, caplog):
     inbox = py.inbox("box")
-    s = rawpeer.connect(py.name, "c", py.epmd_port)
     enc = Encoder()
     fun = bytes([131, 113, 119, 1, 109, 119, 1, 102, 97, 1])  # fun m:f/1
-    send = lambda payload: rawpeer.send_frame(  # noqa: E731
-        s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box"))) + payload)
-    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
-        send(fun)
-        send(enc.encode("after"))
-        assert get(inbox) == "after"
-    assert "dropped a message" in caplog.text
+    bits = bytes([131, 77, 0, 0, 0, 1, 3, 0b10100000])  # <<5:3>>
+    for payload, what in [(fun, "fun"), (bits, "bit string")]:
+        s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("fn") + "@localhost")
+        with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+            rawpeer.send_frame(
+                s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box"))) + payload)
+            assert rawpeer.closed_within(s, 5)
+        record = caplog.records[-1]
+        assert record.levelno == logging.WARNING and "Disconnecting" in record.getMessage()
+        assert what in record.getMessage() and "'box'" in record.getMessage()
+        assert "127.0.0.1:" in record.getMessage()
+        s.close()
+    # nothing arrived, and the node serves the next peer
+    s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("ok") + "@localhost")
+    rawpeer.send_frame(s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box")))
+                       + enc.encode("after"))
+    assert get(inbox) == "after"
     s.close()
 
 

@@ -25,7 +25,12 @@ pass-through byte 112, a control tuple, and for some operations a payload
 term. A frame that is not that, or a control tuple that is malformed,
 disconnects the peer with a log record and costs the node nothing else. A
 well-formed message holding something beamlet cannot represent (a fun, a
-port) is dropped with a log record; the connection stays.
+port, a bit string that is not whole bytes) disconnects the peer too, with
+a warning naming what it held, as an Erlang node does with a term it
+cannot decode: the sender learns at once (a `gen_server:call` fails with
+`nodedown` instead of timing out), where a dropped message would leave it
+waiting. An exit signal whose reason holds such a term still arrives, with
+the reason `("unsupported_term", why)`: a lost signal would break the link.
 
 When the connection goes down, each link across it delivers an exit signal
 `noconnection`, each monitor a DOWN `noconnection`, and `monitor_node`
@@ -72,6 +77,10 @@ EMPTY = Atom("")
 TICK = b"\0\0\0\0"
 _NO_PAYLOAD = object()
 _BATCH = 512  # frames written in one sendall at most
+
+
+class UnrepresentableMessage(ValueError):
+    """A well-formed message holds a term beamlet has no Python form for."""
 
 
 class MalformedFrame(ValueError):
@@ -425,6 +434,12 @@ def run_reader(dist, conn: Connection, fd):
                 _frame(dist, conn, node, frame)
     except ConnectionClosed:
         api.exit("connection_closed")
+    except UnrepresentableMessage as e:
+        log.warning("** Disconnecting %s: %s; beamlet has no Python form for it, and closes "
+                    "the connection as OTP does on a term it cannot decode **",
+                    describe_peer(conn), e,
+                    extra={"node": conn.peer_name, "peer_address": conn.address})
+        api.exit(("unrepresentable_message", str(e)))
     except (PacketTooLarge, MalformedFrame, DecodeError) as e:
         log.error("** Disconnecting %s: it sent a malformed frame: %s **", describe_peer(conn),
                   e, extra={"node": conn.peer_name, "peer_address": conn.address})
@@ -446,9 +461,7 @@ def _frame(dist, conn, node, frame):
             payload, end = dec.decode(frame, i)
         except UnsupportedTerm as e:
             if op not in _SIGNAL_PAYLOADS:
-                log.warning("dropped a message from %s: %s", conn.peer_name, e,
-                            extra={"node": conn.peer_name})
-                return
+                raise UnrepresentableMessage(f"a message to {control[-1]!r} holds {e}") from None
             # An exit reason we cannot hold still ends the link or monitor.
             payload, end = (UNSUPPORTED_REASON, str(e)), len(frame)
         if end != len(frame):
