@@ -49,7 +49,7 @@ def params(quick: bool) -> dict:
     if quick:
         return {"rounds": 3_000, "reps": 3, "nodes": [1, 2, 4], "seconds": 1.0, "window": 8,
                 "work": 20_000}
-    return {"rounds": 20_000, "reps": 5, "nodes": [1, 2, 4], "seconds": 4.0, "window": 8,
+    return {"rounds": 20_000, "reps": 3, "nodes": [1, 2, 4], "seconds": 4.0, "window": 8,
             "work": 20_000}
 
 
