@@ -59,6 +59,8 @@ from .errors import BadArg, NotInProcess, VMError
 from .terms import Pid
 
 __all__ = [
+    "ACCOUNTING_COLUMNS",
+    "accounting_read",
     "add_exit_hook",
     "call_reply",
     "call_request",
@@ -88,6 +90,7 @@ __all__ = [
     "on_node_thread",
     "park",
     "parse_pid",
+    "process_rows",
     "registered_name",
     "remove_instrument",
     "snapshot",
@@ -242,6 +245,67 @@ def parse_pid(text, node) -> Pid:
     """A pid of `node` from its printed form `"<0.42.0>"`. Callable from any thread."""
     rt = runtime_of(node)
     return Pid.parse(text, rt.name, rt.creation)
+
+
+#: The figures `accounting_read(columns=...)` can give for every process.
+ACCOUNTING_COLUMNS = {
+    "runtime": lambda s: s.runtime,
+    "queue_delay_mean": lambda s: s.queue_delay / s.runs if s.runs else 0.0,
+    "queue_delay_max": lambda s: s.queue_delay_max,
+    "response_time_max": lambda s: s.response_max,
+}
+
+
+def accounting_read(pids=(), *, columns=(), node=None):
+    """Scheduling accounting (`vm.scheduling.accounting`) read cheaply, for tools
+    that show a few processes among many: None while it is off, else a dict of
+    `since` (the node-clock time it was switched on: a later one means the
+    figures started afresh), `process_time` (seconds of every slice so far, of
+    every process, dead ones included), `figures` ({pid: what
+    `vm.scheduling.process_stats()` gives} for the live processes among
+    `pids`; one that has not run since is absent) and `columns` ({name: {pid:
+    figure}} over every live process, for each name in `columns`, from
+    ACCOUNTING_COLUMNS)."""
+    rt = snapshot._check_thread(node) if node is not None else current_process().node
+    sched = rt.sched
+    acct = sched.acct if sched is not None else None
+    if acct is None:
+        return None
+    unknown = [c for c in columns if c not in ACCOUNTING_COLUMNS]
+    if unknown:
+        raise BadArg(f"accounting_read: unknown columns {unknown!r}; known: "
+                     f"{', '.join(ACCOUNTING_COLUMNS)}")
+    stats = acct.stats
+    figures = {}
+    for pid in pids:
+        if type(pid) is not Pid:
+            raise BadArg(f"accounting_read: expected pids, not {pid!r}")
+        s = stats.get(pid.id)
+        if s is not None and s.pid == pid:
+            p = rt.procs.get(pid.id)
+            figures[pid] = s.export() | {"label": p.label if p is not None else s.label}
+    read = {c: ACCOUNTING_COLUMNS[c] for c in columns}
+    return {"since": acct.since, "process_time": acct.process_time, "figures": figures,
+            "columns": {c: {s.pid: get(s) for s in stats.values()} for c, get in read.items()}}
+
+
+def process_rows(pids, *, since=None, hide=(), node=None) -> tuple:
+    """The process-table rows (`snapshot.ProcessRow`) of the live processes among
+    `pids`, in the order given; dead ones are left out. `since` and `hide` as
+    `snapshot.process_table` takes them. For a table ranked by a figure the
+    snapshot does not know (the observer's scheduling columns): rank the pids
+    yourself, then build rows for the top few only."""
+    rt = snapshot._check_thread(node) if node is not None else current_process().node
+    prev = since.reductions if snapshot._usable(since, rt) else None
+    procs, seen = [], set()
+    for pid in pids:
+        p = _live(rt, pid)
+        if p is not None and p.pid.id not in seen:
+            seen.add(p.pid.id)
+            procs.append(p)
+    sizes = snapshot.memory_of(rt, procs)
+    hide = tuple(hide)
+    return tuple(snapshot._row(rt, p, prev, hide, sizes[p.pid.id]) for p in procs)
 
 
 def kill(pid, reason="killed", *, node=None) -> bool:
