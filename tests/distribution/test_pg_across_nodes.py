@@ -157,9 +157,19 @@ def test_two_beamlet_nodes_share_a_scope(two_py):
     member_a = _member(a, name="ma")
     sub = _subscriber(b)
     assert sub.get(timeout=10)[1] == {}
+    group_sub: queue.Queue = queue.Queue()
+
+    def group_watcher():
+        group_sub.put(pg.monitor(CREW, scope=SCOPE))
+        while True:
+            group_sub.put(vm.receive())
+
+    b.node.spawn(group_watcher)
+    assert group_sub.get(timeout=10)[1] == []
     assert a.call(lambda: dist.connect(b.name))
     assert wait_for(lambda: _members(b) == [member_a])
     assert sub.get(timeout=10)[1:] == ("join", CREW, [member_a])
+    assert group_sub.get(timeout=10)[1:] == ("join", CREW, [member_a])
     # a str group stays a str between beamlet nodes
     member_b = _member(b, group="text group", name="mb")
     assert wait_for(lambda: a.call(lambda: pg.get_members("text group", scope=SCOPE))
@@ -169,6 +179,7 @@ def test_two_beamlet_nodes_share_a_scope(two_py):
     a.call(lambda: vm.send(member_a, "stop"))
     assert wait_for(lambda: _members(b) == [])
     assert sub.get(timeout=10)[1:] == ("leave", CREW, [member_a])
+    assert group_sub.get(timeout=10)[1:] == ("leave", CREW, [member_a])  # not "text group"
 
 
 def test_a_beamlet_node_going_away_takes_its_members(two_py):
