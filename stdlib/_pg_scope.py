@@ -18,7 +18,10 @@ share a scope:
   member's death is one `leave` naming every group it was in;
 - a peer scope's DOWN (its node gone: `noconnection`, or the scope
   stopped) drops every member it reported; `nodedown` alone changes
-  nothing, as in OTP.
+  nothing, as in OTP. When the scope stopped but its node is still
+  connected, `discover` is sent again a few times (after 0.2, 1, 5 and
+  25 s) until a scope there answers: a restarted Erlang scope discovers
+  visible nodes only, so it would never find this (hidden) node by itself.
 
 Every change, local or remote, updates the table and notifies the
 `monitor`/`monitor_scope` subscribers with `(ref, join|leave, group, pids)`.
@@ -50,6 +53,8 @@ JOIN = Atom("join")
 LEAVE = Atom("leave")
 DISCOVER = Atom("discover")
 SYNC = Atom("sync")
+REDISCOVER = "$pg_rediscover"
+REDISCOVER_AFTER = (0.2, 1.0, 5.0, 25.0)  # seconds, from a peer scope's DOWN
 
 
 class Scope(GenServer):
@@ -142,10 +147,12 @@ class Scope(GenServer):
                             known.pop(group, None)
             case ("discover", vm.Pid() as peer) | ("discover", vm.Pid() as peer, _):
                 self._discovered_by(s, peer)
-            case ("DOWN", ref, "process", pid, _):
-                self._down(s, ref, pid)
+            case ("DOWN", ref, "process", pid, reason):
+                self._down(s, ref, pid, reason)
             case ("nodeup", node):
                 vm.send((s["scope"], node), (DISCOVER, vm.self()))
+            case ("$pg_rediscover", node, attempt):
+                self._rediscover(s, node, attempt)
             case ("nodedown", _):
                 pass  # the peer scope's DOWN (noconnection) follows: it drops the members
             case _:
@@ -183,7 +190,7 @@ class Scope(GenServer):
             self._remove(s, group, pids)
         s["remote"][peer] = (ref, new)
 
-    def _down(self, s, ref, pid):
+    def _down(self, s, ref, pid, reason):
         entry = s["local"].get(pid)
         if entry is not None and entry[0] == ref:
             del s["local"][pid]
@@ -196,11 +203,22 @@ class Scope(GenServer):
             del s["remote"][pid]
             for group, pids in peer[1].items():
                 self._remove(s, group, pids)
+            if reason != "noconnection":  # the scope went, its node stays: it may restart
+                vm.send_after(REDISCOVER_AFTER[0], vm.self(), (REDISCOVER, pid.node, 0))
             return
         if s["scope_monitors"].pop(ref, None) is None:
             gm = s["group_monitors"].pop(ref, None)
             if gm is not None:
                 self._drop_group_monitor(s, gm[1], gm[0], ref)
+
+    def _rediscover(self, s, node, attempt):
+        if any(peer.node == node for peer in s["remote"]) or \
+                node not in _dist.nodes("connected"):
+            return  # a scope there answered, or the node went (nodeup will discover)
+        vm.send((s["scope"], node), (DISCOVER, vm.self()))
+        if attempt + 1 < len(REDISCOVER_AFTER):
+            vm.send_after(REDISCOVER_AFTER[attempt + 1], vm.self(),
+                          (REDISCOVER, node, attempt + 1))
 
     @staticmethod
     def _broadcast(s, msg):

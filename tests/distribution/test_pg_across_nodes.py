@@ -4,7 +4,7 @@ import queue
 
 import vm
 from vm import Atom, dist
-from stdlib import pg
+from stdlib import gen_server, pg
 
 from .cluster import wait_for
 from .erlang import requires_erl
@@ -129,6 +129,23 @@ def test_beamlet_disconnecting_drops_its_members_on_erlang(erl_and_py):
     # and a new connection brings them back (discover again on nodeup)
     assert py.call(lambda: dist.connect(erl.name))
     assert wait_for(lambda: _erl_members(erl) == [py.name])
+    # a scope that stops takes its node's members with it, on the other side
+    erl.eval("pg:join(crew_scope, crew, spawn(fun() -> receive stop -> ok end end)).")
+    assert wait_for(lambda: _member_nodes(py) == sorted([erl.name, py.name]))
+    py.call(lambda: gen_server.stop(SCOPE))
+    assert wait_for(lambda: _erl_members(erl) == [erl.name])
+    # a scope started while connected discovers the other node's members
+    _start_scope(py)
+    assert wait_for(lambda: _member_nodes(py) == [erl.name])
+    erl.eval("gen_server:stop(crew_scope).")
+    assert wait_for(lambda: _member_nodes(py) == [])
+    # a restarted Erlang scope discovers visible nodes only: beamlet's scope, seeing
+    # the old one go while the node stays, discovers the new one itself
+    erl.eval("{ok, _} = pg:start(crew_scope), "
+             "pg:join(crew_scope, crew, spawn(fun() -> receive stop -> ok end end)).")
+    assert wait_for(lambda: _member_nodes(py) == [erl.name])
+    _member(py, name="again")  # (the restarted beamlet scope lost its members, as OTP's do)
+    assert wait_for(lambda: _erl_members(erl) == sorted([erl.name, py.name]))
 
 
 @requires_erl
