@@ -1,10 +1,12 @@
-"""pg scopes spanning nodes: beamlet with a real Erlang node (OTP's own pg), and two beamlet nodes."""
+"""pg scopes spanning nodes: beamlet with a real Erlang node (OTP's own pg), and two beamlet
+nodes."""
 
+import contextlib
 import queue
 
 import vm
-from vm import Atom, dist
 from stdlib import gen_server, pg
+from vm import Atom, dist
 
 from .cluster import wait_for
 from .erlang import requires_erl
@@ -232,9 +234,7 @@ def test_a_scope_started_before_the_distribution_joins_in_when_it_starts(beamlet
         assert a.call(lambda: dist.connect(name))
         assert wait_for(lambda: _member_nodes(a) == [name])
     finally:
-        try:
+        with contextlib.suppress(Exception):  # the node may be gone already
             late.call(dist.stop, timeout=10)
-        except Exception:  # noqa: BLE001
-            pass
         late.stop(timeout=10)
         a.close()

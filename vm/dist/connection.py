@@ -108,7 +108,7 @@ class Connection:
         self.queue: list = []  # frames posted before the handshake finished
         self.sock = None  # the controller's socket once up: senders write to it directly
         self.busy = False  # the controller holds frames not yet written: queue behind them
-        self.address = None  # the peer's (host, port), for log records
+        self.address: tuple | None = None  # the peer's (host, port), for log records
 
     def __repr__(self):
         return f"<Connection {self.peer_name} {self.role} {self.state}>"

@@ -59,7 +59,7 @@ _CONNECT = "$dist_connect"
 _dists: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # monitor_nodes subscribers of a node whose distribution is not running (yet, or
 # any more): they carry over to the next start, as OTP's monitor_nodes does.
-_idle_node_monitors: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_idle_node_monitors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class DistError(VMError):
