@@ -194,6 +194,8 @@ class SystemInfo:
     memory_os: int | None  # resident set size of the OS process, bytes
     reductions_per_slice: int
     sample: Sample = field(repr=False)
+    # Work outside the node's thread: statistics()'s "dirty", "workers", "io_waits"
+    outside: dict = field(default_factory=dict, repr=False)
 
 
 # ----------------------------------------------------------------------
@@ -585,6 +587,7 @@ def system(node) -> SystemInfo:
         memory_os=_rss(),
         reductions_per_slice=node.slice,
         sample=Sample(node.name, node.creation, now, {}, received),
+        outside={"dirty": st["dirty"], "workers": st["workers"], "io_waits": st["io_waits"]},
     )
 
 

@@ -434,6 +434,9 @@ def system_view(info, rates=None) -> View:
     lines.append(sched)
     lines.append(f"  memory       processes {fmt.size(info.memory_processes)} (estimate), "
                  f"OS resident {fmt.size(info.memory_os)}")
+    outside = _outside_line(info.outside)
+    if outside:
+        lines.append(outside)
     if rates:
         lines.append(f"  (rates over the last {fmt.seconds(rates['seconds'])})")
     data = {
@@ -453,8 +456,33 @@ def system_view(info, rates=None) -> View:
         "utilization_since_start": info.utilization,
         "memory": {"processes": info.memory_processes, "os_resident": info.memory_os},
         "rates": dict(rates) if rates else None,
+        "outside": dict(info.outside),
     }
     return View("system", data, "\n".join(lines))
+
+
+def _outside_line(outside) -> str:
+    """The work outside the node's thread, when there is any: the dirty pool
+    (abandoned jobs still running count there until they end), to_process
+    workers and descriptor waits; "" for a node that never used them."""
+    parts = []
+    d = outside.get("dirty")
+    if d and (d["threads"] or d["completed"] or d["abandoned_total"]):
+        running = f"{d['running']} running"
+        if d["abandoned_running"]:
+            running += f" ({d['abandoned_running']} of them abandoned by their callers)"
+        part = (f"dirty pool {d['threads']} threads (max {d['max_threads']}): {running}, "
+                f"{d['queued']} queued, {d['completed']:,} done")
+        if d["abandoned_total"]:
+            part += f", {d['abandoned_total']:,} abandoned ever"
+        parts.append(part)
+    w = outside.get("workers")
+    if w and w.get("started"):
+        parts.append(f"to_process workers {w['running']} running, {w['idle']} idle, "
+                     f"{w['waiting']} waiting, {w['killed']:,} killed")
+    if outside.get("io_waits"):
+        parts.append(f"{outside['io_waits']} descriptor waits")
+    return "  outside      " + "; ".join(parts) if parts else ""
 
 
 def regs_view(rows, node="nonode@nohost", current=None) -> View:
