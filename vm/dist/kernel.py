@@ -58,6 +58,9 @@ GEN_CALL = Atom("$gen_call")
 YES = Atom("yes")
 _CONNECT = "$dist_connect"
 _dists: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# monitor_nodes subscribers of a node whose distribution is not running (yet, or
+# any more): they carry over to the next start, as OTP's monitor_nodes does.
+_idle_node_monitors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class DistError(VMError):
@@ -248,8 +251,9 @@ class DistNode:
         conn.went_down(self.vm_node)
         if conn.peer_name in self.conns:
             return  # another connection to that node (simultaneous connect) carries on
-        log.info("could not connect to %s: %s", conn.peer_name, why,
-                 extra={"node": conn.peer_name})
+        if conn.role == "initiator":  # a refused incoming one was logged with its address
+            log.info("could not connect to %s: %s", conn.peer_name, why,
+                     extra={"node": conn.peer_name})
         for pid in self.waiters.pop(conn.peer_name, ()):
             api.send(pid, (_CONNECT, conn.peer_name, False))
         self._node_down(conn.peer_name, was_up)
@@ -358,6 +362,7 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
         dist.listener.close()
         raise DistError(f"cannot register {full} with the port mapper: {e}") from None
     dist.creation = dist.registration.creation
+    dist.all_monitors = _idle_node_monitors.pop(vm_node, [])
     dist.identity = LocalIdentity(vm_node.name, vm_node.creation, full, dist.creation)
     _dists[vm_node] = dist
     vm_node.dist = dist  # from now on the core hands us what is remote (vm/_remote.py)
@@ -392,6 +397,8 @@ def _teardown(dist: DistNode):
     dist.listener.close()
     if dist.vm_node.dist is dist:
         dist.vm_node.dist = None
+        if dist.all_monitors:
+            _idle_node_monitors[dist.vm_node] = dist.all_monitors
     if _dists.get(dist.vm_node) is dist:
         del _dists[dist.vm_node]
 
@@ -399,12 +406,13 @@ def _teardown(dist: DistNode):
 def _acceptor(dist: DistNode):
     while True:
         try:
-            sock, _addr = net.accept(dist.listener)
+            sock, addr = net.accept(dist.listener)
         except OSError:
             return  # the listener was closed: stop
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fd = net.handoff(sock)
         conn = Connection(dist, "?", "acceptor")
+        conn.address = addr[:2]
         conn.controller = api.spawn(lambda c=conn, f=fd: run_controller(dist, c, f))
 
 
@@ -542,13 +550,22 @@ def monitor_node(node_name: str, flag: bool = True) -> bool:
 
 
 def monitor_nodes(flag: bool = True) -> None:
-    """`("nodeup", node)` / `("nodedown", node)` for every node (net_kernel:monitor_nodes)."""
-    dist = current()
+    """`("nodeup", node)` / `("nodedown", node)` for every node, visible or hidden
+    (net_kernel:monitor_nodes). Allowed before the distribution starts, as in OTP:
+    the subscription then takes effect when it does (and outlives a `stop()`).
+    A process that subscribes twice gets each message twice; `flag=False` ends
+    one subscription."""
+    dist = current(required=False)
+    if dist is not None:
+        subs = dist.all_monitors
+    else:
+        subs = _idle_node_monitors.setdefault(local.node_of_current(), [])
     me = api.self()
+    subs[:] = [pid for pid in subs if pid == me or api.is_process_alive(pid)]  # drop the dead
     if flag:
-        dist.all_monitors.append(me)
-    elif me in dist.all_monitors:
-        dist.all_monitors.remove(me)
+        subs.append(me)
+    elif me in subs:
+        subs.remove(me)
 
 
 def call(server, request, timeout: float | None = 5.0, label=GEN_CALL, where=None):
