@@ -46,14 +46,23 @@ import builtins
 import itertools
 import os
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from time import monotonic as _clock
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent, greenlet
 
 from . import _accounting, _registry, _remote
 from ._heap import _SCALARS, copy_term
-from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, WAITING, _Killed
+from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, _Killed
 from .terms import Pid, Ref
+
+if TYPE_CHECKING:
+    from ._accounting import Msacc
+    from ._instrument import Instruments
+    from ._io import IOWaits
+    from ._policy import Seam
+    from ._runtime import Runtime
 
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
@@ -126,7 +135,40 @@ class Process(greenlet):
         "is_main",
     )
 
-    def __repr__(self):
+    if TYPE_CHECKING:  # the slots' types, for mypy (the compiled build: _core.pxd)
+        node: Runtime
+        pid: Pid
+        mailbox: Mailbox | None
+        received: int
+        state: str  # one of vm._process's state names
+        budget: int
+        grant: int
+        reductions: int
+        priority: str
+        low_skips: int | None  # counted for low-priority processes only
+        trap_exit: bool
+        links: set[Pid] | None
+        monitors: dict[int, tuple] | None
+        monitored_by: dict[int, Pid] | None
+        dictionary: dict | None
+        name: str | None
+        timers: set | None
+        undo: Any  # a Timer, the lazy-timeout marker, a callable, or None
+        timed_out: bool
+        exit_reason: Any
+        entry: tuple | None
+        init_fn: Callable | None
+        parent_pid: Pid | None
+        max_heap: int | None
+        max_heap_kill: bool
+        max_heap_log: bool
+        label: Any
+        aliases: set[int] | None
+        ref_mark: tuple | None
+        token: Any
+        is_main: bool
+
+    def __repr__(self) -> str:
         return f"<Process {self.pid!r} {self.state}>"
 
 
@@ -137,11 +179,11 @@ class Traced:
 
     __slots__ = ("msg", "token")
 
-    def __init__(self, msg, token):
+    def __init__(self, msg: Any, token: Any) -> None:
         self.msg = msg
         self.token = token
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Traced({self.msg!r}, {self.token!r})"
 
 
@@ -152,17 +194,17 @@ class Mailbox:
 
     __slots__ = ("q", "head", "holes", "cut", "traced")
 
-    def __init__(self):
-        self.q = []
+    def __init__(self) -> None:
+        self.q: list = []
         self.head = 0
         self.holes = 0
         self.cut = 0
         self.traced = 0  # Traced entries queued: scans unwrap only while there are any
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.q) - self.head - self.holes
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         """The live messages, oldest first (a snapshot: safe to hold)."""
         q = self.q[self.head:]
         if self.traced:
@@ -171,17 +213,17 @@ class Mailbox:
             return iter([m for m in q if m is not HOLE])
         return iter(q)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Mailbox of {len(self)}>"
 
-    def start(self, received, mark):
+    def start(self, received: int, mark: int) -> int:
         """The index a scan that skips messages delivered before `mark` starts at."""
         if mark < self.cut:
             return self.head
         i = len(self.q) - (received - mark)
         return i if i > self.head else self.head
 
-    def take(self, p, i):
+    def take(self, p: Process, i: int) -> Any:
         """Remove and return the entry at index `i` (a live one) of `p`'s mailbox."""
         q = self.q
         msg = q[i]
@@ -201,7 +243,7 @@ class Mailbox:
                 self.cut = p.received
         return msg
 
-    def popleft(self):
+    def popleft(self) -> Any:
         q = self.q
         h = self.head
         msg = q[h]
@@ -212,7 +254,7 @@ class Mailbox:
             self._advance(q, h)
         return msg
 
-    def _advance(self, q, h):
+    def _advance(self, q: list, h: int) -> None:
         """The entry at the head `h` was taken: move the head past it (and past holes)."""
         h += 1
         if h == len(q):
@@ -230,7 +272,7 @@ class Mailbox:
             h = 0
         self.head = h
 
-    def remove_first(self, p, pred):
+    def remove_first(self, p: Process, pred: Callable[[Any], Any]) -> bool:
         """Remove the oldest message for which `pred(msg)` is true; True if one was."""
         q = self.q
         for i in range(self.head, len(q)):
@@ -240,7 +282,7 @@ class Mailbox:
                 return True
         return False
 
-    def clear(self):
+    def clear(self) -> None:
         self.q = []
         self.head = self.holes = self.traced = 0
 
@@ -254,48 +296,59 @@ class Core:
     `_runtime.Runtime`, which extends this). Declared in `_core.pxd`, so a
     compiled core reads these fields at C speed."""
 
-    def __init__(self, name, creation, reductions):
+    def __init__(self, name: str, creation: int, reductions: int) -> None:
         self.name = name
         self.creation = creation
         self.slice = reductions  # the running slice's grant (a policy may change it)
         self.base_slice = reductions  # the node's reductions per slice
-        self.sched = None  # the scheduler seam (`_policy.Seam`) while accounting or a policy is on
-        self.msacc = None  # microstate accounting (`_accounting.Msacc`) while on
-        self.procs = {}  # pid id -> Process
-        self.aliases = {}  # active alias ref.id -> (owner Process, mode)
-        self.rq_max = deque()
-        self.rq_high = deque()
-        self.rq = deque()  # normal and low
+        # The scheduler seam while accounting or a policy is on; microstate
+        # accounting while on.
+        self.sched: Seam | None = None
+        self.msacc: Msacc | None = None
+        self.procs: dict[int, Process] = {}  # pid id -> Process
+        self.aliases: dict[int, tuple[Process, str]] = {}  # active alias ref.id -> (owner, mode)
+        self.rq_max: deque[Process] = deque()
+        self.rq_high: deque[Process] = deque()
+        self.rq: deque[Process] = deque()  # normal and low
         self.special = True  # the loop must take its slow path (need_slow_path)
-        self.hub = None
-        self.timer_heap = []
-        self.now = _clock
+        self.hub: Any = None  # the scheduler's greenlet, once the loop runs
+        self.timer_heap: list = []
+        self.now: Callable[[], float] = _clock
         self.context_switches = 0
         self.total_reductions = 0
         self.next_ref = 1
         self.next_id = 1
-        self.ins = None
+        self.ins: Instruments = None  # type: ignore[assignment]  # set by Runtime.__init__
         self.slice_hooks = False
-        self.on_spawn = self.on_exit = self.on_send = self.on_receive = ()
-        self.on_link = self.on_unlink = self.on_monitor = self.on_demonitor = ()
-        self.on_slice_start = self.on_slice_end = self.on_long_slice = ()
-        self.slice_time = None
+        # Each a tuple of callables, empty while no instrument wants the event.
+        self.on_spawn: tuple = ()
+        self.on_exit: tuple = ()
+        self.on_send: tuple = ()
+        self.on_receive: tuple = ()
+        self.on_link: tuple = ()
+        self.on_unlink: tuple = ()
+        self.on_monitor: tuple = ()
+        self.on_demonitor: tuple = ()
+        self.on_slice_start: tuple = ()
+        self.on_slice_end: tuple = ()
+        self.on_long_slice: tuple = ()
+        self.slice_time: float | None = None
         self.slice_mark = -1
         self.slice_t0 = 0.0
         self.check_t = 0.0
         self.checks = 0  # reduction checks run: the long-slice watchdog watches it move
         self.check_n = 0  # iterations handed out at the last timed check
         self.attention = False  # set (by any thread) when service() has work
-        self.io = None
+        self.io: IOWaits | None = None  # made on first use
         self.last_poll = 0.0
-        self.dist = None  # the distribution hook (vm/_remote.py), set by vm.dist.start
+        self.dist: Any = None  # the distribution hook (vm/_remote.py), set by vm.dist.start
 
-    def need_slow_path(self):
+    def need_slow_path(self) -> None:
         """Make the loop take its slow path at its next turn: every writer of the
         flag calls this (threads too: one attribute store is atomic)."""
         self.special = True
 
-    def set_hooks(self, hooks, slice_hooks):
+    def set_hooks(self, hooks: dict[str, tuple], slice_hooks: bool) -> None:
         """Instruments (`_instrument.py`) install the hooks of every event here:
         `hooks` maps an event name to a tuple of callables (empty when unused)."""
         self.on_spawn = hooks["spawn"]
@@ -312,12 +365,12 @@ class Core:
         self.slice_hooks = slice_hooks
         self.need_slow_path()
 
-    def new_ref_id(self):
+    def new_ref_id(self) -> int:
         i = self.next_ref
         self.next_ref = i + 1
         return i
 
-    def others_ready(self, now):
+    def others_ready(self, now: float) -> bool:
         """Could anything but the running process run now? The run queues, and also
         what the hub would turn into runnable processes: a due timer, a request
         from another thread (finished dirty jobs post one), a socket (polled at
@@ -335,10 +388,10 @@ class Core:
     # Methods the cold runtime supplies (`_runtime.Runtime`); the primitives
     # below call them only on their slow paths.
 
-    def after_slice(self, p, used):
+    def after_slice(self, p: Process, used: int) -> None:
         raise NotImplementedError
 
-    def queue_builtin(self, p, front):
+    def queue_builtin(self, p: Process, front: bool) -> None:
         raise NotImplementedError
 
 
@@ -346,7 +399,7 @@ class Core:
 # run queues, park and wake
 
 
-def enqueue(rt, p):
+def enqueue(rt: Core, p: Process) -> None:
     """Put the runnable `p` at the back of its run queue (or hand it to the seam
     while accounting or a policy is on: `_policy.Seam`)."""
     if rt.sched is not None:
@@ -357,14 +410,14 @@ def enqueue(rt, p):
         rt.queue_builtin(p, False)
 
 
-def charge(p, n):
+def charge(p: Process, n: int) -> None:
     """Spend `n` reductions of `p`'s slice; preempt `p` when the slice is spent."""
     p.budget -= n
     if p.budget <= 0:
         preempt(p.node, p)
 
 
-def park(rt, p, state, undo=None):
+def park(rt: Core, p: Process, state: str, undo: Any = None) -> None:
     """Called in `p`'s greenlet: wait until someone makes `p` runnable.
 
     `undo` (a Timer, a lazy timeout or a callable) is what to cancel if the
@@ -378,7 +431,7 @@ def park(rt, p, state, undo=None):
     switch_out(rt, p)
 
 
-def preempt(rt, p):
+def preempt(rt: Core, p: Process) -> None:
     """Called in `p`'s greenlet: go to the back of the run queue."""
     if p.state is EXITING:
         raise _Killed()
@@ -387,7 +440,7 @@ def preempt(rt, p):
     switch_out(rt, p)
 
 
-def account(rt, p):
+def account(rt: Core, p: Process) -> None:
     """Close `p`'s slice: count the reductions it used (once: the budget resets)."""
     used = rt.slice - p.budget
     p.budget = rt.slice
@@ -398,7 +451,7 @@ def account(rt, p):
         rt.after_slice(p, used)
 
 
-def switch_out(rt, p):
+def switch_out(rt: Core, p: Process) -> None:
     """Called in `p`'s greenlet when it stops running (parked, preempted).
 
     Direct handoff: when nothing special is pending, the next process in the
@@ -438,7 +491,7 @@ def switch_out(rt, p):
         raise _Killed()
 
 
-def switch_in(p, budget):
+def switch_in(p: Process, budget: int) -> None:
     """Make `p` the running process (the caller switches to it next)."""
     p.state = RUNNING
     p.budget = budget
@@ -450,7 +503,7 @@ def switch_in(p, budget):
 # delivery
 
 
-def deliver(rt, target, msg, token):
+def deliver(rt: Core, target: Process, msg: Any, token: Any) -> None:
     """Put `msg` (already copied) in `target`'s mailbox and wake it if it waits in
     receive. `token` is the sender's trace token (or None), which travels with it."""
     mb = target.mailbox
@@ -467,7 +520,7 @@ def deliver(rt, target, msg, token):
         enqueue(rt, target)
 
 
-def send(dest, msg):
+def send(dest: Any, msg: Any) -> Any:
     """Send `msg` to `dest` (a pid, a registered name or a `(name, node)` pair); returns msg.
 
     A dead pid drops the message silently; an unregistered name raises BadArg.
@@ -514,7 +567,7 @@ def send(dest, msg):
     return msg
 
 
-def measured_copy(ms, msg):
+def measured_copy(ms: Msacc, msg: Any) -> Any:
     """`copy_term` while microstate accounting is on: the time counts as copying."""
     ms.enter(_accounting.COPY)
     try:
@@ -527,7 +580,7 @@ def measured_copy(ms, msg):
 # receive
 
 
-def receive(*patterns, timeout=None, mark=None):
+def receive(*patterns: Any, timeout: float | None = None, mark: int | None = None) -> Any:
     """Take the first message matching any of `patterns` (any message if none).
 
     Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
@@ -546,7 +599,7 @@ def receive(*patterns, timeout=None, mark=None):
     return receive_any(p)
 
 
-def receive_any(p):
+def receive_any(p: Process) -> Any:
     """`receive()` by the running process `p`: any message, no timeout."""
     if p.state is EXITING:
         from ._mailbox import selective_receive
@@ -567,7 +620,7 @@ def receive_any(p):
     return msg
 
 
-def scan(p, mb, match, i):
+def scan(p: Process, mb: Mailbox, match: Callable[[Any], Any], i: int) -> tuple[int, int]:
     """Scan `p`'s mailbox from index `i` for a message `match` accepts; each one
     skipped costs a reduction. Returns (index found or -1, the index to resume at)."""
     q = mb.q
@@ -585,7 +638,7 @@ def scan(p, mb, match, i):
     return -1, i
 
 
-def take(p, mb, i):
+def take(p: Process, mb: Mailbox, i: int) -> Any:
     """Take the entry at index `i` out of `p`'s mailbox as a receive does: its token
     becomes `p`'s, instruments hear of it, it costs a reduction."""
     rt = p.node
@@ -598,7 +651,7 @@ def take(p, mb, i):
     return msg
 
 
-def adopt_token(p, mb, msg):
+def adopt_token(p: Process, mb: Mailbox, msg: Any) -> Any:
     """A message was received: its trace token (or none) becomes the process's."""
     if type(msg) is Traced:
         mb.traced -= 1
@@ -621,13 +674,13 @@ def adopt_token(p, mb, msg):
 GRANT_NOW = [CHARGE]  # the value of builtins.__bl_grant__
 
 
-def set_grant(g):
+def set_grant(g: int) -> None:
     """Make `g` the countdown new loops start from (the running process's grant)."""
     GRANT_NOW[0] = g
-    builtins.__bl_grant__ = g
+    builtins.__bl_grant__ = g  # type: ignore[attr-defined]
 
 
-def check_charge(p, n):
+def check_charge(p: Process, n: int) -> int:
     """Charge `n` reductions at a compiled check; end the slice when it is spent or
     (on a real clock) when it has run `slice_time` while others are ready.
     Returns how many iterations to run before the next check."""
@@ -642,7 +695,9 @@ def check_charge(p, n):
     return timed_check(rt, p)
 
 
-def timed_check(rt, p):
+# check_charge calls this only while rt.slice_time is set: the type-ignores
+# below are for mypy, which cannot know it.
+def timed_check(rt: Core, p: Process) -> int:
     now = _clock()
     if rt.slice_mark != rt.context_switches:
         # The first check of this slice: we do not know when the slice began,
@@ -656,7 +711,7 @@ def timed_check(rt, p):
         # Resumed, it checks again after one iteration: that first check of
         # its new slice knows when the slice began.
         th = rt.timer_heap
-        if rt.attention or (th and th[0][0] < now - rt.slice_time):
+        if rt.attention or (th and th[0][0] < now - rt.slice_time):  # type: ignore[operator]
             preempt(rt, p)
             return 0
         n = p.grant
@@ -680,12 +735,12 @@ def timed_check(rt, p):
     # time whenever anything else could run (others_ready looks at due timers,
     # finished dirty jobs, requests from threads and sockets too, not only the
     # run queue: a woken process must not wait for the hog's budget).
-    if now - rt.slice_t0 > rt.slice_time and rt.others_ready(now):
+    if now - rt.slice_t0 > rt.slice_time and rt.others_ready(now):  # type: ignore[operator]
         preempt(rt, p)
     return g
 
 
-def loop_check():
+def loop_check() -> int:
     """`__bl_loop__`: called at a loop head every `grant` iterations."""
     p = getcurrent()
     if type(p) is not Process:
@@ -693,14 +748,14 @@ def loop_check():
     return check_charge(p, p.grant)
 
 
-def call_check():
+def call_check() -> None:
     """`__bl_call__`: called every `grant` function entries."""
     p = getcurrent()
     n = check_charge(p, CHARGE) if type(p) is Process else CHARGE
-    builtins.__bl_step__ = itertools.repeat(None, n).__next__
+    builtins.__bl_step__ = itertools.repeat(None, n).__next__  # type: ignore[attr-defined]
 
 
-def iter_check(iterable):
+def iter_check(iterable: Iterable[Any]) -> Iterator[Any]:
     """`__bl_iter__`: wraps a comprehension's iterable, counting its items."""
     p = getcurrent()
     if type(p) is not Process:
@@ -714,12 +769,13 @@ def iter_check(iterable):
         yield item
 
 
-def install_checks():
+def install_checks() -> None:
     """Put the check functions where compiled code finds them (builtins)."""
-    builtins.__bl_loop__ = loop_check
-    builtins.__bl_call__ = call_check
-    builtins.__bl_iter__ = iter_check
-    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
+    b: Any = builtins  # names of our own on the builtins module
+    b.__bl_loop__ = loop_check
+    b.__bl_call__ = call_check
+    b.__bl_iter__ = iter_check
+    b.__bl_step__ = itertools.repeat(None, CHARGE).__next__
     set_grant(CHARGE)
 
 
@@ -748,7 +804,7 @@ if COMPILED:
 # editable install, then an edit) is stale, and loading it would run old code.
 
 
-def _source_digest():
+def _source_digest() -> str | None:
     """The SHA-256 of this module's source and its .pxd, as setup.py computes it."""
     import hashlib
 

@@ -3,7 +3,8 @@
 Application code should not need anything here. What this module offers:
 
 - `current_process()` / `current_node()`: the running process record and
-  its node (raise `NotInProcess` outside a process);
+  its node (raise `NotInProcess` outside a process); `node_of(record)`: a
+  record's node;
 - `mailbox_mark()`: a receive marker (see `vm._mailbox`): pass it as
   `receive(..., mark=m)` to skip the messages queued before the mark. It
   is an optimisation: a scan may still look at a few older messages, so
@@ -20,9 +21,10 @@ Application code should not need anything here. What this module offers:
 - The node, seen from tools that run beside its processes (the shell, the
   observer, a notebook): `on_node_thread`, `whereis`, `is_alive`,
   `registered_name`, `node_now`, `parse_pid`, `kill`, `spawn_system`,
-  `add_instrument`, `remove_instrument`, `park`, `wake`, `interrupt`, and
-  `compile_checked` for code typed at a prompt; `compiled()` says which
-  build of the hot core runs. These are the only doors
+  `add_instrument`, `remove_instrument`, `park`, `wake`, `interrupt`,
+  `measure_memory`, `memory_estimates_cached`, and `compile_checked` for
+  code typed at a prompt; `compiled()` says which build of the hot core
+  runs. These are the only doors
   the stdlib uses into a node besides the public API: each is documented
   in docs/api.md ("vm.lowlevel"), and the node's internals may change
   behind them.
@@ -44,19 +46,20 @@ import threading
 
 from greenlet import getcurrent
 
+from . import _memory
+from . import _snapshot as snapshot
 from ._call import call_request
 from ._call import reply as call_reply
+from ._core import COMPILED, Process
 from ._heap import copy_term, is_term
-from ._memory import term_size
 from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
-from ._node import runtime_of
 from ._mailbox import mark as mailbox_mark
+from ._memory import term_size
+from ._node import runtime_of
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
-from ._core import COMPILED, Process
-from . import _snapshot as snapshot
 from .code import CHARGE, Instrumenter
-from .errors import BadArg, NotInProcess, VMError
+from .errors import BadArg
 from .terms import Pid
 
 __all__ = [
@@ -87,8 +90,11 @@ __all__ = [
     "is_term",
     "kill",
     "mailbox_mark",
+    "measure_memory",
+    "memory_estimates_cached",
     "remove_exit_hook",
     "node_now",
+    "node_of",
     "on_node_thread",
     "park",
     "parse_pid",
@@ -140,6 +146,13 @@ def current_process() -> Process:
 def current_node():
     """The `vm.Node` the calling process runs on."""
     return current_process().node.front
+
+
+def node_of(process: Process):
+    """The `vm.Node` a process record (from `current_process()`) belongs to:
+    `current_node()` for a caller that holds its record already (ETS asks on
+    every read and write)."""
+    return process.node.front
 
 
 def halt(reason) -> None:
@@ -351,6 +364,24 @@ def add_instrument(inst, *, node) -> None:
 def remove_instrument(inst, *, node) -> bool:
     """Detach an instrument; False if it was not attached. Callable from any thread."""
     return runtime_of(node).front.remove_instrument(inst)
+
+
+def measure_memory(pid, *, exact=False, node=None) -> tuple[int, int]:
+    """`(bytes, objects visited)` of a live process, measured now, bypassing
+    the cache `process_info(pid, "memory")` reads: the estimate, or with
+    `exact=True` a walk of every message and object (slow; what the estimate
+    is checked against in benchmarks/memory_estimate.py). BadArg if `pid` is
+    not a live process of the node."""
+    p = _live(_rt(node), pid)
+    if p is None:
+        raise BadArg(f"measure_memory: {pid!r} is not a live process of this node")
+    return _memory.measure(p, exact=exact)
+
+
+def memory_estimates_cached(node=None) -> int:
+    """How many processes of the node have a cached memory estimate (the
+    observer's memory ranking fills the cache a bounded slice at a time)."""
+    return len(_memory._cache(_rt(node)))
 
 
 def park() -> None:
