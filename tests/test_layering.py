@@ -78,7 +78,7 @@ PRIMITIVE_COPIES = {
     ("deliver", "vm/_runtime.py:_deliver_from_outside"):
         "a timer's message wakes its receiver as from outside (cancel its undo, "
         "front of the queue on a real clock), which deliver does not",
-    ("park", "vm/_core.py:receive"): "receive's common case parks inline (no call)",
+    ("park", "vm/_core.py:receive_any"): "receive's common case parks inline (no call)",
     ("park", "vm/_call.py:call_request"): "the fused call parks inline (no call)",
     ("take", "vm/_call.py:call_request"):
         "the fused call takes its reply or DOWN and demonitors before the receive "
