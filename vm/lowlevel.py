@@ -50,6 +50,8 @@ from ._memory import term_size
 from ._instrument import EVENTS, Instrument
 from ._mailbox import _not_in_process
 from ._node import runtime_of
+from ._runtime import check_priority
+from ._introspect import export
 from ._mailbox import mark as mailbox_mark
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
 from ._core import Process
@@ -88,8 +90,10 @@ __all__ = [
     "on_node_thread",
     "park",
     "parse_pid",
+    "process_label",
     "registered_name",
     "remove_instrument",
+    "set_priority",
     "snapshot",
     "spawn_system",
     "term_size",
@@ -230,6 +234,29 @@ def registered_name(pid, *, node=None):
     """The name `pid` is registered under, or None (also None when it is dead)."""
     p = _live(_rt(node), pid)
     return p.name if p is not None else None
+
+
+def process_label(pid, *, node=None):
+    """The label `pid` set with `vm.process_flag("label", ...)`, or None (also None
+    when it is dead): what a measurement tool groups processes by, read between
+    slices where `vm.process_info` cannot be called."""
+    p = _live(_rt(node), pid)
+    return export(p.label) if p is not None and p.label is not None else None
+
+
+def set_priority(pid, level, *, node=None):
+    """Set another process's priority, as `vm.process_flag("priority", level)`
+    sets the caller's: how a measurement tool assigns priorities to a
+    workload it did not write (`beamlet fairness --priority`). A process
+    waiting in a run queue keeps its place there; the new level counts from
+    the next time it becomes runnable. Returns the old level, or None if
+    `pid` is not alive (`BadArg` for an unknown level)."""
+    n = _rt(node)
+    p = _live(n, pid)
+    if p is None:
+        check_priority(level)
+        return None
+    return str(n.set_priority(p, level))
 
 
 def node_now(node=None) -> float:
