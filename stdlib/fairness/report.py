@@ -81,11 +81,16 @@ def term_text(value) -> str | None:
 
 
 def group_key(proc: dict, group_by: str) -> str:
-    """The group of one process row (which has `initial_call`, `name`, `label`)."""
+    """The group of one process row (which has `initial_call`, `name`, `label`).
+    A process without a name or label (yet) is grouped by its initial call
+    under "(unregistered) ..." or "(no label) ..."."""
     if group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
     key = proc.get(group_by)
-    return NO_KEY[group_by] if key is None else str(key)
+    if key is not None:
+        return str(key)
+    call = proc.get("initial_call")
+    return f"{NO_KEY[group_by]} {call}" if call and group_by != "initial_call" else NO_KEY[group_by]
 
 
 # ----------------------------------------------------------------------

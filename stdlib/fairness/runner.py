@@ -37,7 +37,7 @@ import vm.scheduling as scheduling
 from stdlib.runner import Program, ProgramError, describe_exit
 from stdlib.runner import UsageError as RunnerUsageError
 
-from .report import GROUP_BY
+from .report import GROUP_BY, term_text
 
 #: The exit reason of a workload process whose file lacks the entry function.
 _NO_ENTRY = vm.Atom("fairness_no_entry")
@@ -102,7 +102,7 @@ def _top_level_names(tree) -> set:
 
 def call_text(mfa) -> str | None:
     """An initial call `(module, name, arity)` as `module.name/arity`."""
-    return "%s.%s/%d" % tuple(mfa) if mfa else None
+    return "{}.{}/{}".format(*mfa) if mfa else None
 
 
 class _Watch(vm.Instrument):
@@ -134,12 +134,9 @@ class _Watch(vm.Instrument):
     def slice_end(self, pid, reductions):
         if pid not in self.pending:
             return
-        if self.group_by == "label":
-            key = lowlevel.process_label(pid, node=self.node)
-            key = key if key is None or isinstance(key, str) else repr(key)
-        else:
-            key = lowlevel.registered_name(pid, node=self.node)
-            key = None if key is None else str(key)
+        keys = lowlevel.name_and_label(pid, node=self.node)
+        key = None if keys is None else keys[self.group_by == "label"]
+        key = term_text(key)
         if key is not None:
             self.pending.discard(pid)
             self._assign(pid, self.info.setdefault(pid, {}), key)
@@ -152,9 +149,9 @@ class _Watch(vm.Instrument):
     def on_exit(self, pid, reason):
         """An exit hook: the last moment the dead process's name and label are readable."""
         row = self.info.get(pid)
-        if row is not None:
-            row["name"] = lowlevel.registered_name(pid, node=self.node)
-            row["label"] = lowlevel.process_label(pid, node=self.node)
+        keys = lowlevel.name_and_label(pid, node=self.node)
+        if row is not None and keys is not None:
+            row["name"], row["label"] = keys
         self.pending.discard(pid)
 
 
