@@ -55,6 +55,7 @@ TINY = {
                    "block_ms": 30},
     "ets": {"n": 300, "reps": 1, "seed": 7},
     "agents": {"agents": 20, "delay": 0.05, "steps": 3, "step_delay": 0.0, "reps": 1},
+    "accounting": {"rounds": 200, "reps": 2},
 }
 
 KEYS = {"benchmark", "system", "metric", "value", "unit", "params", "status"}
@@ -130,6 +131,10 @@ def ets(**kw):
 
 def agents(**kw):
     return run("agents", **kw)
+
+
+def accounting(**kw):
+    return run("accounting", **kw)
 
 
 def problems(records, name: str, systems=SYSTEMS_TESTED, *, allow_na: bool = True) -> list[str]:
