@@ -12,6 +12,8 @@ from __future__ import annotations
 
 #: Processes listed per run before the rest are summarised (--json has them all).
 MAX_PROCESSES = 25
+#: Groups given a share column in the comparison table (the largest).
+MAX_GROUP_COLUMNS = 5
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -28,7 +30,10 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def ms(seconds) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.3g}"
+    if seconds is None:
+        return "-"
+    x = seconds * 1000
+    return f"{x:,.0f}" if x >= 1000 else f"{x:.3g}"
 
 
 def pct(fraction) -> str:
@@ -111,12 +116,11 @@ def run_text(run: dict, group_by: str) -> str:
 
 
 def comparison_text(doc: dict) -> str:
-    groups = []
+    top: dict = {}  # group -> its largest share in any run
     for row in doc["comparison"]:
-        for key in row["group_shares"]:
-            if key not in groups:
-                groups.append(key)
-    shown = groups[:6]
+        for key, share in row["group_shares"].items():
+            top[key] = max(top.get(key, 0.0), share)
+    shown = sorted(top, key=lambda k: -top[k])[:MAX_GROUP_COLUMNS]
     rows = [[row["label"], num(row["jain"]), num(row["worst_group_jain"]),
              ms(row["response_time_p50"]), ms(row["response_time_p99"]),
              ms(row["response_time_max"]), ms(row["queue_delay_p99"]), num(row["slices"]),
