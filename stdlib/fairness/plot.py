@@ -119,13 +119,13 @@ def plot_run(raw: dict, run: dict, directory: str, prefix: str) -> list[str]:
     fig.suptitle(run["label"])
     paths.append(_save(fig, plt, directory, f"{prefix}latency_cdf.png"))
 
-    fig, ax = plt.subplots(figsize=(11, 0.35 * min(MAX_ROWS, len(run["processes"])) + 2))
     bars: dict = {}
     for s in timeline:
         k = name(s["pid"])
         if k is not None:
             bars.setdefault(k, []).append((s["start"] - start, s["end"] - s["start"]))
     order = sorted(bars)
+    fig, ax = plt.subplots(figsize=(11, 0.35 * len(order) + 2))
     colors = plt.get_cmap("tab20")
     for i, k in enumerate(order):
         ax.broken_barh(bars[k], (i - 0.4, 0.8), color=colors(i % 20))
