@@ -29,6 +29,7 @@ What it refuses: computing figures (`report`), printing (`text`), drawing
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 
 import vm
@@ -164,9 +165,23 @@ def _workload(program: Program, entry: str, args):
         fn = program.module.__dict__.get(entry)
         if not callable(fn):
             vm.exit((_NO_ENTRY, entry))
+        if not _callable_with(fn, len(args)):
+            vm.exit((_NO_ENTRY, f"{entry}() needs arguments, and beamlet fairness calls it "
+                                f"with none: give its parameters defaults, or name a function "
+                                f"that takes none with --workload NAME"))
         return fn(*args)
     except RunnerUsageError as e:
         vm.exit((_NO_ENTRY, str(e)))
+
+
+def _callable_with(fn, n: int) -> bool:
+    try:
+        inspect.signature(fn).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin): let the call say
+        return True
+    return True
 
 
 def _controller(watch: _Watch, program: Program, entry: str, seconds: float, args):

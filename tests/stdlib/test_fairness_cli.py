@@ -37,6 +37,9 @@ def forever():
 
 def crash():
     raise RuntimeError("the workload broke")
+
+def needs(n):
+    vm.spawn(hog, n)
 '''
 
 
@@ -191,6 +194,23 @@ def test_a_failing_workload_is_reported(workload):
     assert "RuntimeError: the workload broke" in doc["runs"][0]["error"]
 
 
+def test_a_file_that_runs_itself_with_vm_run_runs_once(tmp_path):
+    path = tmp_path / "self_running.py"
+    path.write_text(WORKLOAD + "\nif __name__ == '__main__':\n    vm.run(main)\n"
+                    + "vm.run(lambda: [vm.spawn(hog, 5), vm.sleep(0.01)])  # unguarded\n")
+    doc = fair_json(str(path), "--group-by", "label")
+    run = doc["runs"][0]
+    assert run["ended"] == "returned"
+    keys = {g["key"]: g["processes"] for g in run["groups"]}
+    assert keys["hog"] == 1 and "io" not in keys  # the guarded main never ran
+
+
+def test_a_function_that_needs_arguments_is_a_usage_error(workload):
+    result = fair(workload, "--workload", "needs", "--clock", "virtual")
+    assert result.exit_code == 2
+    assert "needs() needs arguments" in result.output and "--workload NAME" in result.output
+
+
 def test_plots_are_written_and_named(workload, tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "charts"
@@ -218,8 +238,9 @@ def test_plot_without_matplotlib_says_how_to_install_it(workload, tmp_path, monk
     (["--reductions", "0"], "reductions per slice must be at least 1"),
     (["--reductions", "1000,,4000"], "not a comma-separated list"),
     (["--slice-time", "-1"], "a slice time is seconds > 0"),
-    (["--workload", "nope"], "has no function 'nope': define def nope(): ... in it, or name "
-                             "one of its functions with --workload NAME (crash, forever, hog,"),
+    (["--workload", "nope"], "has no function 'nope': define def nope(): ... in it, or "
+                             "name one of its functions with --workload NAME (crash, forever, "
+                             "hog, main,"),
 ])
 def test_bad_input_is_a_usage_error_naming_the_fix(workload, args, message):
     result = fair(workload, *args)
