@@ -19,17 +19,17 @@ DURATION = 2.0
 SIZE = 50_000
 
 
-def c_call_hog():
+def c_call_hog(size):
     vm.process_flag("label", "c-call")
     while True:
-        sum(range(SIZE))
+        sum(range(size))
 
 
-def python_loop_hog():
+def python_loop_hog(size):
     vm.process_flag("label", "python-loop")
     while True:
         x = 0
-        for i in range(SIZE):
+        for i in range(size):
             x += i
 
 
@@ -39,9 +39,9 @@ def ticker(period):
         vm.sleep(period)
 
 
-def main():
+def main(size=SIZE):
     for _ in range(3):
-        vm.spawn(c_call_hog)
-        vm.spawn(python_loop_hog)
+        vm.spawn(c_call_hog, size)
+        vm.spawn(python_loop_hog, size)
     vm.spawn(ticker, 0.005)
     vm.sleep(DURATION)
