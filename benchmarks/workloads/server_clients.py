@@ -4,7 +4,9 @@ What it teaches: a server is one process, so it gets one process's share
 of the CPU however many clients wait on it. The clients' time goes in
 waiting for replies; the server's queue delay (it is almost always
 runnable) and the clients' response time show where the latency comes
-from. Raising the server's priority (`--priority server=high` with
+from. Only the server and the hog are registered: by name, the clients
+fall in one group, `(unregistered) server_clients.client/1`. Raising the
+server's priority (`--priority server=high` with
 `--group-by name`) trades the hog's share for the clients' latency.
 
     beamlet fairness server_clients --group-by name
@@ -28,7 +30,6 @@ def server():
 
 def client(n):
     vm.process_flag("label", "client")
-    vm.register(f"client{n}", vm.self())
     me = vm.self()
     i = 0
     while True:
