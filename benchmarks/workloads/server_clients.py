@@ -5,7 +5,7 @@ of the CPU however many clients wait on it. The clients' time goes in
 waiting for replies; the server's queue delay (it is almost always
 runnable) and the clients' response time show where the latency comes
 from. Only the server and the hog are registered: by name, the clients
-fall in one group, `(unregistered) server_clients.client/1`. Raising the
+fall in one group, `(unregistered) server_clients.client/0`. Raising the
 server's priority (`--priority server=high` with
 `--group-by name`) trades the hog's share for the clients' latency.
 
@@ -28,7 +28,7 @@ def server():
                 vm.send(client, ("reply", sum(range(n % 200))))
 
 
-def client(n):
+def client():
     vm.process_flag("label", "client")
     me = vm.self()
     i = 0
@@ -50,7 +50,7 @@ def main():
     vm.spawn(server)
     while vm.whereis("server") is None:
         vm.sleep(0.0001)
-    for n in range(CLIENTS):
-        vm.spawn(client, n)
+    for _ in range(CLIENTS):
+        vm.spawn(client)
     vm.spawn(hog)
     vm.sleep(DURATION)
