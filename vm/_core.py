@@ -583,6 +583,16 @@ def timed_check(rt, p):
         # so measure the next few iterations before trusting the grant.
         rt.slice_mark = rt.context_switches
         rt.slice_t0 = rt.check_t = now
+        # Yet a wait we can date is already known to be long: a timer overdue
+        # by more than a slice, or a thread's request (a finished dirty job)
+        # posted while this slice ran. End the slice now rather than after
+        # another iteration, which may be a millisecond-long C call.
+        # Resumed, it checks again after one iteration: that first check of
+        # its new slice knows when the slice began.
+        th = rt.timer_heap
+        if rt.attention or (th and th[0][0] < now - rt.slice_time):
+            preempt(rt, p)
+            return 0
         n = p.grant
         if n > PROBE:
             n = PROBE

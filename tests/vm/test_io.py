@@ -368,8 +368,10 @@ def test_a_long_c_call_holding_the_gil_is_reported_after_the_fact(caplog):
         return pid
 
     pid = vm.run(main, long_slice=0.05, instruments=[rec])
-    events = rec.events("long_slice")
-    assert [e[1] for e in events] == [pid]
+    # Only the cruncher's report is asserted: on a loaded machine the OS may
+    # also stall another slice past 50 ms, which is reported as it should be.
+    events = [e for e in rec.events("long_slice") if e[1] == pid]
+    assert len(events) == 1
     assert "inside `sum`" in events[0][3] and "c_crunch" in events[0][3]
     assert any("held the GIL" in r.getMessage() for r in caplog.records)
 
@@ -378,18 +380,48 @@ def test_a_loop_of_slow_iterations_is_not_a_long_slice():
     """A loop that reaches its checks is preempted on time, so it is never blamed."""
     rec = Recorder(["long_slice"])
 
+    # ~4 ms per iteration: a whole slice of reductions would be ~60 iterations,
+    # a quarter of a second, far past the 150 ms threshold; preempted on time,
+    # a slice is one iteration. (The margin absorbs OS stalls on a busy machine.)
     def slow_loop(deadline):
         while time.monotonic() < deadline:
-            sum(range(50_000))
+            sum(range(200_000))
 
     def main():
-        vm.spawn(slow_loop, time.monotonic() + 0.5)
-        for _ in range(20):
+        vm.spawn(slow_loop, time.monotonic() + 0.6)
+        for _ in range(30):
             vm.sleep(0.02)
         return True
 
-    vm.run(main, long_slice=0.05, instruments=[rec])
+    vm.run(main, long_slice=0.15, instruments=[rec])
     assert rec.events("long_slice") == []
+
+
+def test_a_slice_ends_at_its_first_check_when_a_timer_is_already_overdue():
+    """A hog whose every iteration is one 20 ms step: a 5 ms sleeper's timer is
+    overdue when the step ends, so the slice ends at that first check, not one
+    step later (which is what a slice whose start time is unknown would do)."""
+    def hog(parent):
+        while True:
+            time.sleep(0.02)  # one step the checks cannot split
+            vm.send(parent, "step")
+
+    def count_steps():
+        steps = 0
+        while vm.receive("step", timeout=0) == "step":
+            steps += 1
+        return steps
+
+    def main():
+        vm.spawn(hog, vm.self())
+        vm.sleep(0.001)  # the hog's first slice, before its grant is known
+        count_steps()
+        for _ in range(10):
+            vm.sleep(0.005)
+        return count_steps()
+
+    steps = vm.run(main)
+    assert 9 <= steps <= 11  # one step per sleep (two to five each before the fix)
 
 
 def test_a_blocking_call_is_named_in_the_report():
@@ -405,3 +437,52 @@ def test_a_blocking_call_is_named_in_the_report():
     vm.run(main, long_slice=0.05, instruments=[rec])
     (_, _, seconds, where), = rec.events("long_slice")
     assert "inside `time.sleep`" in where and "napper" in where and seconds >= 0.25
+
+
+def test_the_switch_interval_is_short_only_while_a_job_is_waited_on():
+    # A pool thread needs the GIL to start its job and to post the result;
+    # beside busy processes CPython hands it over only every switch interval,
+    # so the interval is lowered while anyone waits on the pool, then restored.
+    import sys
+
+    FAST_SWITCH = 0.0005  # as docs/api.md says for vm.to_thread
+    before = sys.getswitchinterval()
+    seen = []
+
+    def main():
+        ticket = threading.Event()
+
+        def job():
+            seen.append(sys.getswitchinterval())
+            ticket.wait(5)
+
+        waiter = vm.spawn_opt(lambda: vm.to_thread(job), monitor=True)
+        vm.sleep(0.05)
+        ticket.set()
+        vm.receive(("DOWN", waiter[1], "process", waiter[0], vm.ANY))
+        seen.append(sys.getswitchinterval())
+        # A job whose caller dies restores it too (the abandon path).
+        killed = vm.spawn(lambda: vm.to_thread(time.sleep, 0.2))
+        vm.sleep(0.02)
+        seen.append(sys.getswitchinterval())
+        vm.exit(killed, "kill")
+        vm.sleep(0.01)
+        seen.append(sys.getswitchinterval())
+
+    vm.run(main)
+    assert seen == [pytest.approx(FAST_SWITCH), pytest.approx(before),
+                    pytest.approx(FAST_SWITCH), pytest.approx(before)]
+    assert sys.getswitchinterval() == pytest.approx(before)
+
+
+def test_a_shorter_switch_interval_set_by_the_user_is_kept():
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.0001)
+    try:
+        inside = vm.run(lambda: vm.to_thread(sys.getswitchinterval))
+        assert inside == pytest.approx(0.0001)
+        assert sys.getswitchinterval() == pytest.approx(0.0001)
+    finally:
+        sys.setswitchinterval(before)
