@@ -128,7 +128,7 @@ class _Watch(vm.Instrument):
         if not self.priorities:
             return
         if self.group_by == "initial_call":
-            self._assign(child, row, row["initial_call"])
+            self.assign(child, row, row["initial_call"])
         else:
             self.pending.add(child)
 
@@ -140,9 +140,9 @@ class _Watch(vm.Instrument):
         key = term_text(key)
         if key is not None:
             self.pending.discard(pid)
-            self._assign(pid, self.info.setdefault(pid, {}), key)
+            self.assign(pid, self.info.setdefault(pid, {}), key)
 
-    def _assign(self, pid, row, key):
+    def assign(self, pid, row, key):
         level = self.priorities.get(key)
         if level is not None and lowlevel.set_priority(pid, level, node=self.node) is not None:
             row["priority"] = level
@@ -192,7 +192,10 @@ def _controller(watch: _Watch, program: Program, entry: str, seconds: float, arg
     scheduling.accounting(True, timeline=True)
     start = vm.monotonic()
     pid, ref = vm.spawn_monitor(lambda: _workload(program, entry, args))
-    watch.info.setdefault(pid, {})["initial_call"] = f"{program.module.__name__}.{entry}"
+    row = watch.info.setdefault(pid, {})
+    row["initial_call"] = f"{program.module.__name__}.{entry}"
+    if watch.group_by == "initial_call":
+        watch.assign(pid, row, row["initial_call"])  # its spawn showed the runner's lambda
     down = vm.receive(("DOWN", ref, "process", pid, vm.ANY), timeout=seconds)
     end = vm.monotonic()
     stats = scheduling.process_stats()

@@ -180,6 +180,9 @@ def test_priorities_are_assigned_by_group_key(workload):
         levels = {p["group"]: p["priority"] for p in run["processes"]}
         assert levels[key] == "low" and run["settings"]["priority"] == {key: "low"}
         assert {lv for g, lv in levels.items() if g != key} == {"normal"}
+    doc = fair_json(workload, "--priority", "w.main=high")
+    assert [p["priority"] for p in doc["runs"][0]["processes"] if p["group"] == "w.main"] == [
+        "high"]
 
 
 def test_seconds_stops_a_workload_that_does_not_return(workload):
