@@ -4,10 +4,11 @@ What it teaches: a process that mostly waits (here `vm.sleep` standing for
 a socket, and `vm.to_thread` for a blocking call on the dirty pool) uses
 little CPU, so its CPU share says nothing about how well it was treated;
 its *response time* does: how long it waited to run after its wait ended.
-Compare the RT p99 of `sleeper` and `to_thread` with the hogs running
-(default) and across policies: BEAM's round robin makes a woken process
-wait behind every hog's slice; CFS-like virtual runtime lets it run first
-because it has used little CPU.
+Compare the RT p50, p99 and max of `sleeper` and `to_thread` across
+policies: BEAM puts a process woken by a timer at the front of its queue;
+the CFS-like policy ranks a woken process by its virtual runtime, with a
+bounded credit for having slept, and gives hogs longer slices; stride
+lets it rejoin at the global pass.
 
     beamlet fairness io_bound --group-by label --policy beam,cfs,stride
 """
