@@ -8,6 +8,7 @@ and choosing the output (text, `--json`, `--plot DIR`). The work is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -16,6 +17,7 @@ import click
 from .report import GROUP_BY
 
 DEFAULT_SLICE_TIME = 0.00025
+EXIT_INTERRUPTED = 130  # as every beamlet command (stdlib/cli.py)
 
 
 def _list(value: str, param: str, convert, what: str) -> list:
@@ -103,7 +105,7 @@ def fairness(file, entry, seconds, seed, clock, group_by, reductions, slice_time
     a comparison table. docs/fairness.md defines every figure.
 
     Exit status: 0 success (also when the workload failed: the report says
-    so), 2 usage error.
+    so), 2 usage error, 130 interrupted.
     """
     from . import runner, sweep
 
@@ -146,13 +148,19 @@ def fairness(file, entry, seconds, seed, clock, group_by, reductions, slice_time
             prefix = "" if runs == 1 else f"{index + 1:02d}-{plot.slug(run['label'])}-"
             charts.extend(plot.plot_run(raw, run, plot_dir, prefix))
 
+    # With --json, stdout carries the document alone: the workload's prints go to stderr.
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     try:
-        doc = sweep.run_sweep(path, entry=entry, seconds=seconds, seed=seed, clock=clock,
-                              group_by=group_by, reductions=reductions_list,
-                              slice_times=slice_times, policies=policies, priorities=variants,
-                              progress=progress, on_run=on_run)
+        with quiet:
+            doc = sweep.run_sweep(path, entry=entry, seconds=seconds, seed=seed, clock=clock,
+                                  group_by=group_by, reductions=reductions_list,
+                                  slice_times=slice_times, policies=policies,
+                                  priorities=variants, progress=progress, on_run=on_run)
     except runner.WorkloadError as e:
         raise click.UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo("beamlet: fairness interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if plot_dir is not None and runs > 1:
         from . import plot
 

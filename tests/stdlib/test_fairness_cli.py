@@ -26,6 +26,7 @@ def sleeper():
         vm.sleep(0.001)
 
 def main():
+    print("the workload says hello")
     for _ in range(2):
         vm.spawn(hog, 30_000)
     vm.spawn(sleeper)
@@ -123,7 +124,7 @@ def test_the_validator_catches_what_the_schema_forbids(workload):
 
 
 def test_json_output_is_valid_against_the_documented_schema(workload):
-    doc = fair_json(workload, "--policy", "beam,cfs", "--group-by", "label")
+    doc = fair_json(workload, "--policy", "beam,cfs", "--group-by", "label")  # prints too
     schema = fairness.schema()
     assert validate(doc, schema, schema) == []
     assert doc["schema"] == fairness.SCHEMA_ID == schema["properties"]["schema"]["const"]
