@@ -85,12 +85,12 @@ __all__ = [
     "is_term",
     "kill",
     "mailbox_mark",
-    "name_and_label",
     "remove_exit_hook",
     "node_now",
     "on_node_thread",
     "park",
     "parse_pid",
+    "process_keys",
     "registered_name",
     "remove_instrument",
     "set_priority",
@@ -236,19 +236,21 @@ def registered_name(pid, *, node=None):
     return p.name if p is not None else None
 
 
-def name_and_label(pid, *, node=None):
-    """`(registered name, label)` of a process (None for either it lacks), or
-    None if it is not in the node's table. Unlike `registered_name`, it also
-    answers for a process that is exiting, from an exit hook (`add_exit_hook`)
-    or an instrument's `exit` event, the last moment its name and label exist:
-    how a measurement tool keeps the keys it groups dead processes by."""
+def process_keys(pid, *, node=None) -> dict | None:
+    """`{"name", "label", "priority"}` of a process (`name` and `label` None when
+    it has none), or None if it is not in the node's table. Unlike
+    `registered_name`, it also answers for a process that is exiting, from an
+    exit hook (`add_exit_hook`) or an instrument's `exit` event, the last
+    moment these exist: how a measurement tool keeps the keys it groups and
+    reports dead processes by."""
     n = _rt(node)
     if type(pid) is not Pid:
         raise BadArg(f"expected a pid, not {pid!r}")
     p = n.procs.get(pid.id) if pid.node == n.name and pid.creation == n.creation else None
     if p is None:
         return None
-    return p.name, (export(p.label) if p.label is not None else None)
+    return {"name": p.name, "label": export(p.label) if p.label is not None else None,
+            "priority": str(p.priority)}
 
 
 def set_priority(pid, level, *, node=None):

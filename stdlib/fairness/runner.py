@@ -108,8 +108,9 @@ def call_text(mfa) -> str | None:
 
 class _Watch(vm.Instrument):
     """What the runner learns about the workload's processes as they live:
-    spawn times and initial calls (spawn event), names and labels of the
-    dead (exit hook), and the priority assignments it applies."""
+    spawn times and initial calls (spawn event), names, labels and
+    priorities of the dead (exit hook), and the priority assignments it
+    applies."""
 
     def __init__(self, node, group_by, priorities):
         self.node = node
@@ -135,9 +136,8 @@ class _Watch(vm.Instrument):
     def slice_end(self, pid, reductions):
         if pid not in self.pending:
             return
-        keys = lowlevel.name_and_label(pid, node=self.node)
-        key = None if keys is None else keys[self.group_by == "label"]
-        key = term_text(key)
+        keys = lowlevel.process_keys(pid, node=self.node)
+        key = None if keys is None else term_text(keys[self.group_by])
         if key is not None:
             self.pending.discard(pid)
             self.assign(pid, self.info.setdefault(pid, {}), key)
@@ -150,9 +150,9 @@ class _Watch(vm.Instrument):
     def on_exit(self, pid, reason):
         """An exit hook: the last moment the dead process's name and label are readable."""
         row = self.info.get(pid)
-        keys = lowlevel.name_and_label(pid, node=self.node)
+        keys = lowlevel.process_keys(pid, node=self.node)
         if row is not None and keys is not None:
-            row["name"], row["label"] = keys
+            row.update(keys)
         self.pending.discard(pid)
 
 

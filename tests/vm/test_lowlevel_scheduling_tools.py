@@ -1,4 +1,4 @@
-"""vm.lowlevel.set_priority and name_and_label: what `beamlet fairness` uses to
+"""vm.lowlevel.set_priority and process_keys: what `beamlet fairness` uses to
 prioritise and group processes of a workload it did not write."""
 
 import pytest
@@ -44,23 +44,25 @@ def test_a_queued_process_keeps_its_place_and_runs_at_the_new_level_after():
     assert order == ["a", "b", "b", "b", "a", "a"]
 
 
-def test_name_and_label_also_while_exiting():
+def test_process_keys_also_while_exiting():
     seen = []
 
     def main():
         def worker():
             vm.register("w", vm.self())
             vm.process_flag("label", ("job", 7))
+            vm.process_flag("priority", "low")
             vm.receive("stop")
 
-        lowlevel.add_exit_hook(lambda pid, reason: seen.append(lowlevel.name_and_label(pid)))
+        lowlevel.add_exit_hook(lambda pid, reason: seen.append(lowlevel.process_keys(pid)))
         pid = vm.spawn(worker)
         vm.sleep(0.001)
-        live = lowlevel.name_and_label(pid)
+        live = lowlevel.process_keys(pid)
         vm.send(pid, "stop")
         vm.sleep(0.001)
-        return live, lowlevel.name_and_label(pid), lowlevel.registered_name(pid)
+        return live, lowlevel.process_keys(pid), lowlevel.registered_name(pid)
 
     live, dead, name = vm.testing.run(main)
-    assert live == ("w", ("job", 7)) and dead is None and name is None
-    assert ("w", ("job", 7)) in seen
+    keys = {"name": "w", "label": ("job", 7), "priority": "low"}
+    assert live == keys and dead is None and name is None
+    assert keys in seen
