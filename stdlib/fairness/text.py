@@ -132,8 +132,9 @@ def comparison_text(doc: dict) -> str:
 
 def document_text(doc: dict) -> str:
     """The whole printed report."""
+    seed = "no seed" if doc["seed"] is None else f"seed {doc['seed']}"
     head = (f"beamlet fairness: {doc['file']} ({doc['workload']}), {doc['clock']} clock, "
-            f"seed {doc['seed']}, up to {doc['seconds']:g} s a run, grouped by "
+            f"{seed}, up to {doc['seconds']:g} s a run, grouped by "
             f"{doc['group_by']}\nQD: queue delay, RT: response time (ms, nearest-rank "
             "percentiles); PRE/YLD/PARK: slices preempted / yielded / parked; "
             "docs/fairness.md defines each figure")
