@@ -66,8 +66,10 @@ def workload_path(file: str) -> str:
 
 
 def check_entry(path: str, entry: str) -> None:
-    """Fail early, with the fix, when FILE cannot be parsed or defines no `entry`
-    at its top level (a def, an assignment or an import binding that name)."""
+    """Fail early, with the fix, when FILE cannot be parsed or nothing in its
+    module-level code binds `entry` (a def, an assignment, an import, a
+    `global` declaration; inside `if`, `try` and the like too: the check only
+    rules out a file that certainly lacks it, and the run checks again)."""
     try:
         with open(path, "rb") as f:
             tree = ast.parse(f.read(), path)
@@ -75,8 +77,7 @@ def check_entry(path: str, entry: str) -> None:
         raise WorkloadError(f"cannot read {path}: {e.strerror}") from None
     except SyntaxError as e:
         raise WorkloadError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
-    names = _top_level_names(tree)
-    if entry in names:
+    if entry in _bound_names(tree):
         return
     functions = sorted(n.name for n in tree.body
                        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
@@ -86,18 +87,24 @@ def check_entry(path: str, entry: str) -> None:
     raise WorkloadError(f"{path} has no function {entry!r}: {fix}")
 
 
-def _top_level_names(tree) -> set:
-    names = set()
-    for node in tree.body:
+def _bound_names(tree) -> set:
+    """Names bound anywhere in the module's code, function bodies left out
+    except for their `global` declarations."""
+    names: set = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target,
-                                                                             ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            todo.extend(n for n in ast.walk(node) if isinstance(n, ast.Global))
+            continue
+        if isinstance(node, ast.Global):
+            names.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        todo.extend(ast.iter_child_nodes(node))
     return names
 
 

@@ -266,6 +266,13 @@ def test_missing_file_and_file_without_main(tmp_path):
     assert result.exit_code == 2 and "syntax error" in result.output
 
 
+def test_an_entry_defined_conditionally_is_found(tmp_path):
+    path = tmp_path / "cond.py"
+    path.write_text("import vm\ntry:\n    import nothing_here\nexcept ImportError:\n"
+                    "    def main():\n        vm.sleep(0.01)\n")
+    assert fair_json(str(path))["runs"][0]["ended"] == "returned"
+
+
 def test_the_library_api_runs_a_sweep(workload):
     doc = fairness.run_sweep(workload, clock="virtual", seed=3, seconds=1,
                              policies=["lottery", "beam-python"])
