@@ -97,8 +97,7 @@ def fairness(file, entry, seconds, seed, clock, group_by, reductions, slice_time
     accounting on, until it returns or --seconds pass, and reports per group
     and per process: CPU share, Jain's fairness index, queue delay and
     response time (p50, p99, max), slices and how they ended. FILE may also
-    be the name of a workload of beamlet's library (e.g. hogs, mixed_io,
-    server_clients, bursty, priority_inversion).
+    be the name of a workload of beamlet's library: {workloads}.
 
     Lists in --reductions, --slice-time, --policy (and a repeated
     --priority) run once per combination, with the same seed, and end with
@@ -173,3 +172,13 @@ def fairness(file, entry, seconds, seed, clock, group_by, reductions, slice_time
         click.echo(document_text(doc), nl=False)
     for chart in charts:
         click.echo(f"chart: {chart}", file=info)
+
+
+def _library_names() -> str:
+    from benchmarks import workloads
+
+    return ", ".join(workloads.names())
+
+
+# The list in the help is the library's own, so it cannot name a workload that is not there.
+fairness.help = fairness.help.replace("{workloads}", _library_names())

@@ -22,6 +22,15 @@ def test_the_library_has_the_workloads_the_docs_list():
         assert f"`{name}`" in doc, f"docs/fairness.md does not list the workload {name}"
 
 
+def test_the_command_help_lists_the_library():
+    from click.testing import CliRunner
+
+    from stdlib.cli import main
+
+    text = " ".join(CliRunner().invoke(main, ["fairness", "--help"]).output.split())
+    assert "library: " + ", ".join(NAMES) + "." in text
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_workload_runs_briefly_and_labels_its_processes(name):
     module = importlib.import_module(f"benchmarks.workloads.{name}")
