@@ -176,6 +176,11 @@ def main_args(main, args) -> tuple:
         params = list(inspect.signature(main).parameters.values())
     except (TypeError, ValueError):
         return (args,) if args else ()
+    keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    if keyword_only:
+        raise UsageError(f"main has required keyword-only arguments ({', '.join(keyword_only)}), "
+                         "which the command line cannot give: give them defaults, or make "
+                         "them positional to take them from ARGS")
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     required = [p for p in positional if p.default is p.empty]
     if any(p.kind is p.VAR_POSITIONAL for p in params):

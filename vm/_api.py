@@ -48,8 +48,14 @@ def _alive(what):
     raises the kill again (it cannot be caught for good)."""
     p = _me(what)
     if p.state is EXITING:
-        raise _Killed()
+        raise _Killed(_dead_caller(what))
     return p
+
+
+def _dead_caller(what):
+    return (f"{what}: the calling process is already dead (killed, now running its "
+            "finally blocks); a dead process cannot spawn, link, monitor, register or "
+            "start timers, and any call that would wait ends it again")
 
 
 def _charge(p):
@@ -67,7 +73,8 @@ def _check_pid(pid, what):
 
 def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), preempt=True,
         long_slice=0.1, timeslice=None, slice_time=0.00025, sname=None, name=None, cookie=None,
-        listen=None, dist=None, policy=None, accounting=False, **kwargs):
+        listen=None, dist=None, policy=None, accounting=False, dirty_threads=_io.DIRTY_MAX,
+        **kwargs):
     """Start a node, run `main(*args, **kwargs)` as its first process, return its result.
 
     Options: `reductions` per slice (default 4000), `seed` for a reproducible
@@ -84,14 +91,15 @@ def run(main, *args, reductions=4000, seed=None, clock="real", instruments=(), p
     `dist` (a dict of other vm.dist.start options); see docs/distribution.md.
     `policy` (a vm.scheduling policy or its name) replaces BEAM's scheduling
     policy and `accounting=True` switches per-process scheduling accounting
-    on from the start (see vm.scheduling and docs/fairness.md). An abnormal exit
+    on from the start (see vm.scheduling and docs/fairness.md). `dirty_threads`
+    bounds the dirty pool (vm.to_thread; default 64). An abnormal exit
     of `main` raises `vm.ProcessExit` with its reason. When `main` returns,
     the processes still alive are killed and the node stops.
     """
     node = Node(reductions=reductions, seed=seed, clock=clock, instruments=instruments,
                 preempt=preempt, long_slice=long_slice, timeslice=timeslice,
                 slice_time=slice_time, sname=sname, name=name, cookie=cookie, listen=listen,
-                dist=dist, policy=policy, accounting=accounting)
+                dist=dist, policy=policy, accounting=accounting, dirty_threads=dirty_threads)
     return node.run(main, *args, **kwargs)
 
 

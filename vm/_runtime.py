@@ -272,7 +272,10 @@ class Runtime(Core):
         from ._scheduler import entry, initial_call
 
         if parent is not None and parent.state is EXITING:
-            raise _Killed()  # a dead process's finally blocks cannot start processes
+            # A dead process's finally blocks cannot start processes.
+            raise _Killed("spawn: the calling process is already dead (killed, now running "
+                          "its finally blocks); a dead process cannot spawn, link, monitor, "
+                          "register or start timers")
         if not callable(fn):
             raise BadArg(f"spawn needs a callable, not {type(fn).__name__}: {show(fn)}")
         if priority is not NORMAL_PRIORITY:

@@ -465,6 +465,11 @@ def run(file=None, *, commands=(), json=False, reductions=4000, wait=0.0, stdin=
                 ok = True
                 for c in commands:
                     ok = shell.run_source(c) and ok
+                    if shell.interrupts:
+                        # Ctrl-C on a script of commands stops the script, as it
+                        # stops `beamlet run`: the status says it was interrupted.
+                        print("beamlet: shell interrupted", file=sys.stderr, flush=True)
+                        return EXIT_INTERRUPTED
                     if shell.quitting:
                         break
                 return 0 if ok else 1

@@ -219,6 +219,7 @@ class Shell:
         self.inputs: dict = {}  # prompt number -> source
         self.results: dict = {}  # prompt number -> value (evaluations that gave one)
         self.quitting = False
+        self.interrupts = 0  # Ctrl-C presses while an expression ran
         self.closing = False
         self.crashes = 0
         self.main_pid = None
@@ -456,6 +457,7 @@ class Shell:
                         time.monotonic() - interrupted_at > INTERRUPT_AFTER:
                     forced = self._force_interrupt()
             except KeyboardInterrupt:
+                self.interrupts += 1
                 now = time.monotonic()
                 if interrupted_at is not None and now - interrupted_at < BREAK_WINDOW \
                         and on_break is not None:

@@ -60,6 +60,10 @@ def test_run_main_signatures(tmp_path):
                    ).stdout == "'yx'\n"
     assert beamlet("run", prog(tmp_path, "def main(*xs):\n    return len(xs)\n"), "1", "2",
                    "3").stdout == "3\n"
+    # What the command line cannot give is a usage error that says what to change.
+    r = beamlet("run", prog(tmp_path, "def main(*, k):\n    return k\n"))
+    assert r.returncode == 2 and "keyword-only arguments (k)" in r.stderr, r.stderr
+    assert beamlet("run", prog(tmp_path, "def main(*, k=3):\n    return k\n")).stdout == "3\n"
 
 
 def test_run_plain_script_runs_inside_the_node(tmp_path):
@@ -148,6 +152,10 @@ def test_ctrl_c_exits_130_without_aborted(tmp_path):
     assert code == 130 and "Aborted!" not in err and "Traceback" not in err, err
     code, err = _interrupt(["demo", "--seconds", "30"], "beamlet demo", tmp_path)
     assert code == 130 and "Aborted!" not in err and "Traceback" not in err, err
+    # A script of shell commands stops at Ctrl-C, with the same status.
+    code, err = _interrupt(["shell", "-c", "print('waiting', flush=True)", "-c", "vm.sleep(30)",
+                            "-c", "print('not reached')"], "waiting", tmp_path)
+    assert code == 130 and "Traceback" not in err and "not reached" not in err, err
 
 
 def test_bench_help_lists_every_benchmark():

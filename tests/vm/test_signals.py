@@ -509,7 +509,7 @@ def test_a_dead_process_cannot_send_spawn_link_monitor_or_register():
                     act()
                     outcomes.append((name, "done"))
                 except BaseException as e:  # noqa: BLE001 - the kill raised again
-                    outcomes.append((name, type(e).__name__))
+                    outcomes.append((name, type(e).__name__, str(e)))
 
     def main():
         other = vm.spawn(vm.receive)
@@ -528,7 +528,10 @@ def test_a_dead_process_cannot_send_spawn_link_monitor_or_register():
     assert left == []  # nothing arrived after the DOWN
     assert same_count and other_alive and ghost is None
     assert monitored_by == []
-    assert outcomes and all(kind == "_Killed" for _, kind in outcomes), outcomes
+    assert outcomes and all(kind == "_Killed" for _, kind, _ in outcomes), outcomes
+    # The kill raised again says which call was refused and why.
+    for name, _, message in outcomes:
+        assert "already dead" in message and message.split(":")[0] in (name, "spawn"), message
 
 
 def test_a_thousand_kills_leave_no_orphans():
