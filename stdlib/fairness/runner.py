@@ -155,7 +155,7 @@ class _Watch(vm.Instrument):
             row["priority"] = level
 
     def on_exit(self, pid, reason):
-        """An exit hook: the last moment the dead process's name and label are readable."""
+        """An exit hook: the last moment a dead process's name, label, priority exist."""
         row = self.info.get(pid)
         keys = lowlevel.process_keys(pid, node=self.node)
         if row is not None and keys is not None:
