@@ -370,9 +370,11 @@ def test_a_long_c_call_holding_the_gil_is_reported_after_the_fact(caplog):
     pid = vm.run(main, long_slice=0.05, instruments=[rec])
     # Only the cruncher's report is asserted: on a loaded machine the OS may
     # also stall another slice past 50 ms, which is reported as it should be.
+    # (The watchdog may also catch the slice before the call begins, if the OS
+    # stalled the thread there: then the same slice is reported twice.)
     events = [e for e in rec.events("long_slice") if e[1] == pid]
-    assert len(events) == 1
-    assert "inside `sum`" in events[0][3] and "c_crunch" in events[0][3]
+    assert events
+    assert any("inside `sum`" in e[3] and "c_crunch" in e[3] for e in events), events
     assert any("held the GIL" in r.getMessage() for r in caplog.records)
 
 
