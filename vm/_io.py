@@ -180,7 +180,7 @@ class _Job:
 
     def abandon(self):
         """The caller died or timed out (on the node's thread; idempotent)."""
-        if self.state is DONE or self.state is ABANDONED:
+        if self.state is ABANDONED:
             return
         node = self.node
         self.ended()
@@ -188,6 +188,12 @@ class _Job:
             node.timers.cancel(self.timer)
         if self.proc.undo == self.abandon:
             self.proc.undo = None
+        if self.state is DONE:
+            # Its result was posted but not handed over (`finish` has not run:
+            # the caller was killed, or the node stops first). Nobody takes it
+            # now, and `finish` must neither count it again nor wake the caller.
+            self.state = ABANDONED
+            return
         node.dirty_pool().abandon(self)
 
     def finish(self):
