@@ -1,7 +1,8 @@
 """`beamlet bench`: the command line of the benchmark suite.
 
-The lead registers `bench` on the `beamlet` click group; until then
-`python -m benchmarks` and `python -m benchmarks.<name>` run the same command.
+`beamlet bench` reaches it lazily (stdlib/cli.py registers a LazyCommand,
+so the other commands never import benchmarks); `python -m benchmarks` and
+`python -m benchmarks.<name>` run the same command.
 """
 
 from __future__ import annotations

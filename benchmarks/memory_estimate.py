@@ -36,8 +36,13 @@ import statistics
 import time
 
 import vm
-from vm._memory import _cache, measure
-from vm.lowlevel import current_node, snapshot, term_size
+from vm.lowlevel import (
+    current_node,
+    measure_memory,
+    memory_estimates_cached,
+    snapshot,
+    term_size,
+)
 
 
 def _idle():
@@ -102,26 +107,24 @@ def _processes(n_rank):
     box = vm.spawn(lambda: vm.receive("never"))
     for i in range(1_000_000):
         vm.send(box, ("msg", i, bytes(20 + i % 7)))
-    p = node.procs[box.id]
-    (est, _), t_est = _timed(lambda: measure(p))
-    (exact, _), t_exact = _timed(lambda: measure(p, exact=True))
+    (est, _), t_est = _timed(lambda: measure_memory(box))
+    (exact, _), t_exact = _timed(lambda: measure_memory(box, exact=True))
     rows.append(_row("1M-message mailbox", est, t_est, exact, t_exact))
     idle = [vm.spawn(lambda: vm.receive()) for _ in range(2000)]
     vm.sleep(0)
-    procs = [node.procs[x.id] for x in idle]
     t0 = time.perf_counter()
-    sizes = [measure(q)[0] for q in procs]
-    first = (time.perf_counter() - t0) / len(procs) * 1e3
-    exact = measure(procs[0], exact=True)[0]
+    sizes = [measure_memory(q)[0] for q in idle]
+    first = (time.perf_counter() - t0) / len(idle) * 1e3
+    exact = measure_memory(idle[0], exact=True)[0]
     rows.append(_row("idle process (each)", sizes[0], first, exact, None))
-    for _ in range(n_rank - len(node.procs)):
+    for _ in range(n_rank - len(vm.processes())):
         vm.spawn(_idle)
     vm.sleep(0)
     times = []
-    while len(_cache(node)) < len(node.procs) - 1:  # the caller itself is never cached
+    while memory_estimates_cached() < len(vm.processes()) - 1:  # the caller is never cached
         _, ms = _timed(lambda: snapshot.process_table(node, sort="memory", n=20, sample=False))
         times.append(ms)
-    n = f"{len(node.procs):,}"
+    n = f"{len(vm.processes()):,}"
     rows.append({"shape": f"rank {n} by memory, first refresh", "ms": times[0]})
     rows.append({"shape": f"  the {len(times)} refreshes until each was measured, median",
                  "ms": statistics.median(times)})

@@ -55,6 +55,8 @@ TINY = {
                    "block_ms": 30},
     "ets": {"n": 300, "reps": 1, "seed": 7},
     "agents": {"agents": 20, "delay": 0.05, "steps": 3, "step_delay": 0.0, "reps": 1},
+    "dist": {"rounds": 100, "reps": 1, "nodes": [1, 2], "seconds": 0.2, "window": 2,
+             "work": 1_000},
     "accounting": {"rounds": 200, "reps": 2},
 }
 
@@ -131,6 +133,10 @@ def ets(**kw):
 
 def agents(**kw):
     return run("agents", **kw)
+
+
+def dist(**kw):
+    return run("dist", **kw)
 
 
 def accounting(**kw):

@@ -8,7 +8,7 @@
     for member in pg.get_members("crew"):
         vm.send(member, "hello")
 
-What this module owns: OTP's `pg` for the local node. A scope is a
+What this module owns: OTP's `pg` API. A scope is a
 gen_server registered under the scope's name, which owns a protected ETS
 table of the same name holding `(group, members, local_members)`; every
 change goes through the scope process (so changes are serialised, as in
@@ -31,16 +31,16 @@ every change arrives as `(ref, "join", group, pids)` or `(ref, "leave",
 group, pids)` until `demonitor(ref)`, which also flushes the ones already
 queued.
 
-Distribution, later: a scope is shaped as OTP's, so that spreading groups
-across nodes is OTP's protocol and nothing else. On start a scope will send
-`("discover", self)` to the scope of the same name on every connected
-node; each answers with a `sync` cast of its local members per group and
-monitors the asker; joins and leaves of local processes are broadcast as
-`("join", scope_pid, group, pids)` / `("leave", scope_pid, pids, groups)`;
-a remote scope's DOWN (its node gone) drops every member it reported. The
-table already separates all members from local ones (`get_local_members`
-reads the third element), and only local pids may join, as in OTP, so the
-remote half slots in without changing what a reader sees.
+Across nodes: scopes of the same name on connected nodes share their
+groups, over OTP's own protocol (`_pg_scope.py` has it), so a beamlet
+node and an Erlang node share a scope too. `get_members` lists every
+member, wherever it runs; `get_local_members` and `which_local_groups`
+only this node's; subscribers hear of remote joins and leaves as of local
+ones; a node that goes away takes its members with it. Membership is
+eventually consistent, as in OTP: a join on one node shows on the others
+when its message arrives. Groups travel as terms: a `str` group is an
+Erlang binary, so a group shared with Erlang code is usually a `vm.Atom`
+(`pg.join(vm.Atom("crew"), ...)` is Erlang's `crew`).
 
 A scope that is not running has no members (`get_members` returns []),
 but `which_groups` and `which_local_groups` raise `vm.BadArg`, as OTP's do.
@@ -55,14 +55,13 @@ import vm
 from vm import ANY, Atom
 
 from . import ets, gen_server
-from .gen_server import GenServer
+from ._pg_scope import Scope as _Scope
 
 __all__ = ["demonitor", "get_local_members", "get_members", "join", "leave", "monitor",
            "monitor_scope", "start", "start_link", "which_groups", "which_local_groups"]
 
 DEFAULT_SCOPE = Atom("pg")
 OK = Atom("ok")
-NOT_JOINED = Atom("not_joined")
 JOIN = Atom("join")
 LEAVE = Atom("leave")
 
@@ -193,142 +192,3 @@ def demonitor(ref, scope=DEFAULT_SCOPE):
     while vm.receive((ref, JOIN, ANY, ANY), (ref, LEAVE, ANY, ANY), timeout=0) is not vm.TIMEOUT:
         pass
     return OK
-
-
-# ----------------------------------------------------------------------
-# the scope process
-
-
-class _Scope(GenServer):
-    """State: the scope's name and who is monitored, as plain terms:
-
-    local             {pid: (monitor ref, [groups joined, newest first])}
-    scope_monitors    {ref: subscriber pid}
-    group_monitors    {ref: (subscriber pid, group)}
-    monitored_groups  {group: [(subscriber pid, ref)]}
-    """
-
-    def init(self, scope):
-        ets.new(scope, ["set", "protected", "named_table", ("read_concurrency", True)])
-        return ("ok", {"scope": scope, "local": {}, "scope_monitors": {}, "group_monitors": {},
-                       "monitored_groups": {}})
-
-    def handle_call(self, request, from_, s):
-        match request:
-            case ("join_local", group, pids):
-                for pid in pids if type(pids) is list else [pids]:
-                    self._remember(s, pid, group)
-                self._add(s, group, pids)
-                return ("reply", OK, s)
-            case ("leave_local", group, pids):
-                if not any([self._forget(s, pid, group)
-                            for pid in (pids if type(pids) is list else [pids])]):
-                    return ("reply", NOT_JOINED, s)
-                self._remove(s, group, pids)
-                return ("reply", OK, s)
-            case "monitor":
-                ref = vm.monitor(from_[0])
-                s["scope_monitors"][ref] = from_[0]
-                groups = {g: members for g, members, _ in ets.tab2list(s["scope"])}
-                return ("reply", (ref, groups), s)
-            case ("monitor", group):
-                ref = vm.monitor(from_[0])
-                s["group_monitors"][ref] = (from_[0], group)
-                s["monitored_groups"].setdefault(group, []).insert(0, (from_[0], ref))
-                return ("reply", (ref, get_members(group, s["scope"])), s)
-            case ("demonitor", ref):
-                if s["scope_monitors"].pop(ref, None) is not None:
-                    vm.demonitor(ref)
-                    return ("reply", OK, s)
-                entry = s["group_monitors"].pop(ref, None)
-                if entry is None:
-                    return ("reply", False, s)
-                vm.demonitor(ref)
-                self._drop_group_monitor(s, entry[1], entry[0], ref)
-                return ("reply", OK, s)
-        raise vm.BadArg(f"pg scope {s['scope']!r}: unknown request {request!r}")
-
-    def handle_info(self, msg, s):
-        match msg:
-            case ("DOWN", ref, "process", pid, _):
-                entry = s["local"].get(pid)
-                if entry is not None and entry[0] == ref:
-                    del s["local"][pid]
-                    for group in entry[1]:
-                        self._remove(s, group, pid)
-                elif s["scope_monitors"].pop(ref, None) is None:
-                    gm = s["group_monitors"].pop(ref, None)
-                    if gm is not None:
-                        self._drop_group_monitor(s, gm[1], gm[0], ref)
-        return ("noreply", s)
-
-    # -------------------------------------------------------------- bookkeeping
-
-    @staticmethod
-    def _remember(s, pid, group):
-        entry = s["local"].get(pid)
-        if entry is None:
-            s["local"][pid] = (vm.monitor(pid), [group])
-        else:
-            entry[1].insert(0, group)
-
-    @staticmethod
-    def _forget(s, pid, group) -> bool:
-        """Drop one membership of pid in group; True if it had one."""
-        entry = s["local"].get(pid)
-        if entry is None or group not in entry[1]:
-            return False
-        entry[1].remove(group)
-        if not entry[1]:
-            vm.demonitor(entry[0])
-            del s["local"][pid]
-        return True
-
-    def _add(self, s, group, pids):
-        new = pids if type(pids) is list else [pids]
-        scope = s["scope"]
-        found = ets.lookup(scope, group)
-        if found:
-            _, members, local = found[0]
-            ets.insert(scope, (group, new + members, new + local))
-        else:
-            ets.insert(scope, (group, list(new), list(new)))
-        self._notify(s, JOIN, group, new)
-
-    def _remove(self, s, group, pids):
-        gone = pids if type(pids) is list else [pids]
-        scope = s["scope"]
-        found = ets.lookup(scope, group)
-        if not found:
-            return
-        _, members, local = found[0]
-        members, local = _minus(members, gone), _minus(local, gone)
-        if members:
-            ets.insert(scope, (group, members, local))
-        else:
-            ets.delete(scope, group)
-        self._notify(s, LEAVE, group, gone)
-
-    @staticmethod
-    def _notify(s, action, group, pids):
-        for ref, pid in s["scope_monitors"].items():
-            vm.send(pid, (ref, action, group, pids))
-        for pid, ref in s["monitored_groups"].get(group, ()):
-            vm.send(pid, (ref, action, group, pids))
-
-    @staticmethod
-    def _drop_group_monitor(s, group, pid, ref):
-        watchers = [w for w in s["monitored_groups"].get(group, []) if w != (pid, ref)]
-        if watchers:
-            s["monitored_groups"][group] = watchers
-        else:
-            s["monitored_groups"].pop(group, None)
-
-
-def _minus(members, gone):
-    """Erlang's `members -- gone`: remove one occurrence per element of gone."""
-    out = list(members)
-    for pid in gone:
-        if pid in out:
-            out.remove(pid)
-    return out

@@ -10,6 +10,7 @@ import importlib
 import os
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,7 @@ def public_modules():
 
 def sections():
     """module -> (names on its Names: line, the section's text without that line)."""
-    text = open(API, encoding="utf-8").read()
+    text = Path(API).read_text(encoding="utf-8")
     out = {}
     parts = re.split(r"^## `([\w.]+)`\s*$", text, flags=re.M)
     for k in range(1, len(parts), 2):

@@ -28,10 +28,22 @@ def test_benchmark_runs_and_reports_sane_fields(name):
 
 
 @pytest.mark.skipif(not (shutil.which("erl") and shutil.which("erlc")), reason="no erl/erlc")
-@pytest.mark.parametrize("name", ["fairness", "latency", "selective"])
+@pytest.mark.parametrize("name", ["fairness", "latency", "selective", "dist"])
 def test_erlang_twin_reports_the_same_rows(name):
     records = selftest.run(name, ("erlang",))
     assert not selftest.problems(records, name, ("erlang",))
+
+
+def test_dist_reports_round_trips_and_each_node_count():
+    records = selftest.dist()
+    assert not selftest.problems(records, "dist")
+    beamlet = {(r["metric"], r["params"].get("case")) for r in records
+               if r["system"] == "beamlet" and r["status"] == "ok"}
+    assert {("cross_node_round_trips_per_s", None), ("served_per_s", "1 node"),
+            ("served_per_s", "2 nodes")} <= beamlet
+    if shutil.which("erl"):  # the mixed pairs
+        assert {("cross_node_round_trips_per_s", "beamlet -> erl node"),
+                ("cross_node_round_trips_per_s", "erl -> beamlet node")} <= beamlet
 
 
 def test_the_new_rows_are_declared():

@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,7 @@ TIMEOUT = 120
 
 def blocks(path):
     """[(line number, info, text, skipped)] of the fenced blocks of a page."""
-    lines = open(path, encoding="utf-8").read().splitlines()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
     out = []
     i = 0
     while i < len(lines):
@@ -60,7 +61,7 @@ def examples():
     found = []
     for path in PAGES:
         bs, lines = blocks(path)
-        for k, (line, info, text, skipped, start, end) in enumerate(bs):
+        for k, (line, info, text, skipped, _start, end) in enumerate(bs):
             if info not in ("python", "py"):
                 continue
             expected = None
@@ -114,10 +115,21 @@ def test_no_page_or_comment_cites_files_outside_the_repository():
         if rel == "tests/test_docs.py":
             continue
         try:
-            text = open(os.path.join(ROOT, rel), encoding="utf-8").read()
+            text = Path(ROOT, rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
         for n, line in enumerate(text.splitlines(), 1):
             if pattern.search(line):
                 bad.append(f"{rel}:{n}: {line.strip()[:100]}")
     assert not bad, "references to files outside the repository:\n" + "\n".join(bad)
+
+
+def test_architecture_names_every_module_of_vm():
+    """docs/architecture.md's table of vm/ has a row for every module there."""
+    text = Path(ROOT, "docs", "architecture.md").read_text(encoding="utf-8")
+    rows = " ".join(line.split("|")[1] for line in text.splitlines()
+                    if line.startswith("| `"))
+    named = set(re.findall(r"`([\w/]+)`", rows))
+    modules = {f[:-3] for f in os.listdir(os.path.join(ROOT, "vm")) if f.endswith(".py")}
+    modules.add("dist/")
+    assert modules <= named, f"not in docs/architecture.md's table: {sorted(modules - named)}"

@@ -14,6 +14,7 @@ without it these tests are skipped and say so.
 import glob
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -31,9 +32,10 @@ def notebook_of(lesson):
 @pytest.mark.parametrize("lesson", LESSONS, ids=[os.path.basename(p)[:2] for p in LESSONS])
 def test_notebook_is_built_from_its_lesson(lesson):
     path = notebook_of(lesson)
-    assert os.path.exists(path), f"{path} is missing: python -m stdlib.observer.notebook docs/tutorial"
-    built = lesson_notebook(open(lesson, encoding="utf-8").read())
-    stored = json.load(open(path, encoding="utf-8"))
+    assert os.path.exists(path), (
+        f"{path} is missing: python -m stdlib.observer.notebook docs/tutorial")
+    built = lesson_notebook(Path(lesson).read_text(encoding="utf-8"))
+    stored = json.loads(Path(path).read_text(encoding="utf-8"))
     assert stored["cells"] == built["cells"], (
         f"{path} is out of date with its lesson: python -m stdlib.observer.notebook docs/tutorial")
 
@@ -69,7 +71,8 @@ def test_notebook_runs_as_the_lesson_shows(lesson):
         assert failed == expected, (cell.source, text)
         for o in outputs:
             rich.update(k for k in o.get("data", {}) if k != "text/plain")
-    if "tree(" in open(lesson).read():
+    source = Path(lesson).read_text(encoding="utf-8")
+    if "tree(" in source:
         assert "text/markdown" in rich  # the supervision tree as a Mermaid diagram
-    if "\ni()" in open(lesson).read() or "> i()" in open(lesson).read():
+    if "\ni()" in source or "> i()" in source:
         assert "text/html" in rich  # the process table as an HTML table

@@ -28,6 +28,7 @@ are `stdlib/fairness`'s, the observer's columns are the observer's).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections import OrderedDict
@@ -97,7 +98,7 @@ class Accounting:
         self.dead: OrderedDict = OrderedDict()  # pid id -> ProcStats, newest last
         self.process_time = 0.0  # the sum of every slice's length
         self.slices = 0
-        self.timeline = [] if timeline else None
+        self.timeline: list | None = [] if timeline else None
         self.dropped = 0  # timeline records dropped (over TIMELINE_MAX)
 
     def of(self, p) -> ProcStats:
@@ -235,10 +236,8 @@ class Msacc:
             self.gc_saved = None
 
     def close(self):
-        try:
+        with contextlib.suppress(ValueError):  # removed already
             gc.callbacks.remove(self._gc)
-        except ValueError:
-            pass
 
     def stats(self) -> dict:
         t = perf_counter()

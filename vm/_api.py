@@ -15,17 +15,17 @@ What it refuses: semantics. Signals live in `_signals.py`, names in
 
 from __future__ import annotations
 
+import selectors
+
 from greenlet import getcurrent
 
 from . import _accounting, _introspect, _io, _ports, _registry, _remote, _signals
-import selectors
-
+from ._core import Process, charge, deliver
 from ._heap import _SCALARS, copy_term
 from ._mailbox import _not_in_process
-from ._node import Node, runtime_of
+from ._node import Node
 from ._patterns import check_timeout
-from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, _Hibernate, _Killed
-from ._core import Process, charge, deliver
+from ._process import EXITING, WAITING, _Hibernate, _Killed
 from ._timers import SEND, WAKE
 from .errors import BadArg, Exit, NoProc, show
 from .terms import Atom, Pid, Ref
@@ -230,7 +230,9 @@ def link(pid) -> bool:
         target = node.lookup(pid)
         if target is None:
             if not p.trap_exit:
-                raise NoProc(f"link: {show(pid)} is not alive (noproc); monitor it instead to be told")
+                raise NoProc(
+                    f"link: {show(pid)} is not alive (noproc); monitor it instead to be told"
+                )
             node.deliver(p, (_signals.EXIT, pid, _signals.NOPROC))
         else:
             _signals.add_link(node, p, target)
@@ -269,6 +271,7 @@ def monitor(target, alias=None) -> Ref:
         )
     if type(target) is tuple and len(target) == 2 and target[0] == "process":
         target = target[1]  # OTP's monitor(process, Item) spelling
+    obj: object  # what the DOWN message names: the pid, or {name, node}
     if type(target) is Pid:
         obj = target
         proc = node.lookup(target) if target.node == node.name else None
@@ -382,7 +385,10 @@ def process_flag(flag, value):
     p = _me("process_flag")
     if flag == "trap_exit":
         if type(value) is not bool:
-            raise BadArg(f"process_flag('trap_exit', value): value must be True or False, not {show(value)}")
+            raise BadArg(
+                "process_flag('trap_exit', value): value must be True or False, "
+                f"not {show(value)}"
+            )
         old, p.trap_exit = p.trap_exit, value
     elif flag == "priority":
         old = Atom(p.node.set_priority(p, value))
@@ -690,9 +696,7 @@ def bump_reductions(n) -> None:
     p = _me("bump_reductions")
     if type(n) is not int or n < 0:
         raise BadArg(f"bump_reductions: n must be an int >= 0, not {show(n)}")
-    p.budget -= n
-    if p.budget <= 0:
-        p.node.preempt(p)
+    charge(p, n)
 
 
 def hibernate(fn, *args, **kwargs):

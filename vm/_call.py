@@ -26,21 +26,29 @@ What it refuses: naming servers, building exit reasons, timeouts as policy:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from greenlet import getcurrent
 
-from ._heap import _SCALARS, copy_term
 from ._core import Traced, adopt_token, charge, deliver, switch_out
+from ._heap import _SCALARS, copy_term
 from ._patterns import check_timeout
-from ._process import EXITING, RECEIVING, RUNNABLE, _Killed
+from ._process import EXITING, RECEIVING, _Killed
 from ._signals import DOWN, NOPROC, flush_down
 from .terms import Atom, new_ref
+
+if TYPE_CHECKING:
+    from ._core import Process
+    from ._runtime import Runtime
+    from .terms import Pid, Ref
 
 DEMONITOR = "demonitor"
 _PLAIN_TIMEOUT = 1e15  # seconds; anything else goes through check_timeout
 CALLING_SELF = Atom("calling_self")
 
 
-def call_request(dest, label, request, timeout):
+def call_request(dest: Pid, label: Any, request: Any,
+                 timeout: float | None) -> tuple[bool, Any]:
     """Send a call to the local process `dest` (a Pid) and wait for its answer.
 
     Returns `(True, reply)`, or `(False, reason)` where reason is "timeout",
@@ -139,7 +147,7 @@ def call_request(dest, label, request, timeout):
             node.disarm_timeout(p)
 
 
-def _forget(node, p, rid, target) -> bool:
+def _forget(node: Runtime, p: Process, rid: int, target: Process) -> bool:
     """demonitor + drop the alias, inline; True if the monitor was still active."""
     entry = p.monitors.pop(rid, None) if p.monitors is not None else None
     if entry is not None:
@@ -152,7 +160,7 @@ def _forget(node, p, rid, target) -> bool:
     return entry is not None
 
 
-def reply(tag, message):
+def reply(tag: Ref, message: Any) -> None:
     """Send `(tag, message)` to the alias `tag` (a call's reply); dropped if inactive."""
     p = getcurrent()
     node = p.node

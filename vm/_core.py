@@ -46,11 +46,21 @@ import builtins
 import itertools
 import os
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from time import monotonic as _clock
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent, greenlet
 
-from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, WAITING, _Killed
+from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, _Killed
+
+if TYPE_CHECKING:
+    from ._accounting import Msacc
+    from ._instrument import Instruments
+    from ._io import IOWaits
+    from ._policy import Seam
+    from ._runtime import Runtime
+    from .terms import Pid
 
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
@@ -123,7 +133,40 @@ class Process(greenlet):
         "is_main",
     )
 
-    def __repr__(self):
+    if TYPE_CHECKING:  # the slots' types, for mypy (the compiled build: _core.pxd)
+        node: Runtime
+        pid: Pid
+        mailbox: Mailbox | None
+        received: int
+        state: str  # one of vm._process's state names
+        budget: int
+        grant: int
+        reductions: int
+        priority: str
+        low_skips: int | None  # counted for low-priority processes only
+        trap_exit: bool
+        links: set[Pid] | None
+        monitors: dict[int, tuple] | None
+        monitored_by: dict[int, Pid] | None
+        dictionary: dict | None
+        name: str | None
+        timers: set | None
+        undo: Any  # a Timer, the lazy-timeout marker, a callable, or None
+        timed_out: bool
+        exit_reason: Any
+        entry: tuple | None
+        init_fn: Callable | None
+        parent_pid: Pid | None
+        max_heap: int | None
+        max_heap_kill: bool
+        max_heap_log: bool
+        label: Any
+        aliases: set[int] | None
+        ref_mark: tuple | None
+        token: Any
+        is_main: bool
+
+    def __repr__(self) -> str:
         return f"<Process {self.pid!r} {self.state}>"
 
 
@@ -134,11 +177,11 @@ class Traced:
 
     __slots__ = ("msg", "token")
 
-    def __init__(self, msg, token):
+    def __init__(self, msg: Any, token: Any) -> None:
         self.msg = msg
         self.token = token
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Traced({self.msg!r}, {self.token!r})"
 
 
@@ -149,17 +192,17 @@ class Mailbox:
 
     __slots__ = ("q", "head", "holes", "cut", "traced")
 
-    def __init__(self):
-        self.q = []
+    def __init__(self) -> None:
+        self.q: list = []
         self.head = 0
         self.holes = 0
         self.cut = 0
         self.traced = 0  # Traced entries queued: scans unwrap only while there are any
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.q) - self.head - self.holes
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         """The live messages, oldest first (a snapshot: safe to hold)."""
         q = self.q[self.head:]
         if self.traced:
@@ -168,17 +211,17 @@ class Mailbox:
             return iter([m for m in q if m is not HOLE])
         return iter(q)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Mailbox of {len(self)}>"
 
-    def start(self, received, mark):
+    def start(self, received: int, mark: int) -> int:
         """The index a scan that skips messages delivered before `mark` starts at."""
         if mark < self.cut:
             return self.head
         i = len(self.q) - (received - mark)
         return i if i > self.head else self.head
 
-    def take(self, p, i):
+    def take(self, p: Process, i: int) -> Any:
         """Remove and return the entry at index `i` (a live one) of `p`'s mailbox."""
         q = self.q
         msg = q[i]
@@ -198,7 +241,7 @@ class Mailbox:
                 self.cut = p.received
         return msg
 
-    def popleft(self):
+    def popleft(self) -> Any:
         q = self.q
         h = self.head
         msg = q[h]
@@ -209,7 +252,7 @@ class Mailbox:
             self._advance(q, h)
         return msg
 
-    def _advance(self, q, h):
+    def _advance(self, q: list, h: int) -> None:
         """The entry at the head `h` was taken: move the head past it (and past holes)."""
         h += 1
         if h == len(q):
@@ -227,7 +270,7 @@ class Mailbox:
             h = 0
         self.head = h
 
-    def remove_first(self, p, pred):
+    def remove_first(self, p: Process, pred: Callable[[Any], Any]) -> bool:
         """Remove the oldest message for which `pred(msg)` is true; True if one was."""
         q = self.q
         for i in range(self.head, len(q)):
@@ -237,7 +280,7 @@ class Mailbox:
                 return True
         return False
 
-    def clear(self):
+    def clear(self) -> None:
         self.q = []
         self.head = self.holes = self.traced = 0
 
@@ -251,48 +294,59 @@ class Core:
     `_runtime.Runtime`, which extends this). Declared in `_core.pxd`, so a
     compiled core reads these fields at C speed."""
 
-    def __init__(self, name, creation, reductions):
+    def __init__(self, name: str, creation: int, reductions: int) -> None:
         self.name = name
         self.creation = creation
         self.slice = reductions  # the running slice's grant (a policy may change it)
         self.base_slice = reductions  # the node's reductions per slice
-        self.sched = None  # the scheduler seam (`_policy.Seam`) while accounting or a policy is on
-        self.msacc = None  # microstate accounting (`_accounting.Msacc`) while on
-        self.procs = {}  # pid id -> Process
-        self.aliases = {}  # active alias ref.id -> (owner Process, mode)
-        self.rq_max = deque()
-        self.rq_high = deque()
-        self.rq = deque()  # normal and low
+        # The scheduler seam while accounting or a policy is on; microstate
+        # accounting while on.
+        self.sched: Seam | None = None
+        self.msacc: Msacc | None = None
+        self.procs: dict[int, Process] = {}  # pid id -> Process
+        self.aliases: dict[int, tuple[Process, str]] = {}  # active alias ref.id -> (owner, mode)
+        self.rq_max: deque[Process] = deque()
+        self.rq_high: deque[Process] = deque()
+        self.rq: deque[Process] = deque()  # normal and low
         self.special = True  # the loop must take its slow path (need_slow_path)
-        self.hub = None
-        self.timer_heap = []
-        self.now = _clock
+        self.hub: Any = None  # the scheduler's greenlet, once the loop runs
+        self.timer_heap: list = []
+        self.now: Callable[[], float] = _clock
         self.context_switches = 0
         self.total_reductions = 0
         self.next_ref = 1
         self.next_id = 1
-        self.ins = None
+        self.ins: Instruments = None  # type: ignore[assignment]  # set by Runtime.__init__
         self.slice_hooks = False
-        self.on_spawn = self.on_exit = self.on_send = self.on_receive = ()
-        self.on_link = self.on_unlink = self.on_monitor = self.on_demonitor = ()
-        self.on_slice_start = self.on_slice_end = self.on_long_slice = ()
-        self.slice_time = None
+        # Each a tuple of callables, empty while no instrument wants the event.
+        self.on_spawn: tuple = ()
+        self.on_exit: tuple = ()
+        self.on_send: tuple = ()
+        self.on_receive: tuple = ()
+        self.on_link: tuple = ()
+        self.on_unlink: tuple = ()
+        self.on_monitor: tuple = ()
+        self.on_demonitor: tuple = ()
+        self.on_slice_start: tuple = ()
+        self.on_slice_end: tuple = ()
+        self.on_long_slice: tuple = ()
+        self.slice_time: float | None = None
         self.slice_mark = -1
         self.slice_t0 = 0.0
         self.check_t = 0.0
         self.checks = 0  # reduction checks run: the long-slice watchdog watches it move
         self.check_n = 0  # iterations handed out at the last timed check
         self.attention = False  # set (by any thread) when service() has work
-        self.io = None
+        self.io: IOWaits | None = None  # made on first use
         self.last_poll = 0.0
-        self.dist = None  # the distribution hook (vm/_remote.py), set by vm.dist.start
+        self.dist: Any = None  # the distribution hook (vm/_remote.py), set by vm.dist.start
 
-    def need_slow_path(self):
+    def need_slow_path(self) -> None:
         """Make the loop take its slow path at its next turn: every writer of the
         flag calls this (threads too: one attribute store is atomic)."""
         self.special = True
 
-    def set_hooks(self, hooks, slice_hooks):
+    def set_hooks(self, hooks: dict[str, tuple], slice_hooks: bool) -> None:
         """Instruments (`_instrument.py`) install the hooks of every event here:
         `hooks` maps an event name to a tuple of callables (empty when unused)."""
         self.on_spawn = hooks["spawn"]
@@ -309,12 +363,12 @@ class Core:
         self.slice_hooks = slice_hooks
         self.need_slow_path()
 
-    def new_ref_id(self):
+    def new_ref_id(self) -> int:
         i = self.next_ref
         self.next_ref = i + 1
         return i
 
-    def others_ready(self, now):
+    def others_ready(self, now: float) -> bool:
         """Could anything but the running process run now? The run queues, and also
         what the hub would turn into runnable processes: a due timer, a request
         from another thread (finished dirty jobs post one), a socket (polled at
@@ -332,10 +386,10 @@ class Core:
     # Methods the cold runtime supplies (`_runtime.Runtime`); the primitives
     # below call them only on their slow paths.
 
-    def after_slice(self, p, used):
+    def after_slice(self, p: Process, used: int) -> None:
         raise NotImplementedError
 
-    def queue_builtin(self, p, front):
+    def queue_builtin(self, p: Process, front: bool) -> None:
         raise NotImplementedError
 
 
@@ -343,7 +397,7 @@ class Core:
 # run queues, park and wake
 
 
-def enqueue(rt, p):
+def enqueue(rt: Core, p: Process) -> None:
     """Put the runnable `p` at the back of its run queue (or hand it to the seam
     while accounting or a policy is on: `_policy.Seam`)."""
     if rt.sched is not None:
@@ -354,14 +408,14 @@ def enqueue(rt, p):
         rt.queue_builtin(p, False)
 
 
-def charge(p, n):
+def charge(p: Process, n: int) -> None:
     """Spend `n` reductions of `p`'s slice; preempt `p` when the slice is spent."""
     p.budget -= n
     if p.budget <= 0:
         preempt(p.node, p)
 
 
-def park(rt, p, state, undo=None):
+def park(rt: Core, p: Process, state: str, undo: Any = None) -> None:
     """Called in `p`'s greenlet: wait until someone makes `p` runnable.
 
     `undo` (a Timer, a lazy timeout or a callable) is what to cancel if the
@@ -375,7 +429,7 @@ def park(rt, p, state, undo=None):
     switch_out(rt, p)
 
 
-def preempt(rt, p):
+def preempt(rt: Core, p: Process) -> None:
     """Called in `p`'s greenlet: go to the back of the run queue."""
     if p.state is EXITING:
         raise _Killed()
@@ -384,7 +438,7 @@ def preempt(rt, p):
     switch_out(rt, p)
 
 
-def account(rt, p):
+def account(rt: Core, p: Process) -> None:
     """Close `p`'s slice: count the reductions it used (once: the budget resets)."""
     used = rt.slice - p.budget
     p.budget = rt.slice
@@ -395,7 +449,7 @@ def account(rt, p):
         rt.after_slice(p, used)
 
 
-def switch_out(rt, p):
+def switch_out(rt: Core, p: Process) -> None:
     """Called in `p`'s greenlet when it stops running (parked, preempted).
 
     Direct handoff: when nothing special is pending, the next process in the
@@ -435,7 +489,7 @@ def switch_out(rt, p):
         raise _Killed()
 
 
-def switch_in(p, budget):
+def switch_in(p: Process, budget: int) -> None:
     """Make `p` the running process (the caller switches to it next)."""
     p.state = RUNNING
     p.budget = budget
@@ -447,7 +501,7 @@ def switch_in(p, budget):
 # delivery
 
 
-def deliver(rt, target, msg, token):
+def deliver(rt: Core, target: Process, msg: Any, token: Any) -> None:
     """Put `msg` (already copied) in `target`'s mailbox and wake it if it waits in
     receive. `token` is the sender's trace token (or None), which travels with it."""
     mb = target.mailbox
@@ -468,7 +522,7 @@ def deliver(rt, target, msg, token):
 # receive
 
 
-def receive(*patterns, timeout=None, mark=None):
+def receive(*patterns: Any, timeout: float | None = None, mark: int | None = None) -> Any:
     """Take the first message matching any of `patterns` (any message if none).
 
     Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
@@ -501,7 +555,7 @@ def receive(*patterns, timeout=None, mark=None):
     return msg
 
 
-def scan(p, mb, match, i):
+def scan(p: Process, mb: Mailbox, match: Callable[[Any], Any], i: int) -> tuple[int, int]:
     """Scan `p`'s mailbox from index `i` for a message `match` accepts; each one
     skipped costs a reduction. Returns (index found or -1, the index to resume at)."""
     q = mb.q
@@ -519,7 +573,7 @@ def scan(p, mb, match, i):
     return -1, i
 
 
-def take(p, mb, i):
+def take(p: Process, mb: Mailbox, i: int) -> Any:
     """Take the entry at index `i` out of `p`'s mailbox as a receive does: its token
     becomes `p`'s, instruments hear of it, it costs a reduction."""
     rt = p.node
@@ -532,7 +586,7 @@ def take(p, mb, i):
     return msg
 
 
-def adopt_token(p, mb, msg):
+def adopt_token(p: Process, mb: Mailbox, msg: Any) -> Any:
     """A message was received: its trace token (or none) becomes the process's."""
     if type(msg) is Traced:
         mb.traced -= 1
@@ -555,13 +609,13 @@ def adopt_token(p, mb, msg):
 GRANT_NOW = [CHARGE]  # the value of builtins.__bl_grant__
 
 
-def set_grant(g):
+def set_grant(g: int) -> None:
     """Make `g` the countdown new loops start from (the running process's grant)."""
     GRANT_NOW[0] = g
-    builtins.__bl_grant__ = g
+    builtins.__bl_grant__ = g  # type: ignore[attr-defined]
 
 
-def check_charge(p, n):
+def check_charge(p: Process, n: int) -> int:
     """Charge `n` reductions at a compiled check; end the slice when it is spent or
     (on a real clock) when it has run `slice_time` while others are ready.
     Returns how many iterations to run before the next check."""
@@ -576,7 +630,9 @@ def check_charge(p, n):
     return timed_check(rt, p)
 
 
-def timed_check(rt, p):
+# check_charge calls this only while rt.slice_time is set: the type-ignores
+# below are for mypy, which cannot know it.
+def timed_check(rt: Core, p: Process) -> int:
     now = _clock()
     if rt.slice_mark != rt.context_switches:
         # The first check of this slice: we do not know when the slice began,
@@ -590,7 +646,7 @@ def timed_check(rt, p):
         # Resumed, it checks again after one iteration: that first check of
         # its new slice knows when the slice began.
         th = rt.timer_heap
-        if rt.attention or (th and th[0][0] < now - rt.slice_time):
+        if rt.attention or (th and th[0][0] < now - rt.slice_time):  # type: ignore[operator]
             preempt(rt, p)
             return 0
         n = p.grant
@@ -614,12 +670,12 @@ def timed_check(rt, p):
     # time whenever anything else could run (others_ready looks at due timers,
     # finished dirty jobs, requests from threads and sockets too, not only the
     # run queue: a woken process must not wait for the hog's budget).
-    if now - rt.slice_t0 > rt.slice_time and rt.others_ready(now):
+    if now - rt.slice_t0 > rt.slice_time and rt.others_ready(now):  # type: ignore[operator]
         preempt(rt, p)
     return g
 
 
-def loop_check():
+def loop_check() -> int:
     """`__bl_loop__`: called at a loop head every `grant` iterations."""
     p = getcurrent()
     if type(p) is not Process:
@@ -627,14 +683,14 @@ def loop_check():
     return check_charge(p, p.grant)
 
 
-def call_check():
+def call_check() -> None:
     """`__bl_call__`: called every `grant` function entries."""
     p = getcurrent()
     n = check_charge(p, CHARGE) if type(p) is Process else CHARGE
-    builtins.__bl_step__ = itertools.repeat(None, n).__next__
+    builtins.__bl_step__ = itertools.repeat(None, n).__next__  # type: ignore[attr-defined]
 
 
-def iter_check(iterable):
+def iter_check(iterable: Iterable[Any]) -> Iterator[Any]:
     """`__bl_iter__`: wraps a comprehension's iterable, counting its items."""
     p = getcurrent()
     if type(p) is not Process:
@@ -648,12 +704,13 @@ def iter_check(iterable):
         yield item
 
 
-def install_checks():
+def install_checks() -> None:
     """Put the check functions where compiled code finds them (builtins)."""
-    builtins.__bl_loop__ = loop_check
-    builtins.__bl_call__ = call_check
-    builtins.__bl_iter__ = iter_check
-    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
+    b: Any = builtins  # names of our own on the builtins module
+    b.__bl_loop__ = loop_check
+    b.__bl_call__ = call_check
+    b.__bl_iter__ = iter_check
+    b.__bl_step__ = itertools.repeat(None, CHARGE).__next__
     set_grant(CHARGE)
 
 
@@ -661,7 +718,9 @@ def install_checks():
 # the compiled build (see the module docstring)
 
 if __name__ == "vm._core" and not os.environ.get("BEAMLET_PURE_PYTHON"):
-    try:
+    # The plain try/except (not contextlib.suppress): this module is the pure-Python
+    # twin of the compiled one and keeps its imports to the minimum.
+    try:  # noqa: SIM105
         from vm._core_c import *  # noqa: F401,F403 - the same names, compiled
     except ImportError:
         pass

@@ -93,7 +93,7 @@ def _copy(x, t):
         if _is_all_shared(map(type, x)):
             return x  # immutable all the way down: share it
         out = [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
-        for a, b in zip(out, x):
+        for a, b in zip(out, x, strict=True):
             if a is not b:
                 return tuple(out)
         return x  # nested tuples of immutables: still shareable
@@ -125,7 +125,7 @@ def _c(x):
 def _copy_elements(x):
     """(copied elements as a list, whether any of them changed)."""
     out = [_c(e) for e in x]
-    for a, b in zip(out, x):
+    for a, b in zip(out, x, strict=True):
         if a is not b:
             return out, True
     return out, False
@@ -173,13 +173,13 @@ def _ordered_dict(x):
 
 
 def _defaultdict(x):
-    out = collections.defaultdict(_c(x.default_factory))
+    out: collections.defaultdict = collections.defaultdict(_c(x.default_factory))
     dict.update(out, [(_c(k), _c(v)) for k, v in x.items()])
     return out
 
 
 def _counter(x):
-    out = collections.Counter()
+    out: collections.Counter = collections.Counter()
     dict.update(out, [(_c(k), _c(v)) for k, v in x.items()])
     return out
 
@@ -290,7 +290,7 @@ def _function(f, memo=None):
     g = types.FunctionType(f.__code__, f.__globals__, f.__name__, None, new_cells)
     memo[id(f)] = g
     if cells:
-        for name, c, nc in zip(f.__code__.co_freevars, cells, new_cells):
+        for name, c, nc in zip(f.__code__.co_freevars, cells, new_cells or (), strict=True):
             if memo.get(("filled", id(c))):
                 continue
             memo[("filled", id(c))] = True
@@ -493,9 +493,11 @@ def _state(x):
     if t.__dictoffset__:
         out.extend(object.__getattribute__(x, "__dict__").items())
     for name, desc in _slots_of(t):
-        try:
+        # Per slot of every copied object: try/except costs nothing when no slot
+        # is unset, where contextlib.suppress builds a context manager each time.
+        try:  # noqa: SIM105
             out.append((name, desc.__get__(x, t)))
-        except AttributeError:
+        except AttributeError:  # an unset slot
             pass
     return out
 

@@ -116,7 +116,8 @@ class Instruments:
             from .errors import BadArg
 
             raise BadArg(
-                f"an instrument must be a vm.Instrument subclass instance, not {type(inst).__name__}"
+                "an instrument must be a vm.Instrument subclass instance, "
+                f"not {type(inst).__name__}"
             )
         if inst not in self._all:
             self._all.append(inst)

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from greenlet import getcurrent
 
+from ._core import HOLE, Process, Traced, charge
 from ._heap import copy_term
-from ._core import HOLE, Traced
 from ._memory import WORD, process_memory, user_frames
 from ._process import OTP_STATUS, RUNNING
-from ._core import Process
 from ._scheduler import initial_call
 from .errors import BadArg, Unsendable, show
 from .terms import Atom
@@ -107,17 +106,15 @@ def messages(node, p):
         return []
     snap = mb.q[mb.head:]  # the instant: one C-level copy of the list
     me = getcurrent()
-    charge = type(me) is Process and me.node is node and me.state is RUNNING
-    out = []
+    charging = type(me) is Process and me.node is node and me.state is RUNNING
+    out: list = []
     append = out.append
     for m in snap:
         if m is HOLE:
             continue
         append(export(m.msg if type(m) is Traced else m))
-        if charge:
-            me.budget -= 1
-            if me.budget <= 0:
-                node.preempt(me)
+        if charging:
+            charge(me, 1)
     return out
 
 
@@ -129,7 +126,7 @@ def first_messages(p, n):
     if n is None:
         return [export(m) for m in mb]
     q = mb.q
-    out = []
+    out: list = []
     i = mb.head
     end = len(q)
     while i < end and len(out) < n:

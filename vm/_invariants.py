@@ -54,7 +54,7 @@ def violations(node) -> list[str]:
 
 
 def _places(node, procs, out):
-    queued = Counter()
+    queued: Counter = Counter()
     for name, q in (("max", node.rq_max), ("high", node.rq_high), ("normal", node.rq)):
         for p in q:
             queued[id(p)] += 1
@@ -87,9 +87,8 @@ def _undo(node, p, out):
     if type(u) is Timer:
         if u.cancelled:
             out.append(f"{p.pid!r} waits on a cancelled timer")
-    elif u is LAZY:
-        if p not in node.deadlines:
-            out.append(f"{p.pid!r} has a lazy timeout that is not in the deadline table")
+    elif u is LAZY and p not in node.deadlines:
+        out.append(f"{p.pid!r} has a lazy timeout that is not in the deadline table")
 
 
 def _links_and_monitors(procs, p, out):

@@ -44,6 +44,7 @@ stays an OS object that never travels in a message (hand it over with
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -250,10 +251,8 @@ class DirtyPool:
             job.state = ABANDONED
             self.abandoned_total += 1
             if was is QUEUED:
-                try:
+                with contextlib.suppress(ValueError):
                     self.queue.remove(job)
-                except ValueError:
-                    pass
             elif was is RUNNING:
                 self.abandoned_running += 1
                 if self.queue:
@@ -295,10 +294,9 @@ class DirtyPool:
                     self.threads -= 1
                     return
             if job.state is DONE:
-                try:
+                # The node stopped: nobody waits any more.
+                with contextlib.suppress(Exception):
                     self.node.post(job.finish)
-                except Exception:  # noqa: BLE001 - the node stopped: nobody waits any more
-                    pass
 
     @staticmethod
     def _run(job):
@@ -479,10 +477,8 @@ class IOWaits:
             self._update(w.fd)
         except (OSError, ValueError, KeyError):  # closed meanwhile
             sel = self.node.selector()
-            try:
+            with contextlib.suppress(KeyError, ValueError, OSError):
                 sel.unregister(w.fd)
-            except (KeyError, ValueError, OSError):
-                pass
 
     def _update(self, fd):
         sel = self.node.selector()

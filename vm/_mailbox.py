@@ -36,6 +36,8 @@ predicates, so they run in the receiving process, on its reductions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from greenlet import getcurrent
 
 from ._accounting import PROCESS, RECEIVE
@@ -45,8 +47,12 @@ from ._process import EXITING, RECEIVING, _Killed, dirty_context
 from .errors import NotInProcess
 from .terms import TIMEOUT
 
+if TYPE_CHECKING:
+    from ._core import Process
+    from .terms import Ref
 
-def _not_in_process(what):
+
+def _not_in_process(what: str) -> NotInProcess:
     if getattr(dirty_context, "job", None) is not None:
         return NotInProcess(
             f"vm.{what}() was called on a dirty-pool thread (inside a vm.to_thread function), "
@@ -60,7 +66,8 @@ def _not_in_process(what):
     )
 
 
-def selective_receive(p, patterns, timeout, mark):
+def selective_receive(p: Process, patterns: tuple, timeout: float | None,
+                      mark: int | None) -> Any:
     """`vm.receive` with patterns, a timeout or a marker (see the module docstring)."""
     node = p.node
     if p.state is EXITING:
@@ -107,7 +114,7 @@ def selective_receive(p, patterns, timeout, mark):
             node.disarm_timeout(p)
 
 
-def _mentions(pattern, ref) -> bool:
+def _mentions(pattern: Any, ref: Ref) -> bool:
     """Does a pattern contain this ref, so that no message older than the ref can
     match it?"""
     if pattern is ref:
@@ -123,16 +130,17 @@ def _mentions(pattern, ref) -> bool:
     return False
 
 
-def mark():
+def mark() -> int:
     """A receive marker: `receive(..., mark=m)` ignores messages queued before it."""
     p = getcurrent()
     try:
-        return p.received
+        received: int = p.received
     except AttributeError:
         raise _not_in_process("mark") from None
+    return received
 
 
-def flush():
+def flush() -> list:
     """Take every message out of the mailbox; return them oldest first."""
     p = getcurrent()
     try:

@@ -121,7 +121,7 @@ CHECK_VISITS = 50
 
 _VM_DIR = os.path.dirname(os.path.abspath(__file__))
 _SCHEDULER_FILE = os.path.join(_VM_DIR, "_scheduler.py")
-SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)))
+SKIP_DIRS = (_VM_DIR, os.path.dirname(os.path.abspath(str(sys.modules["greenlet"].__file__))))
 _RECORD = None  # sys.getsizeof of a process record, set on first use
 
 # ----------------------------------------------------------------------
@@ -193,7 +193,9 @@ def _children(obj, kind):
         cells = obj.__closure__
         if cells:
             for c in cells:
-                try:
+                # Per cell of every function the walk meets: a plain try costs
+                # nothing, contextlib.suppress builds a context manager each time.
+                try:  # noqa: SIM105
                     out.append(c.cell_contents)
                 except ValueError:  # an empty cell
                     pass
@@ -501,7 +503,7 @@ def _fixed(p) -> int:
 def _roots(p, sample=SAMPLE):
     """(object, weight) pairs for what process `p` holds, and its fixed part in bytes."""
     fixed = _fixed(p)
-    roots = []
+    roots: list = []
     mb = p.mailbox
     if mb is not None and mb.q:
         fixed += sys.getsizeof(mb) + sys.getsizeof(mb.q)
@@ -677,7 +679,7 @@ def set_max_heap(node, p, value):
     if type(kill) is not bool or type(logit) is not bool:
         raise BadArg("max_heap_size 'kill' and 'error_logger' must be booleans")
     node.n_heap_limits += (1 if size else 0) - (1 if p.max_heap else 0)
-    node.special = True
+    node.need_slow_path()
     p.max_heap = size or None
     p.max_heap_kill = kill
     p.max_heap_log = logit

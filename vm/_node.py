@@ -29,21 +29,25 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
 
 from greenlet import getcurrent
 
 from . import _io
 from ._core import Process
-from ._policy import PolicyError
 from ._heap import copy_term
+from ._policy import PolicyError
 from ._registry import resolve
 from ._runtime import NORMAL, Runtime
 from ._scheduler import internal_error, loop
 from ._watchdog import Timeslicer, Watchdog
 from .errors import BadArg, Deadlock, Exit, ProcessExit, Unsendable, VMError, show
-from .terms import Crash
+from .terms import Crash, Pid
+
+_T = TypeVar("_T")
 
 #: What `node.hub` holds once the node has stopped (see `_serve`).
 FINISHED = type("Finished", (), {"__repr__": lambda self: "<finished node>"})()
@@ -60,14 +64,17 @@ class Node:
     __slots__ = ("_rt", "_dist_boot", "_thread", "_ready", "_done", "_failure", "_watchdog",
                  "_timeslicer", "_calls", "__weakref__")
 
-    def __init__(self, *, reductions=4000, seed=None, clock="real", name=None,
-                 instruments=(), preempt=True, long_slice=0.1, timeslice=None,
-                 slice_time=0.00025, dirty_threads=_io.DIRTY_MAX, sname=None, cookie=None,
-                 listen=None, dist=None, policy=None, accounting=False):
+    def __init__(self, *, reductions: int = 4000, seed: int | None = None,
+                 clock: str = "real", name: str | None = None, instruments: Any = (),
+                 preempt: bool = True, long_slice: float | None = 0.1,
+                 timeslice: float | None = None, slice_time: float | None = 0.00025,
+                 dirty_threads: int = _io.DIRTY_MAX, sname: str | None = None,
+                 cookie: Any = None, listen: Any = None, dist: Any = None,
+                 policy: Any = None, accounting: bool = False) -> None:
         # A name (`name="x@host"`, or `sname="x"`) makes a distributed node, as
         # erl -name/-sname do: its pids carry the name from the first one on, and
         # vm.dist.start runs before anything else (docs/distribution.md).
-        self._dist_boot = None
+        self._dist_boot: Callable[[], Any] | None = None
         if name is not None or sname is not None:
             from .dist.kernel import boot
 
@@ -87,12 +94,12 @@ class Node:
             raise BadArg(f"accounting must be True or False, not {show(accounting)}")
         if accounting:
             rt.set_accounting(True)
-        self._thread = None
+        self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._done = threading.Event()
-        self._failure = None
-        self._watchdog = None
-        self._timeslicer = None
+        self._failure: BaseException | None = None
+        self._watchdog: Watchdog | None = None
+        self._timeslicer: Timeslicer | None = None
         self._calls: dict = {}  # pid id -> the Future of a Node.call runner still alive
         for inst in instruments:
             rt.ins.add(inst)
@@ -107,21 +114,21 @@ class Node:
         """The node's creation number, carried by its pids and refs."""
         return self._rt.creation
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "running" if self.running() else "stopped" if self._rt.hub is FINISHED else "new"
         return f"<vm.Node {self._rt.name} {state}>"
 
     # ------------------------------------------------------------------
     # running on the calling thread
 
-    def run(self, main, *args, **kwargs):
+    def run(self, main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run `main(*args, **kwargs)` as the first process; return its result."""
         rt = self._rt
         self._claim_thread("run")
         if self._dist_boot is not None:
             boot, user_main = self._dist_boot, main
 
-            def main(*args, **kwargs):
+            def main(*args: Any, **kwargs: Any) -> Any:
                 boot()
                 return user_main(*args, **kwargs)
 
@@ -135,7 +142,7 @@ class Node:
         raise ProcessExit(rt.main_reason)
 
     @contextlib.contextmanager
-    def _catching_ctrl_c(self):
+    def _catching_ctrl_c(self) -> Iterator[None]:
         """Tell a real Ctrl-C from `raise KeyboardInterrupt` in process code.
 
         Python delivers both as KeyboardInterrupt in whatever frame runs. A
@@ -152,7 +159,7 @@ class Node:
             yield
             return
 
-        def on_sigint(signum, frame):
+        def on_sigint(signum: int, frame: Any) -> None:
             rt.interrupted = True
             raise KeyboardInterrupt
 
@@ -162,7 +169,7 @@ class Node:
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    def _claim_thread(self, what):
+    def _claim_thread(self, what: str) -> None:
         rt = self._rt
         if type(getcurrent()) is Process:
             raise VMError(
@@ -187,7 +194,7 @@ class Node:
         if rt.timeslice is not None:
             self._timeslicer = Timeslicer(rt.timeslice)
 
-    def _serve(self):
+    def _serve(self) -> None:
         rt = self._rt
         try:
             try:
@@ -212,7 +219,7 @@ class Node:
             # fragile path. The sentinel still says "this node has run".
             rt.hub = FINISHED
 
-    def _shutdown(self):
+    def _shutdown(self) -> None:
         if self._watchdog is not None:
             self._watchdog.stop()
         if self._timeslicer is not None:
@@ -223,7 +230,7 @@ class Node:
     # ------------------------------------------------------------------
     # running on a background thread
 
-    def start(self):
+    def start(self) -> Node:
         """Run the node on a background thread; returns once it is ready."""
         rt = self._rt
         if self._thread is not None or rt.hub is not None:
@@ -239,7 +246,7 @@ class Node:
             self.call(self._dist_boot)
         return self
 
-    def _thread_main(self):
+    def _thread_main(self) -> None:
         self._claim_thread("start")
         self._ready.set()
         try:
@@ -247,21 +254,19 @@ class Node:
         finally:
             self._done.set()
 
-    def stop(self, timeout=None):
+    def stop(self, timeout: float | None = None) -> None:
         """Stop a background node: kill its processes and end its thread."""
         if self._thread is None:
             raise VMError("stop() is for a node started with start(); this one is not running")
         if not self._done.is_set():
             rt = self._rt
 
-            def request_stop():
+            def request_stop() -> None:
                 rt.stopping = True
                 rt.need_slow_path()
 
-            try:
+            with contextlib.suppress(VMError):  # it is stopping already
                 rt.post(request_stop)
-            except VMError:
-                pass  # it is stopping already
             self._thread.join(timeout)
         if self._failure is not None:
             raise self._failure
@@ -271,16 +276,16 @@ class Node:
         hub = self._rt.hub
         return hub is not None and hub is not FINISHED
 
-    def __enter__(self):
+    def __enter__(self) -> Node:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # ------------------------------------------------------------------
     # doors from other threads
 
-    def post(self, fn):
+    def post(self, fn: Callable[[], Any]) -> None:
         """Run `fn()` on the node's thread between two slices (callable from any thread).
 
         Raises `VMError("node stopped")` once the node has stopped."""
@@ -293,7 +298,7 @@ class Node:
         p = getcurrent()
         return type(p) is Process and p.node is self._rt
 
-    def _outside(self, what):
+    def _outside(self, what: str) -> None:
         if not self._rt.background:
             raise VMError(f"Node.{what}() needs a node started with start()")
         if threading.current_thread() is self._thread:
@@ -302,24 +307,25 @@ class Node:
                 f"vm.{what}() instead"
             )
 
-    def _ask(self, fn, timeout=None):
+    def _ask(self, fn: Callable[[], _T], timeout: float | None = None) -> _T:
         request = _Request(fn)
         self._rt.post(request)
-        return request.future.result(timeout)
+        result: _T = request.future.result(timeout)
+        return result
 
-    def spawn(self, fn, *args, **kwargs):
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pid:
         """Spawn a process in this node from another thread; returns its Pid."""
         self._outside("spawn")
         rt = self._rt
         return self._ask(lambda: rt.spawn_process(None, fn, args, kwargs)[0].pid)
 
-    def send(self, dest, msg):
+    def send(self, dest: Any, msg: Any) -> Any:
         """Send `msg` to `dest` inside this node from another thread."""
         self._outside("send")
         msg = copy_term(msg)
         rt = self._rt
 
-        def deliver():
+        def deliver() -> None:
             p = resolve(rt, dest)
             if p is not None:
                 rt.deliver(p, msg)
@@ -327,7 +333,8 @@ class Node:
         self._ask(deliver)
         return msg
 
-    def call(self, fn, *args, timeout=None, **kwargs):
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None,
+             **kwargs: Any) -> Any:
         """Run `fn(*args, **kwargs)` in a fresh process; return its result to this thread.
 
         The arguments and the result are copied, as messages are (a result
@@ -337,12 +344,12 @@ class Node:
         seconds.
         """
         self._outside("call")
-        fut = Future()
+        fut: Future = Future()
         args = copy_term(args)
         kwargs = copy_term(kwargs)
         rt = self._rt
 
-        def runner():
+        def runner() -> None:
             try:
                 result = fn(*args, **kwargs)
                 try:
@@ -356,20 +363,20 @@ class Node:
                 fut.set_exception(ProcessExit(Crash.from_exception(e)))
                 raise
 
-        def start():
+        def start() -> None:
             pid = rt.spawn_process(None, runner)[0].pid
             if not self._calls:
                 rt.exit_hooks = rt.exit_hooks + (self._call_ended,)
             self._calls[pid.id] = fut
 
-        start.fail = lambda exc: fut.set_exception(exc)  # the node stopped first
+        start.fail = lambda exc: fut.set_exception(exc)  # type: ignore[attr-defined]  # stopped first
         rt.post(start)
         try:
             return fut.result(timeout)
         except FutureTimeout:
             raise TimeoutError(f"Node.call: no answer within {timeout} s") from None
 
-    def _call_ended(self, pid, reason):
+    def _call_ended(self, pid: Pid, reason: Any) -> None:
         """Exit hook while Node.call runners live: a runner that dies without an
         answer (killed, even before it ran; hibernated away) fails its call."""
         rt = self._rt
@@ -380,7 +387,7 @@ class Node:
         if not self._calls:
             rt.exit_hooks = tuple(h for h in rt.exit_hooks if h != self._call_ended)
 
-    def add_instrument(self, inst):
+    def add_instrument(self, inst: Any) -> None:
         """Attach a `vm.Instrument` (from any thread)."""
         rt = self._rt
         if rt.background and threading.current_thread() is not self._thread:
@@ -388,14 +395,14 @@ class Node:
         else:
             rt.ins.add(inst)
 
-    def remove_instrument(self, inst) -> bool:
+    def remove_instrument(self, inst: Any) -> bool:
         """Detach an instrument; True if it was attached (from any thread)."""
         rt = self._rt
         if rt.background and threading.current_thread() is not self._thread:
             return self._ask(lambda: rt.ins.remove(inst))
         return rt.ins.remove(inst)
 
-    def statistics(self) -> dict:
+    def statistics(self) -> dict[str, Any]:
         """The scheduler's figures (`vm.statistics()`); on the node's thread, or
         from another thread of a node started with start()."""
         rt = self._rt
@@ -409,21 +416,21 @@ class _Request:
 
     __slots__ = ("fn", "future")
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[[], Any]) -> None:
         self.fn = fn
-        self.future = Future()
+        self.future: Future[Any] = Future()
 
-    def __call__(self):
+    def __call__(self) -> None:
         try:
             self.future.set_result(self.fn())
         except BaseException as e:  # noqa: BLE001 - handed to the calling thread
             self.future.set_exception(e)
 
-    def fail(self, exc):
+    def fail(self, exc: BaseException) -> None:
         if not self.future.done():
             self.future.set_exception(exc)
 
 
-def runtime_of(node):
+def runtime_of(node: Node | Runtime) -> Runtime:
     """The runtime behind a `vm.Node` (or the runtime itself): for vm's own modules."""
-    return node._rt if type(node) is Node else node
+    return node._rt if type(node) is Node else node  # type: ignore[return-value]

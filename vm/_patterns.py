@@ -68,7 +68,7 @@ def _bool_like(p) -> bool:
         return True
     if isinstance(p, numbers.Number) and not isinstance(p, type):
         try:
-            return bool(p == 0 or p == 1)
+            return bool(p == 0 or p == 1)  # type: ignore[comparison-overlap]
         except Exception:  # noqa: BLE001 - an odd number type: do not cache
             return True
     return False
@@ -80,7 +80,8 @@ def _compile_many(patterns):
     ms = tuple(_compile(p) for p in patterns)
 
     def any_of(msg):
-        for m in ms:
+        # A plain loop, not any(<generator>): this runs per message in a receive.
+        for m in ms:  # noqa: SIM110
             if m(msg):
                 return True
         return False
@@ -114,7 +115,7 @@ def _predicate(fn):
     def pred(msg):
         return bool(fn(msg))
 
-    pred.__wrapped__ = fn
+    pred.__wrapped__ = fn  # type: ignore[attr-defined]
     return pred
 
 
@@ -137,7 +138,10 @@ def _compile_seq(p, tp):
             (i0, v0), = literals
 
             def seq1(msg):
-                return type(msg) is tp and len(msg) == n and msg[i0] == v0 and type(msg[i0]) is not bool
+                return (
+                    type(msg) is tp and len(msg) == n and msg[i0] == v0
+                    and type(msg[i0]) is not bool
+                )
 
             return seq1
 
@@ -155,7 +159,7 @@ def _compile_seq(p, tp):
     def seq(msg):
         if type(msg) is not tp or len(msg) != n:
             return False
-        for i, m in subs:
+        for i, m in subs:  # noqa: SIM110 - per message in a receive: no generator
             if not m(msg[i]):
                 return False
         return True
@@ -165,7 +169,13 @@ def _compile_seq(p, tp):
 
 def _is_plain_literal(v):
     t = type(v)
-    return t is not bool and v is not None and not isinstance(v, type) and t not in (tuple, list, dict) and not callable(v)
+    return (
+        t is not bool
+        and v is not None
+        and not isinstance(v, type)
+        and t not in (tuple, list, dict)
+        and not callable(v)
+    )
 
 
 def _compile_map(p):
@@ -174,7 +184,7 @@ def _compile_map(p):
     def mapping(msg):
         if type(msg) is not dict:
             return False
-        for k, m in items:
+        for k, m in items:  # noqa: SIM110 - per message in a receive: no generator
             if k not in msg or not m(msg[k]):
                 return False
         return True

@@ -28,6 +28,8 @@ policy's fast path (`_core`, `_scheduler`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._accounting import EXITED, NEW, PARKED, PREEMPTED, WOKEN, YIELDED, Accounting
 from ._process import EXITING, RUNNABLE
 from .errors import VMError, show
@@ -64,11 +66,11 @@ class Seam:
 
     def __init__(self, rt):
         self.rt = rt
-        self.policy = None
-        self.acct = None
+        self.policy: Any = None  # a vm.scheduling.Policy (any object with its four methods)
+        self.acct: Accounting | None = None
         self.ready: dict = {}  # pid id -> Process runnable under the policy (arrival order)
         self.why: dict = {}  # pid id -> why it became runnable, until its slice starts
-        self.running = None  # the process whose slice the seam saw start
+        self.running: Any = None  # the Process whose slice the seam saw start, or None
         self.t_start = 0.0
         self.wait = 0.0
         self.reason = None

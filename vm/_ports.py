@@ -40,6 +40,8 @@ What it refuses: shells. `argv` is a list run without a shell (pass
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import pickle
 import selectors
@@ -51,10 +53,10 @@ from collections import deque
 
 from greenlet import getcurrent
 
+from ._core import Process
 from ._heap import copy_term
 from ._io import MESSAGE
 from ._process import EXITING, WAITING
-from ._core import Process
 from .errors import BadArg, show
 from .terms import TIMEOUT, Atom, Pid
 
@@ -196,10 +198,8 @@ class _Worker:
         """Kill the worker and everything it started; close our ends of its pipes."""
         _kill_group(self.proc, signal.SIGKILL)
         for fd in (self.req, self.resp):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.proc.poll()  # reaped now if it is gone already; else subprocess reaps it later
 
 
@@ -224,7 +224,7 @@ class ProcessPool:
                 timer = self.node.add_timer(max(0.0, deadline - self.node.now()), WAKE, p)
             p.timed_out = False
             try:
-                self.node.park(p, WAITING, lambda: self._unwait(p, timer))
+                self.node.park(p, WAITING, functools.partial(self._unwait, p, timer))
             finally:
                 self._unwait(p, timer)
             if p.timed_out:
@@ -244,10 +244,8 @@ class ProcessPool:
         return worker
 
     def _unwait(self, p, timer):
-        try:
+        with contextlib.suppress(ValueError):
             self.waiting.remove(p)
-        except ValueError:
-            pass
         if timer is not None:
             self.node.timers.cancel(timer)
 
@@ -287,10 +285,8 @@ def _kill_group(proc, sig):
     except ProcessLookupError:
         pass
     except PermissionError:  # not our group after all: the process alone
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.send_signal(sig)
-        except ProcessLookupError:
-            pass
 
 
 # ----------------------------------------------------------------------
@@ -323,8 +319,8 @@ def open_port(p, argv, mode, cwd, env, stderr, line_max):
         )
     except OSError as e:
         raise BadArg(f"port: cannot start {show(argv[0])}: {e.strerror or e}") from None
-    os.set_blocking(proc.stdin.fileno(), False)
-    os.set_blocking(proc.stdout.fileno(), False)
+    os.set_blocking(proc.stdin.fileno(), False)  # type: ignore[union-attr]  # PIPE: set
+    os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
     owner = p.pid
 
     def port():  # the port's process (a closure: a Popen is not a term to pass)
@@ -455,10 +451,8 @@ def _stop(proc):
     """Close the port: stdin closed, SIGTERM, then SIGKILL after KILL_GRACE (no waiting
     in a dead process: its finally blocks cannot park, so the kill is not delayed)."""
     for f in (proc.stdin, proc.stdout):
-        try:
+        with contextlib.suppress(OSError):
             f.close()
-        except OSError:
-            pass
     if proc.poll() is not None:
         return
     _kill_group(proc, signal.SIGTERM)

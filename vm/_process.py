@@ -24,6 +24,7 @@ module may import it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 RUNNABLE = "runnable"
 RUNNING = "running"
@@ -55,7 +56,7 @@ class _Killed(BaseException):
 class _Hibernate(BaseException):
     """Raised by `vm.hibernate` to drop the stack back to the process entry."""
 
-    def __init__(self, fn, args, kwargs):
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict | None) -> None:
         super().__init__()
         self.fn = fn
         self.args = args

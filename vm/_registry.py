@@ -17,17 +17,25 @@ top (stdlib's `gen` layer takes a `via` module).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import BadArg, show
 from .terms import Atom, Pid, Ref
 
+if TYPE_CHECKING:
+    from ._core import Process
+    from ._runtime import Runtime
 
-def check_name(name, what="register"):
+
+def check_name(name: object, what: str = "register") -> Atom:
     if not isinstance(name, str):
-        raise BadArg(f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({show(name)})")
+        raise BadArg(
+            f"{what}: a name must be a str or vm.Atom, not {type(name).__name__} ({show(name)})"
+        )
     return Atom(name) if type(name) is not Atom else name
 
 
-def register(node, name, pid) -> bool:
+def register(node: Runtime, name: object, pid: Pid) -> bool:
     name = check_name(name)
     if name == "undefined":
         raise BadArg("register: 'undefined' cannot be a registered name (OTP reserves it)")
@@ -40,13 +48,15 @@ def register(node, name, pid) -> bool:
     if holder is not None:
         raise BadArg(f"register: the name {show(name)} is already registered to {holder.pid!r}")
     if p.name is not None:
-        raise BadArg(f"register: {show(pid)} is already registered as {show(p.name)}; unregister it first")
+        raise BadArg(
+            f"register: {show(pid)} is already registered as {show(p.name)}; unregister it first"
+        )
     node.names[name] = p
     p.name = name
     return True
 
 
-def unregister(node, name) -> bool:
+def unregister(node: Runtime, name: object) -> bool:
     name = check_name(name, "unregister")
     p = node.names.pop(name, None)
     if p is None:
@@ -55,17 +65,17 @@ def unregister(node, name) -> bool:
     return True
 
 
-def whereis(node, name):
+def whereis(node: Runtime, name: object) -> Pid | None:
     name = check_name(name, "whereis")
     p = node.names.get(name)
     return p.pid if p is not None else None
 
 
-def registered(node) -> list:
+def registered(node: Runtime) -> list[str]:
     return list(node.names)
 
 
-def resolve(node, dest):
+def resolve(node: Runtime, dest: object) -> Process | None:
     """The live Process `dest` names, None if it names nothing alive (a dead pid,
     a name on another node), or BadArg for an unregistered local name."""
     if type(dest) is Pid:
@@ -85,7 +95,12 @@ def resolve(node, dest):
         from ._signals import resolve_alias
 
         return resolve_alias(node, dest)
-    if type(dest) is tuple and len(dest) == 2 and isinstance(dest[0], str) and isinstance(dest[1], str):
+    if (
+        type(dest) is tuple
+        and len(dest) == 2
+        and isinstance(dest[0], str)
+        and isinstance(dest[1], str)
+    ):
         # {Name, Node} ! Msg never fails, even for an unregistered local name.
         return node.names.get(dest[0]) if dest[1] == node.name else None
     raise BadArg(

@@ -25,6 +25,7 @@ of `vm.lowlevel`, so this class may change behind them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import selectors
@@ -32,6 +33,8 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from greenlet import GreenletExit, getcurrent
 
@@ -70,14 +73,14 @@ _creations = iter(range(1, 1 << 30))
 _PRIORITY = {"low": "low", "normal": NORMAL_PRIORITY, "high": "high", "max": "max"}
 
 
-def check_priority(level):
+def check_priority(level: object) -> str:
     canonical = _PRIORITY.get(level) if isinstance(level, str) else None
     if canonical is None:
         raise BadArg(f"priority must be one of 'low', 'normal', 'high', 'max', not {show(level)}")
     return canonical
 
 
-def _seconds_or_none(value, what):
+def _seconds_or_none(value: object, what: str) -> float | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                               or value <= 0):
         raise BadArg(f"{what} must be seconds > 0 or None, not {show(value)}")
@@ -87,11 +90,14 @@ def _seconds_or_none(value, what):
 class Runtime(Core):
     """One node's state and its cold operations (see the module docstring)."""
 
-    def __init__(self, *, name, reductions=4000, seed=None, clock="real", preempt=True,
-                 slice_time=0.00025, dirty_threads=_io.DIRTY_MAX, long_slice=0.1,
-                 timeslice=None):
+    def __init__(self, *, name: str, reductions: int = 4000, seed: int | None = None,
+                 clock: str = "real", preempt: bool = True, slice_time: float | None = 0.00025,
+                 dirty_threads: int = _io.DIRTY_MAX, long_slice: float | None = 0.1,
+                 timeslice: float | None = None) -> None:
         if type(reductions) is not int or reductions < 1:
-            raise BadArg(f"reductions must be a positive int (default 4000), not {show(reductions)}")
+            raise BadArg(
+                f"reductions must be a positive int (default 4000), not {show(reductions)}"
+            )
         if clock not in ("real", "virtual"):
             raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
         if seed is not None and type(seed) is not int:
@@ -113,7 +119,7 @@ class Runtime(Core):
         self.rng = random.Random(seed) if seed is not None else None
         self.clock = VirtualClock() if clock == "virtual" else RealClock()
         self.now = self.clock.now
-        self.names: dict = {}  # registered name -> Process
+        self.names: dict[str, Process] = {}  # registered name -> Process
         self.pool: list = []  # finished greenlets waiting to be reused
         self.n_low = 0
         self.n_heap_limits = 0  # processes with max_heap_size set: checked after slices
@@ -127,7 +133,7 @@ class Runtime(Core):
         self.draining = False
         self.stopping = False
         self.interrupted = False  # set by the node's SIGINT handler (a real Ctrl-C)
-        self.exit_hooks = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
+        self.exit_hooks: tuple = ()  # run first when a process dies (vm.lowlevel.add_exit_hook)
         self.waiters = 0  # parks that something outside the run queue will end (I/O, dirty)
         # Dirty jobs and to_process calls in flight: a virtual clock waits for
         # them (in real time, up to the next deadline) before it jumps ahead.
@@ -135,22 +141,23 @@ class Runtime(Core):
         self.idling = False  # inside idle(): the watchdog does not count that as a slice
         self.long_slice_seen = None  # (start, where, pid, what) set by the watchdog thread
         self.background = False  # runs on a thread of its own (Node.start)
-        self.front = None  # the public vm.Node over this runtime
-        self.main_result = None
-        self.main_reason = None
-        self.started_at = None  # time.monotonic() when the loop started
-        self.started_now = None  # the node's clock then
+        self.front: Any = None  # the public vm.Node over this runtime
+        self.main_result: Any = None
+        self.main_reason: Any = None
+        self.started_at: float | None = None  # time.monotonic() when the loop started
+        self.started_now: float | None = None  # the node's clock then
         self.idle_time = 0.0  # real seconds spent idle (real clock only)
         self.jumped = 0.0  # virtual seconds skipped while idle (virtual clock only)
         self.dirty_threads = dirty_threads
-        self.dirty = None  # the dirty pool, made on first use
-        self.workers = None  # to_process workers, made on first use
+        self.dirty: _io.DirtyPool | None = None  # the dirty pool, made on first use
+        self.workers: _ports.ProcessPool | None = None  # to_process workers, made on first use
         # doors from other threads (post) and the selector that wakes the node
         self.external: deque = deque()
         self.post_lock = threading.Lock()
         self.closed = False
-        self.sel = None
-        self.wake_r = self.wake_w = None
+        self.sel: selectors.BaseSelector | None = None
+        self.wake_r: socket.socket | None = None
+        self.wake_w: socket.socket | None = None
         self.woken = False
 
     # ------------------------------------------------------------------
@@ -162,11 +169,11 @@ class Runtime(Core):
     account = _core.account
     enqueue = _core.enqueue
 
-    def deliver(self, target, msg, token=None):
+    def deliver(self, target: Process, msg: Any, token: Any = None) -> None:
         """Put an already-copied message in `target`'s mailbox; wake it if receiving."""
         _core.deliver(self, target, msg, token)
 
-    def queue_builtin(self, p, front):
+    def queue_builtin(self, p: Process, front: bool) -> None:
         """Queue the runnable `p` in BEAM's run queues (the built-in policy): `low`
         shares the normal queue; `front` puts a normal process at its head."""
         pr = p.priority
@@ -184,10 +191,10 @@ class Runtime(Core):
             self.rq_max.append(p)
             self.need_slow_path()
 
-    def take_builtin_queued(self):
+    def take_builtin_queued(self) -> list[Process]:
         """Empty BEAM's run queues of runnable processes (highest priority first);
         dead ones waiting to be unwound stay."""
-        out = []
+        out: list[Process] = []
         for q in (self.rq_max, self.rq_high, self.rq):
             keep = [p for p in q if p.state is not RUNNABLE]
             out.extend(p for p in q if p.state is RUNNABLE)
@@ -198,19 +205,19 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # accounting and policies (`_policy.Seam`, `_accounting`, `vm.scheduling`)
 
-    def seam(self):
+    def seam(self) -> _policy.Seam:
         if self.sched is None:
             self.sched = _policy.Seam(self)
             self.need_slow_path()
         return self.sched
 
-    def _drop_seam_if_idle(self):
+    def _drop_seam_if_idle(self) -> None:
         if self.sched is not None and self.sched.idle():
             self.sched = None
             self.slice = self.base_slice
             self.need_slow_path()
 
-    def set_policy(self, policy):
+    def set_policy(self, policy: Any) -> Any:
         """Install `policy` (None: the built-in one); returns the previous one."""
         old = self.sched.policy if self.sched is not None else None
         if policy is None and self.sched is None:
@@ -219,7 +226,7 @@ class Runtime(Core):
         self._drop_seam_if_idle()
         return old
 
-    def set_accounting(self, on, timeline=False):
+    def set_accounting(self, on: bool, timeline: bool = False) -> bool:
         """Switch per-process accounting on (afresh) or off; returns whether it was on."""
         was = self.sched is not None and self.sched.acct is not None
         if on or self.sched is not None:
@@ -227,7 +234,7 @@ class Runtime(Core):
             self._drop_seam_if_idle()
         return was
 
-    def set_msacc(self, on):
+    def set_msacc(self, on: bool) -> bool:
         """Switch microstate accounting on (afresh) or off; returns whether it was on."""
         was = self.msacc is not None
         if self.msacc is not None:
@@ -238,7 +245,7 @@ class Runtime(Core):
         self.need_slow_path()
         return was
 
-    def after_slice(self, p, used):
+    def after_slice(self, p: Process, used: int) -> None:
         from ._scheduler import after_slice
 
         after_slice(self, p, used)
@@ -254,7 +261,7 @@ class Runtime(Core):
     def make_ref(self) -> Ref:
         return new_ref(self.name, self.new_ref_id(), self.creation)
 
-    def lookup(self, pid):
+    def lookup(self, pid: Pid) -> Process | None:
         """The live Process for a local pid, or None."""
         if pid.creation != self.creation or pid.node != self.name:
             return None
@@ -266,8 +273,10 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # spawning and priorities
 
-    def spawn_process(self, parent, fn, args=(), kwargs=None, *, link=False, monitor=False,
-                      priority="normal", max_heap=None, is_main=False):
+    def spawn_process(self, parent: Process | None, fn: Callable, args: tuple = (),
+                      kwargs: dict | None = None, *, link: bool = False, monitor: bool = False,
+                      priority: str = "normal", max_heap: Any = None,
+                      is_main: bool = False) -> tuple[Process, Ref | None]:
         """Create a process (it starts when the scheduler picks it); return (process, ref)."""
         from ._scheduler import entry, initial_call
 
@@ -334,7 +343,7 @@ class Runtime(Core):
             ms.enter(prev)
         return p, ref
 
-    def set_priority(self, p, level):
+    def set_priority(self, p: Process, level: object) -> str:
         canonical = check_priority(level)
         old = p.priority
         if old == "low":
@@ -351,7 +360,7 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # ending a park
 
-    def cancel_undo(self, p):
+    def cancel_undo(self, p: Process) -> None:
         """Cancel what `p`'s park registered (a timer, a lazy timeout, a callable)."""
         u = p.undo
         if u is not None:
@@ -363,13 +372,13 @@ class Runtime(Core):
             else:
                 u()
 
-    def make_runnable(self, p):
+    def make_runnable(self, p: Process) -> None:
         """End `p`'s park (from the hub or another process): cancel its undo, queue it."""
         self.cancel_undo(p)
         p.state = RUNNABLE
         _core.enqueue(self, p)
 
-    def wake_from_outside(self, p):
+    def wake_from_outside(self, p: Process) -> None:
         """End `p`'s park for something outside the processes (a timer, a socket, a
         dirty job, another thread): cancel its undo and queue it.
 
@@ -391,7 +400,7 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # timers
 
-    def arm_timeout(self, p, timeout):
+    def arm_timeout(self, p: Process, timeout: float) -> None:
         """Arm the timeout of `p`'s coming park(s); `p.timed_out` is set when it fires."""
         deadline = self.now() + timeout
         if timeout >= LAZY_MIN:
@@ -403,7 +412,7 @@ class Runtime(Core):
         else:
             p.undo = self.timers.add(deadline, WAKE, p)
 
-    def disarm_timeout(self, p):
+    def disarm_timeout(self, p: Process) -> None:
         u = p.undo
         p.undo = None
         if u is LAZY:
@@ -411,7 +420,7 @@ class Runtime(Core):
         elif type(u) is Timer:
             self.timers.cancel(u)
 
-    def sweep(self):
+    def sweep(self) -> None:
         """Turn lazily armed timeouts still waiting into real timers."""
         self.sweep_pending = False
         deadlines = self.deadlines
@@ -422,10 +431,11 @@ class Runtime(Core):
                     p.undo = add(d, WAKE, p)
             deadlines.clear()
 
-    def add_timer(self, seconds, kind, target, msg=None, ref=None):
+    def add_timer(self, seconds: float, kind: Any, target: Any, msg: Any = None,
+                  ref: Ref | None = None) -> Timer:
         return self.timers.add(self.now() + seconds, kind, target, msg, ref)
 
-    def fire_timers(self):
+    def fire_timers(self) -> None:
         for t in self.timers.pop_due(self.now()):
             kind = t.kind
             if kind == WAKE:
@@ -442,7 +452,7 @@ class Runtime(Core):
             else:
                 t.msg()
 
-    def _fire_send_timer(self, t):
+    def _fire_send_timer(self, t: Timer) -> None:
         if t.ref is not None:
             self.timer_refs.pop(t.ref, None)
         dest = t.target
@@ -456,7 +466,7 @@ class Runtime(Core):
             if p is not None:
                 self._deliver_from_outside(p, copy_term(t.msg))
 
-    def _deliver_from_outside(self, target, msg):
+    def _deliver_from_outside(self, target: Process, msg: Any) -> None:
         """Deliver a timer's message: a receiver it wakes is woken as from outside."""
         if target.state is RECEIVING:
             mb = target.mailbox
@@ -471,7 +481,7 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # death
 
-    def kill(self, p, reason):
+    def kill(self, p: Process, reason: Any) -> None:
         """Make `p` dead now: it stops running, its links and monitors fire.
 
         Safe to call for the running process (it raises `_Killed` when the VM
@@ -488,7 +498,7 @@ class Runtime(Core):
         if not self.draining:
             self._drain()
 
-    def exit_self(self, p, reason):
+    def exit_self(self, p: Process, reason: Any) -> None:
         """The running process `p` finished: it is dead from now on."""
         p.state = EXITING
         p.exit_reason = reason
@@ -502,19 +512,19 @@ class Runtime(Core):
         finally:
             self.draining = False
 
-    def _drain(self):
+    def _drain(self) -> None:
         self.draining = True
         try:
             self._drain_queued()
         finally:
             self.draining = False
 
-    def _drain_queued(self):
+    def _drain_queued(self) -> None:
         dying = self.dying
         while dying:
             _signals.process_died(self, dying.popleft())
 
-    def halt(self, reason):
+    def halt(self, reason: Any) -> None:
         """Stop the node: its first process dies with `reason` (so `vm.run` raises
         ProcessExit(reason)); a node on its own thread just stops."""
         for p in self.procs.values():
@@ -527,7 +537,7 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # doors from other threads
 
-    def post(self, fn):
+    def post(self, fn: Callable[[], Any]) -> None:
         """Run `fn()` on the node's thread between two slices (callable from any thread).
 
         Raises `VMError("node stopped")` once the node has stopped. A request
@@ -542,7 +552,7 @@ class Runtime(Core):
         self.need_slow_path()  # the loop's fast path does not look at `attention`
         self.wake()
 
-    def close_door(self):
+    def close_door(self) -> None:
         """Refuse new requests, and fail those still queued (the node is stopping)."""
         with self.post_lock:
             self.closed = True
@@ -554,36 +564,34 @@ class Runtime(Core):
             if fail is not None:
                 fail(stopped)
 
-    def service(self):
+    def service(self) -> None:
         """Run the requests other threads posted."""
         self.attention = False
         ext = self.external
         while ext:
             ext.popleft()()
 
-    def selector(self):
+    def selector(self) -> selectors.BaseSelector:
         """The node's selector (made on first use), with the wake-up socket in it."""
         if self.sel is None:
-            self.sel = selectors.DefaultSelector()
-            self.wake_r, self.wake_w = socket.socketpair()
-            self.wake_r.setblocking(False)
-            self.wake_w.setblocking(False)
-            self.sel.register(self.wake_r, selectors.EVENT_READ, None)
+            sel = self.sel = selectors.DefaultSelector()
+            wake_r, wake_w = self.wake_r, self.wake_w = socket.socketpair()
+            wake_r.setblocking(False)
+            wake_w.setblocking(False)
+            sel.register(wake_r, selectors.EVENT_READ, None)
         return self.sel
 
-    def wake(self):
+    def wake(self) -> None:
         """Wake the node's thread out of its selector wait (any thread)."""
         if self.wake_w is not None and not self.woken:
             self.woken = True
-            try:
+            with contextlib.suppress(BlockingIOError, OSError):
                 self.wake_w.send(b"\0")
-            except (BlockingIOError, OSError):
-                pass
 
     # ------------------------------------------------------------------
     # the pools and the descriptor waits (vm/_io.py, vm/_ports.py)
 
-    def dirty_pool(self):
+    def dirty_pool(self) -> _io.DirtyPool:
         """The node's dirty pool, made on first use."""
         pool = self.dirty
         if pool is None:
@@ -591,14 +599,14 @@ class Runtime(Core):
             pool = self.dirty = _io.DirtyPool(self, self.dirty_threads)
         return pool
 
-    def process_pool(self):
+    def process_pool(self) -> _ports.ProcessPool:
         """The node's worker subprocesses for vm.to_process, made on first use."""
         pool = self.workers
         if pool is None:
             pool = self.workers = _ports.ProcessPool(self)
         return pool
 
-    def io_waits(self):
+    def io_waits(self) -> _io.IOWaits:
         if self.io is None:
             self.io = _io.IOWaits(self)
         return self.io
@@ -606,7 +614,7 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # stopping
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Kill every process still alive (newest first) and unwind its stack."""
         self.stopping = True
         self.close_door()
@@ -628,11 +636,12 @@ class Runtime(Core):
             self.workers.close()
         if self.sel is not None:
             self.sel.close()
-            self.wake_r.close()
-            self.wake_w.close()
+            if self.wake_r is not None and self.wake_w is not None:  # made with sel
+                self.wake_r.close()
+                self.wake_w.close()
             self.sel = None
 
-    def trim_pool(self, keep=POOL_IDLE):
+    def trim_pool(self, keep: int = POOL_IDLE) -> None:
         """End pooled greenlets until `keep` remain (GreenletExit makes the entry return)."""
         while len(self.pool) > keep:
             self.pool.pop().throw(GreenletExit)
@@ -640,7 +649,7 @@ class Runtime(Core):
     # ------------------------------------------------------------------
     # statistics (for vm.statistics and the observer)
 
-    def run_queue_lengths(self) -> dict:
+    def run_queue_lengths(self) -> dict[str, int]:
         """Runnable processes by priority, in BEAM's queues or under a policy."""
         out = {"max": 0, "high": 0, "normal": 0, "low": 0}
         queued = [*self.rq_max, *self.rq_high, *self.rq]
@@ -651,7 +660,7 @@ class Runtime(Core):
                 out[p.priority] += 1
         return out
 
-    def scheduler_wall_time(self) -> dict:
+    def scheduler_wall_time(self) -> dict[str, float]:
         """OTP's statistics(scheduler_wall_time) for the node's one scheduler:
         `total` seconds since it started and the `active` part (not idle), in
         the node's clock (virtual time skipped while idle is idle)."""
@@ -661,7 +670,7 @@ class Runtime(Core):
         idle = self.jumped if self.clock.virtual else self.idle_time
         return {"active": max(0.0, total - idle), "total": total}
 
-    def statistics(self) -> dict:
+    def statistics(self) -> dict[str, Any]:
         elapsed = (time.monotonic() - self.started_at) if self.started_at else 0.0
         busy = max(0.0, elapsed - self.idle_time) if not self.clock.virtual else None
         return {
@@ -683,9 +692,9 @@ class Runtime(Core):
         }
 
 
-def _unwind(p):
+def _unwind(p: Process) -> None:
     if p:  # started and not finished: run its finally blocks
-        try:
-            p.switch()  # it raises _Killed from where it waited (switch_out)
-        except BaseException:  # noqa: BLE001 - a dying stack may raise anything
-            pass
+        # It raises _Killed from where it waited (switch_out); a dying stack
+        # may raise anything.
+        with contextlib.suppress(BaseException):
+            p.switch()

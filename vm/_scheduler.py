@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 from greenlet import GreenletExit, getcurrent
 
@@ -59,6 +60,12 @@ from ._watchdog import report_long_slice
 from .errors import Deadlock, Exit, VMInternalError
 from .terms import Crash
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ._core import Process
+    from ._runtime import Runtime
+
 log = logging.getLogger("beamlet.process")
 
 RESCHEDULE_LOW = 8
@@ -71,7 +78,7 @@ MAX_WAIT = 86400.0
 # the loop
 
 
-def loop(rt):
+def loop(rt: Runtime) -> None:
     """Run slices until the node stops. Runs in the hub greenlet."""
     rq = rt.rq
     slice_ = rt.slice
@@ -111,7 +118,7 @@ def loop(rt):
         # handed off to) has already accounted for its slice (switch_out).
 
 
-def pick_slow(rt):
+def pick_slow(rt: Runtime) -> Process | None:
     """The next process to run, handling everything the fast path does not."""
     if rt.stopping:
         return None
@@ -157,7 +164,7 @@ def pick_slow(rt):
     return _picked(rt, p)
 
 
-def _picked(rt, p):
+def _picked(rt: Runtime, p: Process) -> Process:
     """`p` runs next: recompute the slow-path flag, tell whoever watches."""
     rt.special = bool(
         rt.stopping or rt.attention or rt.rq_max or rt.rq_high
@@ -175,7 +182,7 @@ def _picked(rt, p):
     return p
 
 
-def after_slice(rt, p, used):
+def after_slice(rt: Runtime, p: Process, used: int) -> None:
     """What a slice's end needs while `special` is raised (`_core.account`)."""
     if rt.long_slice_seen is not None:
         report_long_slice(rt, p)
@@ -191,7 +198,7 @@ def after_slice(rt, p, used):
         check_max_heap(rt, p)
 
 
-def _normal_waiting(q, n=16):
+def _normal_waiting(q: Iterable[Process], n: int = 16) -> bool | None:
     """Is a normal-priority process among the first n of run queue q?"""
     for i, x in enumerate(q):
         if i >= n:
@@ -205,7 +212,7 @@ def _normal_waiting(q, n=16):
 # nothing runnable
 
 
-def idle(rt):
+def idle(rt: Runtime) -> None:
     """Nothing is runnable: wait for a timer, a request, or I/O."""
     if rt.stopping or rt.attention:
         return
@@ -220,7 +227,7 @@ def idle(rt):
         ms.enter(_accounting.SCHEDULER)
 
 
-def _idle(rt):
+def _idle(rt: Runtime) -> None:
     if len(rt.pool) > POOL_IDLE:
         rt.trim_pool()
     if rt.deadlines:
@@ -268,7 +275,7 @@ def _idle(rt):
     rt.idle_time += rt.now() - t0
 
 
-def _wait_outside_work(rt, gap) -> bool:
+def _wait_outside_work(rt: Runtime, gap: float) -> bool:
     """Virtual clock: wait (real time, at most `gap` s) while outside work runs.
 
     True when something woke the node meanwhile (the scheduler looks again).
@@ -287,11 +294,11 @@ def _wait_outside_work(rt, gap) -> bool:
         rt.idling = False
 
 
-def poll(rt, timeout) -> bool:
+def poll(rt: Runtime, timeout: float | None) -> bool:
     return _poll(rt, timeout) if rt.sel is not None else False
 
 
-def _poll(rt, timeout) -> bool:
+def _poll(rt: Runtime, timeout: float | None) -> bool:
     """Wait on the selector; dispatch what is ready. True if anything was."""
     io = rt.io
     if io is not None and io.by_fd:
@@ -307,7 +314,7 @@ def _poll(rt, timeout) -> bool:
             # byte sent in between could be drained while `woken` stays set, and
             # a later post() would send nothing (a lost wakeup).
             try:
-                while rt.wake_r.recv(4096):
+                while rt.wake_r.recv(4096):  # type: ignore[union-attr]  # made with sel
                     pass
             except (BlockingIOError, OSError):
                 pass
@@ -317,14 +324,14 @@ def _poll(rt, timeout) -> bool:
     return bool(events)
 
 
-def deadlock(rt) -> Deadlock:
+def deadlock(rt: Runtime) -> Deadlock:
     from ._introspect import current_function
 
     waiting = [p for p in rt.procs.values() if p.state is not EXITING]
     lines = []
     for p in waiting[:10]:
         cf = current_function(p)
-        where = "%s.%s/%d" % cf if cf else "?"
+        where = "{}.{}/{:d}".format(*cf) if cf else "?"
         lines.append(f"  {p.pid!r} {p.state} in {where}")
     more = f"\n  ... and {len(waiting) - 10} more" if len(waiting) > 10 else ""
     return Deadlock(
@@ -339,7 +346,7 @@ def deadlock(rt) -> Deadlock:
 # the body of every process greenlet
 
 
-def initial_call(p):
+def initial_call(p: Process) -> tuple[str, str, int]:
     """(module, qualified name, arity) of the function a process was spawned with."""
     fn = p.init_fn
     code = getattr(fn, "__code__", None)
@@ -349,7 +356,7 @@ def initial_call(p):
     return (mod, name, arity)
 
 
-def entry():
+def entry() -> None:
     """The body of every process greenlet: run a process, then wait in the pool for the next."""
     p = getcurrent()
     while True:
@@ -369,11 +376,12 @@ def entry():
             return None
 
 
-def _run_process(p):
+def _run_process(p: Process) -> None:
     rt = p.node
-    fn, args, kwargs = p.entry
+    fn, args, kwargs = p.entry  # type: ignore[misc]  # set by spawn_process
     p.entry = None
     result = None
+    reason: Any  # the exit reason: normal, a Crash, or what vm.exit gave
     while True:
         try:
             # Plain calls, not fn(*args): CPython inlines a Python-to-Python call
@@ -432,7 +440,7 @@ def _run_process(p):
     rt.exit_self(p, reason)
 
 
-def _crash(p, e):
+def _crash(p: Process, e: BaseException) -> Crash:
     """The exit reason of a process whose code raised `e`, reported as a crash."""
     reason = Crash.from_exception(e)
     log.error(

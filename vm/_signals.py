@@ -32,12 +32,19 @@ What it refuses: scheduling, and the public argument checks (`_api.py`).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ._heap import copy_term
+
 # max_heap_size lives in _memory; the scheduler and _api reach it through here.
 from ._memory import check_max_heap, set_max_heap  # noqa: F401
 from ._process import EXITING, RECEIVING
 from .terms import Atom, Pid
+
+if TYPE_CHECKING:
+    from ._core import Process
+    from ._runtime import Runtime
+    from .terms import Ref
 
 log = logging.getLogger("beamlet.process")
 
@@ -53,7 +60,7 @@ NOPROC = Atom("noproc")
 # links
 
 
-def add_link(node, a, b):
+def add_link(node: Runtime, a: Process, b: Process) -> None:
     if a is b:
         return
     if a.links is None:
@@ -68,7 +75,7 @@ def add_link(node, a, b):
         node.ins.emit("link", a.pid, b.pid)
 
 
-def remove_link(node, a, pid):
+def remove_link(node: Runtime, a: Process, pid: Pid) -> None:
     """Remove the link between process `a` and `pid` (if any), on both sides."""
     if a.links is None or pid not in a.links:
         return
@@ -84,7 +91,8 @@ def remove_link(node, a, pid):
 # monitors
 
 
-def add_monitor(node, watcher, target, obj, ref=None):
+def add_monitor(node: Runtime, watcher: Process, target: Process, obj: Any,
+                ref: Ref | None = None) -> Ref:
     if ref is None:
         ref = node.make_ref()
     # Monitor and alias tables are keyed by ref.id: an int hashes in C.
@@ -100,7 +108,7 @@ def add_monitor(node, watcher, target, obj, ref=None):
     return ref
 
 
-def remove_monitor(node, watcher, ref) -> bool:
+def remove_monitor(node: Runtime, watcher: Process, ref: Ref) -> bool:
     """Drop the monitor `ref` held by `watcher`; True if it was active."""
     if ref.creation != node.creation or ref.node != node.name:
         return False  # not one of ours
@@ -120,7 +128,7 @@ def remove_monitor(node, watcher, ref) -> bool:
     return True
 
 
-def flush_down(p, ref) -> bool:
+def flush_down(p: Process, ref: Ref) -> bool:
     """Remove the first ("DOWN", ref, ...) message from p's mailbox; True if one was there."""
     mb = p.mailbox
     if mb is None:
@@ -132,10 +140,7 @@ def flush_down(p, ref) -> bool:
 # ----------------------------------------------------------------------
 # aliases (OTP 24): a ref that routes messages to its owner while active
 
-ALIAS_MODES = ("explicit_unalias", "reply", "demonitor", "reply_demonitor")
-
-
-def add_alias(node, p, mode, ref=None):
+def add_alias(node: Runtime, p: Process, mode: str, ref: Ref | None = None) -> Ref:
     if ref is None:
         ref = node.make_ref()
     node.aliases[ref.id] = (p, mode)
@@ -145,7 +150,7 @@ def add_alias(node, p, mode, ref=None):
     return ref
 
 
-def remove_alias(node, ref) -> bool:
+def remove_alias(node: Runtime, ref: Ref) -> bool:
     if ref.creation != node.creation or ref.node != node.name:
         return False
     entry = node.aliases.pop(ref.id, None)
@@ -157,14 +162,14 @@ def remove_alias(node, ref) -> bool:
     return True
 
 
-def drop_monitor_alias(node, ref):
+def drop_monitor_alias(node: Runtime, ref: Ref) -> None:
     """A monitor went away: its alias goes too, unless it was explicit_unalias."""
     entry = node.aliases.get(ref.id)
     if entry is not None and entry[1] in ("demonitor", "reply_demonitor"):
         remove_alias(node, ref)
 
 
-def resolve_alias(node, ref):
+def resolve_alias(node: Runtime, ref: Ref) -> Process | None:
     """The owner a message sent to alias `ref` goes to (or None); applies reply modes."""
     if ref.creation != node.creation or ref.node != node.name:
         return None
@@ -184,7 +189,8 @@ def resolve_alias(node, ref):
 # exit signals
 
 
-def exit_signal(node, target, sender, reason, linked):
+def exit_signal(node: Runtime, target: Process, sender: Pid, reason: Any,
+                linked: bool) -> None:
     """Deliver an exit signal from pid `sender` to the live process `target`."""
     if linked:
         if target.trap_exit:
@@ -207,7 +213,7 @@ def exit_signal(node, target, sender, reason, linked):
 # death
 
 
-def process_died(node, p):
+def process_died(node: Runtime, p: Process) -> None:
     """Release everything `p` held and tell its links and monitors."""
     reason = p.exit_reason
     pid = p.pid
@@ -246,7 +252,7 @@ def process_died(node, p):
                 if peer is not None and peer.links is not None:
                     peer.links.discard(pid)
                 continue
-            peer.links.discard(pid)
+            peer.links.discard(pid)  # type: ignore[union-attr]  # links are symmetric
             exit_signal(node, peer, pid, reason, True)
     if p.monitored_by:
         watchers = p.monitored_by
@@ -255,12 +261,12 @@ def process_died(node, p):
             w = procs.get(wpid.id)
             if w is None or w.state is EXITING or w.monitors is None:
                 continue
-            entry = w.monitors.pop(rid, None)
-            if entry is not None:
-                ref = entry[2]
+            held = w.monitors.pop(rid, None)
+            if held is not None:
+                ref = held[2]
                 if rid in node.aliases:
                     drop_monitor_alias(node, ref)
-                node.deliver(w, (DOWN, ref, PROCESS, entry[1], copy_term(reason)))
+                node.deliver(w, (DOWN, ref, PROCESS, held[1], copy_term(reason)))
     dist = node.dist  # other nodes linked to or monitoring it (vm/_remote.py)
     if dist is not None and pid.id in dist.watched:
         dist.process_died(pid, reason)
@@ -276,10 +282,10 @@ def process_died(node, p):
     if p.is_main:
         node.main_reason = reason
         node.stopping = True
-        node.special = True  # the loop's fast path looks only at `special`
+        node.need_slow_path()  # the loop's fast path looks only at `special`
 
 
-def _run_exit_hooks(node, p):
+def _run_exit_hooks(node: Runtime, p: Process) -> None:
     """Run the node's exit hooks (vm.lowlevel.add_exit_hook) for the dead `p`, first
     of all: what they release (an ETS table) is gone, or handed over, before the
     death can be observed, and what they return to send arrives ahead of the
@@ -302,7 +308,7 @@ def _run_exit_hooks(node, p):
             log.exception("exit hook %r failed for %r", hook, pid)
 
 
-def wait_for_message(node, p):
+def wait_for_message(node: Runtime, p: Process) -> None:
     """Park until p's mailbox holds at least one message (used by hibernate)."""
     while p.mailbox is None or not p.mailbox.q:
         node.park(p, RECEIVING)

@@ -40,11 +40,11 @@ from __future__ import annotations
 import heapq
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from ._core import Process
 from ._introspect import (
     _user_frames,
     current_function,
@@ -55,7 +55,6 @@ from ._introspect import (
 )
 from ._memory import memory_of, process_memory
 from ._process import EXITING, OTP_STATUS, RUNNING
-from ._core import Process
 from ._scheduler import initial_call
 from ._timers import CALL
 from .errors import BadArg, VMError, show
@@ -194,6 +193,8 @@ class SystemInfo:
     memory_os: int | None  # resident set size of the OS process, bytes
     reductions_per_slice: int
     sample: Sample = field(repr=False)
+    # Work outside the node's thread: statistics()'s "dirty", "workers", "io_waits"
+    outside: dict = field(default_factory=dict, repr=False)
 
 
 # ----------------------------------------------------------------------
@@ -231,7 +232,7 @@ def _initial_call(p):
 
 
 def _fmt_call(mfa):
-    return "%s.%s/%d" % mfa if mfa else ""
+    return "{}.{}/{:d}".format(*mfa) if mfa else ""
 
 
 def _running(node):
@@ -300,11 +301,11 @@ def _top_reductions(node, n, prev):
         vals = reds
     else:
         get = prev.get
-        vals = [r - get(i, 0) for i, r in zip(ids, reds)]
+        vals = [r - get(i, 0) for i, r in zip(ids, reds, strict=True)]
     best = [procs[k] for k in heapq.nlargest(n, range(len(vals)), key=vals.__getitem__)]
     if node.dying:
         best = [p for p in best if p.state is not EXITING]
-    sample = {i: r for i, r in zip(ids, reds) if r > 0}  # absent means 0
+    sample = {i: r for i, r in zip(ids, reds, strict=True) if r > 0}  # absent means 0
     return best, sample
 
 
@@ -346,7 +347,7 @@ def _where(p, hide):
     in `hide` (the observer's own frames, in the process taking the snapshot)."""
     if not hide or p.state is not RUNNING:
         return current_function(p), None
-    stack = []
+    stack: list = []
     for f in _user_frames(p):
         mod = f.f_globals.get("__name__", "?")
         if not stack and mod.startswith(hide):
@@ -405,7 +406,8 @@ def process_table(node, *, sort="reductions", n=20, since=None, match=None, stat
         raise BadArg(f"process_table: n must be an int >= 0 or None, not {show(n)}")
     if status is not None and status not in ("running", "runnable", "waiting", "exiting"):
         raise BadArg(
-            f"process_table: status must be running, runnable, waiting or exiting, not {show(status)}"
+            "process_table: status must be running, runnable, waiting or exiting, "
+            f"not {show(status)}"
         )
     prev = since.reductions if _usable(since, node) else None
     key = _key_fn(node, sort, prev)
@@ -585,6 +587,7 @@ def system(node) -> SystemInfo:
         memory_os=_rss(),
         reductions_per_slice=node.slice,
         sample=Sample(node.name, node.creation, now, {}, received),
+        outside={"dirty": st["dirty"], "workers": st["workers"], "io_waits": st["io_waits"]},
     )
 
 

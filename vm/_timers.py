@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from typing import Any, Literal
 
 # A park whose timeout is armed lazily (see Scheduler.arm_timeout): the
 # process's `undo` holds this until a sweep turns it into a real Timer.
@@ -37,7 +38,7 @@ CALL = 2  # call `msg()` in the scheduler (internal helpers)
 
 
 class RealClock:
-    virtual = False
+    virtual: Literal[False] = False
     now = staticmethod(time.monotonic)
 
 
@@ -51,10 +52,10 @@ class VirtualClock:
     what the processes did, never on the wall clock: runs are reproducible.
     """
 
-    virtual = True
+    virtual: Literal[True] = True
     SECONDS_PER_REDUCTION = 1e-6
 
-    def __init__(self, start: float = 0.0):
+    def __init__(self, start: float = 0.0) -> None:
         self._t = start
 
     def now(self) -> float:
@@ -71,7 +72,8 @@ class VirtualClock:
 class Timer:
     __slots__ = ("deadline", "seq", "kind", "target", "msg", "ref", "cancelled")
 
-    def __init__(self, deadline, seq, kind, target, msg, ref):
+    def __init__(self, deadline: float, seq: int, kind: int, target: Any, msg: Any,
+                 ref: Any) -> None:
         self.deadline = deadline
         self.seq = seq
         self.kind = kind
@@ -80,28 +82,29 @@ class Timer:
         self.ref = ref
         self.cancelled = False
 
-    def __lt__(self, other):
+    def __lt__(self, other: Timer) -> bool:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
 
 
 class TimerQueue:
     __slots__ = ("_heap", "_seq", "_dead")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._heap: list = []
         self._seq = 0
         self._dead = 0
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._heap) - self._dead
 
-    def add(self, deadline: float, kind: int, target, msg=None, ref=None) -> Timer:
+    def add(self, deadline: float, kind: int, target: Any, msg: Any = None,
+            ref: Any = None) -> Timer:
         self._seq += 1
         t = Timer(deadline, self._seq, kind, target, msg, ref)
         heapq.heappush(self._heap, (deadline, self._seq, t))
         return t
 
-    def never(self, kind: int, target, msg=None, ref=None) -> Timer:
+    def never(self, kind: int, target: Any, msg: Any = None, ref: Any = None) -> Timer:
         """A timer for an infinite time: it is never queued and never fires, but
         it can be read and cancelled like any other."""
         self._seq += 1
@@ -120,7 +123,7 @@ class TimerQueue:
             heapq.heapify(heap)
             self._dead = 0
 
-    def next_deadline(self):
+    def next_deadline(self) -> float | None:
         """The earliest live deadline, or None."""
         heap = self._heap
         while heap and heap[0][2].cancelled:

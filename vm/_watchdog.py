@@ -55,13 +55,13 @@ import time
 
 from greenlet import getcurrent
 
-from ._process import RUNNING
 from ._core import Process
+from ._process import RUNNING
 
 log = logging.getLogger("beamlet.scheduler")
 
 _VM_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_GREENLET_DIR = os.path.dirname(os.path.abspath(sys.modules["greenlet"].__file__)) + os.sep
+_GREENLET_DIR = os.path.dirname(os.path.abspath(str(sys.modules["greenlet"].__file__))) + os.sep
 # At most this many checks and switches in a late wake-up for it to be a held GIL.
 GIL_PROGRESS = 8
 _CHECK_NAMES = frozenset({"__bl_step__", "__bl_loop__", "__bl_iter__"})
@@ -111,10 +111,8 @@ def callee_name(frame):
         if idx is None or instrs[idx].opname not in _CALLS:
             return None
         call = instrs[idx]
-        if call.opname == "CALL_FUNCTION_EX":
-            need = 2 + (call.arg & 1)
-        else:
-            need = (call.arg or 0) + 1
+        arg = call.arg or 0
+        need = 2 + (arg & 1) if call.opname == "CALL_FUNCTION_EX" else arg + 1
         j = idx - 1
         while j >= 0 and instrs[j].opname in ("PRECALL", "KW_NAMES", "CACHE"):
             j -= 1
@@ -272,7 +270,7 @@ class Watchdog:
         others = (" (or a job on the dirty pool held it)"
                   if verb.startswith("held") and dirty is not None and dirty.running else "")
         node.long_slice_seen = (start, where, pid, what)
-        node.special = True
+        node.need_slow_path()  # from this thread too: one attribute store
         log.warning(
             "long slice: %s %s %.3f s without a reduction check, %s, at %s%s; a call this "
             "long cannot be preempted: split the work, or send it to vm.to_thread() or "

@@ -69,6 +69,8 @@ def _module(module_name, main_path):
         if not main_path:
             raise ImportError(f"cannot find the caller's {module_name} module (no file)")
         spec = importlib.util.spec_from_file_location("__mp_main__", main_path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load the caller's {module_name} module from {main_path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules["__mp_main__"] = module
         # Running the file's top level must not start a node again (a worker per
@@ -114,7 +116,7 @@ def serve(req_fd, resp_fd):
             module_name, qualname, main_path, arguments = pickle.loads(body)
             fn = _resolve(module_name, qualname, main_path)
             args, kwargs = pickle.loads(arguments)  # after the modules they may name
-            outcome = ("ok", fn(*args, **kwargs))
+            outcome: tuple = ("ok", fn(*args, **kwargs))
         except BaseException as e:  # noqa: BLE001 - every failure goes back to the caller
             text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
             outcome = ("error", _portable(e), type(e).__qualname__, str(e), text)

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import importlib.abc
 import importlib.machinery
 import itertools
@@ -104,15 +105,20 @@ install_checks()
 # the AST rewrite
 
 
-def _loop_check_stmts(lineno):
+def _loop_check_stmts(lineno: int) -> list[ast.stmt]:
     node = ast.parse(
         f"{_COUNTDOWN} -= 1\nif {_COUNTDOWN} < 0:\n    {_COUNTDOWN} = {_LOOP}()\n"
     ).body
     for n in node:
         for sub in ast.walk(n):
-            sub.lineno = sub.end_lineno = lineno
-            sub.col_offset = sub.end_col_offset = 0
+            _locate(sub, lineno)
     return node
+
+
+def _locate(node: ast.AST, lineno: int) -> None:
+    """Give a generated node the line of the code it checks."""
+    node.lineno = node.end_lineno = lineno  # type: ignore[attr-defined]
+    node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
 
 
 def _entry_stmts(lineno, has_loops, has_calls):
@@ -124,8 +130,7 @@ def _entry_stmts(lineno, has_loops, has_calls):
     body = ast.parse("\n".join(lines)).body if lines else []
     for n in body:
         for sub in ast.walk(n):
-            sub.lineno = sub.end_lineno = lineno
-            sub.col_offset = sub.end_col_offset = 0
+            _locate(sub, lineno)
     return body
 
 
@@ -163,7 +168,7 @@ class Instrumenter(ast.NodeTransformer):
         body = node.body
         start = 1 if (body and isinstance(body[0], ast.Expr)
                       and isinstance(getattr(body[0], "value", None), ast.Constant)
-                      and isinstance(body[0].value.value, str)) else 0
+                      and isinstance(body[0].value.value, str)) else 0  # type: ignore[attr-defined]
         node.body = body[:start] + _entry_stmts(node.lineno, scan.loops, scan.calls) + body[start:]
         if not node.body:
             node.body = [ast.Pass(lineno=node.lineno, col_offset=0)]
@@ -227,7 +232,8 @@ def instrument_tree(tree: ast.AST) -> ast.AST:
 def compile_source(source, filename: str, mode: str = "exec"):
     """Compile `source` with reduction checks."""
     tree = ast.parse(source, filename, mode)
-    return compile(instrument_tree(tree), filename, mode, dont_inherit=True)
+    checked = instrument_tree(tree)
+    return compile(checked, filename, mode, dont_inherit=True)  # type: ignore[call-overload]
 
 
 # ----------------------------------------------------------------------
@@ -261,10 +267,8 @@ def _functions_of(module):
                 if wrapped is not None:
                     stack.append(wrapped)
                 for cell in obj.__closure__ or ():
-                    try:
+                    with contextlib.suppress(ValueError):  # an empty cell
                         stack.append(cell.cell_contents)
-                    except ValueError:
-                        pass
         elif isinstance(obj, (staticmethod, classmethod)):
             stack.append(obj.__func__)
         elif isinstance(obj, property):
@@ -327,7 +331,7 @@ def forget_decisions() -> None:
     _decided.clear()
     _decided[None] = False
     decided_codes.clear()
-    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__
+    builtins.__bl_step__ = itertools.repeat(None, CHARGE).__next__  # type: ignore[attr-defined]
 
 
 def _is_checked(code) -> bool:
@@ -425,7 +429,7 @@ class _CheckedFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
             return spec
-        spec.loader = CheckedLoader(fullname, spec.origin)
+        spec.loader = CheckedLoader(fullname, str(spec.origin))  # a source file: has one
         return spec
 
 

@@ -3,7 +3,8 @@
 Application code should not need anything here. What this module offers:
 
 - `current_process()` / `current_node()`: the running process record and
-  its node (raise `NotInProcess` outside a process);
+  its node (raise `NotInProcess` outside a process); `node_of(record)`: a
+  record's node;
 - `mailbox_mark()`: a receive marker (see `vm._mailbox`): pass it as
   `receive(..., mark=m)` to skip the messages queued before the mark. It
   is an optimisation: a scan may still look at a few older messages, so
@@ -20,8 +21,9 @@ Application code should not need anything here. What this module offers:
 - The node, seen from tools that run beside its processes (the shell, the
   observer, a notebook): `on_node_thread`, `whereis`, `is_alive`,
   `registered_name`, `node_now`, `parse_pid`, `kill`, `spawn_system`,
-  `add_instrument`, `remove_instrument`, `park`, `wake`, `interrupt`, and
-  `compile_checked` for code typed at a prompt. These are the only doors
+  `add_instrument`, `remove_instrument`, `park`, `wake`, `interrupt`,
+  `measure_memory`, `memory_estimates_cached`, and `compile_checked` for
+  code typed at a prompt. These are the only doors
   the stdlib uses into a node besides the public API: each is documented
   in docs/api.md ("vm.lowlevel"), and the node's internals may change
   behind them.
@@ -43,24 +45,27 @@ import threading
 
 from greenlet import getcurrent
 
+from . import _memory
+from . import _snapshot as snapshot
 from ._call import call_request
 from ._call import reply as call_reply
-from ._heap import copy_term, is_term
-from ._memory import term_size
-from ._instrument import EVENTS, Instrument
-from ._mailbox import _not_in_process
-from ._node import runtime_of
-from ._runtime import check_priority
-from ._introspect import export
-from ._mailbox import mark as mailbox_mark
-from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
 from ._core import Process
-from . import _snapshot as snapshot
+from ._heap import copy_term, is_term
+from ._instrument import EVENTS, Instrument
+from ._introspect import export
+from ._mailbox import _not_in_process
+from ._mailbox import mark as mailbox_mark
+from ._memory import term_size
+from ._node import runtime_of
+from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
+from ._runtime import check_priority
 from .code import CHARGE, Instrumenter
-from .errors import BadArg, NotInProcess, VMError
+from .errors import BadArg
 from .terms import Pid
 
 __all__ = [
+    "ACCOUNTING_COLUMNS",
+    "accounting_read",
     "add_exit_hook",
     "call_reply",
     "call_request",
@@ -85,12 +90,16 @@ __all__ = [
     "is_term",
     "kill",
     "mailbox_mark",
+    "measure_memory",
+    "memory_estimates_cached",
     "remove_exit_hook",
     "node_now",
+    "node_of",
     "on_node_thread",
     "park",
     "parse_pid",
     "process_keys",
+    "process_rows",
     "registered_name",
     "remove_instrument",
     "set_priority",
@@ -139,6 +148,13 @@ def current_process() -> Process:
 def current_node():
     """The `vm.Node` the calling process runs on."""
     return current_process().node.front
+
+
+def node_of(process: Process):
+    """The `vm.Node` a process record (from `current_process()`) belongs to:
+    `current_node()` for a caller that holds its record already (ETS asks on
+    every read and write)."""
+    return process.node.front
 
 
 def halt(reason) -> None:
@@ -280,6 +296,67 @@ def parse_pid(text, node) -> Pid:
     return Pid.parse(text, rt.name, rt.creation)
 
 
+#: The figures `accounting_read(columns=...)` can give for every process.
+ACCOUNTING_COLUMNS = {
+    "runtime": lambda s: s.runtime,
+    "queue_delay_mean": lambda s: s.queue_delay / s.runs if s.runs else 0.0,
+    "queue_delay_max": lambda s: s.queue_delay_max,
+    "response_time_max": lambda s: s.response_max,
+}
+
+
+def accounting_read(pids=(), *, columns=(), node=None):
+    """Scheduling accounting (`vm.scheduling.accounting`) read cheaply, for tools
+    that show a few processes among many: None while it is off, else a dict of
+    `since` (the node-clock time it was switched on: a later one means the
+    figures started afresh), `process_time` (seconds of every slice so far, of
+    every process, dead ones included), `figures` ({pid: what
+    `vm.scheduling.process_stats()` gives} for the live processes among
+    `pids`; one that has not run since is absent) and `columns` ({name: {pid:
+    figure}} over every live process, for each name in `columns`, from
+    ACCOUNTING_COLUMNS)."""
+    rt = snapshot._check_thread(node) if node is not None else current_process().node
+    sched = rt.sched
+    acct = sched.acct if sched is not None else None
+    if acct is None:
+        return None
+    unknown = [c for c in columns if c not in ACCOUNTING_COLUMNS]
+    if unknown:
+        raise BadArg(f"accounting_read: unknown columns {unknown!r}; known: "
+                     f"{', '.join(ACCOUNTING_COLUMNS)}")
+    stats = acct.stats
+    figures = {}
+    for pid in pids:
+        if type(pid) is not Pid:
+            raise BadArg(f"accounting_read: expected pids, not {pid!r}")
+        s = stats.get(pid.id)
+        if s is not None and s.pid == pid:
+            p = rt.procs.get(pid.id)
+            figures[pid] = s.export() | {"label": p.label if p is not None else s.label}
+    read = {c: ACCOUNTING_COLUMNS[c] for c in columns}
+    return {"since": acct.since, "process_time": acct.process_time, "figures": figures,
+            "columns": {c: {s.pid: get(s) for s in stats.values()} for c, get in read.items()}}
+
+
+def process_rows(pids, *, since=None, hide=(), node=None) -> tuple:
+    """The process-table rows (`snapshot.ProcessRow`) of the live processes among
+    `pids`, in the order given; dead ones are left out. `since` and `hide` as
+    `snapshot.process_table` takes them. For a table ranked by a figure the
+    snapshot does not know (the observer's scheduling columns): rank the pids
+    yourself, then build rows for the top few only."""
+    rt = snapshot._check_thread(node) if node is not None else current_process().node
+    prev = since.reductions if snapshot._usable(since, rt) else None
+    procs, seen = [], set()
+    for pid in pids:
+        p = _live(rt, pid)
+        if p is not None and p.pid.id not in seen:
+            seen.add(p.pid.id)
+            procs.append(p)
+    sizes = snapshot.memory_of(rt, procs)
+    hide = tuple(hide)
+    return tuple(snapshot._row(rt, p, prev, hide, sizes[p.pid.id]) for p in procs)
+
+
 def kill(pid, reason="killed", *, node=None) -> bool:
     """Make `pid` exit with `reason` now, untrappably: its links and monitors
     fire with `reason` (the observer's kill, the shell's Ctrl-C). Returns
@@ -312,6 +389,24 @@ def add_instrument(inst, *, node) -> None:
 def remove_instrument(inst, *, node) -> bool:
     """Detach an instrument; False if it was not attached. Callable from any thread."""
     return runtime_of(node).front.remove_instrument(inst)
+
+
+def measure_memory(pid, *, exact=False, node=None) -> tuple[int, int]:
+    """`(bytes, objects visited)` of a live process, measured now, bypassing
+    the cache `process_info(pid, "memory")` reads: the estimate, or with
+    `exact=True` a walk of every message and object (slow; what the estimate
+    is checked against in benchmarks/memory_estimate.py). BadArg if `pid` is
+    not a live process of the node."""
+    p = _live(_rt(node), pid)
+    if p is None:
+        raise BadArg(f"measure_memory: {pid!r} is not a live process of this node")
+    return _memory.measure(p, exact=exact)
+
+
+def memory_estimates_cached(node=None) -> int:
+    """How many processes of the node have a cached memory estimate (the
+    observer's memory ranking fills the cache a bounded slice at a time)."""
+    return len(_memory._cache(_rt(node)))
 
 
 def park() -> None:

@@ -243,7 +243,7 @@ class Beam(Policy):
 
     def attach(self, ctx):
         self.ctx = ctx
-        self.queues = {"max": deque(), "high": deque(), "normal": deque()}
+        self.queues: dict[str, deque] = {"max": deque(), "high": deque(), "normal": deque()}
         self.queued = {}  # pid -> its priority, while runnable
         self.skips = {}  # low pid -> times passed over
 

@@ -74,6 +74,11 @@ class _PidFields:
     stores are several times cheaper than going around the refusal."""
 
     __slots__ = ("node", "id", "serial", "creation", "_hash")
+    node: str  # the node's name
+    id: int
+    serial: int
+    creation: int  # which incarnation of the node made it
+    _hash: int
 
 
 class Pid(_PidFields):
@@ -119,7 +124,7 @@ class Pid(_PidFields):
         return (Pid, (self.node, self.id, self.serial, self.creation))
 
     @classmethod
-    def parse(cls, text: str, node: str = LOCAL_NODE, creation: int = 1) -> "Pid":
+    def parse(cls, text: str, node: str = LOCAL_NODE, creation: int = 1) -> Pid:
         """`Pid.parse("<0.42.0>")`: the pid with that printed form on `node`."""
         body = text.strip()
         if not (body.startswith("<") and body.endswith(">")):
@@ -134,6 +139,10 @@ class _RefFields:
     """A ref's storage (see `_PidFields`)."""
 
     __slots__ = ("node", "id", "creation", "_hash")
+    node: str
+    id: int
+    creation: int
+    _hash: int
 
 
 def new_pid(node: str, id: int, serial: int, creation: int) -> Pid:
@@ -148,7 +157,7 @@ def new_pid(node: str, id: int, serial: int, creation: int) -> Pid:
     # cost an __eq__.
     self._hash = id ^ (serial << 32) ^ (creation << 40)
     self.__class__ = Pid
-    return self
+    return self  # type: ignore[return-value]  # a Pid now (no cast: spawn's path)
 
 
 class Ref(_RefFields):
@@ -198,7 +207,7 @@ def new_ref(node: str, id: int, creation: int) -> Ref:
     self.creation = creation
     self._hash = id ^ (creation << 40) ^ 0x5EF
     self.__class__ = Ref
-    return self
+    return self  # type: ignore[return-value]  # a Ref now (no cast: the hot path)
 
 
 class Crash(tuple):
@@ -215,8 +224,8 @@ class Crash(tuple):
     __slots__ = ()
 
     def __new__(cls, exc_type: str, message: str, traceback: str = ""):
-        fields = (exc_type, message, traceback)
-        for name, v in zip(("exc_type", "message", "traceback"), fields):
+        fields: tuple[str, ...] = (exc_type, message, traceback)
+        for name, v in zip(("exc_type", "message", "traceback"), fields, strict=True):
             if type(v) is not str and type(v) is not Atom:
                 if not isinstance(v, str):
                     raise BadArg(
@@ -241,7 +250,7 @@ class Crash(tuple):
         return self[2]
 
     @classmethod
-    def from_exception(cls, exc: BaseException) -> "Crash":
+    def from_exception(cls, exc: BaseException) -> Crash:
         t = type(exc)
         name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
         tb = "".join(_traceback.format_exception(t, exc, exc.__traceback__))
@@ -282,7 +291,7 @@ class ImproperList(tuple):
         return self[1]
 
     @classmethod
-    def alias_tag(cls, ref: "Ref") -> "ImproperList":
+    def alias_tag(cls, ref: Ref) -> ImproperList:
         return cls((Atom("alias"),), ref)
 
     def is_alias_tag(self) -> bool:

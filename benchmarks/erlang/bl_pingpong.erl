@@ -1,6 +1,6 @@
 %% Ping-pong on real BEAM: round trips per second between two processes.
 -module(bl_pingpong).
--export([main/1]).
+-export([main/1, ping/2, ponger/0]).  % ping and ponger: bl_dist uses them across nodes
 
 main(#{rounds := Rounds, reps := Reps}) ->
     Rates = [once(Rounds) || _ <- lists:seq(1, Reps)],

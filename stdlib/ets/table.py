@@ -38,7 +38,7 @@ import weakref
 
 import vm
 from vm import Atom, BadArg, Pid, Ref
-from vm.lowlevel import EXITING, add_exit_hook, current_process, term_size
+from vm.lowlevel import EXITING, add_exit_hook, current_process, node_of, term_size
 
 from .store import make_store
 
@@ -222,7 +222,7 @@ def peek_registry(node):
 def caller():
     """`(pid, registry)` of the calling process."""
     p = current_process()
-    return p.pid, registry_of(p.node.front)
+    return p.pid, registry_of(node_of(p))
 
 
 def living_owner(what):
@@ -232,7 +232,7 @@ def living_owner(what):
     if p.state is EXITING:
         raise BadArg(f"ets.{what}: {p.pid!r} has exited (it is running its finally blocks); "
                      "a dead process cannot own a table")
-    return p.pid, registry_of(p.node.front)
+    return p.pid, registry_of(node_of(p))
 
 
 def find(tab, what):
@@ -243,7 +243,8 @@ def find(tab, what):
 
 def _table(p, tab, what):
     last = _last
-    reg = last[1] if last[0] is p.node.front else registry_of(p.node.front)
+    node = node_of(p)
+    reg = last[1] if last[0] is node else registry_of(node)
     try:
         t = reg.ids.get(tab)
     except TypeError:

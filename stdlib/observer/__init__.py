@@ -14,6 +14,8 @@ What this package owns, bottom-up:
     suptree.py   walking a supervisor's children into the tree a view draws
     tracing.py   dbg-style tracing on the instruments, with a mandatory limit;
                  sequence diagrams (terminal and Mermaid)
+    scheduling.py  the scheduling columns of procs() and top() (accounting),
+                 msacc(), policy()
     top.py       the live, refreshing process table (rich), keys to sort,
                  pause, change the interval, open a process, kill (if allowed)
     commands.py  the registry of shell commands and their help lines
@@ -33,6 +35,8 @@ Use it from any process of a node, or from another thread after
     observer.i(pid)                   # one process
     observer.tree("my_sup").mermaid() # a supervision tree as Mermaid
     observer.trace("kv", count=20)    # 20 events of the process named kv
+    observer.accounting(True)         # procs() and top() show run time, queue delay
+    observer.msacc()                  # where the node's thread spends its time
 
 Safety (docs/observer.md has the details): views only read; message, state
 and dictionary contents are cut unless `full=True`; suspend, resume and
@@ -63,11 +67,13 @@ from .helpers import (
                       trace_stop,
                       tree,
 )
+from .scheduling import accounting, msacc, msacc_stats, policy
 from .source import in_process, on_node, use_node
 from .views import View
 
 __all__ = [
     "View",
+    "accounting",
     "bt",
     "exit",
     "flush",
@@ -75,8 +81,11 @@ __all__ = [
     "i",
     "in_process",
     "kill",
+    "msacc",
+    "msacc_stats",
     "on_node",
     "pid",
+    "policy",
     "process_view",
     "procs",
     "regs",

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 SECTIONS = ["Processes", "Supervision and behaviours", "Tracing", "The shell"]
 
 #: Modules whose import registers commands; the shell imports each one.
-PROVIDERS = ["stdlib.observer.helpers", "stdlib.observer.session", "stdlib.agents.observe"]
+PROVIDERS = ["stdlib.observer.helpers", "stdlib.observer.session", "stdlib.observer.scheduling",
+             "stdlib.agents.observe"]
 
 
 @dataclass(frozen=True)

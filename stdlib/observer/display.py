@@ -27,6 +27,26 @@ TABLE_COLUMNS = {
 }
 
 
+#: The scheduling columns a process table's rows carry while accounting is on
+#: (scheduling.py): (key in the row's "scheduling" data, title).
+SCHED_COLUMNS = (("runtime", "Runtime"), ("share", "Share"), ("queue_delay_mean", "QDelay"),
+                 ("queue_delay_max", "QMax"), ("response_time_max", "RespMax"))
+
+
+def sched_cell(key, figures) -> str:
+    """One scheduling figure as a table cell (text and HTML tables alike)."""
+    v = figures.get(key)
+    if v is None:
+        return "-"
+    if key == "share":
+        return f"{v:.1%}"
+    if key != "runtime" and not figures.get("queue_waits"):
+        return "-"  # no wait measured yet
+    if key == "response_time_max" and not v and not figures.get("wakeups"):
+        return "-"  # never woken (a hog is only preempted): no response time
+    return fmt.duration(v)
+
+
 def escape(text) -> str:
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
@@ -35,11 +55,18 @@ def escape(text) -> str:
 def html_table(kind, rows, caption="") -> str:
     """A table view's rows as an HTML table (the notebook form)."""
     cols = TABLE_COLUMNS[kind]
-    head = "".join(f"<th>{escape(title)}</th>" for _key, title in cols)
+    sched = kind == "processes" and bool(rows) and isinstance(rows[0].get("scheduling"), dict)
+    titles = [title for _key, title in cols[:-1]]
+    titles += [title for _key, title in SCHED_COLUMNS] if sched else []
+    titles.append(cols[-1][1])
+    head = "".join(f"<th>{escape(title)}</th>" for title in titles)
     body = []
     for r in rows:
         cells = []
         for key, _title in cols:
+            if sched and key == cols[-1][0]:  # before the last column, as the text table
+                cells += [f"<td>{escape(sched_cell(k, r['scheduling']))}</td>"
+                          for k, _t in SCHED_COLUMNS]
             v = r.get(key)
             if key == "memory" and v is not None:
                 v = fmt.size(v)
@@ -53,4 +80,4 @@ def html_table(kind, rows, caption="") -> str:
 
 
 
-__all__ = ["TABLE_COLUMNS", "escape", "html_table"]
+__all__ = ["SCHED_COLUMNS", "TABLE_COLUMNS", "escape", "html_table", "sched_cell"]

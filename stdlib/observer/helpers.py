@@ -42,11 +42,12 @@ import vm
 from vm import lowlevel
 from vm.lowlevel import snapshot
 
+from . import scheduling as _sched
 from . import tables as _tables
 from . import tracing as _trace
 from .commands import command, register
 from .fmt import dumps, jsonable
-from .source import in_process, on_node, resolve_node
+from .source import in_process, on_node, pause, resolve_node
 from .targets import behaviour_state, is_behaviour, pid
 from .targets import target as _target
 from .views import (
@@ -65,10 +66,11 @@ from .views import (
 #: Sections other packages add to a process's detail view: fn(pid, detail, node)
 #: returning None (nothing to add) or (lines, key, data), lines under the view's
 #: text and data under view.data[key]. The agents package adds an agent's section.
-DETAIL_SECTIONS: list = []
+DETAIL_SECTIONS: list = [_sched.detail_section]  # scheduling figures, while accounting is on
 
 _last_table: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _last_system: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_last_sched: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SchedSample per node
 
 
 KILLED = vm.Atom("killed")
@@ -154,26 +156,28 @@ def procs(n=20, sort="reductions_delta", *, match=None, status=None, window=None
 
     sort: reductions_delta (default: change since the last look), reductions,
     message_queue_len, memory, pid, name, status, initial_call,
-    current_function. `match` filters on pid, name, label or initial call;
-    `status` on running/runnable/waiting. `window=S` samples twice, S
-    seconds apart, and ranks by the change (recon's proc_window).
+    current_function; while accounting is on (accounting(True)) also runtime,
+    share, queue_delay, queue_delay_max, response_time_max, the scheduling
+    columns the table then shows. `match` filters on pid, name, label or
+    initial call; `status` on running/runnable/waiting. `window=S` samples
+    twice, S seconds apart, and ranks by the change (recon's proc_window).
     """
     node_ = resolve_node(node)
     if window is not None:
-        first = on_node(partial(_table, n=0), node_)
+        first, _cols, prev_sched = on_node(partial(_sched.table, n=0, hide=HIDE), node_)
         since = first.sample
-        if _self_or_none() is not None:
-            vm.sleep(window)
-        else:
-            import time
-            time.sleep(window)
+        pause(window)
     else:
         prev = _last_table.get(node_)
         since = prev.sample if prev is not None else None
-    tbl = on_node(partial(_table, sort=sort, n=n, since=since, match=match, status=status,
-                          reverse=reverse), node_)
+        prev_sched = _last_sched.get(node_)
+    tbl, cols, sample = on_node(partial(_sched.table, sort=sort, n=n, since=since, match=match,
+                                        status=status, reverse=reverse, hide=HIDE,
+                                        prev=prev_sched), node_)
     _last_table[node_] = tbl
-    return _out(processes_view(tbl), json)
+    if sample is not None:
+        _last_sched[node_] = sample
+    return _out(processes_view(tbl, columns=cols), json)
 
 
 @command("regs() registered processes, with their current functions",
@@ -254,15 +258,16 @@ def system(*, window=1.0, json=False, node=None):
     prev = _last_system.get(node_)
     if prev is None and window:
         prev = on_node(snapshot.system, node_)
-        if _self_or_none() is not None:
-            vm.sleep(window)
-        else:
-            import time
-            time.sleep(window)
+        pause(window)
     info = on_node(snapshot.system, node_)
     _last_system[node_] = info
     rates = snapshot.rates(prev, info) if prev is not None else None
-    return _out(system_view(info, rates), json)
+    view = system_view(info, rates)
+    line, view.data["scheduling"] = on_node(_sched.node_summary, node_)
+    lines = view.text.splitlines()
+    lines.insert(len(lines) - 1 if rates else len(lines), line)  # above the rates' note
+    view.text = "\n".join(lines)
+    return _out(view, json)
 
 
 @command("tree(sup) a supervision tree; mermaid=True for a Mermaid graph",

@@ -53,7 +53,8 @@ def _namespace() -> dict:
     ns = base_namespace()
     ns["top"] = lambda n=20, sort="reductions_delta", **_kw: ns["procs"](n, sort)
     ns["help"] = lambda: Text("remote shell on " + str(vm.node()) + ": i(), procs(), regs(), "
-                              "tree(), system(), trace(...), nodes(), vm, gen_server, ...")
+                              "tree(), system(), trace(...), accounting(), msacc(), policy(), "
+                              "nodes(), vm, gen_server, ...")
     return ns
 
 

@@ -84,6 +84,17 @@ def on_node(fn, node=None, timeout=10.0):
         ) from None
 
 
+def pause(seconds) -> None:
+    """Wait `seconds`: with `vm.sleep` inside a process (the node goes on, and a
+    virtual clock just moves), else with `time.sleep` (another thread)."""
+    if _current() is not None:
+        vm.sleep(seconds)
+    else:
+        import time
+
+        time.sleep(seconds)
+
+
 def in_process(fn, *args, node=None, timeout=10.0):
     """Return `fn(*args)` run inside a process of the node (the caller, if it is one)."""
     p = _current()

@@ -8,6 +8,9 @@ What this module owns:
       r  sort by reductions since the last refresh (the default)
       t  sort by total reductions        m  by memory      l  by mailbox length
       p  by pid     n  by name     s  by status     c  by current function
+      u  by share of run time since the last refresh    U  by total run time
+      w  by mean queue delay   W  by longest queue delay   e  by longest response
+         (the scheduling columns, while accounting is on: scheduling.py)
       up/down  move the cursor           1-9..., Enter  open row N
       Enter    open the selected row     b, Esc  back to the table
       /        filter (type, Enter)      space  pause / resume
@@ -48,6 +51,7 @@ from vm import lowlevel
 from vm.lowlevel import snapshot
 
 from . import fmt
+from . import scheduling as sched
 from .source import in_process, on_node
 from .views import NOT_ASKED, detail_view, processes_view
 
@@ -61,13 +65,20 @@ SORT_KEYS = {
     "n": "name",
     "s": "status",
     "c": "current_function",
+    "u": "share",
+    "U": "runtime",
+    "w": "queue_delay",
+    "W": "queue_delay_max",
+    "e": "response_time_max",
 }
 SORT_NAMES = {"reductions_delta": "+Reds", "reductions": "Reds", "memory": "Memory",
               "message_queue_len": "MsgQ", "pid": "Pid", "name": "Name", "status": "Status",
-              "current_function": "Current function"}
+              "current_function": "Current function", "share": "Share", "runtime": "Runtime",
+              "queue_delay": "QDelay", "queue_delay_max": "QMax",
+              "response_time_max": "RespMax"}
 MIN_INTERVAL = 0.25
 MAX_INTERVAL = 60.0
-KEYS_LINE = ("r t m l p n s c sort  ↑↓ select  Enter open  / filter  space pause  "
+KEYS_LINE = ("r t m l p n s c u U w W e sort  ↑↓ select  Enter open  / filter  space pause  "
              "+/- interval  K kill  h help  q quit")
 
 #: Views other packages add to top, each opened by a key from the table (b goes
@@ -91,6 +102,9 @@ HELP = """top: a live process table.
   r  sort by reductions since the last refresh      t  by total reductions
   m  by memory     l  by mailbox length     p  by pid     n  by name
   s  by status     c  by current function
+  u  by share of run time since the last refresh    U  by total run time
+  w  by mean queue delay    W  by longest queue delay    e  by longest response time
+     (the scheduling columns show while accounting is on: accounting(True))
   up/down   move the cursor;  a number then Enter opens that row
   Enter     open the selected process (b or Esc goes back)
   /         filter by pid, name, label or initial call (Enter to apply, empty clears)
@@ -120,6 +134,8 @@ class TopState:
     message: str = ""
     done: bool = False
     pids: list = field(default_factory=list)  # pids of the rows on screen, in order
+    columns: object = None  # the scheduling columns of the table on screen
+    sched_sample: object = None  # run times at the last refresh (scheduling.SchedSample)
 
     def handle_key(self, key: str):
         """Apply one key; return an action for the loop: None, "refresh",
@@ -297,8 +313,8 @@ def frame(state, table, stats, prev_stats=None, detail=None, width=None, cursor=
             lines.append("b back  K kill  q quit")
     else:
         if table is not None:
-            lines += processes_view(table, width=width,
-                                    marker=state.cursor if cursor else None).text.splitlines()
+            lines += processes_view(table, width=width, marker=state.cursor if cursor else None,
+                                    columns=state.columns).text.splitlines()
         if cursor:
             lines.append(fmt.cut(_keys_line(), width) if width else _keys_line())
     if state.typing_filter is not None:
@@ -321,12 +337,18 @@ def _stats(node):
 
 
 def _refresh(node, state, since):
+    """The table and the header's figures, in one visit to the node; the
+    scheduling columns and their sample go into `state`."""
     def read(nd):
-        tbl = snapshot.process_table(nd, sort=state.sort, n=state.n, since=since,
-                                     match=state.filter)
-        return tbl, _stats(nd)
+        tbl, cols, sample = sched.table(nd, sort=state.sort, n=state.n, since=since,
+                                        match=state.filter, prev=state.sched_sample,
+                                        strict=False)
+        return tbl, _stats(nd), cols, sample
 
-    return on_node(read, node)
+    tbl, stats, state.columns, sample = on_node(read, node)
+    if sample is not None:
+        state.sched_sample = sample
+    return tbl, stats
 
 
 def _detail(node, pid, with_state):

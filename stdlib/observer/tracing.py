@@ -303,7 +303,7 @@ class Trace(Instrument):
                 f"stops after {' or '.join(limits)}; {state}; {self.shown} "
                 f"event{'' if self.shown == 1 else 's'}>")
 
-    def view(self, *, mermaid_only=False, width=None) -> View:
+    def view(self, *, width=None) -> View:
         return sequence_view(self.events, self.names, width=width)
 
 

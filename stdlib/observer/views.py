@@ -175,13 +175,24 @@ SORT_TITLES = {
     "status": "status",
     "initial_call": "initial call",
     "current_function": "current function",
+    # the scheduling columns (scheduling.py), while accounting is on
+    "runtime": "run time since accounting was switched on",
+    "share": "share of the run time since the last look",
+    "queue_delay": "mean queue delay",
+    "queue_delay_max": "longest queue delay",
+    "response_time_max": "longest response time",
 }
 
 
-def processes_view(tbl, *, width=None, marker=None) -> View:
+def processes_view(tbl, *, width=None, marker=None, columns=None) -> View:
     """The process table: one line per row of a `ProcessTable` snapshot.
 
     `marker` (an index) puts a `>` before that row: the live view's cursor.
+    `columns` adds columns of figures the snapshot does not hold, before the
+    current function (the scheduling columns, see scheduling.py): an object
+    with `headers`, `cells(pid)` (one text per header), `row_data(pid)` (put
+    under `key` in each row's JSON), `summary` (under `key` in the table's
+    JSON) and `foot` (added to the last line, or None).
     """
     delta = tbl.window is not None
     headers = ["#", "Pid", "Name or initial call", "Reds", "+Reds", "MsgQ", "Memory", "Status",
@@ -200,6 +211,13 @@ def processes_view(tbl, *, width=None, marker=None) -> View:
         for row in rows:
             del row[4]
     right = {0, 3, 4, 5, 6} if delta else {0, 3, 4, 5}
+    extra = columns.headers if columns is not None else ()
+    if extra:
+        at = len(headers) - 1  # before the current function
+        headers[at:at] = extra
+        right |= set(range(at, at + len(extra)))
+        for r, row in zip(tbl.rows, rows, strict=True):
+            row[at:at] = columns.cells(r.pid)
     lines = table(headers, rows, right=right, limits={2: 32, len(headers) - 1: 40},
                   width=width)
     shown = len(tbl.rows)
@@ -211,6 +229,8 @@ def processes_view(tbl, *, width=None, marker=None) -> View:
     foot = f"{shown} of {what} processes, by {by}"
     if delta:
         foot += f"; +Reds over the last {fmt.seconds(tbl.window)}"
+    if columns is not None and columns.foot:
+        foot += f"; {columns.foot}"
     lines.append(fmt.cut(foot, width) if width else foot)
     data = {
         "kind": "processes",
@@ -222,6 +242,10 @@ def processes_view(tbl, *, width=None, marker=None) -> View:
         "window": tbl.window,
         "rows": [_row_data(r) for r in tbl.rows],
     }
+    if columns is not None:
+        data[columns.key] = columns.summary
+        for r, d in zip(tbl.rows, data["rows"], strict=True):
+            d[columns.key] = columns.row_data(r.pid)
     return View("processes", data, "\n".join(lines))
 
 
@@ -410,6 +434,9 @@ def system_view(info, rates=None) -> View:
     lines.append(sched)
     lines.append(f"  memory       processes {fmt.size(info.memory_processes)} (estimate), "
                  f"OS resident {fmt.size(info.memory_os)}")
+    outside = _outside_line(info.outside)
+    if outside:
+        lines.append(outside)
     if rates:
         lines.append(f"  (rates over the last {fmt.seconds(rates['seconds'])})")
     data = {
@@ -429,8 +456,33 @@ def system_view(info, rates=None) -> View:
         "utilization_since_start": info.utilization,
         "memory": {"processes": info.memory_processes, "os_resident": info.memory_os},
         "rates": dict(rates) if rates else None,
+        "outside": dict(info.outside),
     }
     return View("system", data, "\n".join(lines))
+
+
+def _outside_line(outside) -> str:
+    """The work outside the node's thread, when there is any: the dirty pool
+    (abandoned jobs still running count there until they end), to_process
+    workers and descriptor waits; "" for a node that never used them."""
+    parts = []
+    d = outside.get("dirty")
+    if d and (d["threads"] or d["completed"] or d["abandoned_total"]):
+        running = f"{d['running']} running"
+        if d["abandoned_running"]:
+            running += f" ({d['abandoned_running']} of them abandoned by their callers)"
+        part = (f"dirty pool {d['threads']} threads (max {d['max_threads']}): {running}, "
+                f"{d['queued']} queued, {d['completed']:,} done")
+        if d["abandoned_total"]:
+            part += f", {d['abandoned_total']:,} abandoned ever"
+        parts.append(part)
+    w = outside.get("workers")
+    if w and w.get("started"):
+        parts.append(f"to_process workers {w['running']} running, {w['idle']} idle, "
+                     f"{w['waiting']} waiting, {w['killed']:,} killed")
+    if outside.get("io_waits"):
+        parts.append(f"{outside['io_waits']} descriptor waits")
+    return "  outside      " + "; ".join(parts) if parts else ""
 
 
 def regs_view(rows, node="nonode@nohost", current=None) -> View:

@@ -347,7 +347,8 @@ def ets_update_counter_errors():
 def ets_update_element_take():
     t = ets.new("t", ["set"])
     ets.insert(t, ("k", 1, 2))
-    T.log(("update", ets.update_element(t, "k", (2, "two")), ets.update_element(t, "k", [(1, [1])])))
+    T.log(("update", ets.update_element(t, "k", (2, "two")),
+           ets.update_element(t, "k", [(1, [1])])))
     T.log(("missing", ets.update_element(t, "nope", (1, 0))))
     T.log(("key", _a(ets.update_element, t, "k", (0, "new"))))
     T.log(("outside", _a(ets.update_element, t, "k", (4, 0))))

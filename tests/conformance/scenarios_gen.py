@@ -15,7 +15,6 @@ from stdlib import gen_server, gen_statem
 from . import trace as T
 from .callbacks import ConfGS, ConfSM
 
-
 # ================================================================ helpers
 
 def _server(role="server"):

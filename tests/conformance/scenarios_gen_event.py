@@ -15,7 +15,6 @@ from stdlib import gen_event, otp_sys
 from . import trace as T
 from .callbacks import ConfEH
 
-
 # ================================================================ helpers
 
 def _erl(x):

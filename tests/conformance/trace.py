@@ -99,8 +99,11 @@ __all__ = [
 
 _BARE_ATOM = re.compile(r"[a-z][A-Za-z0-9_@]*\Z")
 _RESERVED = frozenset(
-    "after and andalso band begin bnot bor bsl bsr bxor case catch cond div end"
-    " fun if let not of or orelse receive rem try when xor".split()
+    [
+        "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor",
+        "case", "catch", "cond", "div", "end", "fun", "if", "let", "not", "of", "or",
+        "orelse", "receive", "rem", "try", "when", "xor",
+    ]
 )
 
 

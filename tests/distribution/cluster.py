@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 
@@ -46,7 +47,7 @@ class PyNode:
         assert wait_for(lambda: self.call(lambda: vm.whereis(name)) is not None)
         return self.whereis(name)
 
-    def inbox(self, name: str) -> "queue.Queue":
+    def inbox(self, name: str) -> queue.Queue:
         """A process registered as `name` that puts every message it gets in the returned queue."""
         q: queue.Queue = queue.Queue()
         self.node.spawn(lambda: _collect(name, q))
@@ -54,10 +55,8 @@ class PyNode:
         return q
 
     def close(self):
-        try:
+        with contextlib.suppress(Exception):  # the node may be gone already
             self.node.call(dist.stop, timeout=10)
-        except Exception:  # noqa: BLE001 - the node may be gone already
-            pass
         self.node.stop(timeout=10)
 
 

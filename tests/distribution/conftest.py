@@ -1,5 +1,6 @@
 """Fixtures for the distribution tests: port mappers on random ports, and HOME."""
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -40,10 +41,8 @@ def beamlet_epmd():
         _wait_up(port)
         yield port
     finally:
-        try:
+        with contextlib.suppress(epmd.EPMDError):
             epmd.kill("127.0.0.1", port, timeout=1.0)
-        except epmd.EPMDError:
-            pass
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:

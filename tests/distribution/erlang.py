@@ -7,6 +7,7 @@ in a fresh `erl -noshell` and returns what they print.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 
@@ -118,10 +119,8 @@ class ErlangNode:
 
     def close(self):
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-            except OSError:
-                pass
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:

@@ -60,7 +60,7 @@ def closed_within(s, seconds: float) -> bool:
     while time.monotonic() < deadline:
         try:
             data = s.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return True

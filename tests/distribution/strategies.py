@@ -41,7 +41,7 @@ def same(a, b) -> bool:
     if type(a) is not type(b):
         return False
     if type(a) in (tuple, list, ImproperList, Crash):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is dict:
         if len(a) != len(b):
             return False

@@ -198,3 +198,21 @@ def test_wrong_cookie(beamlet_epmd, home, caplog):
     finally:
         a.close()
         b.close()
+
+
+def test_monitor_nodes_reports_hidden_peers_up_and_down(two_py):
+    a, b = two_py
+    q = queue.Queue()
+
+    def watcher():
+        dist.monitor_nodes(True)
+        q.put("subscribed")
+        while True:
+            q.put(vm.receive())
+
+    a.node.spawn(watcher)
+    assert get(q) == "subscribed"
+    assert a.call(lambda: dist.connect(b.name))
+    assert get(q) == ("nodeup", b.name)
+    assert b.call(lambda: dist.disconnect(a.name))
+    assert get(q) == ("nodedown", b.name)

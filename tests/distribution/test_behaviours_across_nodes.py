@@ -163,3 +163,18 @@ def test_start_names_a_node_from_the_start(beamlet_epmd, home):
                                               dist={"epmd_port": beamlet_epmd})
         assert here.startswith(name + "@") and same and nodes == [] and printed
     assert epmd.names(epmd=beamlet_epmd) == {}
+
+
+@requires_erl
+def test_an_erlang_call_holding_a_fun_or_bit_string_fails_at_once_with_nodedown(erl_and_py):
+    erl, py = erl_and_py
+    start_counter(py)
+    srv = f"{{counter, '{py.name}'}}"
+    for request in ["{<<\"add\">>, fun() -> ok end}", "<<5:3>>"]:
+        # the call reaches the node, which cannot represent the request: it closes the
+        # connection (as OTP does on a term it cannot decode), so the caller's monitor
+        # fires now instead of the call timing out
+        out = erl.eval(f"catch gen_server:call({srv}, {request}, 30000).")
+        assert out.startswith("{'EXIT',{{nodedown,"), out
+        # the node serves the next call, over a new connection
+        assert erl.eval(f"gen_server:call({srv}, <<\"get\">>).") == "0"

@@ -79,13 +79,13 @@ def test_python_terms_survive_erlang():
     rng = random.Random(20260101)
     terms = [random_term(rng) for _ in range(300)]
     back = erlang_round_trip(terms)
-    for t, (b, text) in zip(terms, back):
+    for t, (b, text) in zip(terms, back, strict=True):
         assert same(b, through_erlang(t)), (t, b, text)
 
 
 def test_compressed_from_erlang():
     terms = [list(range(1000)), "x" * 5000, {Atom("k"): (b"\0" * 3000, 1.25)}]
-    for t, (b, _) in zip(terms, erlang_round_trip(terms, compressed=True)):
+    for t, (b, _) in zip(terms, erlang_round_trip(terms, compressed=True), strict=True):
         assert same(b, through_erlang(t))
 
 
@@ -109,7 +109,7 @@ def test_erlang_terms_decode_to_python():
     code = ", ".join(
         f'io:format("~s~n", [binary:encode_hex(term_to_binary({e}))])' for e in exprs)
     out = erl_eval(code).split()
-    for (expr, want), hexed in zip(exprs.items(), out):
+    for (expr, want), hexed in zip(exprs.items(), out, strict=True):
         got = decode(bytes.fromhex(hexed))
         assert same(got, want), (expr, got, want)
     # Erlang's own pids and refs come through with their node and creation

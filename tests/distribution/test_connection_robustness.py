@@ -1,6 +1,7 @@
 """A peer that misbehaves costs the node nothing but that connection: fuzzed frames, silence."""
 
 import logging
+import socket
 import struct
 
 import pytest
@@ -18,7 +19,7 @@ from .erlang import unique
 
 @pytest.fixture
 def py(beamlet_epmd, home):
-    node = PyNode(unique("py"), "c", beamlet_epmd, net_ticktime=1.0)
+    node = PyNode(unique("py"), "c", beamlet_epmd, net_ticktime=1.0, setup_time=2.0)
     node.epmd_port = beamlet_epmd
     yield node
     node.close()
@@ -48,18 +49,27 @@ def test_a_peer_lacking_the_otp26_flags_is_refused(py):
     assert still_serves(py)
 
 
-def test_a_message_with_a_fun_is_dropped_and_the_connection_stays(py, caplog):
+def test_a_message_with_a_fun_or_bit_string_disconnects_the_peer_with_a_warning(py, caplog):
     inbox = py.inbox("box")
-    s = rawpeer.connect(py.name, "c", py.epmd_port)
     enc = Encoder()
     fun = bytes([131, 113, 119, 1, 109, 119, 1, 102, 97, 1])  # fun m:f/1
-    send = lambda payload: rawpeer.send_frame(  # noqa: E731
-        s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box"))) + payload)
-    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
-        send(fun)
-        send(enc.encode("after"))
-        assert get(inbox) == "after"
-    assert "dropped a message" in caplog.text
+    bits = bytes([131, 77, 0, 0, 0, 1, 3, 0b10100000])  # <<5:3>>
+    for payload, what in [(fun, "fun"), (bits, "bit string")]:
+        s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("fn") + "@localhost")
+        with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+            rawpeer.send_frame(
+                s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box"))) + payload)
+            assert rawpeer.closed_within(s, 5)
+        record = caplog.records[-1]
+        assert record.levelno == logging.WARNING and "Disconnecting" in record.getMessage()
+        assert what in record.getMessage() and "'box'" in record.getMessage()
+        assert "127.0.0.1:" in record.getMessage()
+        s.close()
+    # nothing arrived, and the node serves the next peer
+    s = rawpeer.connect(py.name, "c", py.epmd_port, name=unique("ok") + "@localhost")
+    rawpeer.send_frame(s, b"\x70" + enc.encode((6, Atom("x"), Atom(""), Atom("box")))
+                       + enc.encode("after"))
+    assert get(inbox) == "after"
     s.close()
 
 
@@ -92,3 +102,56 @@ def test_an_oversized_frame_is_refused_before_it_is_read(py, caplog):
         assert rawpeer.closed_within(s, 5)
     assert "malformed frame" in caplog.text
     s.close()
+
+
+# ----------------------------------------------------------------------
+# misbehaving peers before the handshake ends: closed, logged with their address
+
+
+def _dial(py):
+    from vm.dist import epmd
+
+    port = epmd.port_please(py.name.split("@")[0], epmd=py.epmd_port).port
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return s, f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def _refusals(caplog, address):
+    return [r for r in caplog.records if r.name == "beamlet.dist" and
+            r.levelno == logging.WARNING and address in r.getMessage()]
+
+
+def test_garbage_instead_of_a_handshake_is_refused_and_logged(py, caplog):
+    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+        s, address = _dial(py)
+        s.sendall(b"\x00\x10GET / HTTP/1.1\r\n")
+        assert rawpeer.closed_within(s, 5)
+        assert wait_for(lambda: _refusals(caplog, address), 5)
+    (record,) = _refusals(caplog, address)
+    assert "Refused a connection" in record.getMessage()
+    assert "expected the peer's name" in record.getMessage()
+    s.close()
+    assert still_serves(py)
+
+
+def test_a_stalled_handshake_is_closed_after_the_setup_time_and_logged(py, caplog):
+    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+        s, address = _dial(py)
+        s.sendall(b"\x00\x20N")  # a name packet that never finishes
+        assert rawpeer.closed_within(s, 6)
+        assert wait_for(lambda: _refusals(caplog, address), 5)
+    assert "did not finish within 2.0 s" in _refusals(caplog, address)[0].getMessage()
+    s.close()
+    assert still_serves(py)
+
+
+def test_a_bad_cookie_is_refused_and_logged_with_the_address(py, caplog):
+    with caplog.at_level(logging.WARNING, logger="beamlet.dist"):
+        with pytest.raises((ConnectionError, AssertionError, OSError)):
+            rawpeer.connect(py.name, "not-the-cookie", py.epmd_port, name="intruder@localhost")
+        assert wait_for(lambda: _refusals(caplog, "127.0.0.1:"), 5)
+    (record,) = _refusals(caplog, "127.0.0.1:")
+    assert "(node intruder@localhost)" in record.getMessage()
+    assert "another cookie" in record.getMessage()
+    assert "not-the-cookie" not in caplog.text and "'c'" not in caplog.text
+    assert still_serves(py)

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from vm.testing import InvariantChecker
 from stdlib import gen_server
 from stdlib import supervisor as sup
+from vm.testing import InvariantChecker
 
 from .strategies import seeds
 

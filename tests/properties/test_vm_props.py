@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from vm.testing import InvariantChecker, run
 from tests.properties.strategies import seeds, terms
+from vm.testing import InvariantChecker, run
 
 ANY = vm.ANY
 FAST = settings(max_examples=40, deadline=None)

@@ -6,9 +6,10 @@ import logging
 import pytest
 
 import vm
-from stdlib import application as app, gen_server
-from vm.testing import drain, run
+from stdlib import application as app
+from stdlib import gen_server
 from tests.stdlib.callbacks.apps import Failing, Library, Reporting
+from vm.testing import drain, run
 
 ANY = vm.ANY
 

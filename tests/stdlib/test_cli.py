@@ -48,7 +48,8 @@ def test_run_a_file_that_calls_vm_run_itself_runs_main_once(tmp_path):
 
 def test_run_guarded_main_and_args(tmp_path):
     src = ("import sys, vm\n\ndef main(a, b):\n    return int(a) + int(b)\n\n"
-           "if __name__ == '__main__':\n    print('argv', sys.argv[1:], vm.run(main, *sys.argv[1:]))\n")
+           "if __name__ == '__main__':\n"
+           "    print('argv', sys.argv[1:], vm.run(main, *sys.argv[1:]))\n")
     r = beamlet("run", prog(tmp_path, src), "2", "3")
     assert (r.returncode, r.stdout) == (0, "argv ['2', '3'] 5\n"), r.stderr
 
@@ -116,7 +117,8 @@ def test_shell_command_mode_statuses(tmp_path):
 def test_shell_json_output_is_pure(tmp_path):
     """One JSON document per command on stdout; the program's prints, its
     crash report and the main-exited notice go to stderr."""
-    src = ("import vm\n\ndef main():\n    print('hello from main')\n    vm.register('m', vm.self())\n"
+    src = ("import vm\n\ndef main():\n    print('hello from main')\n"
+           "    vm.register('m', vm.self())\n"
            "    vm.receive(timeout=0.3)\n    raise RuntimeError('main gives up')\n")
     r = beamlet("shell", prog(tmp_path, src), "--json", "--wait", "0.1",
                 "-c", "regs()", "-c", "print('printed') or 5", "-c", "1/0", "-c",
@@ -147,7 +149,8 @@ def _interrupt(args, ready, tmp_path):
 
 
 def test_ctrl_c_exits_130_without_aborted(tmp_path):
-    src = "import vm\n\ndef main():\n    print('spinning', flush=True)\n    while True:\n        pass\n"
+    src = ("import vm\n\ndef main():\n    print('spinning', flush=True)\n"
+           "    while True:\n        pass\n")
     code, err = _interrupt(["run", prog(tmp_path, src)], "spinning", tmp_path)
     assert code == 130 and "Aborted!" not in err and "Traceback" not in err, err
     code, err = _interrupt(["demo", "--seconds", "30"], "beamlet demo", tmp_path)
@@ -166,6 +169,33 @@ def test_bench_help_lists_every_benchmark():
     for name in BENCHMARKS:
         assert name in text
     assert "issue" not in text.lower()
+
+
+def test_importing_the_cli_does_not_import_benchmarks():
+    code = ("import sys, stdlib.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'benchmarks'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, env=ENV, cwd=ROOT)
+    assert (r.returncode, r.stdout) == (0, "[]\n"), r.stderr
+
+
+def test_top_level_help_lists_bench_as_the_command_itself_would():
+    from click.testing import CliRunner
+
+    from benchmarks.cli import bench
+    from stdlib.cli import main
+
+    lazy = main.commands["bench"]
+    assert lazy.load() is bench
+    for limit in (30, 45, 80):
+        assert lazy.get_short_help_str(limit) == bench.get_short_help_str(limit)
+    r = CliRunner().invoke(main, ["--help"])
+    assert r.exit_code == 0 and "  bench      Benchmark beamlet against asyncio" in r.output
+
+
+def test_bench_runs_through_the_lazy_command():
+    r = beamlet("bench", "nosuch")
+    assert r.returncode == 2 and "unknown benchmark 'nosuch'" in r.stderr
 
 
 def test_readable_default_timeout_in_help():

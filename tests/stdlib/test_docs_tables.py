@@ -3,6 +3,7 @@ virtual-clock node and its asserts hold."""
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from vm.testing import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "docs", "ets_pg_registry.md")
-EXAMPLES = re.findall(r"```python\n(.*?)```", open(DOC).read(), re.DOTALL)
+EXAMPLES = re.findall(r"```python\n(.*?)```", Path(DOC).read_text(encoding="utf-8"), re.DOTALL)
 
 
 def test_the_page_has_examples_for_every_module():

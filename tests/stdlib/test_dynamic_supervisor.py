@@ -5,9 +5,11 @@ import logging
 import pytest
 
 import vm
-from stdlib import dynamic_supervisor as ds, gen_server, supervisor as sup
-from vm.testing import drain, run
+from stdlib import dynamic_supervisor as ds
+from stdlib import gen_server
+from stdlib import supervisor as sup
 from tests.stdlib.callbacks.sups import Worker, failing_start, spec
+from vm.testing import drain, run
 
 ANY = vm.ANY
 

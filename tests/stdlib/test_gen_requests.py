@@ -2,12 +2,14 @@
 request-id collections, beyond what the conformance scenarios record from OTP
 (bad input, via names, other nodes, collections as values, dying waiters)."""
 
+from pathlib import Path
+
 import pytest
 
 import vm
 from stdlib import gen, gen_server, gen_statem, proc_lib
-from vm.testing import run
 from tests.stdlib.test_proc_lib_gen import DictRegistry, echo_server
+from vm.testing import run
 
 ANY = vm.ANY
 
@@ -216,7 +218,7 @@ def doc_example(path, heading):
     import tempfile
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    text = open(os.path.join(root, path)).read()
+    text = Path(root, path).read_text(encoding="utf-8")
     code = text.split(heading + "\n", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(code)

@@ -10,8 +10,8 @@ import pytest
 
 import vm
 from stdlib import gen_server, otp_sys, proc_lib
-from vm.testing import catch, drain, run
 from tests.stdlib.callbacks.servers import NoInfo, Redacting, Returns, Server
+from vm.testing import catch, drain, run
 
 ANY = vm.ANY
 
@@ -419,12 +419,12 @@ def test_stop_without_reply_exits_caller_with_the_reason():
 def test_parent_exit_runs_terminate_only_when_trapping():
     def main():
         results = []
+        main_pid = vm.self()
         for trap in (True, False):
-            def parent():
+            def parent(trap=trap):
                 gen_server.start_link(Server, {"trap": trap, "report": main_pid})
                 vm.receive()
 
-            main_pid = vm.self()
             p = vm.spawn(parent)
             _, srv = vm.receive(("init", ANY))
             ref = vm.monitor(srv)

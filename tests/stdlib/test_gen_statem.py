@@ -12,9 +12,9 @@ import pytest
 import vm
 from stdlib import gen_statem as gs
 from stdlib import otp_sys
-from vm.testing import catch, drain, run
 from tests.stdlib.statem_callbacks.door import CodeLock
 from tests.stdlib.statem_callbacks.scripted import Scripted, keep
+from vm.testing import catch, drain, run
 
 ANY = vm.ANY
 OK = ("ok", "s0", "d")
@@ -315,13 +315,15 @@ def test_repeat_in_enter_after_a_change_keeps_the_old_state():
      ("bad_state_enter_action_from_state_function", ("change_callback_module", Scripted))),
 ])
 def test_bad_enter_results(enter_result, reason):
-    f = (lambda t, c, s, d: enter_result if t == "enter" else "keep_state_and_data")
+    def f(t, c, s, d):
+        return enter_result if t == "enter" else "keep_state_and_data"
     assert trace(("ok", "s0", 0), f) == [
         ("ev", "enter", "s0", "s0"), ("terminate", reason, "s0"), ("EXIT", reason)]
 
 
 def test_postpone_false_is_allowed_in_enter():
-    f = (lambda t, c, s, d: ("keep_state_and_data", [("postpone", False)]))
+    def f(t, c, s, d):
+        return ("keep_state_and_data", [("postpone", False)])
     assert trace(("ok", "s0", 0), f) == [("ev", "enter", "s0", "s0")]
 
 
@@ -377,7 +379,8 @@ def test_init_zero_event_timeout_and_last_generic_timeout_wins():
     (["next_state", "s1", "d"], ("bad_return_from_state_function", ["next_state", "s1", "d"])),
 ])
 def test_bad_results_and_actions_stop_with_named_reasons(result, reason):
-    f = (lambda t, c, s, d: result if c == "x" else "keep_state_and_data")
+    def f(t, c, s, d):
+        return result if c == "x" else "keep_state_and_data"
     assert trace(OK, f, casts("x")) == [
         ("ev", "enter", "s0", "s0"), ("ev", "cast", "x", "s0"), ("terminate", reason, "s0"),
         ("EXIT", reason)]
@@ -388,7 +391,8 @@ def test_non_term_bad_return_is_reported_by_repr():
         def __repr__(self):
             return "<thing>"
 
-    f = (lambda t, c, s, d: Thing() if c == "x" else "keep_state_and_data")
+    def f(t, c, s, d):
+        return Thing() if c == "x" else "keep_state_and_data"
     assert trace(OK, f, casts("x"))[-1] == bad("bad_return_from_state_function", "<thing>")
 
 
@@ -466,7 +470,8 @@ def test_stop_and_reply_normal_replies_then_terminates():
 
 
 def test_stop_atom_and_stop_with_new_data():
-    f = (lambda t, c, s, d: "stop" if c == "x" else "keep_state_and_data")
+    def f(t, c, s, d):
+        return "stop" if c == "x" else "keep_state_and_data"
     assert trace(OK, f, casts("x"))[-2:] == [("terminate", "normal", "s0"), ("EXIT", "normal")]
 
     class Seen(Scripted):
@@ -475,8 +480,12 @@ def test_stop_atom_and_stop_with_new_data():
 
     def main():
         vm.process_flag("trap_exit", True)
-        g = (lambda t, c, s, d: ("stop", ("shutdown", "x"), "newdata") if c == "go"
-             else "keep_state_and_data")
+
+        def g(t, c, s, d):
+            if c == "go":
+                return ("stop", ("shutdown", "x"), "newdata")
+            return "keep_state_and_data"
+
         ok, pid = gs.start_link(Seen, (vm.self(), g, OK, None))
         gs.cast(pid, "go")
         return vm.receive(("terminate", ANY, ANY, ANY)), vm.receive(("EXIT", pid, ANY))[2]
@@ -678,8 +687,8 @@ def test_absolute_timeout():
 
 
 def test_a_bare_number_is_an_event_timeout_with_the_time_as_content():
-    f = (lambda t, c, s, d: ("keep_state_and_data", 0.03) if c == "go"
-         else "keep_state_and_data")
+    def f(t, c, s, d):
+        return ("keep_state_and_data", 0.03) if c == "go" else "keep_state_and_data"
     assert trace(("ok", "s0", 0), f, casts("go"))[-1] == ("ev", "timeout", 0.03, "s0")
 
 
@@ -727,8 +736,10 @@ def test_enter_actions_join_the_event_actions_later_wins():
 
 
 def test_event_timeout_starts_after_a_postpone_with_an_empty_queue():
-    f = (lambda t, c, s, d: ("keep_state_and_data", ["postpone", ("timeout", 0.01, "et")])
-         if c == "go" else "keep_state_and_data")
+    def f(t, c, s, d):
+        if c == "go":
+            return ("keep_state_and_data", ["postpone", ("timeout", 0.01, "et")])
+        return "keep_state_and_data"
     assert trace(("ok", "s0", 0), f, casts("go"))[-1] == ("ev", "timeout", "et", "s0")
 
 

@@ -5,8 +5,8 @@ import pytest
 
 import vm
 from stdlib import gen_server, otp_sys, proc_lib
-from vm.testing import catch, run
 from tests.stdlib.callbacks.servers import Redacting, Server, Upgrade
+from vm.testing import catch, run
 
 ANY = vm.ANY
 

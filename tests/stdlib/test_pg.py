@@ -133,3 +133,26 @@ def test_a_dead_pid_joins_and_leaves_at_once():
         return [vm.receive((ref, ANY, ANY, ANY))[1] for _ in range(2)], pg.get_members("g")
 
     assert run(main) == (["join", "leave"], [])
+
+
+def test_a_scope_ignores_what_it_cannot_read_and_peers_it_does_not_know(caplog):
+    """Exchange messages from other nodes' scopes: a malformed one is logged and
+    ignored, a join or leave from a scope never discovered is ignored (as OTP
+    does), and the scope keeps serving."""
+    stranger = vm.Pid("other@host", 7)
+
+    def main():
+        _, scope = pg.start_link("s")
+        for msg in [("join", stranger, "g", [stranger]),           # not discovered: ignored
+                    ("leave", stranger, stranger, ["g"]),
+                    ("join", "not a pid", "g", []),                 # malformed: logged
+                    ("discover", 42), "junk"]:
+            vm.send(scope, msg)
+        vm.send(scope, ("$gen_cast", ("sync", stranger, "not a list")))
+        pg.join("g", vm.self(), scope="s")
+        return pg.get_members("g", scope="s") == [vm.self()], vm.is_process_alive(scope)
+
+    with caplog.at_level("WARNING", logger="beamlet.pg"):
+        assert run(main) == (True, True)
+    warned = [r.getMessage() for r in caplog.records if r.name == "beamlet.pg"]
+    assert len(warned) == 4 and all("ignored" in w for w in warned), warned

@@ -32,7 +32,8 @@ def test_start_link_returns_init_ack_and_records_ancestry():
         vm.register("top", vm.self())
         ok, pid = proc_lib.start_link(echo_server, None)
         d = dict(vm.process_info(pid, "dictionary"))
-        return ok, d["$ancestors"], d["$initial_call"][1], vm.process_info(pid, "links") == [vm.self()]
+        linked = vm.process_info(pid, "links") == [vm.self()]
+        return ok, d["$ancestors"], d["$initial_call"][1], linked
 
     ok, ancestors, initial, linked = run(main)
     assert (ok, ancestors, linked) == ("ok", ["top"], True)

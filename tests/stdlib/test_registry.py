@@ -221,7 +221,7 @@ def test_dispatch_as_pubsub_with_partitions():
         Registry.start_link(keys="duplicate", name="PubSubTest", partitions=4)
         me = vm.self()
         subscribers = []
-        for i in range(6):
+        for _ in range(6):
             def sub():
                 Registry.register("PubSubTest", "hello", [])
                 vm.send(me, "subscribed")

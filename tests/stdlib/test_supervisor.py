@@ -5,13 +5,15 @@ Orders and return values were checked against OTP 25 (`erl`) with twin scenarios
 """
 
 import logging
+from pathlib import Path
 
 import pytest
 
 import vm
-from stdlib import gen_server, supervisor as sup
-from vm.testing import drain, run
+from stdlib import gen_server
+from stdlib import supervisor as sup
 from tests.stdlib.callbacks.sups import Flaky, Tree, Worker, failing_start, spec
+from vm.testing import drain, run
 
 ANY = vm.ANY
 
@@ -347,7 +349,8 @@ def test_child_start_results(mode, reason):
 def test_child_start_that_raises():
     def main():
         vm.process_flag("trap_exit", True)
-        return sup.start_link(Tree, ("ok", ({}, [{"id": "x", "start": (failing_start, ("raise",))}])))
+        spec = {"id": "x", "start": (failing_start, ("raise",))}
+        return sup.start_link(Tree, ("ok", ({}, [spec])))
 
     tag, (shut, (failed, cid, (exit_tag, crash))) = run(main)
     assert (tag, shut, failed, cid, exit_tag) == ("error", "shutdown", "failed_to_start_child",
@@ -358,10 +361,12 @@ def test_child_start_that_raises():
 @pytest.mark.parametrize("init, expected", [
     ("ignore", "ignore"),
     ("junk", ("error", ("bad_return", (Tree, "init", "junk")))),
-    (("ok", ({"strategy": "bogus"}, [])), ("error", ("supervisor_data", ("invalid_strategy", "bogus")))),
+    (("ok", ({"strategy": "bogus"}, [])),
+     ("error", ("supervisor_data", ("invalid_strategy", "bogus")))),
     (("ok", ({"intensity": -1}, [])), ("error", ("supervisor_data", ("invalid_intensity", -1)))),
     (("ok", ({"period": 0}, [])), ("error", ("supervisor_data", ("invalid_period", 0)))),
-    (("ok", ({"auto_shutdown": "x"}, [])), ("error", ("supervisor_data", ("invalid_auto_shutdown", "x")))),
+    (("ok", ({"auto_shutdown": "x"}, [])),
+     ("error", ("supervisor_data", ("invalid_auto_shutdown", "x")))),
     (("ok", ({"intesity": 3}, [])), ("error", ("supervisor_data", ("unknown_key", "intesity")))),
     (("ok", ({}, [{"id": "a"}])), ("error", ("start_spec", "missing_start"))),
     (("ok", ({}, [{"id": "a", "start": (print, ()), "significant": True, "restart": "transient"}])),
@@ -691,7 +696,7 @@ def test_twenty_line_tree_in_the_docs_runs(doc, capsys, caplog, tmp_path):
     import os
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    text = open(os.path.join(root, doc)).read()
+    text = Path(root, doc).read_text(encoding="utf-8")
     section = text.split("## A supervision tree in twenty lines", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     assert len([line for line in code.splitlines() if line.strip()]) <= 20

@@ -382,7 +382,9 @@ def test_async_stream_timeout_exits_the_caller_and_kills_the_tasks():
 def test_async_stream_kill_task_and_zip_input():
     def main():
         items = [0.1, 5, 0.2]
-        fn = (lambda s: (vm.sleep(s), s)[1])
+        def fn(s):
+            vm.sleep(s)
+            return s
         killed = list(task.async_stream(items, fn, timeout=1, on_timeout="kill_task"))
         zipped = list(task.async_stream(items, fn, timeout=1, on_timeout="kill_task",
                                         zip_input_on_exit=True))

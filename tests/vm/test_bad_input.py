@@ -5,8 +5,8 @@ import math
 import pytest
 
 import vm
-import vm.testing
 import vm.lowlevel
+import vm.testing
 from vm.testing import run
 
 REF = object()  # replaced by a real Ref inside the node

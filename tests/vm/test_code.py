@@ -163,7 +163,8 @@ def test_instrument_module_in_place_keeps_identity_and_closures():
 
 def test_import_hook_compiles_named_modules(tmp_path, monkeypatch):
     (tmp_path / "hooked_pkg").mkdir()
-    (tmp_path / "hooked_pkg" / "__init__.py").write_text("def loop(n):\n    while n:\n        n -= 1\n    return n\n")
+    (tmp_path / "hooked_pkg" / "__init__.py").write_text(
+        "def loop(n):\n    while n:\n        n -= 1\n    return n\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     vm.code.instrument_imports("hooked_pkg")
     import hooked_pkg
@@ -191,7 +192,8 @@ def test_preempt_false_leaves_code_alone():
     mod = sys.modules[__name__]
     # restore plain code so the flag's effect is visible
     src_fn = spin_forever
-    plain = compile("def spin_forever():\n    n = 0\n    while True:\n        n += 1\n", __file__, "exec")
+    plain = compile("def spin_forever():\n    n = 0\n    while True:\n        n += 1\n",
+                    __file__, "exec")
     ns = {}
     exec(plain, ns)
     saved = src_fn.__code__

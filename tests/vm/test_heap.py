@@ -20,9 +20,9 @@ import pytest
 
 import vm
 from stdlib import gen_server
-from vm.testing import run
 from vm._heap import copy_term
 from vm.lowlevel import term_size
+from vm.testing import run
 
 
 def roundtrip(msg):
@@ -106,7 +106,8 @@ def test_spawn_args_are_copied():
         (lambda: {"k": [1, (x for x in [])]}, "msg['k'][1]", "generator"),
         (lambda: [socket.socket()], "msg[0]", "socket"),
         (lambda: [1, [].append], "msg[1]", "bound to a list"),
-        (lambda: {"f": open(__file__)}, "msg['f']", "TextIOWrapper"),
+        # An open file is the unsendable value under test: no `with`.
+        (lambda: {"f": open(__file__)}, "msg['f']", "TextIOWrapper"),  # noqa: SIM115
     ],
 )
 def test_unsendable_names_type_and_place(bad, where, name):
@@ -258,7 +259,7 @@ def test_partial_is_copied_with_its_arguments():
     q(3)
     assert data == [1, 2] and q.args[0] == [1, 2, 3]
     with pytest.raises(vm.Unsendable) as info:
-        copy_term(functools.partial(print, file=open(__file__)))
+        copy_term(functools.partial(print, file=open(__file__)))  # noqa: SIM115 - the value
     assert info.value.path == "msg.keywords['file']"
     with pytest.raises(vm.Unsendable, match="bound to a list"):
         copy_term(functools.partial([].append, 1))
@@ -292,7 +293,7 @@ class Perm(enum.IntFlag):
 IMMUTABLE = [
     datetime.date(2024, 2, 29),
     datetime.datetime(2024, 2, 29, 12, 30, 1, 5),
-    datetime.datetime(2024, 2, 29, 12, 30, tzinfo=datetime.timezone.utc),
+    datetime.datetime(2024, 2, 29, 12, 30, tzinfo=datetime.UTC),
     datetime.datetime(2024, 11, 3, 1, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York"), fold=1),
     datetime.time(23, 59, 59, 999_999),
     datetime.timedelta(days=-1, seconds=5),

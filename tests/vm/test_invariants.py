@@ -3,8 +3,8 @@
 import pytest
 
 import vm
-import vm.testing
 import vm.lowlevel
+import vm.testing
 from vm.testing import InvariantChecker, check_invariants, run
 
 

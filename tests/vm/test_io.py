@@ -367,12 +367,20 @@ def test_a_long_c_call_holding_the_gil_is_reported_after_the_fact(caplog):
         vm.receive(("DOWN", ref, vm.ANY, vm.ANY, vm.ANY))
         return pid
 
+    wall, cpu = time.monotonic(), time.thread_time()
     pid = vm.run(main, long_slice=0.05, instruments=[rec])
+    wall, cpu = time.monotonic() - wall, time.thread_time() - cpu
     # Only the cruncher's report is asserted: on a loaded machine the OS may
     # also stall another slice past 50 ms, which is reported as it should be.
     # (The watchdog may also catch the slice before the call begins, if the OS
     # stalled the thread there: then the same slice is reported twice.)
     events = [e for e in rec.events("long_slice") if e[1] == pid]
+    if not events and cpu < 0.8 * wall:
+        # The watchdog stays quiet, on purpose, about a thread that the OS kept
+        # waiting for a CPU (it cannot tell that from a held GIL), and on a
+        # machine this busy it may not even run before the node stops.
+        pytest.skip(f"the machine is too busy: the node's thread had {cpu:.2f} s of CPU "
+                    f"in {wall:.2f} s")
     assert events
     assert any("inside `sum`" in e[3] and "c_crunch" in e[3] for e in events), events
     assert any("held the GIL" in r.getMessage() for r in caplog.records)

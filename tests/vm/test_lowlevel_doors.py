@@ -9,6 +9,7 @@ import pytest
 
 import vm
 from vm import lowlevel
+from vm.testing import run
 
 
 def test_doors_inside_a_process():
@@ -122,3 +123,29 @@ def test_compile_checked_preempts_top_level_loops():
 
     assert vm.run(main, seed=1) == 100_000
     assert ticks == [0, 1, 2]  # the other process ran while the loop did
+
+
+def test_measure_memory_bypasses_the_cache_and_counts_what_is_cached():
+    def main():
+        box = vm.spawn(lambda: vm.receive("never"))
+        idle = vm.spawn(lambda: vm.receive("never"))
+        for i in range(200):
+            vm.send(box, ("msg", i, bytes(100)))
+        vm.sleep(0)
+        assert lowlevel.node_of(lowlevel.current_process()) is lowlevel.current_node()
+        est, visits = lowlevel.measure_memory(box)
+        exact, exact_visits = lowlevel.measure_memory(box, exact=True)
+        before = lowlevel.memory_estimates_cached()
+        small = vm.process_info(idle, "memory")  # the cached path fills the cache
+        after = lowlevel.memory_estimates_cached()
+        vm.exit(box, "kill")
+        vm.sleep(0)
+        with pytest.raises(vm.BadArg, match="not a live process"):
+            lowlevel.measure_memory(box)
+        return est, visits, exact, exact_visits, small, before, after
+
+    est, visits, exact, exact_visits, small, before, after = run(main)
+    assert est > 200 * 100 and exact > 200 * 100 and 0.8 < est / exact < 1.25
+    assert visits > 0 and exact_visits >= visits
+    assert 0 < small < est
+    assert after == before + 1

@@ -10,8 +10,8 @@ import pytest
 
 import vm
 from stdlib import gen_server
-from vm.testing import run
 from vm.lowlevel import current_node, snapshot, term_size
+from vm.testing import run
 
 MB = 1 << 20
 

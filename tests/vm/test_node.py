@@ -36,9 +36,8 @@ def test_background_node_call_raises_process_exit():
 
 
 def test_background_node_call_timeout():
-    with vm.Node() as node:
-        with pytest.raises(TimeoutError):
-            node.call(lambda: vm.receive(), timeout=0.05)
+    with vm.Node() as node, pytest.raises(TimeoutError):
+        node.call(lambda: vm.receive(), timeout=0.05)
 
 
 def test_background_node_stop_ends_thread_and_kills_processes():

@@ -1,5 +1,7 @@
 """Reductions, priorities, seeded interleavings, greenlet reuse."""
 
+from itertools import pairwise
+
 import vm
 import vm.code
 from vm.testing import Recorder, run
@@ -26,7 +28,7 @@ def test_budget_exhaustion_preempts_round_robin():
     # the two counters alternate: neither runs two slices in a row while the other waits
     workers = [p for p in starts if starts.count(p) > 5]
     seq = [p for p in starts if p in workers]
-    assert all(x != y for x, y in zip(seq, seq[1:]))
+    assert all(x != y for x, y in pairwise(seq))
 
 
 def test_reductions_per_slice_are_counted():

@@ -1,6 +1,7 @@
 """vm.scheduling: accounting, microstate accounting, policies and their checks."""
 
 import math
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -111,7 +112,7 @@ def test_the_timeline_records_every_slice_in_order_without_overlap():
 
     pids, tl, stats, again, cleared = vm.testing.run(main)
     assert tl and tl == again[:len(tl)] and cleared == []
-    for a, b in zip(tl, tl[1:]):
+    for a, b in pairwise(tl):
         assert a["start"] <= a["end"] <= b["start"]
     for pid in pids:
         mine = [r for r in tl if r["pid"] == pid]
@@ -262,7 +263,7 @@ def test_every_policy_runs_every_workload_to_its_end_keeping_the_invariants(
         return pids, S.process_stats()
 
     pids, stats = CheckedRun(name, seed)(main)
-    for pid, (fn, _, _) in zip(pids, specs):
+    for pid, (fn, _, _) in zip(pids, specs, strict=True):
         assert stats[pid]["exited"] is not None
         if fn is hog:
             assert stats[pid]["reductions"] > 0
@@ -321,7 +322,7 @@ def _shares(policy, weights, window=2.0):
     def main():
         pids = [vm.spawn(forever) for _ in weights]
         pol = S.current_policy()
-        for pid, w in zip(pids, weights):
+        for pid, w in zip(pids, weights, strict=True):
             pol.set_weight(pid, w)
         S.accounting(True)
         vm.sleep(window)
@@ -409,7 +410,7 @@ def test_a_process_killed_while_runnable_under_a_policy_is_unwound_and_never_pic
 
     UNWOUND.clear()
     v, stats = CheckedRun(name)(main)
-    assert UNWOUND == [v]
+    assert [v] == UNWOUND
     assert stats["exited"] is not None and stats["slices"] >= 1
 
 

@@ -1,5 +1,7 @@
 """Links, exit signals (the matrix of reference §1.2) and monitors."""
 
+import contextlib
+
 import pytest
 
 import vm
@@ -539,10 +541,8 @@ def test_a_thousand_kills_leave_no_orphans():
         try:
             vm.receive()
         finally:
-            try:
+            with contextlib.suppress(BaseException):
                 vm.spawn_link(vm.receive)
-            except BaseException:  # noqa: BLE001
-                pass
 
     def main():
         base = len(vm.processes())

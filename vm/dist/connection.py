@@ -25,7 +25,12 @@ pass-through byte 112, a control tuple, and for some operations a payload
 term. A frame that is not that, or a control tuple that is malformed,
 disconnects the peer with a log record and costs the node nothing else. A
 well-formed message holding something beamlet cannot represent (a fun, a
-port) is dropped with a log record; the connection stays.
+port, a bit string that is not whole bytes) disconnects the peer too, with
+a warning naming what it held, as an Erlang node does with a term it
+cannot decode: the sender learns at once (a `gen_server:call` fails with
+`nodedown` instead of timing out), where a dropped message would leave it
+waiting. An exit signal whose reason holds such a term still arrives, with
+the reason `("unsupported_term", why)`: a lost signal would break the link.
 
 When the connection goes down, each link across it delivers an exit signal
 `noconnection`, each monitor a DOWN `noconnection`, and `monitor_node`
@@ -50,7 +55,15 @@ from ..terms import TIMEOUT, Atom, Pid, Ref
 from . import local
 from .codec import DecodeError, EncodeError, UnsupportedTerm
 from .epmd import EPMDError, port_please
-from .handshake import EXIT_PAYLOAD, HandshakeError, Me, SimultaneousLost, accept, initiate
+from .handshake import (
+    EXIT_PAYLOAD,
+    HandshakeError,
+    Me,
+    Peer,
+    SimultaneousLost,
+    accept,
+    initiate,
+)
 from .stream import ConnectionClosed, PacketTooLarge, Stream
 
 log = logging.getLogger("beamlet.dist")
@@ -74,6 +87,10 @@ _NO_PAYLOAD = object()
 _BATCH = 512  # frames written in one sendall at most
 
 
+class UnrepresentableMessage(ValueError):
+    """A well-formed message holds a term beamlet has no Python form for."""
+
+
 class MalformedFrame(ValueError):
     """A frame that breaks the protocol; the peer is disconnected."""
 
@@ -86,9 +103,9 @@ class Connection:
         self.peer_name = peer_name
         self.role = role  # "initiator" or "acceptor"
         self.state = "pending"  # -> "up" -> "down"
-        self.peer = None  # handshake.Peer once up
-        self.controller = None
-        self.reader = None
+        self.peer: Peer | None = None  # once up
+        self.controller: Pid | None = None
+        self.reader: Pid | None = None
         self.encoder = dist.make_encoder()
         self.decoder = dist.make_decoder()
         self.last_recv = self.last_sent = time.monotonic()
@@ -97,8 +114,10 @@ class Connection:
         self.monitors_out: dict = {}  # ref -> (local watcher pid, obj)
         self.unlink_id = 0
         self.queue: list = []  # frames posted before the handshake finished
-        self.sock = None  # the controller's socket once up: senders write to it directly
+        # The controller's socket once up: senders write to it directly.
+        self.sock: socket.socket | None = None
         self.busy = False  # the controller holds frames not yet written: queue behind them
+        self.address: tuple | None = None  # the peer's (host, port), for log records
 
     def __repr__(self):
         return f"<Connection {self.peer_name} {self.role} {self.state}>"
@@ -251,6 +270,9 @@ def run_controller(dist, conn: Connection, fd=None):
             dist.attempt_failed(conn, str(e))
         return
     except (HandshakeError, EPMDError, ConnectionClosed, OSError, TimeoutError) as e:
+        if conn.role == "acceptor":  # someone dialled us and failed: say who and why
+            log.warning("** Refused a connection from %s: %s **", describe_peer(conn), e,
+                        extra={"node": conn.peer_name, "peer_address": conn.address})
         dist.attempt_failed(conn, str(e))
         if stream is not None:
             stream.close()
@@ -300,6 +322,7 @@ def _setup(dist, conn, fd):
             raise EPMDError(f"{conn.peer_name}: no such node is registered on {host}")
         sock = net.connect((_address(host), info.port), timeout=dist.setup_time)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.address = sock.getpeername()[:2]
         stream = Stream(sock, dist.max_frame)
         try:
             peer = initiate(stream, me, conn.peer_name, timeout=dist.setup_time)
@@ -308,6 +331,12 @@ def _setup(dist, conn, fd):
             raise
     conn.peer = peer
     return stream
+
+
+def describe_peer(conn: Connection) -> str:
+    """`127.0.0.1:40211 (node a@host)` or just the address, for log records."""
+    where = f"{conn.address[0]}:{conn.address[1]}" if conn.address else "an unknown address"
+    return where if conn.peer_name == "?" else f"{where} (node {conn.peer_name})"
 
 
 def _address(host: str) -> str:
@@ -414,9 +443,15 @@ def run_reader(dist, conn: Connection, fd):
                 _frame(dist, conn, node, frame)
     except ConnectionClosed:
         api.exit("connection_closed")
+    except UnrepresentableMessage as e:
+        log.warning("** Disconnecting %s: %s; beamlet has no Python form for it, and closes "
+                    "the connection as OTP does on a term it cannot decode **",
+                    describe_peer(conn), e,
+                    extra={"node": conn.peer_name, "peer_address": conn.address})
+        api.exit(("unrepresentable_message", str(e)))
     except (PacketTooLarge, MalformedFrame, DecodeError) as e:
-        log.error("** Disconnecting %s: it sent a malformed frame: %s **", conn.peer_name, e,
-                  extra={"node": conn.peer_name})
+        log.error("** Disconnecting %s: it sent a malformed frame: %s **", describe_peer(conn),
+                  e, extra={"node": conn.peer_name, "peer_address": conn.address})
         api.exit(("malformed_frame", str(e)))
     finally:
         stream.close()
@@ -435,9 +470,7 @@ def _frame(dist, conn, node, frame):
             payload, end = dec.decode(frame, i)
         except UnsupportedTerm as e:
             if op not in _SIGNAL_PAYLOADS:
-                log.warning("dropped a message from %s: %s", conn.peer_name, e,
-                            extra={"node": conn.peer_name})
-                return
+                raise UnrepresentableMessage(f"a message to {control[-1]!r} holds {e}") from None
             # An exit reason we cannot hold still ends the link or monitor.
             payload, end = (UNSUPPORTED_REASON, str(e)), len(frame)
         if end != len(frame):

@@ -32,6 +32,7 @@ class Cookie:
     """A cookie whose value never appears in a repr, str or log record."""
 
     __slots__ = ("_secret",)
+    _secret: bytes
 
     def __init__(self, value: str | bytes):
         raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)

@@ -254,7 +254,7 @@ class _State:
         return self.term(i, depth + 1)
 
     def items(self, n, i, depth):
-        out = []
+        out: list = []
         append = out.append
         for _ in range(n):
             x, i = self.child(i, depth)
@@ -339,6 +339,7 @@ class _State:
         if tag == REFERENCE:
             node, i = self.atom_at(i)
             (w,) = struct.unpack_from(">I", data, i)
+            words: tuple | list
             words, creation, i = [w], data[i + 4], i + 5
         else:
             (length,) = struct.unpack_from(">H", data, i)

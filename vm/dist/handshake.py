@@ -189,10 +189,10 @@ def _recv(stream: Stream, timeout) -> bytes:
 def initiate(stream: Stream, me: Me, expected: str, timeout=SETUP_TIMEOUT) -> Peer:
     """Run the handshake on a fresh connection to node `expected`; return the peer."""
     stream.send_packet(2, _name_packet(me), timeout)
-    status = _recv(stream, timeout)
-    if status[:1] != b"s":
-        raise HandshakeError(f"expected a status, got {status[:16]!r}")
-    status = status[1:].decode("ascii", "replace")
+    packet = _recv(stream, timeout)
+    if packet[:1] != b"s":
+        raise HandshakeError(f"expected a status, got {packet[:16]!r}")
+    status = packet[1:].decode("ascii", "replace")
     if status == "alive":
         stream.send_packet(2, b"strue", timeout)  # we hold no live connection: replace theirs
     elif status == "nok":

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import socket
 import weakref
+from typing import Literal, overload
 
 from .. import _api as api
 from .. import net
@@ -57,6 +58,9 @@ GEN_CALL = Atom("$gen_call")
 YES = Atom("yes")
 _CONNECT = "$dist_connect"
 _dists: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# monitor_nodes subscribers of a node whose distribution is not running (yet, or
+# any more): they carry over to the next start, as OTP's monitor_nodes does.
+_idle_node_monitors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class DistError(VMError):
@@ -82,15 +86,19 @@ class DistNode:
         self.max_frame = limits.max_size
         self.send_sender = False  # SEND_SENDER needs the peer's flag; plain SEND always works
         self.creation = 0
-        self.identity = None
+        # identity, registration and listener are set by start() before the
+        # DistNode is published: nobody sees them None.
+        self.identity: LocalIdentity = None  # type: ignore[assignment]
         self.conns: dict = {}  # node name -> Connection
         self.waiters: dict = {}  # node name -> [pid] waiting in connect()
         self.node_monitors: dict = {}  # node name -> [pid] (monitor_node, once per call)
         self.all_monitors: list = []  # pids that called monitor_nodes(True)
-        self.registration = None
-        self.listener = None
+        self.registration: epmd.Registration = None  # type: ignore[assignment]
+        self.listener: socket.socket = None  # type: ignore[assignment]
         self.port = 0
-        self.kernel = self.acceptor = self.rex = None
+        self.kernel: Pid | None = None
+        self.acceptor: Pid | None = None
+        self.rex: Pid | None = None
         self.rex_allow: dict = {}  # (module, function) -> callable (rpc.expose)
         self.watched: set = set()  # ids of local pids whose death the core reports to us
 
@@ -114,7 +122,8 @@ class DistNode:
             return
         target = dest if type(dest) is not tuple else dest[0]
         try:
-            self.connection(where).send(sender, target, msg)
+            self.connection(where).send(  # type: ignore[arg-type]  # remote: a name
+                sender, target, msg)
         except EncodeError as e:
             raise BadArg(f"send to {where}: {e}") from None
 
@@ -144,8 +153,8 @@ class DistNode:
             local.monitor_local(self.vm_node, watcher, self.localize(target) if type(target)
                                 is Pid else target[0], ref, target)
         else:
-            self.connection(where).monitor(watcher, target if type(target) is Pid
-                                           else target[0], ref)
+            self.connection(where).monitor(  # type: ignore[arg-type]  # remote: a name
+                watcher, target if type(target) is Pid else target[0], ref)
 
     def demonitor(self, watcher: Pid, ref: Ref) -> bool:
         for conn in self.conns.values():
@@ -171,7 +180,7 @@ class DistNode:
     # ------------------------------------------------------------------
     # the table
 
-    def is_local(self, node_name: str) -> bool:
+    def is_local(self, node_name: str | None) -> bool:
         return node_name == self.name or node_name == self.vm_node.name
 
     def localize(self, x):
@@ -242,8 +251,9 @@ class DistNode:
         conn.went_down(self.vm_node)
         if conn.peer_name in self.conns:
             return  # another connection to that node (simultaneous connect) carries on
-        log.info("could not connect to %s: %s", conn.peer_name, why,
-                 extra={"node": conn.peer_name})
+        if conn.role == "initiator":  # a refused incoming one was logged with its address
+            log.info("could not connect to %s: %s", conn.peer_name, why,
+                     extra={"node": conn.peer_name})
         for pid in self.waiters.pop(conn.peer_name, ()):
             api.send(pid, (_CONNECT, conn.peer_name, False))
         self._node_down(conn.peer_name, was_up)
@@ -269,6 +279,12 @@ class DistNode:
 
 # ----------------------------------------------------------------------
 # starting and stopping
+
+
+@overload
+def current(required: Literal[True] = True) -> DistNode: ...
+@overload
+def current(required: bool) -> DistNode | None: ...
 
 
 def current(required: bool = True) -> DistNode | None:
@@ -346,6 +362,7 @@ def start(name: str, cookie=None, *, longnames: bool = False, listen: str = "127
         dist.listener.close()
         raise DistError(f"cannot register {full} with the port mapper: {e}") from None
     dist.creation = dist.registration.creation
+    dist.all_monitors = _idle_node_monitors.pop(vm_node, [])
     dist.identity = LocalIdentity(vm_node.name, vm_node.creation, full, dist.creation)
     _dists[vm_node] = dist
     vm_node.dist = dist  # from now on the core hands us what is remote (vm/_remote.py)
@@ -380,6 +397,8 @@ def _teardown(dist: DistNode):
     dist.listener.close()
     if dist.vm_node.dist is dist:
         dist.vm_node.dist = None
+        if dist.all_monitors:
+            _idle_node_monitors[dist.vm_node] = dist.all_monitors
     if _dists.get(dist.vm_node) is dist:
         del _dists[dist.vm_node]
 
@@ -387,12 +406,13 @@ def _teardown(dist: DistNode):
 def _acceptor(dist: DistNode):
     while True:
         try:
-            sock, _addr = net.accept(dist.listener)
+            sock, addr = net.accept(dist.listener)
         except OSError:
             return  # the listener was closed: stop
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fd = net.handoff(sock)
         conn = Connection(dist, "?", "acceptor")
+        conn.address = addr[:2]
         conn.controller = api.spawn(lambda c=conn, f=fd: run_controller(dist, c, f))
 
 
@@ -530,13 +550,22 @@ def monitor_node(node_name: str, flag: bool = True) -> bool:
 
 
 def monitor_nodes(flag: bool = True) -> None:
-    """`("nodeup", node)` / `("nodedown", node)` for every node (net_kernel:monitor_nodes)."""
-    dist = current()
+    """`("nodeup", node)` / `("nodedown", node)` for every node, visible or hidden
+    (net_kernel:monitor_nodes). Allowed before the distribution starts, as in OTP:
+    the subscription then takes effect when it does (and outlives a `stop()`).
+    A process that subscribes twice gets each message twice; `flag=False` ends
+    one subscription."""
+    dist = current(required=False)
+    if dist is not None:
+        subs = dist.all_monitors
+    else:
+        subs = _idle_node_monitors.setdefault(local.node_of_current(), [])
     me = api.self()
+    subs[:] = [pid for pid in subs if pid == me or api.is_process_alive(pid)]  # drop the dead
     if flag:
-        dist.all_monitors.append(me)
-    elif me in dist.all_monitors:
-        dist.all_monitors.remove(me)
+        subs.append(me)
+    elif me in subs:
+        subs.remove(me)
 
 
 def call(server, request, timeout: float | None = 5.0, label=GEN_CALL, where=None):

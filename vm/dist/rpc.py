@@ -172,6 +172,7 @@ def execute(dist, conn, kind, args, caller, req_id, linked, monitored):
     else:
         ref, (mod, fun, fargs) = None, args
     fn = dist.rex_allow.get((str(mod), str(fun)))
+    reason: object  # the term the caller's monitor or link receives
     if fn is None:
         reason = (ref, ERROR, UNDEF, [(mod, fun, fargs, [])])
     else:
@@ -192,7 +193,7 @@ def execute(dist, conn, kind, args, caller, req_id, linked, monitored):
             conn.links.discard((me, caller))
             conn.post(conn.exit_frame(me, caller, reason, True))
     except Exception as e:  # the value has no External Term Format form
-        bad = (ref, ERROR, (Atom("bad_result"), str(e)), [])
+        bad: tuple = (ref, ERROR, (Atom("bad_result"), str(e)), [])
         conn.post(conn.monitor_exit_frame(me, caller, req_id, bad))
 
 

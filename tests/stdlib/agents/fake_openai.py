@@ -11,6 +11,7 @@ client closed everything it opened (`wait_closed`), with no sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -67,10 +68,8 @@ class Exchange:
 
     def drop(self):
         self.keep = False
-        try:
+        with contextlib.suppress(OSError):
             self.conn.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def hang(self):
         """Answer nothing; return when the client closes the connection."""
@@ -106,14 +105,10 @@ class FakeOpenAI:
 
     def close(self):
         self._stop = True
-        try:
-            self.lsock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(OSError):  # wakes the thread blocked in accept
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self.lsock.close()
-        except OSError:
-            pass
 
     def wait_closed(self, timeout=10.0) -> bool:
         """True once every connection the server accepted has been closed."""
@@ -143,9 +138,8 @@ class FakeOpenAI:
                     if ev is h11.NEED_DATA:
                         data = conn.recv(65536)
                         h.receive_data(data)
-                        if not data and h.their_state is not h11.DONE:
-                            if request is None:
-                                return
+                        if not data and h.their_state is not h11.DONE and request is None:
+                            return
                     elif isinstance(ev, h11.Request):
                         request = ev
                     elif isinstance(ev, h11.Data):
@@ -164,10 +158,8 @@ class FakeOpenAI:
         except (OSError, h11.ProtocolError, ssl.SSLError):
             return
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
             with self.cond:
                 self.open -= 1
                 self.cond.notify_all()

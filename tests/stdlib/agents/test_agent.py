@@ -7,11 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from vm.testing import drain, run
-
-from stdlib import agents, gen_statem, otp_sys, supervisor
+from stdlib import agents, otp_sys, supervisor
 from stdlib.agents import budget, failure, reply, scripted_model, tool_call, tool_call_step
-
+from vm.testing import drain, run
 
 # ----------------------------------------------------------------------
 # tools used by the tests (module level: they are sent to tool processes)
@@ -613,7 +611,7 @@ def test_any_interleaving_of_agent_kills_and_replies_balances_the_books(seed, la
         steps = [tool_call_step(tool_call("slow", {"seconds": lat}), usage=(3, 7), latency=lat)
                  for lat in latencies] + [reply("done", usage=(3, 7))]
         pids = []
-        for n in range(4):
+        for _ in range(4):
             m = scripted_model(steps, max_tokens=50)
             a = agents.start(Helper, {"model": m, "budget": team})
             pids.append(a)

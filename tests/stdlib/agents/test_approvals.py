@@ -7,10 +7,9 @@ import sys
 import pytest
 
 import vm
-from vm.testing import run
-
 from stdlib import agents, supervisor
 from stdlib.agents import audit, reply, scripted_model, store, tool_call, tool_call_step
+from vm.testing import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))

@@ -1,10 +1,10 @@
 """Asynchronous asks: many in flight from one process, collected as they come."""
 
 import vm
-from vm.testing import run
-
 from stdlib import agents
 from stdlib.agents import reply, scripted_model
+from vm.testing import run
+
 
 class Quick(agents.Agent):
     pass

@@ -13,10 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import vm
-from vm.testing import run
-
 from stdlib import agents, cli
 from stdlib.agents import audit, reply, scripted_model, store, tool_call, tool_call_step
+from vm.testing import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
@@ -227,7 +226,7 @@ def test_a_keyed_chain_cannot_be_rewritten_without_the_key(tmp_path, monkeypatch
 
     def rewrite(conn):  # a forger recomputes an unkeyed chain from record 4 on, head too
         rows = conn.execute(f"SELECT {', '.join(audit.COLUMNS)} FROM audit ORDER BY seq")
-        rows = [dict(zip(audit.COLUMNS, r)) for r in rows]
+        rows = [dict(zip(audit.COLUMNS, r, strict=True)) for r in rows]
         prev = rows[2]["hash"]
         for r in rows[3:]:
             if r["seq"] == 4:

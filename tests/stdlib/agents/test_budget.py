@@ -5,9 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vm
-from vm.testing import run
-
 from stdlib.agents import budget
+from vm.testing import run
 
 CALL = {"steps": 1, "model_calls": 1, "input_tokens": 100, "output_tokens": 200}
 

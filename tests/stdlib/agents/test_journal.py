@@ -7,11 +7,10 @@ import time
 import pytest
 
 import vm
-from vm.testing import run
-
 from stdlib import agents, supervisor
 from stdlib.agents import journal, reply, scripted_model, store, tool_call, tool_call_step
 from stdlib.agents.journal import INTERRUPTED, Journal
+from vm.testing import run
 
 RUNS = []  # (call id, n) of every tool call that ran to its end, in this OS process
 

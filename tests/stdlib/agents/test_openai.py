@@ -14,12 +14,16 @@ import socket
 import pytest
 
 import vm
-from vm.testing import Recorder, drain
-
 from stdlib import agents
 from stdlib.agents import http
-from tests.stdlib.agents.fake_openai import FakeOpenAI, chunk, completion, error_body, \
-    self_signed_cert
+from tests.stdlib.agents.fake_openai import (
+    FakeOpenAI,
+    chunk,
+    completion,
+    error_body,
+    self_signed_cert,
+)
+from vm.testing import Recorder, drain
 
 KEY = "sk-test-DO-NOT-LEAK-0123456789abcdef"
 HI = {"messages": [{"role": "user", "content": "hi"}]}
@@ -131,8 +135,9 @@ def test_429_with_retry_after_is_retried(srv):
 
 
 def test_429_insufficient_quota_is_not_retried(srv):
-    srv.enqueue(lambda ex: ex.json(error_body("You exceeded your current quota", "insufficient_quota",
-                                              "insufficient_quota"), 429))
+    body = error_body("You exceeded your current quota", "insufficient_quota",
+                      "insufficient_quota")
+    srv.enqueue(lambda ex: ex.json(body, 429))
     m = model_for(srv)
 
     def main():

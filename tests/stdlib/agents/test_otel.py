@@ -2,10 +2,9 @@
 
 import pytest
 
-from vm.testing import run
-
 from stdlib import agents
 from stdlib.agents import reply, scripted_model, tool_call, tool_call_step, tracing
+from vm.testing import run
 
 pytest.importorskip("opentelemetry.sdk.trace",
                     reason="the otel extra is not installed: pip install 'beamlet[otel]'")

@@ -3,10 +3,9 @@
 import pytest
 
 import vm
-from vm.testing import run
-
 from stdlib import agents
 from stdlib.agents import ratelimit, scripted_model
+from vm.testing import run
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
 

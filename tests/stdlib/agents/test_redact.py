@@ -1,7 +1,6 @@
 """Secret handles and redaction."""
 
 import vm
-
 from stdlib.agents.redact import REDACTED, redact, reveal, secret, secret_from_env
 
 

@@ -5,11 +5,10 @@ import logging
 import pytest
 
 import vm
-from vm.testing import drain, run
-
 from stdlib import agents
-from stdlib.agents import model as model_mod
 from stdlib.agents import failure, reply, scripted_model, tool_call, tool_call_step
+from stdlib.agents import model as model_mod
+from vm.testing import drain, run
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
 

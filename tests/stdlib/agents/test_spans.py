@@ -5,11 +5,9 @@ import json
 import pytest
 
 import vm
-from vm.testing import run
-
 from stdlib import agents
 from stdlib.agents import reply, scripted_model, spans, tool_call, tool_call_step, tracing
-
+from vm.testing import run
 
 # ----------------------------------------------------------------------
 # three agents, five tools: front asks billing and shipping through tools

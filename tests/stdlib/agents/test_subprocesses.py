@@ -11,10 +11,8 @@ import time
 import pytest
 
 import vm
-
 from stdlib import agents
 from stdlib.agents import reply, scripted_model, tool_call, tool_call_step
-
 
 
 def children():

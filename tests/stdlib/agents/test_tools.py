@@ -1,6 +1,6 @@
 """Tools: schemas from signatures and docstrings, argument checks, result text."""
 
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -11,7 +11,7 @@ from stdlib.agents.tools import result_text, tool_spec, validate_arguments
 
 @tool
 def search(query: str, limit: int = 5, exact: bool = False, tags: list[str] = (),
-           mode: Literal["fast", "deep"] = "fast", since: Optional[float] = None) -> list:
+           mode: Literal["fast", "deep"] = "fast", since: float | None = None) -> list:
     """Search the notes for words.
 
     Args:
@@ -42,7 +42,8 @@ def test_schema_from_signature_and_google_docstring():
     assert props["query"] == {"type": "string", "description": "the words to look for"}
     assert props["limit"] == {"type": "integer", "default": 5,
                               "description": "how many notes to return at most (a continued line)"}
-    assert props["exact"]["type"] == "boolean" and props["exact"]["description"] == "whole words only"
+    assert props["exact"]["type"] == "boolean"
+    assert props["exact"]["description"] == "whole words only"
     assert props["tags"]["type"] == "array" and props["tags"]["items"] == {"type": "string"}
     assert props["mode"]["enum"] == ["fast", "deep"]
     assert props["since"]["type"] == ["number", "null"]

@@ -1,6 +1,7 @@
 """The shell helpers (Erlang's c module and the observer views), inside a process
 and from another thread."""
 
+import contextlib
 import json
 
 import pytest
@@ -186,6 +187,32 @@ def test_system_view_rates_since_the_last_look():
     assert second.data["rates"]["seconds"] == pytest.approx(2.0)
     assert second.data["rates"]["reductions_per_s"] >= 10000
     assert json.loads(as_json)["kind"] == "system"
+
+
+def test_system_shows_the_dirty_pool_and_its_abandoned_jobs_once_used():
+    import threading
+
+    release = threading.Event()
+
+    def abandon():
+        with contextlib.suppress(TimeoutError):  # the job runs on, abandoned
+            vm.to_thread(release.wait, 5, timeout=0.01)
+
+    def main():
+        before = helpers.system(window=0)
+        vm.to_thread(sum, range(10))
+        pid, ref = vm.spawn_monitor(abandon)
+        vm.receive(("DOWN", ref, "process", pid, vm.ANY))
+        during = helpers.system(window=0)
+        release.set()
+        return before, during
+
+    before, during = vm.run(main)
+    assert "outside" not in before.text  # a node that never used the pool says nothing
+    line = next(x for x in during.text.splitlines() if x.strip().startswith("outside"))
+    assert "dirty pool" in line and "1 of them abandoned by their callers" in line, line
+    assert "1 done" in line and "1 abandoned ever" in line, line
+    assert during.data["outside"]["dirty"]["abandoned_running"] == 1
 
 
 def test_seq_of_a_function_and_of_the_last_trace(capsys):

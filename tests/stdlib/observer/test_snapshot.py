@@ -5,8 +5,8 @@ import threading
 import pytest
 
 import vm
-from vm.testing import run
 from vm.lowlevel import current_node, snapshot
+from vm.testing import run
 
 
 def idle():

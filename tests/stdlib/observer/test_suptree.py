@@ -81,7 +81,7 @@ def test_a_restarting_child_shows_its_new_pid():
         return before, snapshot_tree(top)
 
     before, after = run(main)
-    for b, a in zip(before["children"], after["children"]):
+    for b, a in zip(before["children"], after["children"], strict=True):
         assert isinstance(a["pid"], vm.Pid) and a["pid"] != b["pid"]
 
 

@@ -6,6 +6,7 @@ import glob
 import io
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ MORE = re.compile(r"^\.+(?: (.*))?$")
 
 def session(path):
     """[(number, source, shown output lines)] from the lesson's transcript blocks."""
-    text = open(path).read()
+    text = Path(path).read_text(encoding="utf-8")
     steps = []
     for block in re.findall(r"```\n(.*?)```", text, re.DOTALL):
         if not PROMPT.match(block.splitlines()[0]):
