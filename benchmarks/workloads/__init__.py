@@ -9,11 +9,10 @@ compiles the file it runs with reduction checks, and only that file.
 docs/fairness.md lists them with what to look for in each report.
 """
 
-import os
 
 
 def names() -> list[str]:
     """The library's workloads, by name."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    return sorted(f[:-3] for f in os.listdir(here)
-                  if f.endswith(".py") and not f.startswith("_"))
+    from stdlib.fairness.runner import library_names
+
+    return library_names()

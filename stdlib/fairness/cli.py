@@ -15,6 +15,7 @@ import sys
 import click
 
 from .report import GROUP_BY
+from .runner import library_names as _library_names
 
 DEFAULT_SLICE_TIME = 0.00025
 EXIT_INTERRUPTED = 130  # as every beamlet command (stdlib/cli.py)
@@ -174,11 +175,5 @@ def fairness(file, entry, seconds, seed, clock, group_by, reductions, slice_time
         click.echo(f"chart: {chart}", file=info)
 
 
-def _library_names() -> str:
-    from benchmarks import workloads
-
-    return ", ".join(workloads.names())
-
-
 # The list in the help is the library's own, so it cannot name a workload that is not there.
-fairness.help = fairness.help.replace("{workloads}", _library_names())
+fairness.help = fairness.help.replace("{workloads}", ", ".join(_library_names()))

@@ -29,6 +29,7 @@ What it refuses: computing figures (`report`), printing (`text`), drawing
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import os
 
@@ -50,17 +51,32 @@ class WorkloadError(Exception):
     syntax error); the message names the fix."""
 
 
+def library_dir() -> str | None:
+    """The folder of beamlet's workload library (`benchmarks/workloads`), found
+    without importing the `benchmarks` package; None if it is not installed."""
+    spec = importlib.util.find_spec("benchmarks")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return os.path.join(list(spec.submodule_search_locations)[0], "workloads")
+
+
+def library_names() -> list[str]:
+    """The library's workloads, by name (what `beamlet fairness NAME` accepts)."""
+    folder = library_dir()
+    if folder is None or not os.path.isdir(folder):
+        return []
+    return sorted(f[:-3] for f in os.listdir(folder)
+                  if f.endswith(".py") and not f.startswith("_"))
+
+
 def workload_path(file: str) -> str:
     """FILE as given, or the file of a workload in beamlet's library
     (`benchmarks/workloads/NAME.py`) when FILE is such a name."""
     if os.path.isfile(file):
         return file
-    from benchmarks import workloads
-
-    builtin = os.path.join(os.path.dirname(workloads.__file__), f"{file}.py")
-    if os.path.sep not in file and not file.endswith(".py") and os.path.isfile(builtin):
-        return builtin
-    known = ", ".join(workloads.names())
+    if file in library_names():
+        return os.path.join(library_dir(), f"{file}.py")
+    known = ", ".join(library_names())
     raise WorkloadError(f"no such file: {file} (give a Python file with a main() function, "
                         f"or the name of a library workload: {known})")
 
