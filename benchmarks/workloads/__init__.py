@@ -10,7 +10,6 @@ docs/fairness.md lists them with what to look for in each report.
 """
 
 
-
 def names() -> list[str]:
     """The library's workloads, by name."""
     from stdlib.fairness.runner import library_names
