@@ -44,7 +44,7 @@ from .common import (
 
 BENCHMARKS = ("ring", "pingpong", "spawn", "fairness", "latency", "selective",
               "copy", "restart", "call", "preemption", "fanout", "ets",
-              "agents", "dist")
+              "agents", "dist", "accounting")
 MARKER = "@@beamlet-bench@@ "
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent

@@ -57,6 +57,7 @@ TINY = {
     "agents": {"agents": 20, "delay": 0.05, "steps": 3, "step_delay": 0.0, "reps": 1},
     "dist": {"rounds": 100, "reps": 1, "nodes": [1, 2], "seconds": 0.2, "window": 2,
              "work": 1_000},
+    "accounting": {"rounds": 200, "reps": 2},
 }
 
 KEYS = {"benchmark", "system", "metric", "value", "unit", "params", "status"}
@@ -136,6 +137,10 @@ def agents(**kw):
 
 def dist(**kw):
     return run("dist", **kw)
+
+
+def accounting(**kw):
+    return run("accounting", **kw)
 
 
 def problems(records, name: str, systems=SYSTEMS_TESTED, *, allow_na: bool = True) -> list[str]:

@@ -156,6 +156,15 @@ def _register_agents():
 _register_agents()
 
 
+def _register_fairness():
+    from stdlib.fairness.cli import fairness
+
+    main.add_command(fairness)
+
+
+_register_fairness()
+
+
 @main.command()
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("-c", "--command", "commands", multiple=True, metavar="EXPR",

@@ -159,3 +159,19 @@ def test_problems_catches_bad_shapes():
     unsettled["measured"] = -0.5  # claimed measured, never settled
     assert any("settled at zero" in p
                for p in selftest.problems([unsettled], "latency", ("beamlet",)))
+
+
+def test_the_accounting_benchmark_reports_every_case_for_beamlet_only():
+    records = selftest.accounting()
+    assert not selftest.problems(records, "accounting", ("beamlet",))
+    cases = {r["params"].get("case") for r in records
+             if r["system"] == "beamlet" and r["status"] == "ok"}
+    assert cases == {"off", "accounting", "accounting+timeline", "msacc", "beam-python"}
+    assert {r["status"] for r in records if r["system"] == "asyncio"} == {"n/a"}
+
+
+@pytest.mark.parametrize("case", ["off", "accounting", "timeline", "msacc", "beam-python"])
+def test_the_instruction_counts_workload_runs_with_each_scheduling_switch(case):
+    from benchmarks import instructions
+
+    instructions._pingpong(50, False, case)  # what callgrind counts, without callgrind

@@ -71,6 +71,7 @@ IDLE_EXIT = 10.0
 CLOSED_SWEEP = 0.1
 
 QUEUED, RUNNING, DONE, ABANDONED = "queued", "running", "done", "abandoned"
+HANDED = "handed"  # done, and the outcome handed to the caller (`_Job.finish`)
 
 #: The switch interval (seconds) while a process waits on the dirty pool.
 FAST_SWITCH = 0.0005
@@ -145,7 +146,10 @@ def to_thread(p, fn, args, kwargs, timeout):
     try:
         node.park(p, WAITING, job.abandon)
     finally:
-        if job.state is not DONE:  # timed out, or killed while it waited
+        # Timed out or killed while it waited: even a job that is done (its
+        # result posted, `finish` not yet run) is abandoned, so that `finish`
+        # neither counts it again nor wakes this process from a later wait.
+        if job.state is not HANDED:
             job.abandon()
     if p.timed_out:
         p.timed_out = False
@@ -181,7 +185,7 @@ class _Job:
 
     def abandon(self):
         """The caller died or timed out (on the node's thread; idempotent)."""
-        if self.state is DONE or self.state is ABANDONED:
+        if self.state is ABANDONED or self.state is HANDED:
             return
         node = self.node
         self.ended()
@@ -189,12 +193,19 @@ class _Job:
             node.timers.cancel(self.timer)
         if self.proc.undo == self.abandon:
             self.proc.undo = None
+        if self.state is DONE:
+            # Its result was posted but not handed over (`finish` has not run:
+            # the caller was killed, or the node stops first). Nobody takes it
+            # now, and `finish` must neither count it again nor wake the caller.
+            self.state = ABANDONED
+            return
         node.dirty_pool().abandon(self)
 
     def finish(self):
         """On the node's thread: hand the outcome to the caller."""
         if self.state is not DONE:
             return  # abandoned meanwhile
+        self.state = HANDED
         node = self.node
         self.ended()
         if self.timer is not None:

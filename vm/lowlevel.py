@@ -53,11 +53,13 @@ from ._call import reply as call_reply
 from ._core import COMPILED, Process
 from ._heap import copy_term, is_term
 from ._instrument import EVENTS, Instrument
+from ._introspect import export
 from ._mailbox import _not_in_process
 from ._mailbox import mark as mailbox_mark
 from ._memory import term_size
 from ._node import runtime_of
 from ._process import EXITING, OTP_STATUS, RECEIVING, RUNNABLE, RUNNING, WAITING
+from ._runtime import check_priority
 from .code import CHARGE, Instrumenter
 from .errors import BadArg
 from .terms import Pid
@@ -98,9 +100,11 @@ __all__ = [
     "on_node_thread",
     "park",
     "parse_pid",
+    "process_keys",
     "process_rows",
     "registered_name",
     "remove_instrument",
+    "set_priority",
     "snapshot",
     "spawn_system",
     "term_size",
@@ -257,6 +261,38 @@ def registered_name(pid, *, node=None):
     """The name `pid` is registered under, or None (also None when it is dead)."""
     p = _live(_rt(node), pid)
     return p.name if p is not None else None
+
+
+def process_keys(pid, *, node=None) -> dict | None:
+    """`{"name", "label", "priority"}` of a process (`name` and `label` None when
+    it has none), or None if it is not in the node's table. Unlike
+    `registered_name`, it also answers for a process that is exiting, from an
+    exit hook (`add_exit_hook`) or an instrument's `exit` event, the last
+    moment these exist: how a measurement tool keeps the keys it groups and
+    reports dead processes by."""
+    n = _rt(node)
+    if type(pid) is not Pid:
+        raise BadArg(f"expected a pid, not {pid!r}")
+    p = n.procs.get(pid.id) if pid.node == n.name and pid.creation == n.creation else None
+    if p is None:
+        return None
+    return {"name": p.name, "label": export(p.label) if p.label is not None else None,
+            "priority": str(p.priority)}
+
+
+def set_priority(pid, level, *, node=None):
+    """Set another process's priority, as `vm.process_flag("priority", level)`
+    sets the caller's: how a measurement tool assigns priorities to a
+    workload it did not write (`beamlet fairness --priority`). A process
+    waiting in a run queue keeps its place there; the new level counts from
+    the next time it becomes runnable. Returns the old level, or None if
+    `pid` is not alive (`BadArg` for an unknown level)."""
+    n = _rt(node)
+    p = _live(n, pid)
+    if p is None:
+        check_priority(level)
+        return None
+    return str(n.set_priority(p, level))
 
 
 def node_now(node=None) -> float:
