@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import builtins
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from time import monotonic as _clock
@@ -799,41 +798,9 @@ if COMPILED:
     del _cls, _instance
 
 
-# setup.py appends `_BUILT_FROM = "<_source_digest() when it compiled>"` to the
-# copy it compiles: an extension built from an older _core.py or _core.pxd (an
-# editable install, then an edit) is stale, and loading it would run old code.
+# Replace this module's names with those of its compiled twin `vm._core_c`
+# when it was built from this very source (see vm/_compiled.py).
+if __name__ == "vm._core":
+    from ._compiled import load_compiled
 
-
-def _source_digest() -> str | None:
-    """The SHA-256 of this module's source and its .pxd, as setup.py computes it."""
-    import hashlib
-
-    h = hashlib.sha256()
-    base = os.path.splitext(__file__)[0]
-    for ext in (".py", ".pxd"):
-        try:
-            with open(base + ext, "rb") as f:
-                h.update(f.read())
-        except OSError:
-            return None  # no source next to the module: cannot tell, so trust nothing
-    return h.hexdigest()
-
-
-if __name__ == "vm._core" and not os.environ.get("BEAMLET_PURE_PYTHON"):
-    try:
-        import vm._core_c as _compiled
-    except ImportError:  # not built (no compiler, no Cython): this source runs
-        _compiled = None
-    if _compiled is not None and getattr(_compiled, "_BUILT_FROM", None) == _source_digest():
-        from vm._core_c import *  # noqa: F401,F403 - the same names, compiled
-    elif _compiled is not None:
-        import warnings
-
-        warnings.warn(
-            f"{_compiled.__file__} was built from another version of vm/_core.py or "
-            "vm/_core.pxd: running the pure-Python core instead. Rebuild it with "
-            "`pip install -e .` (or `python setup.py build_ext --inplace`).",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    del _compiled
+    load_compiled(globals())

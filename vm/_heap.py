@@ -60,6 +60,13 @@ _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python
 _SCALARS = {int, float, str, bytes, bool, type(None), Atom, Pid, Ref, complex, range, type}
 _is_all_shared = _SCALARS.issuperset  # _is_all_shared(map(type, xs)): one C-level pass
 
+# The compiled build (vm._heap_c, see vm/_compiled.py) takes other forms of the
+# fast paths below: explicit loops, which Cython turns into C loops of pointer
+# compares (a few ns per element, where the pure form's map(type, ...) costs
+# about 20). The pure build keeps the forms fastest in the interpreter. Both
+# make the same decisions: `_shared_type(t)` is `t in _SCALARS`.
+COMPILED = __name__ == "vm._heap_c"  # True in the compiled module only
+
 
 def copy_term(x):
     """Return a copy of `x` that shares no mutable object with it."""
@@ -87,9 +94,9 @@ class _NotATerm(Exception):
 
 
 def _copy(x, t):
-    if t in _SCALARS:
-        return x
     if t is tuple:
+        if COMPILED:
+            return _copy_tuple(x)
         if _is_all_shared(map(type, x)):
             return x  # immutable all the way down: share it
         out = [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
@@ -98,10 +105,14 @@ def _copy(x, t):
                 return tuple(out)
         return x  # nested tuples of immutables: still shareable
     if t is list:
+        if COMPILED:
+            return _copy_list(x)
         if _is_all_shared(map(type, x)):
             return x.copy()  # the common flat list: copied at C speed
         return [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
     if t is dict:
+        if COMPILED:
+            return _copy_dict(x)
         if _is_all_shared(map(type, x.values())) and _is_all_shared(map(type, x)):
             return x.copy()
         return {
@@ -110,6 +121,8 @@ def _copy(x, t):
             )
             for k, v in x.items()
         }
+    if t in _SCALARS:
+        return x
     f = _COPIERS.get(t)
     if f is None:
         f = _copier_for(t)
@@ -119,6 +132,8 @@ def _copy(x, t):
 def _c(x):
     """Copy one element (the shape every copier below uses)."""
     t = type(x)
+    if COMPILED:
+        return x if _shared_type(t) else _nested(x, t)
     return x if t in _SCALARS else _copy(x, t)
 
 
@@ -129,6 +144,59 @@ def _copy_elements(x):
         if a is not b:
             return out, True
     return out, False
+
+
+# The compiled build's forms of the three fast paths (called only there; in the
+# pure build they are correct too, only slower than the forms in `_copy`).
+
+
+def _shared_type(t) -> bool:
+    """`t in _SCALARS`, the commonest types first (compiled: pointer compares)."""
+    return t is int or t is str or t is float or t in _SCALARS
+
+
+def _nested(x, t):
+    """`_copy(x, t)` of a value inside another. Compiled, the copy recurses as C
+    calls, which count no depth: each level is counted here against Python's
+    recursion limit, so a term that refers to itself raises RecursionError (as
+    in the pure build) instead of overflowing the C stack."""
+    if not COMPILED:
+        return _copy(x, t)
+    _enter_recursive_call(" while copying a term")  # type: ignore[name-defined]  # noqa: F821
+    try:
+        return _copy(x, t)
+    finally:
+        _leave_recursive_call()  # type: ignore[name-defined]  # noqa: F821
+
+
+def _copy_tuple(x):
+    for i, e in enumerate(x):
+        c = _c(e)
+        if c is not e:  # a mutable inside: rebuild, copying the rest
+            out = list(x[:i])
+            out.append(c)
+            out.extend([_c(rest) for rest in x[i + 1:]])
+            return tuple(out)
+    return x  # immutable all the way down: share it
+
+
+def _copy_list(x):
+    for e in x:
+        if not _shared_type(type(e)):
+            return [_c(e) for e in x]
+    return x.copy()  # the common flat list: copied at C speed
+
+
+def _copy_dict(x):
+    # A copy of the table as it is (no key hashed again), then the values that
+    # are not shared replaced in place: the keys keep their order.
+    out = x.copy()
+    for k, v in x.items():
+        if not _shared_type(type(k)):  # rare: a key that a copy may change
+            return {_c(k): _c(v) for k, v in x.items()}
+        if not _shared_type(type(v)):
+            out[k] = _nested(v, type(v))
+    return out
 
 
 # ----------------------------------------------------------------------
@@ -602,3 +670,19 @@ def _find_non_term(x, path):
     except _NotATerm as e:
         return (path, x, e.why)
     return None
+
+
+# ----------------------------------------------------------------------
+# the compiled build
+
+if COMPILED:
+    # This module's functions (register_term_type, copy_term) are compiled
+    # functions: code, shared like a module's functions.
+    _COPIERS[type(copy_term)] = _BASE_COPIERS[type(copy_term)] = _share
+
+# Replace this module's names with those of its compiled twin `vm._heap_c`
+# when it was built from this very source (see vm/_compiled.py).
+if __name__ == "vm._heap":
+    from ._compiled import load_compiled
+
+    load_compiled(globals())

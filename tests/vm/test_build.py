@@ -1,4 +1,4 @@
-"""The two builds of the hot core: compiled (vm._core_c) and pure Python.
+"""The two builds of the hot modules: compiled (vm._core_c, vm._heap_c) and pure Python.
 
 `.ci/run` runs the whole suite once as installed and once with
 BEAMLET_PURE_PYTHON=1; these tests check that each run really uses the build
@@ -16,11 +16,14 @@ import sys
 import pytest
 
 import vm._core as core
+import vm._heap as heap
+from vm._compiled import load_compiled
 from vm.lowlevel import compiled
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PURE = bool(os.environ.get("BEAMLET_PURE_PYTHON"))
 BUILT = importlib.util.find_spec("vm._core_c") is not None
+HEAP_BUILT = importlib.util.find_spec("vm._heap_c") is not None
 # How a compiled record's fields show: member descriptors (object fields, see
 # member_slots in vm/_core.pxd) or Cython's getset descriptors (typed ones).
 FIELD_DESCRIPTORS = ("member_descriptor", "getset_descriptor")
@@ -32,8 +35,9 @@ def _probe(env_pure: bool) -> str:
     env.pop("BEAMLET_PURE_PYTHON", None)
     if env_pure:
         env["BEAMLET_PURE_PYTHON"] = "1"
-    code = ("import vm, vm._core as c, vm.lowlevel as ll;"
-            "print(ll.compiled(), c.Process.__module__, vm.run(lambda: 6 * 7))")
+    code = ("import vm, vm._core as c, vm._heap as h, vm.lowlevel as ll;"
+            "print(ll.compiled(), c.Process.__module__, h.copy_term.__module__,"
+            " vm.run(lambda: 6 * 7))")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True,
                          capture_output=True, text=True, timeout=60)
     return out.stdout.strip()
@@ -48,12 +52,67 @@ def test_the_build_in_use_matches_the_environment():
         assert compiled() is BUILT
         assert core.Process.__module__ == ("vm._core_c" if BUILT else "vm._core")
     assert core.COMPILED is compiled()
+    assert heap.COMPILED is (HEAP_BUILT and not PURE)
+    assert heap.copy_term.__module__ == ("vm._heap_c" if heap.COMPILED else "vm._heap")
 
 
 def test_both_builds_run_from_one_checkout():
-    assert _probe(env_pure=True) == "False vm._core 42"
-    expected = "True vm._core_c 42" if BUILT else "False vm._core 42"
-    assert _probe(env_pure=False) == expected
+    assert _probe(env_pure=True) == "False vm._core vm._heap 42"
+    core_ = "True vm._core_c" if BUILT else "False vm._core"
+    heap_ = "vm._heap_c" if HEAP_BUILT else "vm._heap"
+    assert _probe(env_pure=False) == f"{core_} {heap_} 42"
+
+
+def test_the_compiled_copy_has_one_set_of_tables():
+    # Other modules import the copy's tables, register_term_type mutates them,
+    # and the compiled functions read them: one object each, the compiled
+    # module's, and every name of vm._heap is the compiled module's.
+    c = pytest.importorskip("vm._heap_c")
+    if not heap.COMPILED:
+        pytest.skip("the pure-Python copy is in use")
+    import vm._call
+    import vm._scheduler
+
+    for name, value in vars(c).items():
+        if not (name.startswith("__") and name.endswith("__")) and name != "_BUILT_FROM":
+            assert getattr(heap, name) is value, name
+    assert core._SCALARS is vm._call._SCALARS is vm._scheduler._SCALARS is c._SCALARS
+
+    class Sent:
+        pass
+
+    import vm
+
+    vm.register_term_type(Sent)
+    assert Sent in c._REGISTERED
+    out = c.copy_term([Sent()])
+    assert type(out[0]) is Sent
+
+
+def test_a_stale_or_forced_out_extension_is_not_loaded(tmp_path, monkeypatch):
+    # load_compiled (shared by every compiled module) trusts an extension only
+    # when it was built from the source beside the module.
+    pytest.importorskip("vm._heap_c")
+    src = os.path.join(ROOT, "vm", "_heap")
+    for ext in (".py", ".pxd"):
+        with open(src + ext) as f:
+            (tmp_path / ("_heap" + ext)).write_text(f.read())
+    fresh = {"__name__": "vm._heap", "__file__": str(tmp_path / "_heap.py")}
+    monkeypatch.delenv("BEAMLET_PURE_PYTHON", raising=False)
+    assert load_compiled(fresh) is True
+    assert fresh["copy_term"].__module__ == "vm._heap_c"
+
+    with open(tmp_path / "_heap.pxd", "a") as f:
+        f.write("# edited since the build\n")
+    stale = {"__name__": "vm._heap", "__file__": str(tmp_path / "_heap.py")}
+    with pytest.warns(RuntimeWarning, match=r"built from another version of vm/_heap.py"):
+        assert load_compiled(stale) is False
+    assert set(stale) == {"__name__", "__file__"}
+
+    monkeypatch.setenv("BEAMLET_PURE_PYTHON", "1")
+    forced = {"__name__": "vm._heap", "__file__": str(src + ".py")}
+    assert load_compiled(forced) is False
+    assert set(forced) == {"__name__", "__file__"}
 
 
 def test_the_cli_names_the_build():
@@ -152,6 +211,7 @@ def test_the_core_functions_travel_in_messages_in_both_builds():
     from vm.lowlevel import copy_term
 
     def main():
-        return copy_term((vm.send, vm.receive))
+        return copy_term((vm.send, vm.receive, vm.register_term_type, copy_term))
 
-    assert vm.run(main) == (vm.send, vm.receive)
+    sent = (vm.send, vm.receive, vm.register_term_type, copy_term)
+    assert all(a is b for a, b in zip(vm.run(main), sent, strict=True))
