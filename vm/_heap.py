@@ -35,6 +35,11 @@ keeps every type exactly. The copy benchmark (benchmarks/copy.py) measures
 both. The fast paths (scalars, flat lists and dicts, tuples of scalars) are
 tested first; every type added here is reached only after them.
 
+Compiled: where it can, `pip install` builds this module into `vm._heap_c`
+(with `_heap.pxd`), which the end of this file loads over it
+(`vm/_compiled.py`). The fast paths then run as C loops (`COMPILED` below);
+every decision stays the same.
+
 What it refuses: knowing about processes (the scheduler decides when to
 copy), and measuring sizes (`_memory.py`).
 """
