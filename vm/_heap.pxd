@@ -8,7 +8,8 @@
 # function, and the tables (`_SCALARS`, `_COPIERS`, `_REGISTERED`, ...) stay
 # module-level Python objects: other modules import them, and
 # register_term_type mutates them, so the compiled functions must read the
-# very objects those see (a `cdef` global would be a second, hidden copy).
+# very objects those see (a `cdef` global of its own would be a second, hidden
+# copy; `_scalar_types` below is the same set under a C name).
 
 cimport cython
 
@@ -19,6 +20,12 @@ cimport cython
 cdef extern from "Python.h":
     int _enter_recursive_call "Py_EnterRecursiveCall"(const char *where) except *
     void _leave_recursive_call "Py_LeaveRecursiveCall"()
+
+# COMPILED and _SCALARS as the compiled functions read them: C globals, where
+# reading a module global is a dict lookup each time. `_scalar_types` holds the
+# very set `_SCALARS` names (mutated in place, never replaced): one table.
+cdef bint _in_c
+cdef set _scalar_types
 
 cdef object _copy(object x, object t)
 cdef object _c(object x)

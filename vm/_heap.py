@@ -71,12 +71,17 @@ _is_all_shared = _SCALARS.issuperset  # _is_all_shared(map(type, xs)): one C-lev
 # about 20). The pure build keeps the forms fastest in the interpreter. Both
 # make the same decisions: `_shared_type(t)` is `t in _SCALARS`.
 COMPILED = __name__ == "vm._heap_c"  # True in the compiled module only
+# The same two facts as the compiled build reads them: C globals (typed in
+# _heap.pxd), where a module global costs a dict lookup at every read.
+# `_scalar_types` is the very set `_SCALARS` (mutated, never replaced).
+_in_c = COMPILED
+_scalar_types = _SCALARS
 
 
 def copy_term(x):
     """Return a copy of `x` that shares no mutable object with it."""
     t = type(x)
-    if t in _SCALARS:
+    if t in _scalar_types:
         return x
     try:
         return _copy(x, t)
@@ -100,7 +105,7 @@ class _NotATerm(Exception):
 
 def _copy(x, t):
     if t is tuple:
-        if COMPILED:
+        if _in_c:
             return _copy_tuple(x)
         if _is_all_shared(map(type, x)):
             return x  # immutable all the way down: share it
@@ -110,13 +115,13 @@ def _copy(x, t):
                 return tuple(out)
         return x  # nested tuples of immutables: still shareable
     if t is list:
-        if COMPILED:
+        if _in_c:
             return _copy_list(x)
         if _is_all_shared(map(type, x)):
             return x.copy()  # the common flat list: copied at C speed
         return [e if type(e) in _SCALARS else _copy(e, type(e)) for e in x]
     if t is dict:
-        if COMPILED:
+        if _in_c:
             return _copy_dict(x)
         if _is_all_shared(map(type, x.values())) and _is_all_shared(map(type, x)):
             return x.copy()
@@ -126,7 +131,7 @@ def _copy(x, t):
             )
             for k, v in x.items()
         }
-    if t in _SCALARS:
+    if t in _scalar_types:
         return x
     f = _COPIERS.get(t)
     if f is None:
@@ -137,7 +142,7 @@ def _copy(x, t):
 def _c(x):
     """Copy one element (the shape every copier below uses)."""
     t = type(x)
-    if COMPILED:
+    if _in_c:
         return x if _shared_type(t) else _nested(x, t)
     return x if t in _SCALARS else _copy(x, t)
 
@@ -157,7 +162,11 @@ def _copy_elements(x):
 
 def _shared_type(t) -> bool:
     """`t in _SCALARS`, the commonest types first (compiled: pointer compares)."""
-    return t is int or t is str or t is float or t in _SCALARS
+    if t is int or t is str or t is float or t is bool or t is type(None):
+        return True
+    if t is list or t is dict or t is tuple:
+        return False  # never in _SCALARS (only immutable types join it)
+    return t in _scalar_types
 
 
 def _nested(x, t):
@@ -165,7 +174,7 @@ def _nested(x, t):
     calls, which count no depth: each level is counted here against Python's
     recursion limit, so a term that refers to itself raises RecursionError (as
     in the pure build) instead of overflowing the C stack."""
-    if not COMPILED:
+    if not _in_c:
         return _copy(x, t)
     _enter_recursive_call(" while copying a term")  # type: ignore[name-defined]  # noqa: F821
     try:
