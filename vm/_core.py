@@ -67,6 +67,11 @@ if TYPE_CHECKING:
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
 NORMAL_PRIORITY = "normal"  # priority names are interned: hot paths compare with `is`
+# The most reductions a slice may have (`reductions=`) and one `bump_reductions`
+# charges: the compiled core keeps budgets and reduction counts as C integers,
+# and this keeps every sum of them far from overflowing (10**12 reductions is
+# hours of work per slice: in effect, never preempted).
+MAX_REDUCTIONS = 10**12
 CHARGE = 64  # reductions one compiled check charges; the countdown of loops
 PROBE = 4  # iterations measured after a slice's first check, and a new process's grant
 GAP_TARGET = 50e-6  # seconds between two checks that a process's grant aims for

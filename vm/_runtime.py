@@ -39,7 +39,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent
 
 from . import _accounting, _core, _io, _policy, _ports, _signals
-from ._core import CHARGE, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
+from ._core import CHARGE, MAX_REDUCTIONS, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
 from ._heap import copy_term
 from ._instrument import Instruments
 from ._memory import set_max_heap
@@ -94,9 +94,10 @@ class Runtime(Core):
                  clock: str = "real", preempt: bool = True, slice_time: float | None = 0.00025,
                  dirty_threads: int = _io.DIRTY_MAX, long_slice: float | None = 0.1,
                  timeslice: float | None = None) -> None:
-        if type(reductions) is not int or reductions < 1:
+        if type(reductions) is not int or not 1 <= reductions <= MAX_REDUCTIONS:
             raise BadArg(
-                f"reductions must be a positive int (default 4000), not {show(reductions)}"
+                f"reductions must be an int from 1 to {MAX_REDUCTIONS:_} (default 4000), "
+                f"not {show(reductions)}"
             )
         if clock not in ("real", "virtual"):
             raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
