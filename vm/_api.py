@@ -276,10 +276,13 @@ def unalias(ref) -> bool:
     p = _me("unalias")
     if type(ref) is not Ref:
         raise BadArg(f"unalias: expected an alias Ref, not {show(ref)}")
-    entry = p.node.aliases.get(ref.id) if ref.creation == p.node.creation else None
+    node = p.node
+    # Only a ref this node made: another node's ref may carry the same id.
+    entry = (node.aliases.get(ref.id)
+             if ref.creation == node.creation and ref.node == node.name else None)
     if entry is None or entry[0] is not p:
         return False
-    return _signals.remove_alias(p.node, ref)
+    return _signals.remove_alias(node, ref)
 
 
 def demonitor(ref, flush=False, info=False) -> bool:

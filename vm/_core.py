@@ -563,8 +563,8 @@ def send(dest: Any, msg: Any) -> Any:
     td = type(dest)
     if td is Pid and dest.creation == node.creation and dest.node == node.name:
         target = node.procs.get(dest.id)
-    elif td is Ref and dest.id in node.aliases:
-        from ._signals import resolve_alias
+    elif td is Ref and dest.node == node.name:  # an alias of ours, or dropped
+        from ._signals import resolve_alias  # the reply modes; an alias's send is rare
 
         target = resolve_alias(node, dest)
     else:
@@ -879,7 +879,9 @@ def reply(tag: Ref, message: Any) -> None:
     """Send `(tag, message)` to the alias `tag` (a call's reply); dropped if inactive."""
     p = getcurrent()
     node = p.node
-    entry = node.aliases.get(tag.id) if tag.creation == node.creation else None
+    # Only a ref this node made: another node's ref may carry the same id.
+    entry = (node.aliases.get(tag.id)
+             if tag.creation == node.creation and tag.node == node.name else None)
     if entry is not None:
         owner, mode = entry
         if mode != DEMONITOR:
