@@ -188,9 +188,9 @@ def regs(*, json=False, node=None):
     """Registered processes (Erlang's c:regs/0), with where each stands now."""
     node_ = resolve_node(node)
     rows = on_node(snapshot.registered, node_)
-    current = in_process(lambda: {r.pid: vm.process_info(r.pid, "current_function")
-                                  for r in rows}, node=node_)
-    return _out(regs_view(rows, node_.name, current), json)
+    current, here = in_process(lambda: ({r.pid: vm.process_info(r.pid, "current_function")
+                                         for r in rows}, str(vm.node())), node=node_)
+    return _out(regs_view(rows, here, current), json)  # a distributed node's own name
 
 
 @command("nregs() registered names on this node and on every connected node",
@@ -229,17 +229,15 @@ def _ask_every_node(timeout):
 
 def _ask_node(reply_to, tag, peer, timeout):
     """Ask one peer for its names, then for each name's pid; send the outcome to `reply_to`."""
-    from vm.dist import rpc
-
     deadline = vm.monotonic() + timeout  # for all the calls together
-    names = rpc.call(peer, "erlang", "registered", [], timeout)
+    names = _rpc(peer, "registered", [], timeout)
     if type(names) is not list:
         vm.send(reply_to, (tag, peer, _badrpc_text(names, timeout)))
         return
     rows = []
     for name in sorted(str(n) for n in names):
         left = deadline - vm.monotonic()
-        where = rpc.call(peer, "erlang", "whereis", [vm.Atom(name)], left) if left > 0 \
+        where = _rpc(peer, "whereis", [vm.Atom(name)], left) if left > 0 \
             else ("badrpc", "timeout")
         if isinstance(where, vm.Pid):  # a name released meanwhile is left out
             rows.append((name, where))
@@ -247,6 +245,22 @@ def _ask_node(reply_to, tag, peer, timeout):
             vm.send(reply_to, (tag, peer, _badrpc_text(where, timeout)))
             return
     vm.send(reply_to, (tag, peer, rows))
+
+
+def _rpc(peer, function, args, timeout):
+    """`rpc:call(Peer, erlang, Function, Args)` through the peer's rex: the answer, or
+    ("badrpc", reason). Made with remote_call.call (see why there), not vm.dist.rpc."""
+    from .remote_call import call
+
+    request = (vm.Atom("call"), vm.Atom("erlang"), vm.Atom(function), args,
+               vm.whereis("rex"))  # our rex is the group leader, as rpc.call passes it
+    try:
+        return call((vm.Atom("rex"), vm.Atom(peer)), request, timeout)
+    except vm.Exit as e:
+        reason = e.reason[0] if type(e.reason) is tuple and e.reason else e.reason
+        if type(reason) is tuple and reason and reason[0] == "nodedown":
+            reason = vm.Atom("nodedown")
+        return ("badrpc", reason)
 
 
 def _badrpc_text(outcome, timeout):
