@@ -120,6 +120,8 @@ def route(pid, sink) -> None:
     """Send what `pid` (and what it spawns from now on) prints to `sink`."""
     if sink.open:
         _routes[sink.node][pid] = sink
+        if not isinstance(sys.stdout, _Router):  # someone set sys.stdout since (a test's capture)
+            sys.stdout = _Router(sys.stdout)
 
 
 class _Inheritance(Instrument):
