@@ -610,4 +610,5 @@ def _live(source, state, out, inp):
             print(text, end="" if text.endswith("\n") else "\n", file=out, flush=True)
 
 
-__all__ = ["PANELS", "NodeSource", "TopState", "frame", "header", "in_process", "register_panel", "run_top"]
+__all__ = ["PANELS", "NodeSource", "TopState", "frame", "header", "in_process", "register_panel",
+           "run_top"]

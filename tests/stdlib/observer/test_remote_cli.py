@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from tests.distribution.conftest import home  # noqa: F401 - fixture
 from tests.distribution.erlang import free_port, unique
 from vm.dist import epmd
 
@@ -26,7 +25,7 @@ TARGET = ("import vm\n\n"
 
 
 @pytest.fixture
-def target(tmp_path, home):  # noqa: F811 - the fixture imported above
+def target(tmp_path, home):
     """A node started with `beamlet run --sname NAME --allow-remsh`; yields
     (node name, environment for the shell, the target's process)."""
     from vm.dist.epmd_daemon import ensure_running

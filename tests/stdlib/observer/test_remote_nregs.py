@@ -5,13 +5,6 @@ import pytest
 
 import vm
 from stdlib.observer import helpers
-from tests.distribution.conftest import (  # noqa: F401 - fixtures
-    beamlet_epmd,
-    erl_and_py,
-    home,
-    system_epmd,
-    two_py,
-)
 from vm.dist import rpc
 from vm.testing import run
 

@@ -12,7 +12,6 @@ import pytest
 import vm
 from stdlib.observer import remote, remote_io, remote_top, top, tracing
 from tests.distribution.cluster import PyNode, wait_for
-from tests.distribution.conftest import beamlet_epmd, home, two_py  # noqa: F401 - fixtures
 from tests.distribution.erlang import unique
 
 
