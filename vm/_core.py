@@ -11,9 +11,10 @@ What this module owns, each defined once:
 - the primitives: `deliver` (put a message in a mailbox and wake its owner),
   `charge` (spend reductions; preempt when the slice is spent), `park` /
   `preempt` / `switch_out` (give up the thread), `enqueue`, `wake`;
-- the hot operations built from them: `send`, `receive` and its scan,
-  `call_request` / `reply` (the fused step under every OTP call), and the
-  runtime side of the reduction checks compiled into process code.
+- the hot operations built from them: `send`, `receive` (selective receive
+  and its scan included), and the runtime side of the reduction checks
+  compiled into process code. (`call_request` / `reply`, the fused step
+  under every OTP call, are `_call.py`'s, built on these.)
 
 This module is written in Python that Cython can compile (with `_core.pxd`
 declaring its types), as gevent and msgpack ship theirs: `pip install`
@@ -54,8 +55,9 @@ from greenlet import getcurrent, greenlet
 
 from . import _accounting, _registry, _remote
 from ._heap import _SCALARS, copy_term
+from ._patterns import all_mention, check_timeout, compile_patterns
 from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, _Killed
-from .terms import Pid, Ref
+from .terms import TIMEOUT, Pid, Ref
 
 if TYPE_CHECKING:
     from ._accounting import Msacc
@@ -67,6 +69,11 @@ if TYPE_CHECKING:
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
 NORMAL_PRIORITY = "normal"  # priority names are interned: hot paths compare with `is`
+# The most reductions a slice may have (`reductions=`) and one `bump_reductions`
+# charges: the compiled core keeps budgets and reduction counts as C integers,
+# and this keeps every sum of them far from overflowing (10**12 reductions is
+# hours of work per slice: in effect, never preempted).
+MAX_REDUCTIONS = 10**12
 CHARGE = 64  # reductions one compiled check charges; the countdown of loops
 PROBE = 4  # iterations measured after a slice's first check, and a new process's grant
 GAP_TARGET = 50e-6  # seconds between two checks that a process's grant aims for
@@ -584,8 +591,9 @@ def receive(*patterns: Any, timeout: float | None = None, mark: int | None = Non
     """Take the first message matching any of `patterns` (any message if none).
 
     Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
-    with `timeout=0`, when nothing matches right now). Selective receive is
-    `vm._mailbox`'s; the common case (no pattern, no timeout) is `receive_any`.
+    with `timeout=0`, when nothing matches right now). The common case (no
+    pattern, no timeout) is `receive_any`; the rest is `selective_receive`
+    (how it works: `vm._mailbox`'s docstring).
     """
     p = getcurrent()
     if patterns or mark is not None or timeout is not None or type(p) is not Process:
@@ -593,8 +601,6 @@ def receive(*patterns: Any, timeout: float | None = None, mark: int | None = Non
             from ._mailbox import _not_in_process
 
             raise _not_in_process("receive")
-        from ._mailbox import selective_receive
-
         return selective_receive(p, patterns, timeout, mark)
     return receive_any(p)
 
@@ -602,8 +608,6 @@ def receive(*patterns: Any, timeout: float | None = None, mark: int | None = Non
 def receive_any(p: Process) -> Any:
     """`receive()` by the running process `p`: any message, no timeout."""
     if p.state is EXITING:
-        from ._mailbox import selective_receive
-
         return selective_receive(p, (), None, None)
     rt = p.node
     mb = p.mailbox
@@ -618,6 +622,54 @@ def receive_any(p: Process) -> Any:
         rt.ins.emit("receive", p.pid, msg)
     charge(p, 1)
     return msg
+
+
+def selective_receive(p: Process, patterns: tuple, timeout: float | None,
+                      mark: int | None) -> Any:
+    """`vm.receive` with patterns, a timeout or a marker (how it works: `vm._mailbox`)."""
+    node = p.node
+    if p.state is EXITING:
+        raise _Killed()
+    match = compile_patterns(patterns) if patterns else None
+    timeout = check_timeout(timeout)
+    if mark is None and p.ref_mark is not None and patterns:
+        ref, at = p.ref_mark
+        if all_mention(patterns, ref):
+            mark = at  # every pattern needs a ref made after every older message
+    i = -1  # the scan position: set once the mailbox exists
+    armed = False
+    try:
+        while True:
+            mb = p.mailbox
+            if mb is not None and mb.q:
+                if match is None:
+                    return take(p, mb, mb.head)
+                if i < 0:
+                    i = mb.head if mark is None else mb.start(p.received, mark)
+                ms = node.msacc
+                if ms is None:
+                    found, i = scan(p, mb, match, i)
+                else:
+                    ms.enter(_accounting.RECEIVE)
+                    found, i = scan(p, mb, match, i)
+                    ms.enter(_accounting.PROCESS)
+                if found >= 0:
+                    return take(p, mb, found)
+            if p.timed_out:
+                return TIMEOUT
+            if timeout is not None:
+                if timeout == 0:
+                    return TIMEOUT
+                if not armed:
+                    node.arm_timeout(p, timeout)  # sets p.undo: what a kill cancels
+                    armed = True
+            node.park(p, RECEIVING, p.undo)
+            # Woken by a message (the timeout stays armed) or by the timeout
+            # (p.timed_out is set).
+    finally:
+        p.timed_out = False
+        if armed:
+            node.disarm_timeout(p)
 
 
 def scan(p: Process, mb: Mailbox, match: Callable[[Any], Any], i: int) -> tuple[int, int]:
