@@ -15,7 +15,8 @@ What this module owns:
   started, go to the client's terminal (remote_io.py), as a group leader
   carries them in Erlang; `top()` runs in the client, reading the target
   (remote_top.py). When the client's node goes away, its sessions end:
-  their output stops and the trace they started is stopped.
+  their output stops and the trace they started is stopped. The server
+  and the output forwarders never appear in a trace.
 - `RemoteShell`: the client's end of one session, and `run_remsh(node,
   ...)`, what the command runs: a hidden node of its own that connects to
   NODE, reads expressions (a block ends with an empty line, as in Python's
@@ -119,7 +120,10 @@ def _serve():
                 owners[client] = []
                 vm.monitor_node(client)
             owners[client].append(session)
-        return sessions[session]
+        s = sessions[session]
+        if s.sink is None and receiver is not None:  # a session that began with a top read
+            s.sink = remote_io.Sink(receiver)
+        return s
 
     while True:
         msg = vm.receive()
