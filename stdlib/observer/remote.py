@@ -36,6 +36,7 @@ What it refuses: file running (`beamlet shell FILE` is the local shell's).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import traceback
 import uuid
@@ -309,6 +310,8 @@ def run_remsh(target: str, *, commands=(), cookie=None, sname=None, stdin=None,
     """What `beamlet shell --remsh NODE` runs; returns the exit status."""
     from vm.terms import node_index
 
+    if "@" not in target:  # as erl -remsh: a name alone is on this host
+        target = f"{target}@{socket.gethostname().split('.')[0]}"
     stdin = stdin or sys.stdin
     node = vm.Node(sname=sname or f"remsh{os.getpid()}", cookie=cookie).start()
     # The shell stands on the target, as erl -remsh's does: its pids print as the

@@ -58,7 +58,8 @@ def test_prints_nregs_top_and_trace_come_to_the_shell(target):
                 "top(n=50, interval=0.25, frames=1)",
                 "trace('keeper', 'receive', count=1)", "vm.send(vm.whereis('keeper'), 'ping')",
                 "trace_stop()"]
-    out = subprocess.run([sys.executable, "-m", "stdlib.cli", "shell", "--remsh", node,
+    bare = node.split("@")[0]  # as with erl -remsh, the name alone means this host
+    out = subprocess.run([sys.executable, "-m", "stdlib.cli", "shell", "--remsh", bare,
                           *[x for c in commands for x in ("-c", c)]],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
