@@ -25,6 +25,11 @@ What this module owns:
   output goes now; a trace binds its lines to it when it starts (its hooks
   run in whatever process an event happens in).
 
+Cost: nothing while no session exists. While one does, every write to
+`sys.stdout` on the node asks which process makes it, and every spawn and
+exit on the node makes one more Python call (the inheritance instrument);
+both go when the last session ends.
+
 What it refuses: standard error and the logger. As `io:format(standard_error,
 ...)` and logger reports stay on an Erlang node, they stay on the target.
 """
