@@ -28,6 +28,7 @@ between beamlet nodes):
     (EVAL, source, count, session, receiver)  -> ("ok", text or None) |
         ("error" | "syntax", text) | ("exit", reason text) | ("top", options)
         what the evaluation prints reaches `receiver` first, as ("$remsh_io", text)
+        (without `receiver`, a 4-tuple, it stays on the target's output)
     (TOP, session, read)                      -> ("ok", plain data) | ("error", text)
 
 What it refuses: file running (`beamlet shell FILE` is the local shell's).
