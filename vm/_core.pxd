@@ -198,6 +198,13 @@ cpdef selective_receive(Process p, tuple patterns, timeout, mark)
 cpdef scan(Process p, Mailbox mb, match, Py_ssize_t i)
 cpdef take(Process p, Mailbox mb, Py_ssize_t i)
 cpdef adopt_token(Process p, Mailbox mb, msg)
+@cython.locals(p=Process, node=Core, target=Process, mb=Mailbox, q=list, i=Py_ssize_t,
+               n=Py_ssize_t, k=Py_ssize_t, armed=bint)
+cpdef call_request(dest, label, request, timeout)
+@cython.locals(entry=tuple, mb=dict)
+cpdef bint forget_call(Core node, Process p, rid, Process target) except? -1
+@cython.locals(p=Process, node=Core)
+cpdef reply(tag, message)
 cpdef set_grant(g)
 cpdef check_charge(Process p, n)
 cpdef timed_check(Core rt, Process p)
