@@ -16,6 +16,31 @@ cdef extern from "greenlet.h":
     ctypedef class greenlet.greenlet [object PyGreenlet]:
         pass
 
+# greenlet's C API (greenlet.h), loaded on first use: switch_out, send and
+# receive call it in the compiled build (see C_API in _core.py).
+cdef extern from *:
+    """
+    static int beamlet_greenlet_api(void) {
+        if (_PyGreenlet_API == NULL) {
+            PyGreenlet_Import();
+            if (_PyGreenlet_API == NULL) return -1;
+        }
+        return 0;
+    }
+    static PyObject *beamlet_green_switch(PyObject *g) {
+        if (beamlet_greenlet_api() < 0) return NULL;
+        return PyGreenlet_Switch((PyGreenlet *)g, NULL, NULL);
+    }
+    static PyObject *beamlet_green_current(void) {
+        if (beamlet_greenlet_api() < 0) return NULL;
+        return (PyObject *)PyGreenlet_GetCurrent();
+    }
+    """
+    object green_switch "beamlet_green_switch" (greenlet g)
+    object green_current "beamlet_green_current" ()
+
+cdef bint C_API
+
 
 # Cython exposes a `cdef public object` field to Python as a getset descriptor,
 # which CPython (3.11+) does not specialise: Python code outside this module
