@@ -6,10 +6,14 @@ changes to the hot path (a new field, a branch, a hook that is off). The
 count is (instructions for N round trips - instructions for 0) / N, so the
 start-up cost cancels out.
 
-    python -m benchmarks.instructions [--token] [--scheduling CASE] [--rounds N]
+    python -m benchmarks.instructions [--shape SHAPE] [--token] [--scheduling CASE] [--rounds N]
 
-`--token` sets a trace token (vm.lowlevel.set_trace_token) in the pinging
-process, so every message carries it. `--scheduling` switches on
+`--shape` is what one round trip is: `receive` (default: `vm.send` and a
+plain `vm.receive()` each way), `patterns` (the ping-pong of `beamlet bench
+pingpong`: a selective receive with patterns each way), or `call` (one
+`gen_server.call` to a server that replies at once). `--token` sets a
+trace token (vm.lowlevel.set_trace_token) in the pinging process, so every
+message carries it. `--scheduling` switches on
 `vm.scheduling`'s `accounting`, `accounting` with the `timeline`, `msacc`,
 or the `beam-python` policy (default `off`). Needs `valgrind` on PATH.
 """
@@ -23,12 +27,36 @@ import subprocess
 import sys
 
 SCHEDULING = ("off", "accounting", "timeline", "msacc", "beam-python")
+SHAPES = ("receive", "patterns", "call")
 
 
-def _pingpong(n: int, token: bool, scheduling: str = "off") -> None:
+def _rounds(shape: str, n: int):
+    """The body of `main` for one shape: n round trips."""
     import vm
-    import vm.lowlevel
-    import vm.scheduling
+
+    if shape == "call":
+        from stdlib import gen_server
+
+        class Echo(gen_server.GenServer):
+            def init(self, arg):
+                return ("ok", None)
+
+            def handle_call(self, request, from_, state):
+                return ("reply", request, state)
+
+        _, server = gen_server.start_link(Echo, None)
+        for i in range(n):
+            gen_server.call(server, i)
+        gen_server.stop(server)
+        return
+
+    if shape == "patterns":  # exactly the benchmark's processes
+        from .pingpong import pinger, ponger
+
+        p = vm.spawn(ponger)
+        pinger(p, n)
+        vm.send(p, "stop")
+        return
 
     def pong():
         while True:
@@ -37,6 +65,19 @@ def _pingpong(n: int, token: bool, scheduling: str = "off") -> None:
                 return
             vm.send(m, "pong")
 
+    p = vm.spawn(pong)
+    me = vm.self()
+    for _ in range(n):
+        vm.send(p, me)
+        vm.receive()
+    vm.send(p, "stop")
+
+
+def _pingpong(n: int, token: bool, scheduling: str = "off", shape: str = "receive") -> None:
+    import vm
+    import vm.lowlevel
+    import vm.scheduling
+
     def main():
         if token:
             vm.lowlevel.set_trace_token(("trace", 1))
@@ -44,20 +85,15 @@ def _pingpong(n: int, token: bool, scheduling: str = "off") -> None:
             vm.scheduling.accounting(True, timeline=scheduling == "timeline")
         elif scheduling == "msacc":
             vm.scheduling.msacc(True)
-        p = vm.spawn(pong)
-        me = vm.self()
-        for _ in range(n):
-            vm.send(p, me)
-            vm.receive()
-        vm.send(p, "stop")
+        _rounds(shape, n)
 
     vm.run(main, preempt=False, policy="beam-python" if scheduling == "beam-python" else None)
 
 
-def _count(n: int, token: bool, scheduling: str = "off") -> int:
+def _count(n: int, token: bool, scheduling: str = "off", shape: str = "receive") -> int:
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-           "-m", "benchmarks.instructions", "--child", str(n), "--scheduling", scheduling] + (
-               ["--token"] if token else [])
+           "-m", "benchmarks.instructions", "--child", str(n), "--scheduling", scheduling,
+           "--shape", shape] + (["--token"] if token else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
     m = re.search(r"Collected : (\d+)", out)
     if m is None:
@@ -65,13 +101,17 @@ def _count(n: int, token: bool, scheduling: str = "off") -> int:
     return int(m.group(1))
 
 
-def per_round_trip(token: bool = False, rounds: int = 20_000, scheduling: str = "off") -> int:
+def per_round_trip(token: bool = False, rounds: int = 20_000, scheduling: str = "off",
+                   shape: str = "receive") -> int:
     """Instructions one round trip costs (callgrind's count, start-up cancelled)."""
-    return (_count(rounds, token, scheduling) - _count(0, token, scheduling)) // rounds
+    return (_count(rounds, token, scheduling, shape)
+            - _count(0, token, scheduling, shape)) // rounds
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shape", choices=SHAPES, default="receive",
+                    help="what one round trip is (see the module docstring)")
     ap.add_argument("--token", action="store_true", help="messages carry a trace token")
     ap.add_argument("--scheduling", choices=SCHEDULING, default="off",
                     help="what vm.scheduling switches on during the round trips")
@@ -79,14 +119,16 @@ def main(argv=None) -> int:
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
-        _pingpong(args.child, args.token, args.scheduling)
+        _pingpong(args.child, args.token, args.scheduling, args.shape)
         return 0
     if shutil.which("valgrind") is None:
         print("benchmarks.instructions needs valgrind (apt-get install valgrind)",
               file=sys.stderr)
         return 2
-    n = per_round_trip(args.token, args.rounds, args.scheduling)
-    print(f"instructions per round trip: {n:,}" + (" (with a trace token)" if args.token else "")
+    n = per_round_trip(args.token, args.rounds, args.scheduling, args.shape)
+    print(f"instructions per round trip: {n:,}"
+          + (f" ({args.shape})" if args.shape != "receive" else "")
+          + (" (with a trace token)" if args.token else "")
           + (f" (scheduling: {args.scheduling})" if args.scheduling != "off" else ""))
     return 0
 

@@ -79,8 +79,8 @@ PRIMITIVE_COPIES = {
         "a timer's message wakes its receiver as from outside (cancel its undo, "
         "front of the queue on a real clock), which deliver does not",
     ("park", "vm/_core.py:receive_any"): "receive's common case parks inline (no call)",
-    ("park", "vm/_call.py:call_request"): "the fused call parks inline (no call)",
-    ("take", "vm/_call.py:call_request"):
+    ("park", "vm/_core.py:call_request"): "the fused call parks inline (no call)",
+    ("take", "vm/_core.py:call_request"):
         "the fused call takes its reply or DOWN and demonitors before the receive "
         "event, in the order the composed calls show to instruments",
     ("take", "vm/_core.py:remove_first"): "Mailbox's own method",

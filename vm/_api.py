@@ -20,7 +20,7 @@ import selectors
 from greenlet import getcurrent
 
 from . import _introspect, _io, _ports, _registry, _remote, _signals
-from ._core import Process, charge, deliver, send  # noqa: F401 - send is vm.send (compiled)
+from ._core import MAX_REDUCTIONS, Process, charge, deliver, send  # noqa: F401 - send is vm.send (compiled)
 from ._heap import copy_term
 from ._mailbox import _not_in_process
 from ._node import Node
@@ -276,10 +276,13 @@ def unalias(ref) -> bool:
     p = _me("unalias")
     if type(ref) is not Ref:
         raise BadArg(f"unalias: expected an alias Ref, not {show(ref)}")
-    entry = p.node.aliases.get(ref.id) if ref.creation == p.node.creation else None
+    node = p.node
+    # Only a ref this node made: another node's ref may carry the same id.
+    entry = (node.aliases.get(ref.id)
+             if ref.creation == node.creation and ref.node == node.name else None)
     if entry is None or entry[0] is not p:
         return False
-    return _signals.remove_alias(p.node, ref)
+    return _signals.remove_alias(node, ref)
 
 
 def demonitor(ref, flush=False, info=False) -> bool:
@@ -644,11 +647,16 @@ def _yield(p):
 
 
 def bump_reductions(n) -> None:
-    """Charge `n` extra reductions to the caller (OTP's erlang:bump_reductions/1)."""
+    """Charge `n` extra reductions to the caller (OTP's erlang:bump_reductions/1).
+
+    `n` is an int from 0 to 2**59 - 1 (OTP's small integers: it refuses a big
+    one with badarg too). A charge above MAX_REDUCTIONS (10**12) counts as
+    MAX_REDUCTIONS: it ends the slice either way, and keeps the counters of
+    the compiled core far from overflowing."""
     p = _me("bump_reductions")
-    if type(n) is not int or n < 0:
-        raise BadArg(f"bump_reductions: n must be an int >= 0, not {show(n)}")
-    charge(p, n)
+    if type(n) is not int or not 0 <= n < 1 << 59:
+        raise BadArg(f"bump_reductions: n must be an int from 0 to 2**59 - 1, not {show(n)}")
+    charge(p, min(n, MAX_REDUCTIONS))
 
 
 def hibernate(fn, *args, **kwargs):

@@ -2,9 +2,11 @@
 # this file augments the .py, which stays plain Python). setup.py compiles
 # _core.py with it into the extension `vm._core_c`; see _core.py's docstring.
 #
-# The rule: declare only what keeps the pure-Python semantics. Fields whose
-# values are unbounded Python ints (budgets, reduction counts) stay `object`;
-# every field stays `public` because the rest of vm/ reads and writes them;
+# The rule: declare only what keeps the pure-Python semantics. The counters
+# (budgets, reduction counts, deliveries, context switches) are C integers:
+# the inputs that feed them are bounded (`reductions` and a policy's grant by
+# the runtime's checks, `bump_reductions` clamps to MAX_REDUCTIONS), and 2**63
+# reductions is centuries of work; every other field stays `object`. Every field stays `public` because the rest of vm/ reads and writes them;
 # the records stay greenlet / plain subclasses so code that checks types,
 # pickles nothing and sets no other attribute sees no difference.
 
@@ -13,6 +15,31 @@ cimport cython
 cdef extern from "greenlet.h":
     ctypedef class greenlet.greenlet [object PyGreenlet]:
         pass
+
+# greenlet's C API (greenlet.h), loaded on first use: switch_out, send and
+# receive call it in the compiled build (see C_API in _core.py).
+cdef extern from *:
+    """
+    static int beamlet_greenlet_api(void) {
+        if (_PyGreenlet_API == NULL) {
+            PyGreenlet_Import();
+            if (_PyGreenlet_API == NULL) return -1;
+        }
+        return 0;
+    }
+    static PyObject *beamlet_green_switch(PyObject *g) {
+        if (beamlet_greenlet_api() < 0) return NULL;
+        return PyGreenlet_Switch((PyGreenlet *)g, NULL, NULL);
+    }
+    static PyObject *beamlet_green_current(void) {
+        if (beamlet_greenlet_api() < 0) return NULL;
+        return (PyObject *)PyGreenlet_GetCurrent();
+    }
+    """
+    object green_switch "beamlet_green_switch" (greenlet g)
+    object green_current "beamlet_green_current" ()
+
+cdef bint C_API
 
 
 # Cython exposes a `cdef public object` field to Python as a getset descriptor,
@@ -89,11 +116,11 @@ cdef class Process(greenlet):
     cdef public object node
     cdef public object pid
     cdef public Mailbox mailbox
-    cdef public object received
+    cdef public Py_ssize_t received
     cdef public object state
-    cdef public object budget
+    cdef public Py_ssize_t budget
     cdef public object grant
-    cdef public object reductions
+    cdef public Py_ssize_t reductions
     cdef public object priority
     cdef public object low_skips
     cdef public object trap_exit
@@ -142,8 +169,8 @@ cdef class Mailbox:
 cdef class Core:
     cdef public object name
     cdef public object creation
-    cdef public object slice
-    cdef public object base_slice
+    cdef public Py_ssize_t slice
+    cdef public Py_ssize_t base_slice
     cdef public object sched
     cdef public object msacc
     cdef public dict procs
@@ -155,8 +182,8 @@ cdef class Core:
     cdef public object hub
     cdef public object timer_heap
     cdef public object now
-    cdef public object context_switches
-    cdef public object total_reductions
+    cdef public Py_ssize_t context_switches
+    cdef public Py_ssize_t total_reductions
     cdef public object next_ref
     cdef public object next_id
     cdef public object ins
@@ -165,11 +192,11 @@ cdef class Core:
     cdef public object on_link, on_unlink, on_monitor, on_demonitor
     cdef public object on_slice_start, on_slice_end, on_long_slice
     cdef public object slice_time
-    cdef public object slice_mark
+    cdef public Py_ssize_t slice_mark
     cdef public double slice_t0
     cdef public double check_t
-    cdef public object checks
-    cdef public object check_n
+    cdef public Py_ssize_t checks
+    cdef public Py_ssize_t check_n
     cdef public bint attention
     cdef public object io
     cdef public object last_poll
@@ -177,21 +204,32 @@ cdef class Core:
 
 
 cpdef enqueue(Core rt, Process p)
-cpdef charge(Process p, n)
+cpdef charge(Process p, Py_ssize_t n)
 cpdef park(Core rt, Process p, state, undo=*)
 cpdef preempt(Core rt, Process p)
+@cython.locals(used=Py_ssize_t)
 cpdef account(Core rt, Process p)
+@cython.locals(used=Py_ssize_t)
 cpdef switch_out(Core rt, Process p)
-cpdef switch_in(Process p, budget)
+cpdef switch_in(Process p, Py_ssize_t budget)
 cpdef deliver(Core rt, Process target, msg, token)
 @cython.locals(p=Process, node=Core, target=Process)
 cpdef send(dest, msg)
 @cython.locals(rt=Core, mb=Mailbox)
 cpdef receive_any(Process p)
+@cython.locals(node=Core, mb=Mailbox, i=Py_ssize_t, found=Py_ssize_t, armed=bint)
+cpdef selective_receive(Process p, tuple patterns, timeout, mark)
 @cython.locals(q=list, n=Py_ssize_t)
 cpdef scan(Process p, Mailbox mb, match, Py_ssize_t i)
 cpdef take(Process p, Mailbox mb, Py_ssize_t i)
 cpdef adopt_token(Process p, Mailbox mb, msg)
+@cython.locals(p=Process, node=Core, target=Process, mb=Mailbox, q=list, i=Py_ssize_t,
+               n=Py_ssize_t, k=Py_ssize_t, armed=bint)
+cpdef call_request(dest, label, request, timeout)
+@cython.locals(entry=tuple, mb=dict)
+cpdef bint forget_call(Core node, Process p, rid, Process target) except? -1
+@cython.locals(p=Process, node=Core)
+cpdef reply(tag, message)
 cpdef set_grant(g)
 cpdef check_charge(Process p, n)
 cpdef timed_check(Core rt, Process p)

@@ -11,9 +11,10 @@ What this module owns, each defined once:
 - the primitives: `deliver` (put a message in a mailbox and wake its owner),
   `charge` (spend reductions; preempt when the slice is spent), `park` /
   `preempt` / `switch_out` (give up the thread), `enqueue`, `wake`;
-- the hot operations built from them: `send`, `receive` and its scan,
-  `call_request` / `reply` (the fused step under every OTP call), and the
-  runtime side of the reduction checks compiled into process code.
+- the hot operations built from them: `send`, `receive` (selective receive
+  and its scan included), `call_request` / `reply` (the fused step under
+  every OTP call), and the runtime side of the reduction checks compiled
+  into process code.
 
 This module is written in Python that Cython can compile (with `_core.pxd`
 declaring its types), as gevent and msgpack ship theirs: `pip install`
@@ -53,8 +54,9 @@ from greenlet import getcurrent, greenlet
 
 from . import _accounting, _registry, _remote
 from ._heap import _SCALARS, copy_term
+from ._patterns import all_mention, check_timeout, compile_patterns
 from ._process import EXITING, RECEIVING, RUNNABLE, RUNNING, _Killed
-from .terms import Pid, Ref
+from .terms import TIMEOUT, Atom, Pid, Ref, new_ref
 
 if TYPE_CHECKING:
     from ._accounting import Msacc
@@ -66,6 +68,11 @@ if TYPE_CHECKING:
 COMPILED = __name__ != "vm._core"  # True in the compiled module (see the end of this file)
 
 NORMAL_PRIORITY = "normal"  # priority names are interned: hot paths compare with `is`
+# The most reductions a slice may have (`reductions=`) and one `bump_reductions`
+# charges: the compiled core keeps budgets and reduction counts as C integers,
+# and this keeps every sum of them far from overflowing (10**12 reductions is
+# hours of work per slice: in effect, never preempted).
+MAX_REDUCTIONS = 10**12
 CHARGE = 64  # reductions one compiled check charges; the countdown of loops
 PROBE = 4  # iterations measured after a slice's first check, and a new process's grant
 GAP_TARGET = 50e-6  # seconds between two checks that a process's grant aims for
@@ -480,14 +487,29 @@ def switch_out(rt: Core, p: Process) -> None:
                 if q.state is RUNNABLE and q:
                     switch_in(q, rt.slice)
                     if q is not p:
-                        q.switch()
+                        if C_API:
+                            green_switch(q)  # type: ignore[name-defined]  # noqa: F405,F821
+                        else:
+                            q.switch()
                         if p.state is EXITING:  # killed while it waited
                             raise _Killed()
                     return
                 rq.appendleft(q)  # fresh, or dead and to unwind: the hub does that
-    rt.hub.switch()
+    if C_API:
+        green_switch(rt.hub)  # type: ignore[name-defined]  # noqa: F405,F821 - see C_API
+    else:
+        rt.hub.switch()
     if p.state is EXITING:  # killed while it waited: unwind from here
         raise _Killed()
+
+
+# The compiled build switches greenlets and asks which one runs through
+# greenlet's C API (`green_switch`, `green_current`, declared in _core.pxd):
+# no method lookup, no argument tuple, and fewer C frames on the stack a
+# parked process's greenlet saves. Written inline where each message passes
+# (switch_out, send, receive), as `if C_API:`: a helper function would cost
+# the pure build a Python call each time.
+C_API = COMPILED
 
 
 def switch_in(p: Process, budget: int) -> None:
@@ -524,7 +546,7 @@ def send(dest: Any, msg: Any) -> Any:
 
     A dead pid drops the message silently; an unregistered name raises BadArg.
     """
-    g = getcurrent()
+    g = green_current() if C_API else getcurrent()  # type: ignore[name-defined]  # noqa: F405,F821
     try:
         node = g.node
     except AttributeError:  # not in a process
@@ -540,8 +562,8 @@ def send(dest: Any, msg: Any) -> Any:
     td = type(dest)
     if td is Pid and dest.creation == node.creation and dest.node == node.name:
         target = node.procs.get(dest.id)
-    elif td is Ref and dest.id in node.aliases:
-        from ._signals import resolve_alias
+    elif td is Ref and dest.node == node.name:  # an alias of ours, or dropped
+        from ._signals import resolve_alias  # the reply modes; an alias's send is rare
 
         target = resolve_alias(node, dest)
     else:
@@ -583,17 +605,16 @@ def receive(*patterns: Any, timeout: float | None = None, mark: int | None = Non
     """Take the first message matching any of `patterns` (any message if none).
 
     Returns the message, or `vm.TIMEOUT` when `timeout` seconds pass (or,
-    with `timeout=0`, when nothing matches right now). Selective receive is
-    `vm._mailbox`'s; the common case (no pattern, no timeout) is `receive_any`.
+    with `timeout=0`, when nothing matches right now). The common case (no
+    pattern, no timeout) is `receive_any`; the rest is `selective_receive`
+    (how it works: `vm._mailbox`'s docstring).
     """
-    p = getcurrent()
+    p = green_current() if C_API else getcurrent()  # type: ignore[name-defined]  # noqa: F405,F821
     if patterns or mark is not None or timeout is not None or type(p) is not Process:
         if type(p) is not Process:
             from ._mailbox import _not_in_process
 
             raise _not_in_process("receive")
-        from ._mailbox import selective_receive
-
         return selective_receive(p, patterns, timeout, mark)
     return receive_any(p)
 
@@ -601,8 +622,6 @@ def receive(*patterns: Any, timeout: float | None = None, mark: int | None = Non
 def receive_any(p: Process) -> Any:
     """`receive()` by the running process `p`: any message, no timeout."""
     if p.state is EXITING:
-        from ._mailbox import selective_receive
-
         return selective_receive(p, (), None, None)
     rt = p.node
     mb = p.mailbox
@@ -617,6 +636,54 @@ def receive_any(p: Process) -> Any:
         rt.ins.emit("receive", p.pid, msg)
     charge(p, 1)
     return msg
+
+
+def selective_receive(p: Process, patterns: tuple, timeout: float | None,
+                      mark: int | None) -> Any:
+    """`vm.receive` with patterns, a timeout or a marker (how it works: `vm._mailbox`)."""
+    node = p.node
+    if p.state is EXITING:
+        raise _Killed()
+    match = compile_patterns(patterns) if patterns else None
+    timeout = check_timeout(timeout)
+    if mark is None and p.ref_mark is not None and patterns:
+        ref, at = p.ref_mark
+        if all_mention(patterns, ref):
+            mark = at  # every pattern needs a ref made after every older message
+    i = -1  # the scan position: set once the mailbox exists
+    armed = False
+    try:
+        while True:
+            mb = p.mailbox
+            if mb is not None and mb.q:
+                if match is None:
+                    return take(p, mb, mb.head)
+                if i < 0:
+                    i = mb.head if mark is None else mb.start(p.received, mark)
+                ms = node.msacc
+                if ms is None:
+                    found, i = scan(p, mb, match, i)
+                else:
+                    ms.enter(_accounting.RECEIVE)
+                    found, i = scan(p, mb, match, i)
+                    ms.enter(_accounting.PROCESS)
+                if found >= 0:
+                    return take(p, mb, found)
+            if p.timed_out:
+                return TIMEOUT
+            if timeout is not None:
+                if timeout == 0:
+                    return TIMEOUT
+                if not armed:
+                    node.arm_timeout(p, timeout)  # sets p.undo: what a kill cancels
+                    armed = True
+            node.park(p, RECEIVING, p.undo)
+            # Woken by a message (the timeout stays armed) or by the timeout
+            # (p.timed_out is set).
+    finally:
+        p.timed_out = False
+        if armed:
+            node.disarm_timeout(p)
 
 
 def scan(p: Process, mb: Mailbox, match: Callable[[Any], Any], i: int) -> tuple[int, int]:
@@ -658,6 +725,174 @@ def adopt_token(p: Process, mb: Mailbox, msg: Any) -> Any:
         return msg.msg
     p.token = None
     return msg
+
+
+# ----------------------------------------------------------------------
+# calls
+
+DEMONITOR = "demonitor"
+_PLAIN_TIMEOUT = 1e15  # seconds; anything else goes through check_timeout
+CALLING_SELF = Atom("calling_self")
+# The atoms of the messages a call waits for (`_signals` sends them).
+DOWN = Atom("DOWN")
+NOPROC = Atom("noproc")
+
+
+def call_request(dest: Pid, label: Any, request: Any,
+                 timeout: float | None) -> tuple[bool, Any]:
+    """Send a call to the local process `dest` (a Pid) and wait for its answer:
+    the request/reply protocol under every OTP call (`gen.call`, and so
+    gen_server, gen_statem, supervisor and sys calls), as one VM step.
+
+    A call in OTP 24+ is: monitor the server with an alias, send
+    `(label, (caller, ref), request)`, wait for `(ref, reply)` or the monitor's
+    DOWN, then remove monitor and alias. Written with the public API that is
+    five VM calls, each with its own argument checks, instrument tests and
+    dictionary updates; fused here it is one, which is what makes a call cost a
+    few microseconds instead of twenty. The semantics are exactly those of the
+    composed version:
+
+    - the monitor makes a dead or dying server end the wait with its exit reason
+      (`noproc` if it was already gone);
+    - the alias makes a reply that arrives after the wait was given up (a
+      timeout) vanish instead of lingering in the caller's mailbox;
+    - the wait starts from a receive marker taken before the request is sent, so
+      it costs O(new messages) however many unrelated messages are queued;
+    - instruments see the monitor, the send, the receive and the demonitor, as
+      they would see the composed calls.
+
+    Returns `(True, reply)`, or `(False, reason)` where reason is "timeout",
+    "noproc", "calling_self", or the server's exit reason if it died before
+    replying.
+    """
+    p = getcurrent()
+    node = p.node
+    if p.state is EXITING:
+        raise _Killed()
+    if timeout is not None:
+        tt = type(timeout)
+        if not ((tt is float or tt is int) and 0 <= timeout < _PLAIN_TIMEOUT):
+            timeout = check_timeout(timeout)  # NaN, inf, negative, 10**400, not a number
+    if dest.creation != node.creation or dest.node != node.name:
+        return (False, NOPROC)
+    target = node.procs.get(dest.id)
+    if target is None or target.state is EXITING:
+        return (False, NOPROC)
+    if target is p:
+        return (False, CALLING_SELF)
+    # monitor + alias, inline (vm.monitor(dest, alias="demonitor")). The alias is
+    # not recorded in p.aliases: it is also a monitor ref, and a dying process
+    # drops the aliases of its monitors (_signals.process_died).
+    rid = node.new_ref_id()
+    ref = new_ref(node.name, rid, node.creation)
+    # Internal tables are keyed by the ref's id (an int hashes in C; a Ref's
+    # hash is a Python method, and a call touches these tables seven times).
+    node.aliases[rid] = (p, DEMONITOR)
+    if p.monitors is None:
+        p.monitors = {}
+    tpid = target.pid
+    p.monitors[rid] = (tpid, tpid, ref)
+    if target.monitored_by is None:
+        target.monitored_by = {}
+    target.monitored_by[rid] = p.pid
+    if node.on_monitor:
+        node.ins.emit("monitor", p.pid, tpid, ref)
+    # send, inline (vm.send(dest, (label, (self, ref), request)))
+    mark = p.received
+    msg = (label, (p.pid, ref), request if type(request) in _SCALARS else copy_term(request))
+    deliver(node, target, msg, p.token)
+    if node.on_send:
+        node.ins.emit("send", p.pid, tpid, msg)
+    # wait for (ref, reply) or ("DOWN", ref, ...)
+    armed = False
+    i = -1
+    try:
+        while True:
+            mb = p.mailbox
+            if mb is not None and mb.q:
+                q = mb.q
+                if i < 0:
+                    i = mb.start(p.received, mark)
+                n = len(q)
+                while i < n:
+                    m = q[i]
+                    if mb.traced and type(m) is Traced:
+                        m = m.msg
+                    if type(m) is tuple:
+                        k = len(m)
+                        if k == 2 and m[0] is ref:  # refs are shared, never copied
+                            raw = mb.take(p, i)
+                            if type(raw) is Traced or p.token is not None:
+                                adopt_token(p, mb, raw)
+                            if not forget_call(node, p, rid, target):
+                                from ._signals import flush_down  # rare: import here
+
+                                flush_down(p, ref)  # the server died just after replying
+                            if node.on_receive:
+                                node.ins.emit("receive", p.pid, m)
+                            charge(p, 1)
+                            return (True, m[1])
+                        if k == 5 and m[1] is ref and m[0] == DOWN:
+                            raw = mb.take(p, i)
+                            if type(raw) is Traced or p.token is not None:
+                                adopt_token(p, mb, raw)
+                            if node.on_receive:
+                                node.ins.emit("receive", p.pid, m)
+                            charge(p, 1)
+                            return (False, m[4])
+                    i += 1
+            if p.timed_out:
+                from ._signals import flush_down  # once per timeout: import here
+
+                forget_call(node, p, rid, target)
+                flush_down(p, ref)
+                return (False, "timeout")
+            if timeout is not None and not armed:
+                if timeout <= 0:
+                    p.timed_out = True
+                    continue
+                node.arm_timeout(p, timeout)
+                armed = True
+            p.state = RECEIVING  # park(node, p, RECEIVING, p.undo), inline
+            switch_out(node, p)
+    finally:
+        p.timed_out = False
+        if armed:
+            node.disarm_timeout(p)
+
+
+def forget_call(node: Core, p: Process, rid: int, target: Process) -> bool:
+    """demonitor + drop the alias, inline; True if the monitor was still active."""
+    entry = p.monitors.pop(rid, None) if p.monitors is not None else None
+    if entry is not None:
+        mb = target.monitored_by
+        if mb is not None:
+            mb.pop(rid, None)
+        if node.on_demonitor:
+            node.ins.emit("demonitor", p.pid, entry[2])
+    node.aliases.pop(rid, None)
+    return entry is not None
+
+
+def reply(tag: Ref, message: Any) -> None:
+    """Send `(tag, message)` to the alias `tag` (a call's reply); dropped if inactive."""
+    p = getcurrent()
+    node = p.node
+    # Only a ref this node made: another node's ref may carry the same id.
+    entry = (node.aliases.get(tag.id)
+             if tag.creation == node.creation and tag.node == node.name else None)
+    if entry is not None:
+        owner, mode = entry
+        if mode != DEMONITOR:
+            from ._signals import resolve_alias
+
+            owner = resolve_alias(node, tag)
+        if owner is not None and owner.state is not EXITING and p.state is not EXITING:
+            msg = (tag, message if type(message) in _SCALARS else copy_term(message))
+            deliver(node, owner, msg, p.token)
+            if node.on_send:
+                node.ins.emit("send", p.pid, owner.pid, msg)
+    charge(p, 1)
 
 
 # ----------------------------------------------------------------------
@@ -791,7 +1026,7 @@ if COMPILED:
     # fast as __slots__ (`member_slots` is C: see _core.pxd, which explains why).
     for _cls, _instance in ((Process, Process(int)), (Mailbox, Mailbox()),
                             (Traced, Traced(None, None)), (Core, Core.__new__(Core))):
-        member_slots(  # type: ignore[name-defined]  # noqa: F821 - compiled build only
+        member_slots(  # type: ignore[name-defined]  # noqa: F405,F821 - compiled build only
             _cls, _instance,
             tuple(k for k, v in vars(_cls).items()
                   if type(v).__name__ == "getset_descriptor" and not k.startswith("__")))

@@ -1,8 +1,10 @@
-"""Selective receive.
+"""Selective receive: how it works, receive markers, `flush`.
 
-What this module owns: the public `receive`, `flush` and receive markers,
-on the mailbox and the scan of `vm._core` (where the mailbox structure and
-its invariants are described).
+What this module owns: the description below of how a receive works, the
+public `mark` and `flush`, and the error for a receive outside a process.
+The receive itself (`receive`, `selective_receive`, the scan) runs on every
+message, so it lives in the hot core, `vm._core`, beside the mailbox
+structure and its invariants.
 
 How a receive works, exactly as BEAM does it:
 
@@ -36,20 +38,11 @@ predicates, so they run in the receiving process, on its reductions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from greenlet import getcurrent
 
-from ._accounting import PROCESS, RECEIVE
-from ._core import Traced, receive, scan, take  # noqa: F401 - receive is vm.receive
-from ._patterns import check_timeout, compile_patterns
-from ._process import EXITING, RECEIVING, _Killed, dirty_context
+from ._core import Traced, receive  # noqa: F401 - receive is vm.receive
+from ._process import dirty_context
 from .errors import NotInProcess
-from .terms import TIMEOUT
-
-if TYPE_CHECKING:
-    from ._core import Process
-    from .terms import Ref
 
 
 def _not_in_process(what: str) -> NotInProcess:
@@ -64,70 +57,6 @@ def _not_in_process(what: str) -> NotInProcess:
         "and call it from main or from a process main spawns (from another thread, use "
         "the node's own doors: node.send, node.spawn, node.call on a vm.Node().start())"
     )
-
-
-def selective_receive(p: Process, patterns: tuple, timeout: float | None,
-                      mark: int | None) -> Any:
-    """`vm.receive` with patterns, a timeout or a marker (see the module docstring)."""
-    node = p.node
-    if p.state is EXITING:
-        raise _Killed()
-    match = compile_patterns(patterns) if patterns else None
-    timeout = check_timeout(timeout)
-    if mark is None and p.ref_mark is not None and patterns:
-        ref, at = p.ref_mark
-        if all(_mentions(pat, ref) for pat in patterns):
-            mark = at  # every pattern needs a ref made after every older message
-    i = -1  # the scan position: set once the mailbox exists
-    armed = False
-    try:
-        while True:
-            mb = p.mailbox
-            if mb is not None and mb.q:
-                if match is None:
-                    return take(p, mb, mb.head)
-                if i < 0:
-                    i = mb.head if mark is None else mb.start(p.received, mark)
-                ms = node.msacc
-                if ms is None:
-                    found, i = scan(p, mb, match, i)
-                else:
-                    ms.enter(RECEIVE)
-                    found, i = scan(p, mb, match, i)
-                    ms.enter(PROCESS)
-                if found >= 0:
-                    return take(p, mb, found)
-            if p.timed_out:
-                return TIMEOUT
-            if timeout is not None:
-                if timeout == 0:
-                    return TIMEOUT
-                if not armed:
-                    node.arm_timeout(p, timeout)  # sets p.undo: what a kill cancels
-                    armed = True
-            node.park(p, RECEIVING, p.undo)
-            # Woken by a message (the timeout stays armed) or by the timeout
-            # (p.timed_out is set).
-    finally:
-        p.timed_out = False
-        if armed:
-            node.disarm_timeout(p)
-
-
-def _mentions(pattern: Any, ref: Ref) -> bool:
-    """Does a pattern contain this ref, so that no message older than the ref can
-    match it?"""
-    if pattern is ref:
-        return True
-    t = type(pattern)
-    if t is tuple or t is list:
-        for x in pattern:
-            if x is ref or ((type(x) is tuple or type(x) is list or type(x) is dict)
-                            and _mentions(x, ref)):
-                return True
-    elif t is dict:
-        return any(_mentions(v, ref) for v in pattern.values())
-    return False
 
 
 def mark() -> int:

@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import numbers
 import types
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadArg, show
 from .terms import ANY
+
+if TYPE_CHECKING:
+    from .terms import Ref
 
 _FUNCS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 _cache: dict = {}
@@ -190,6 +194,31 @@ def _compile_map(p):
         return True
 
     return mapping
+
+
+def mentions(pattern: Any, ref: Ref) -> bool:
+    """Does a pattern contain this ref, so that no message older than the ref can
+    match it?"""
+    if pattern is ref:
+        return True
+    t = type(pattern)
+    if t is tuple or t is list:
+        for x in pattern:
+            if x is ref or ((type(x) is tuple or type(x) is list or type(x) is dict)
+                            and mentions(x, ref)):
+                return True
+    elif t is dict:
+        return any(mentions(v, ref) for v in pattern.values())
+    return False
+
+
+def all_mention(patterns: tuple, ref: Ref) -> bool:
+    """Does every pattern contain `ref`? (Then a receive may skip the messages
+    queued before the ref was made: none of them can match.)"""
+    for pat in patterns:  # noqa: SIM110 - a plain loop: the compiled core calls this
+        if not mentions(pat, ref):
+            return False
+    return True
 
 
 def check_timeout(timeout):

@@ -39,11 +39,12 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent
 
 from . import _accounting, _core, _io, _policy, _ports, _signals
-from ._core import CHARGE, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
+from ._core import CHARGE, MAX_REDUCTIONS, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
 from ._heap import copy_term
 from ._instrument import Instruments
 from ._memory import set_max_heap
 from ._process import EXITING, RECEIVING, RUNNABLE, WAITING, _Killed
+from ._scheduler import POOL_IDLE, after_slice, entry, initial_call
 from ._timers import CALL, LAZY, SEND, WAKE, RealClock, Timer, TimerQueue, VirtualClock
 from .code import decided_codes as _decided_codes
 from .code import ensure_instrumented, forget_decisions
@@ -60,14 +61,6 @@ KILLED = Atom("killed")
 # cheaper than a heap push, a Timer and its cancellation.
 LAZY_MIN = 0.02
 SWEEP_EVERY = 0.005
-# Finished process greenlets kept for reuse. Creating a greenlet costs more
-# than the rest of a spawn together (each gets a fresh Python data stack,
-# mapped and unmapped by the allocator); reusing one makes spawn about twice
-# as cheap. A burst of spawns within one slice (up to 4000) can all reuse
-# greenlets freed by the previous burst; when the node goes idle the pool is
-# trimmed back to POOL_IDLE so a burst does not pin memory.
-POOL_MAX = 8192
-POOL_IDLE = 256
 _creations = iter(range(1, 1 << 30))
 # Priority names, kept as these exact objects so hot paths can test with `is`.
 _PRIORITY = {"low": "low", "normal": NORMAL_PRIORITY, "high": "high", "max": "max"}
@@ -94,9 +87,10 @@ class Runtime(Core):
                  clock: str = "real", preempt: bool = True, slice_time: float | None = 0.00025,
                  dirty_threads: int = _io.DIRTY_MAX, long_slice: float | None = 0.1,
                  timeslice: float | None = None) -> None:
-        if type(reductions) is not int or reductions < 1:
+        if type(reductions) is not int or not 1 <= reductions <= MAX_REDUCTIONS:
             raise BadArg(
-                f"reductions must be a positive int (default 4000), not {show(reductions)}"
+                f"reductions must be an int from 1 to {MAX_REDUCTIONS:_} (default 4000), "
+                f"not {show(reductions)}"
             )
         if clock not in ("real", "virtual"):
             raise BadArg(f"clock must be 'real' or 'virtual', not {show(clock)}")
@@ -246,8 +240,6 @@ class Runtime(Core):
         return was
 
     def after_slice(self, p: Process, used: int) -> None:
-        from ._scheduler import after_slice
-
         after_slice(self, p, used)
 
     # ------------------------------------------------------------------
@@ -278,8 +270,6 @@ class Runtime(Core):
                       priority: str = "normal", max_heap: Any = None,
                       is_main: bool = False) -> tuple[Process, Ref | None]:
         """Create a process (it starts when the scheduler picks it); return (process, ref)."""
-        from ._scheduler import entry, initial_call
-
         if parent is not None and parent.state is EXITING:
             # A dead process's finally blocks cannot start processes.
             raise _Killed("spawn: the calling process is already dead (killed, now running "

@@ -55,7 +55,6 @@ from ._core import IO_POLL_INTERVAL, NORMAL_PRIORITY, switch_in
 from ._heap import _SCALARS, is_term
 from ._memory import check_max_heap
 from ._process import EXITING, RUNNABLE, _Hibernate, _Killed
-from ._runtime import NORMAL, POOL_IDLE, POOL_MAX
 from ._watchdog import report_long_slice
 from .errors import Deadlock, Exit, VMInternalError
 from .terms import Crash
@@ -67,6 +66,15 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
 
 log = logging.getLogger("beamlet.process")
+NORMAL = _signals.NORMAL
+# Finished process greenlets kept for reuse. Creating a greenlet costs more
+# than the rest of a spawn together (each gets a fresh Python data stack,
+# mapped and unmapped by the allocator); reusing one makes spawn about twice
+# as cheap. A burst of spawns within one slice (up to 4000) can all reuse
+# greenlets freed by the previous burst; when the node goes idle the pool is
+# trimmed back to POOL_IDLE so a burst does not pin memory.
+POOL_MAX = 8192
+POOL_IDLE = 256
 
 RESCHEDULE_LOW = 8
 # The longest single wait on the selector or in time.sleep (epoll refuses more

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._core import DOWN, NOPROC  # noqa: F401 - defined where calls wait for them; used here and through _signals
 from ._heap import copy_term
 
 # max_heap_size lives in _memory; the scheduler and _api reach it through here.
@@ -49,12 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("beamlet.process")
 
 EXIT = Atom("EXIT")
-DOWN = Atom("DOWN")
 PROCESS = Atom("process")
 NORMAL = Atom("normal")
 KILL = Atom("kill")
 KILLED = Atom("killed")
-NOPROC = Atom("noproc")
 
 # ----------------------------------------------------------------------
 # links

@@ -48,9 +48,8 @@ from greenlet import getcurrent
 
 from . import _memory
 from . import _snapshot as snapshot
-from ._call import call_request
-from ._call import reply as call_reply
-from ._core import COMPILED, Process
+from ._core import COMPILED, Process, call_request
+from ._core import reply as call_reply
 from ._heap import copy_term, is_term
 from ._instrument import EVENTS, Instrument
 from ._introspect import export

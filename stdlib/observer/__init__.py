@@ -26,6 +26,12 @@ What this package owns, bottom-up:
     repl.py      `beamlet shell [FILE]` in a terminal: readers, Ctrl-C, the
                  break menu, output above the prompt
     notebook.py  the shell in Jupyter (`%load_ext stdlib.observer.notebook`)
+    remote.py    `beamlet shell --remsh NODE`: the server a node offers with
+                 --allow-remsh, and the client
+    remote_io.py what a remote session prints (and its traces), carried to
+                 the client's terminal
+    remote_top.py  top's reads done on the node a remote shell is attached to
+    remote_call.py  the gen call the remote shell and nregs() make across nodes
 
 Use it from any process of a node, or from another thread after
 `use_node(node)`:
@@ -53,6 +59,7 @@ from .helpers import (
                       get_state,
                       i,
                       kill,
+                      nregs,
                       pid,
                       process_view,
                       procs,
@@ -83,6 +90,7 @@ __all__ = [
     "kill",
     "msacc",
     "msacc_stats",
+    "nregs",
     "on_node",
     "pid",
     "policy",

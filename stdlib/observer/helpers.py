@@ -11,6 +11,7 @@ called.
     i(pid)          one process: info, messages, dictionary, stack, behaviour state
     procs(...)      the process table: top n by a column, filtered, with windows
     regs()          registered processes
+    nregs()         registered names on this node and every connected node
     tables()        ETS tables: name, id, owner, type, access, size, memory
     flush()         print and drop every message in the caller's mailbox
     bt(pid)         where a process stands (its stack, innermost first)
@@ -42,6 +43,7 @@ import vm
 from vm import lowlevel
 from vm.lowlevel import snapshot
 
+from . import fmt
 from . import scheduling as _sched
 from . import tables as _tables
 from . import tracing as _trace
@@ -186,9 +188,107 @@ def regs(*, json=False, node=None):
     """Registered processes (Erlang's c:regs/0), with where each stands now."""
     node_ = resolve_node(node)
     rows = on_node(snapshot.registered, node_)
-    current = in_process(lambda: {r.pid: vm.process_info(r.pid, "current_function")
-                                  for r in rows}, node=node_)
-    return _out(regs_view(rows, node_.name, current), json)
+    current, here = in_process(lambda: ({r.pid: vm.process_info(r.pid, "current_function")
+                                         for r in rows}, str(vm.node())), node=node_)
+    return _out(regs_view(rows, here, current), json)  # a distributed node's own name
+
+
+@command("nregs() registered names on this node and on every connected node",
+         section="Processes")
+def nregs(*, timeout=5.0, json=False, node=None):
+    """Registered names on this node and on every connected node, grouped by
+    node (Erlang's c:nregs/0). Every peer is asked at once, through rpc, as
+    OTP asks: `erlang:registered/0`, then `erlang:whereis/1` for each name
+    (beamlet's rex answers both without the allow-list; they are read-only).
+    A node that does not answer within `timeout` seconds is shown as such."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise vm.BadArg(f"nregs: timeout must be a number of seconds > 0, not {timeout!r}")
+    node_ = resolve_node(node)
+    groups = in_process(_ask_every_node, float(timeout), node=node_, timeout=timeout + 10)
+    return _out(nregs_view(groups), json)
+
+
+def _ask_every_node(timeout):
+    """In a process: [(node, [(name, pid)] or why it is not known)], this node first."""
+    here = [(str(n), vm.whereis(n)) for n in vm.registered()]
+    groups = [(str(vm.node()), sorted((n, p) for n, p in here if p is not None))]
+    peers = [str(n) for n in vm.nodes("connected")]
+    me, tag = vm.self(), vm.make_ref()
+    for peer in peers:
+        vm.spawn(partial(_ask_node, me, tag, peer, timeout))
+    answers = {}
+    deadline = vm.monotonic() + timeout + 1  # each asker gives up within `timeout`
+    while len(answers) < len(peers):
+        msg = vm.receive((tag, vm.ANY, vm.ANY), timeout=max(0.0, deadline - vm.monotonic()))
+        if msg is vm.TIMEOUT:
+            break
+        answers[msg[1]] = msg[2]
+    no_answer = f"no answer within {fmt.seconds(timeout)}"
+    return groups + [(peer, answers.get(peer, no_answer)) for peer in sorted(peers)]
+
+
+def _ask_node(reply_to, tag, peer, timeout):
+    """Ask one peer for its names, then for each name's pid; send the outcome to `reply_to`."""
+    deadline = vm.monotonic() + timeout  # for all the calls together
+    names = _rpc(peer, "registered", [], timeout)
+    if type(names) is not list:
+        vm.send(reply_to, (tag, peer, _badrpc_text(names, timeout)))
+        return
+    rows = []
+    for name in sorted(str(n) for n in names):
+        left = deadline - vm.monotonic()
+        where = _rpc(peer, "whereis", [vm.Atom(name)], left) if left > 0 \
+            else ("badrpc", "timeout")
+        if isinstance(where, vm.Pid):  # a name released meanwhile is left out
+            rows.append((name, where))
+        elif type(where) is tuple and where and where[0] == "badrpc":
+            vm.send(reply_to, (tag, peer, _badrpc_text(where, timeout)))
+            return
+    vm.send(reply_to, (tag, peer, rows))
+
+
+def _rpc(peer, function, args, timeout):
+    """`rpc:call(Peer, erlang, Function, Args)` through the peer's rex: the answer, or
+    ("badrpc", reason). Made with remote_call.call (see why there), not vm.dist.rpc."""
+    from .remote_call import call
+
+    request = (vm.Atom("call"), vm.Atom("erlang"), vm.Atom(function), args,
+               vm.whereis("rex"))  # our rex is the group leader, as rpc.call passes it
+    try:
+        return call((vm.Atom("rex"), vm.Atom(peer)), request, timeout)
+    except vm.Exit as e:
+        reason = e.reason[0] if type(e.reason) is tuple and e.reason else e.reason
+        if type(reason) is tuple and reason and reason[0] == "nodedown":
+            reason = vm.Atom("nodedown")
+        return ("badrpc", reason)
+
+
+def _badrpc_text(outcome, timeout):
+    reason = outcome[1] if type(outcome) is tuple and len(outcome) == 2 else outcome
+    if reason == "timeout":
+        return f"no answer within {fmt.seconds(timeout)}"
+    if reason == "nodedown":
+        return "not connected any more"
+    return f"did not answer: {fmt.short(reason, 120)}"
+
+
+def nregs_view(groups) -> View:
+    """`nregs()`'s view: for each node its names and pids, or why it gave none."""
+    from .views import table
+
+    lines, data = [], {"kind": "nregs", "nodes": []}
+    for name, rows in groups:
+        if lines:
+            lines.append("")
+        lines.append(f"** Registered procs on node {name} **")
+        if isinstance(rows, str):
+            lines.append(f"({rows})")
+            data["nodes"].append({"node": name, "error": rows})
+            continue
+        lines += table(["Name", "Pid"], [[n, repr(p)] for n, p in rows], limits={0: 32})
+        data["nodes"].append({"node": name, "rows": [{"name": n, "pid": repr(p)}
+                                                      for n, p in rows]})
+    return View("nregs", data, "\n".join(lines))
 
 
 @command("tables() ETS tables: name, id, owner, type, access, size, memory",
@@ -390,6 +490,8 @@ __all__ = [
     "i",
     "jsonable",
     "kill",
+    "nregs",
+    "nregs_view",
     "pid",
     "process_view",
     "procs",

@@ -29,6 +29,9 @@ What this module owns:
   process: each refresh posts one snapshot request to the node
   (source.on_node), so the scheduler is held only for the snapshot itself,
   and only the visible view is polled (observer polls only its open tab).
+  Every read and the kill go through a data source: `NodeSource(node)`
+  reads the node beside the shell; a remote shell passes one that reads
+  the node it is attached to (remote_top.py), with the same methods.
   What processes print and the reports logged while the view is up are held
   and printed when it closes, so they cannot scribble over it.
 
@@ -372,11 +375,40 @@ def _panel(node, state):
         return [f"{PANELS[state.panel][0]}: {type(e).__name__}: {e}"]
 
 
+class NodeSource:
+    """Where top's figures come from: `node`, read on its thread. The methods
+    are the seam a remote shell's source (remote_top.py) fills in too."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def refresh(self, state, since):
+        """(table, stats) for `state` (its sort, rows, filter); `since` is the
+        previous table's sample. Sets state.columns (and state.sched_sample)."""
+        return _refresh(self.node, state, since)
+
+    def stats(self):
+        return on_node(_stats, self.node)
+
+    def detail(self, pid, with_state):
+        """(process detail or None, behaviour state or NOT_ASKED)."""
+        return _detail(self.node, pid, with_state)
+
+    def kill(self, pid):
+        """True if `pid` was alive (and is killed now)."""
+        return _kill(self.node, pid)
+
+    def panel(self, state):
+        """The lines of the open panel (state.panel)."""
+        return _panel(self.node, state)
+
+
 def run_top(node, *, n=None, sort="reductions_delta", interval=1.0, allow_destructive=False,
-            frames=None, out=None, inp=None, panel=None):
+            frames=None, out=None, inp=None, panel=None, source=None):
     """Run the live view until `q` (a terminal), or print `frames` frames
     (default 1) and return when stdin or stdout is not a terminal. `panel`
-    (a key of PANELS, e.g. "a" for agents) opens on that panel."""
+    (a key of PANELS, e.g. "a" for agents) opens on that panel. `source`
+    (default `NodeSource(node)`) is where the figures come from."""
     from .commands import load_providers
 
     load_providers()  # the packages that add panels (the agents view)
@@ -393,10 +425,11 @@ def run_top(node, *, n=None, sort="reductions_delta", interval=1.0, allow_destru
                      allow_destructive=allow_destructive)
     if panel is not None:
         state.mode, state.panel = "panel", panel
+    source = source or NodeSource(node)
     try:
         if not live:
-            return _plain(node, state, frames or 1, out)
-        return _live(node, state, out, inp)
+            return _plain(source, state, frames or 1, out)
+        return _live(source, state, out, inp)
     except KeyboardInterrupt:  # Ctrl-C quits the view, as q does; the shell goes on
         return None
 
@@ -408,17 +441,17 @@ def _isatty(f):
         return False
 
 
-def _plain(node, state, frames, out):
+def _plain(source, state, frames, out):
     since = None
     prev_stats = None
     # A first sample, so that even a single frame shows +Reds over one interval.
-    first, prev_stats = _refresh(node, state, None)
+    first, prev_stats = source.refresh(state, None)
     since = first.sample
     for k in range(frames):
         time.sleep(state.interval)
-        table, stats = _refresh(node, state, since)
+        table, stats = source.refresh(state, since)
         state.take(table)
-        lines = _panel(node, state) if state.mode == "panel" else None
+        lines = source.panel(state) if state.mode == "panel" else None
         print("\n".join(frame(state, table, stats, prev_stats, cursor=False, panel=lines)),
               file=out)
         if k < frames - 1:
@@ -485,7 +518,7 @@ def _decode(data):
     return keys
 
 
-def _live(node, state, out, inp):
+def _live(source, state, out, inp):
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
@@ -503,7 +536,7 @@ def _live(node, state, out, inp):
     detail = None
     panel = None
     try:
-        first, prev_stats = _refresh(node, state, None)
+        first, prev_stats = source.refresh(state, None)
         since = first.sample
         next_at = time.monotonic() + min(state.interval, 0.5)
 
@@ -532,14 +565,14 @@ def _live(node, state, out, inp):
                 if now >= next_at and not state.paused:
                     try:
                         if state.mode == "panel":
-                            panel = _panel(node, state)
-                            prev_stats, stats = stats or prev_stats, on_node(_stats, node)
+                            panel = source.panel(state)
+                            prev_stats, stats = stats or prev_stats, source.stats()
                         elif state.mode == "detail":
-                            d, _ = _detail(node, state.detail_pid, False)
+                            d, _ = source.detail(state.detail_pid, False)
                             detail = (d, detail[1] if detail else NOT_ASKED) if d else None
-                            prev_stats, stats = stats or prev_stats, on_node(_stats, node)
+                            prev_stats, stats = stats or prev_stats, source.stats()
                         else:
-                            table, stats_new = _refresh(node, state, since)
+                            table, stats_new = source.refresh(state, since)
                             state.take(table)
                             prev_stats, stats = stats or prev_stats, stats_new
                             since = table.sample
@@ -558,11 +591,11 @@ def _live(node, state, out, inp):
                     if action == "refresh":
                         next_at = 0
                     elif type(action) is tuple and action[0] == "open":
-                        detail = _detail(node, action[1], True)
+                        detail = source.detail(action[1], True)
                         if detail[0] is None:
                             detail = None
                     elif type(action) is tuple and action[0] == "kill":
-                        ok = _kill(node, action[1])
+                        ok = source.kill(action[1])
                         state.message = (f"killed {action[1]!r}" if ok
                                          else f"{action[1]!r} was not alive")
                         if state.mode == "detail":
@@ -577,4 +610,5 @@ def _live(node, state, out, inp):
             print(text, end="" if text.endswith("\n") else "\n", file=out, flush=True)
 
 
-__all__ = ["PANELS", "TopState", "frame", "header", "in_process", "register_panel", "run_top"]
+__all__ = ["PANELS", "NodeSource", "TopState", "frame", "header", "in_process", "register_panel",
+           "run_top"]

@@ -35,6 +35,13 @@ What this module owns:
   `seq(fn)` runs a function under a trace of the caller and what it
   spawns, and returns the diagram of that run.
 
+- Where the lines go: `output=`, else the caller's standard output as it
+  is when the trace starts (a remote shell's session routes it to its
+  client: remote_io.py), bound then, since the hooks run in whatever
+  process an event happens in; `stop_writing_to(stream)` stops the trace
+  that writes there. Processes marked `untraced(pid)` (the remote shell's
+  own plumbing) never appear in a trace.
+
 What it refuses: tracing Python function calls (`dbg:tp`). docs/architecture.md
 (preemption) explains why sys.settrace and greenlets do not mix; behaviour
 calls are the calls an OTP user traces, and they are messages.
@@ -52,6 +59,7 @@ import itertools
 import sys
 import weakref
 from dataclasses import dataclass
+from functools import partial
 
 import vm
 from vm import lowlevel
@@ -67,6 +75,18 @@ MAX_EVENTS = 10_000
 LINE_LIMIT = 160
 
 _active: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_untraced: set = set()  # pids no trace shows (see untraced())
+
+
+def untraced(pid) -> None:
+    """Leave `pid` out of every trace: a tool's own process (the remote shell's
+    output forwarder), whose messages would otherwise carry trace lines that
+    are traced in turn."""
+    _untraced.add(pid)
+
+
+def traced_again(pid) -> None:
+    _untraced.discard(pid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +142,9 @@ class Trace(Instrument):
     """One running (or finished) trace. Build it with `trace()`."""
 
     def __init__(self, node, pids, mode, events, count, seconds, follow, output, full,
-                 timestamps, quiet=False):
+                 timestamps, quiet=False, writes_to=None):
         self.node = node
+        self.writes_to = writes_to  # the stream the default output prints to, or None
         self.traced = set(pids)
         self.mode = mode  # "pids", "new" or "all"
         self.kinds = events
@@ -205,7 +226,7 @@ class Trace(Instrument):
             self.names[pid] = str(name)
 
     def _is_traced(self, pid):
-        return self.mode == "all" or pid in self.traced
+        return (self.mode == "all" or pid in self.traced) and pid not in _untraced
 
     def _record(self, kind, pid, other, msg, shown=True):
         node = self.node
@@ -245,6 +266,8 @@ class Trace(Instrument):
             self._record("exit", pid, None, reason, "exit" in self.kinds)
 
     def send(self, sender, dest, msg):
+        if sender in _untraced:  # its messages are no one's business (see untraced())
+            return
         k = self.kinds
         src_traced = sender is not None and self._is_traced(sender)
         dst_traced = self._is_traced(dest)
@@ -345,6 +368,17 @@ def _print(line):
     print(line, file=sys.stdout, flush=True)
 
 
+def _print_to(stream, line):
+    print(line, file=stream, flush=True)
+
+
+def _caller_stream():
+    """The stream the caller's prints go to when it is not sys.stdout itself
+    (a remote shell's session: sys.stdout then routes by process), else None."""
+    for_caller = getattr(sys.stdout, "stream_for_caller", None)
+    return for_caller() if for_caller is not None else None
+
+
 def _resolve_targets(node, target):
     """(pids, mode) for a target spec, checked on the node's thread."""
     if isinstance(target, str) and target in ("new", "all"):
@@ -386,6 +420,9 @@ def trace(target, events=DEFAULT_EVENTS, *, count=None, seconds=None, follow=Fal
                                 or seconds <= 0):
         raise vm.BadArg(f"trace: seconds must be a number > 0, not {seconds!r}")
     node = resolve_node(node)
+    stream = _caller_stream() if output is None else None
+    if stream is not None:
+        output = partial(_print_to, stream)
 
     def start(node):
         pids, mode = _resolve_targets(node, target)
@@ -393,7 +430,7 @@ def trace(target, events=DEFAULT_EVENTS, *, count=None, seconds=None, follow=Fal
             raise vm.BadArg("trace: the 'state' kind needs the machines as targets (pids or "
                             "names), not 'new' or 'all'")
         t = Trace(node, pids, mode, evs, count, seconds, follow, output or _print, full,
-                  timestamps, quiet)
+                  timestamps, quiet, writes_to=stream)
         t._start()
         return t
 
@@ -442,6 +479,17 @@ def stop(node=None):
     if t is not None:
         t.stop()
     return t
+
+
+def stop_writing_to(stream, node=None):
+    """Stop the node's running trace if it prints to `stream` (a remote shell's
+    session whose client went away); returns it (or None)."""
+    node = resolve_node(node)
+    t = _active.get(node)
+    if t is not None and t.running and t.writes_to is stream:
+        on_node(lambda node: t._stop("the shell that started it is gone"), node)
+        return t
+    return None
 
 
 def last(node=None):

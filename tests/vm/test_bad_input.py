@@ -55,6 +55,8 @@ CASES = [
     (lambda: vm.sleep(-0.5), vm.BadArg, ">= 0"),
     (lambda: vm.sleep(None), vm.BadArg, "infinity"),
     (lambda: vm.bump_reductions(-1), vm.BadArg, "int"),
+    (lambda: vm.bump_reductions(1 << 59), vm.BadArg, "2**59 - 1"),  # OTP: badarg
+    (lambda: vm.bump_reductions(10**40), vm.BadArg, "2**59 - 1"),
     (lambda: vm.hibernate(7), vm.BadArg, "callable"),
     (lambda: vm.alias("forever"), vm.BadArg, "mode"),
     (lambda: vm.unalias("x"), vm.BadArg, "Ref"),

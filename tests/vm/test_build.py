@@ -126,6 +126,10 @@ def test_the_cli_names_the_build():
     assert ("(compiled)" if compiled() else "(pure Python)") in out.output
 
 
+# The Process fields the compiled core keeps as C integers (vm/_core.pxd).
+COUNTERS = ("budget", "reductions", "received")
+
+
 def test_every_process_field_reads_and_writes_in_this_build():
     # The compiled Process declares its fields in vm/_core.pxd; the pure one
     # lists them in __slots__. They must be the same set, each one writable.
@@ -134,6 +138,11 @@ def test_every_process_field_reads_and_writes_in_this_build():
 
     p = core.Process(lambda: None)  # a record that never runs
     for f in fields:
+        if f in COUNTERS:  # C integers when compiled: any int the runtime can reach
+            for value in (0, -5, core.MAX_REDUCTIONS * 1000):
+                setattr(p, f, value)
+                assert getattr(p, f) == value and type(getattr(p, f)) is int, f
+            continue
         marker = core.Mailbox() if f == "mailbox" else object()  # mailbox is typed
         setattr(p, f, marker)
         assert getattr(p, f) is marker, f
@@ -157,6 +166,8 @@ def test_python_code_reads_object_fields_through_member_descriptors():
     c = pytest.importorskip("vm._core_c")
     kinds = {k: type(v).__name__ for k, v in vars(c.Process).items() if k in c.Process.__slots__}
     assert kinds.pop("mailbox") == "getset_descriptor"  # typed: refuses what is not a Mailbox
+    for f in COUNTERS:  # C integers: typed descriptors, read by the runtime's cold paths
+        assert kinds.pop(f) == "getset_descriptor", f
     assert set(kinds.values()) == {"member_descriptor"}
     assert type(vars(c.Core)["special"]).__name__ == "getset_descriptor"  # a C int
     core_ = c.Core.__new__(c.Core)

@@ -2,6 +2,8 @@
 
 from itertools import pairwise
 
+import pytest
+
 import vm
 import vm.code
 from vm.testing import Recorder, run
@@ -214,3 +216,23 @@ def test_max_heap_size_without_kill_only_logs(caplog):
 
     assert run(main) == "survived"
     assert any("max_heap_size" in r.getMessage() for r in caplog.records)
+
+
+def test_the_largest_charges_and_slices_count_exactly():
+    """The compiled core keeps budgets and reduction counts as C integers: the
+    largest slice and the largest charges `bump_reductions` takes must count
+    as the pure build counts them, without overflowing."""
+    big = (1 << 59) - 1
+
+    def main():
+        me = vm.self()
+        before = vm.process_info(me, "reductions")
+        for _ in range(20):  # 20 charges of MAX_REDUCTIONS: past 2**53, far from 2**63
+            vm.bump_reductions(big)
+        after = vm.process_info(me, "reductions")
+        return after - before
+
+    used = run(main, reductions=10**12)
+    assert 20 * 10**12 <= used <= 20 * 10**12 + 1000
+    with pytest.raises(vm.BadArg, match="from 1 to 1_000_000_000_000"):
+        run(main, reductions=10**12 + 1)

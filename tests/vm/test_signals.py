@@ -486,6 +486,28 @@ def test_alias_deactivated_when_owner_dies():
     assert run(main) == "to nobody"
 
 
+@pytest.mark.parametrize("other", [("other@host", 0), ("nonode@nohost", 1)],
+                         ids=["another node", "another incarnation"])
+def test_a_ref_of_another_node_is_never_taken_for_a_local_alias(other):
+    """Reference ids start small on every node: another node's alias (or one of
+    an earlier incarnation of this node) often has the id of a live local alias,
+    and must not reach its owner, be replied to here, or unalias it."""
+    from vm.lowlevel import call_reply
+
+    def main():
+        # a call's alias (a monitor's, "demonitor" mode): replies go straight to it
+        mine = vm.monitor(vm.spawn(vm.receive), alias="demonitor")
+        node, creation_delta = other
+        theirs = vm.Ref(node, mine.id, mine.creation + creation_delta)
+        vm.send(theirs, "sent to their alias")
+        call_reply(theirs, "a reply to their call")
+        gone = vm.unalias(theirs)
+        call_reply(mine, "to mine")
+        return gone, vm.flush() == [(mine, "to mine")], vm.unalias(mine)
+
+    assert run(main) == (False, True, True)
+
+
 # ----------------------------------------------------------------------
 # after death: a killed process's finally blocks run, but it acts no more
 

@@ -12,7 +12,11 @@ What this module owns:
   fn)`, by module and function name, as Erlang names it). Anything else
   answers `{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`, as an undefined
   function does on a real node. Each call runs in its own process, so a
-  slow one never holds up the server.
+  slow one never holds up the server. Two read-only calls are answered
+  without the allow-list (`ANSWERED`): `erlang:registered/0` and
+  `erlang:whereis/1`, which the shell's `nregs()` asks every connected node,
+  as OTP's `c:nregs/0` does. They tell the caller names and pids, which
+  any peer can already send to, and run nothing.
 - a minimal group leader, so a remote function that prints (`io:format`
   with our group leader) gets its `io_reply` and the text reaches this
   node's log instead of blocking the call.
@@ -53,6 +57,21 @@ GEN_CAST = Atom("$gen_cast")
 IO_REQUEST = Atom("io_request")
 IO_REPLY = Atom("io_reply")
 OK = Atom("ok")
+
+
+def _registered() -> list:
+    return [Atom(name) for name in api.registered()]  # atoms, as Erlang's registered/0
+
+
+#: (module, function) -> callable: read-only calls answered on every node, exposed
+#: or not (see the module docstring). Nothing that runs code or changes state.
+ANSWERED = {("erlang", "registered"): _registered, ("erlang", "whereis"): api.whereis}
+
+
+def _callable(dist, mod, fun):
+    """The function rpc runs for mod:fun, or None (answered as undefined)."""
+    key = (str(mod), str(fun))
+    return dist.rex_allow.get(key) or ANSWERED.get(key)
 
 
 def expose(module: str, function: str, fn) -> None:
@@ -129,7 +148,7 @@ def serve(dist):
 
 
 def _apply(dist, mod, fun, args):
-    fn = dist.rex_allow.get((str(mod), str(fun))) if type(args) is list else None
+    fn = _callable(dist, mod, fun) if type(args) is list else None
     if fn is None:
         return (BADRPC, (EXIT, (UNDEF, [(mod, fun, args, [])])))
     try:
@@ -171,7 +190,7 @@ def execute(dist, conn, kind, args, caller, req_id, linked, monitored):
         ref, mod, fun, fargs = args
     else:
         ref, (mod, fun, fargs) = None, args
-    fn = dist.rex_allow.get((str(mod), str(fun)))
+    fn = _callable(dist, mod, fun)
     reason: object  # the term the caller's monitor or link receives
     if fn is None:
         reason = (ref, ERROR, UNDEF, [(mod, fun, fargs, [])])
