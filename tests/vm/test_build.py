@@ -70,13 +70,12 @@ def test_the_compiled_copy_has_one_set_of_tables():
     c = pytest.importorskip("vm._heap_c")
     if not heap.COMPILED:
         pytest.skip("the pure-Python copy is in use")
-    import vm._call
     import vm._scheduler
 
     for name, value in vars(c).items():
         if not (name.startswith("__") and name.endswith("__")) and name != "_BUILT_FROM":
             assert getattr(heap, name) is value, name
-    assert core._SCALARS is vm._call._SCALARS is vm._scheduler._SCALARS is c._SCALARS
+    assert core._SCALARS is vm._scheduler._SCALARS is c._SCALARS
 
     class Sent:
         pass
