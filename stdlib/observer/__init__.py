@@ -31,7 +31,6 @@ What this package owns, bottom-up:
     remote_io.py what a remote session prints (and its traces), carried to
                  the client's terminal
     remote_top.py  top's reads done on the node a remote shell is attached to
-    remote_call.py  the gen call the remote shell and nregs() make across nodes
 
 Use it from any process of a node, or from another thread after
 `use_node(node)`:

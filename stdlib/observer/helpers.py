@@ -249,18 +249,10 @@ def _ask_node(reply_to, tag, peer, timeout):
 
 def _rpc(peer, function, args, timeout):
     """`rpc:call(Peer, erlang, Function, Args)` through the peer's rex: the answer, or
-    ("badrpc", reason). Made with remote_call.call (see why there), not vm.dist.rpc."""
-    from .remote_call import call
+    ("badrpc", reason)."""
+    from vm.dist import rpc
 
-    request = (vm.Atom("call"), vm.Atom("erlang"), vm.Atom(function), args,
-               vm.whereis("rex"))  # our rex is the group leader, as rpc.call passes it
-    try:
-        return call((vm.Atom("rex"), vm.Atom(peer)), request, timeout)
-    except vm.Exit as e:
-        reason = e.reason[0] if type(e.reason) is tuple and e.reason else e.reason
-        if type(reason) is tuple and reason and reason[0] == "nodedown":
-            reason = vm.Atom("nodedown")
-        return ("badrpc", reason)
+    return rpc.call(peer, "erlang", function, args, timeout)
 
 
 def _badrpc_text(outcome, timeout):

@@ -22,7 +22,7 @@ What this module owns:
   NODE, reads expressions (a block ends with an empty line, as in Python's
   REPL) and prints what comes back.
 
-The protocol (gen calls to `beamlet_remsh`, made with remote_call.call,
+The protocol (gen_server calls to `beamlet_remsh`,
 between beamlet nodes):
 
     (EVAL, source, count, session, receiver)  -> ("ok", text or None) |
@@ -47,7 +47,7 @@ import vm
 from vm import dist, lowlevel
 
 from .. import gen_server
-from . import remote_call, remote_io, remote_top, tracing
+from . import remote_io, remote_top, tracing
 from .shell import base_namespace, compile_input, needs_more
 from .source import on_node
 from .views import Text, View
@@ -245,7 +245,7 @@ class RemoteShell:
         request = (EVAL, source, self.count, self.session, self.receiver)
 
         def ask():
-            result = remote_call.call((SERVER, self.target), request, None)
+            result = gen_server.call((SERVER, self.target), request, None)
             # what was printed arrived before the answer; let the receiver write it first
             ref = vm.make_ref()
             vm.send(self.receiver, (SYNC, vm.self(), ref))
@@ -267,7 +267,7 @@ class RemoteShell:
     def read(self, read):
         """Run one of top's reads on the target (remote_top.RemoteSource's `ask`)."""
         request = (TOP, self.session, read)
-        kind, value = self._ask(lambda: remote_call.call((SERVER, self.target), request, 30.0))
+        kind, value = self._ask(lambda: gen_server.call((SERVER, self.target), request, 30.0))
         if kind != "ok":
             raise vm.VMError(f"top on {self.target}: {value}")
         return value

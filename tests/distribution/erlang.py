@@ -120,6 +120,9 @@ class ErlangNode:
     def close(self):
         if self.proc.poll() is None:
             with contextlib.suppress(OSError):
+                # halt at once: an end of input alone left erl running until the kill below
+                self.proc.stdin.write("erlang:halt().\n")
+                self.proc.stdin.flush()
                 self.proc.stdin.close()
             try:
                 self.proc.wait(5)
