@@ -18,10 +18,17 @@ EXIT_INTERRUPTED = 130
 
 
 def core_build() -> str:
-    """Which build of the VM's hot core this interpreter runs: "compiled" or "pure Python"."""
-    from vm.lowlevel import compiled
+    """Which build of the VM this interpreter runs: "compiled", "pure Python", or
+    "partly compiled (...)" naming the modules that run pure."""
+    from vm.lowlevel import compiled_modules
 
-    return "compiled" if compiled() else "pure Python"
+    modules = compiled_modules()
+    if all(modules.values()):
+        return "compiled"
+    if not any(modules.values()):
+        return "pure Python"
+    pure = ", ".join(f"vm.{m}" for m, c in modules.items() if not c)
+    return f"partly compiled ({pure} pure Python: its extension is missing or stale)"
 
 
 def _print_version(ctx, _param, value):

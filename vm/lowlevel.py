@@ -46,9 +46,9 @@ import threading
 
 from greenlet import getcurrent
 
-from . import _memory
+from . import _core, _heap, _memory
 from . import _snapshot as snapshot
-from ._core import COMPILED, Process, call_request
+from ._core import Process, call_request
 from ._core import reply as call_reply
 from ._heap import copy_term, is_term
 from ._instrument import EVENTS, Instrument
@@ -81,6 +81,7 @@ __all__ = [
     "add_instrument",
     "compile_checked",
     "compiled",
+    "compiled_modules",
     "compiles_checks",
     "copy_term",
     "current_node",
@@ -173,13 +174,21 @@ def compiles_checks() -> bool:
     return current_process().node.compile_checks
 
 
+def compiled_modules() -> dict[str, bool]:
+    """Each module of the VM that has a compiled build (`vm._core`, the hot core;
+    `vm._heap`, the copy of terms), and whether this interpreter runs it: the
+    extension `pip install` builds where Cython and a C compiler are there, and
+    that is used unless it is missing, stale, or `BEAMLET_PURE_PYTHON=1` was set
+    when `vm` was first imported. Any thread."""
+    return {"_core": bool(_core.COMPILED), "_heap": bool(_heap.COMPILED)}
+
+
 def compiled() -> bool:
-    """Does this interpreter run the compiled core (the extension `vm._core_c` that
-    `pip install` builds where Cython and a C compiler are there)? False for the
-    pure-Python core: not built, or `BEAMLET_PURE_PYTHON=1` in the environment
-    when `vm` was first imported. Both behave the same; `beamlet --version` and
-    the benchmark header say which one ran. Any thread."""
-    return COMPILED
+    """Does this interpreter run the compiled build of every module that has one
+    (`compiled_modules()`)? False for the pure-Python build, and for a partial
+    one (an extension failed to build). Both builds behave the same;
+    `beamlet --version` and the benchmark header say which one ran. Any thread."""
+    return all(compiled_modules().values())
 
 
 def _rt(node):

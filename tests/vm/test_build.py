@@ -225,3 +225,18 @@ def test_the_core_functions_travel_in_messages_in_both_builds():
 
     sent = (vm.send, vm.receive, vm.register_term_type, copy_term)
     assert all(a is b for a, b in zip(vm.run(main), sent, strict=True))
+
+
+def test_the_build_names_each_module_that_runs_pure(monkeypatch):
+    from stdlib.cli import core_build
+    from vm import lowlevel
+
+    assert set(lowlevel.compiled_modules()) == {"_core", "_heap"}
+    monkeypatch.setattr(lowlevel, "compiled_modules", lambda: {"_core": True, "_heap": False})
+    assert core_build() == ("partly compiled (vm._heap pure Python: its extension is missing "
+                            "or stale)")
+    assert lowlevel.compiled() is False
+    monkeypatch.setattr(lowlevel, "compiled_modules", lambda: {"_core": False, "_heap": False})
+    assert core_build() == "pure Python"
+    monkeypatch.setattr(lowlevel, "compiled_modules", lambda: {"_core": True, "_heap": True})
+    assert core_build() == "compiled" and lowlevel.compiled() is True
