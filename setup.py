@@ -23,7 +23,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The modules of vm/ compiled, each from its .py and .pxd.
-COMPILED_MODULES = ("_core", "_heap")
+COMPILED_MODULES = ("_core", "_heap", "_patterns")
 # Cython names a module's C init function, and looks for its .pxd, after the
 # source file's name: the compiled module gets a copy named after it.
 GENERATED = os.path.join("build", "cython", "vm")

@@ -677,7 +677,7 @@ def selective_receive(p: Process, patterns: tuple, timeout: float | None,
                 if not armed:
                     node.arm_timeout(p, timeout)  # sets p.undo: what a kill cancels
                     armed = True
-            node.park(p, RECEIVING, p.undo)
+            park(node, p, RECEIVING, p.undo)
             # Woken by a message (the timeout stays armed) or by the timeout
             # (p.timed_out is set).
     finally:

@@ -32,6 +32,7 @@ from .terms import ANY
 if TYPE_CHECKING:
     from .terms import Ref
 
+COMPILED = __name__ != "vm._patterns"  # True in the compiled module (see the end of this file)
 _FUNCS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 _cache: dict = {}
 _CACHE_MAX = 512
@@ -208,7 +209,9 @@ def mentions(pattern: Any, ref: Ref) -> bool:
                             and mentions(x, ref)):
                 return True
     elif t is dict:
-        return any(mentions(v, ref) for v in pattern.values())
+        for v in pattern.values():  # noqa: SIM110 - a plain loop: compiled, a cpdef function
+            if mentions(v, ref):
+                return True
     return False
 
 
@@ -247,3 +250,11 @@ def check_timeout(timeout):
 
 
 _INF = float("inf")
+
+
+# Replace this module's names with those of its compiled twin `vm._patterns_c`
+# when it was built from this very source (see vm/_compiled.py).
+if __name__ == "vm._patterns":
+    from ._compiled import load_compiled
+
+    load_compiled(globals())

@@ -46,7 +46,7 @@ import threading
 
 from greenlet import getcurrent
 
-from . import _core, _heap, _memory
+from . import _core, _heap, _memory, _patterns
 from . import _snapshot as snapshot
 from ._core import Process, call_request
 from ._core import reply as call_reply
@@ -175,12 +175,13 @@ def compiles_checks() -> bool:
 
 
 def compiled_modules() -> dict[str, bool]:
-    """Each module of the VM that has a compiled build (`vm._core`, the hot core;
-    `vm._heap`, the copy of terms), and whether this interpreter runs it: the
-    extension `pip install` builds where Cython and a C compiler are there, and
-    that is used unless it is missing, stale, or `BEAMLET_PURE_PYTHON=1` was set
-    when `vm` was first imported. Any thread."""
-    return {"_core": bool(_core.COMPILED), "_heap": bool(_heap.COMPILED)}
+    """Each module of the VM that has a compiled build (`vm._core`, the hot
+    core; `vm._heap`, the copy of terms; `vm._patterns`, receive's matchers),
+    and whether this interpreter runs it: the extension `pip install` builds
+    where Cython and a C compiler are there, used unless it is missing, stale,
+    or `BEAMLET_PURE_PYTHON=1` was set when `vm` was first imported. Any thread."""
+    return {"_core": bool(_core.COMPILED), "_heap": bool(_heap.COMPILED),
+            "_patterns": bool(_patterns.COMPILED)}
 
 
 def compiled() -> bool:

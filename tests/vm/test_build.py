@@ -231,7 +231,7 @@ def test_the_build_names_each_module_that_runs_pure(monkeypatch):
     from stdlib.cli import core_build
     from vm import lowlevel
 
-    assert set(lowlevel.compiled_modules()) == {"_core", "_heap"}
+    assert set(lowlevel.compiled_modules()) == {"_core", "_heap", "_patterns"}
     monkeypatch.setattr(lowlevel, "compiled_modules", lambda: {"_core": True, "_heap": False})
     assert core_build() == ("partly compiled (vm._heap pure Python: its extension is missing "
                             "or stale)")
