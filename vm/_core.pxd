@@ -203,6 +203,7 @@ cdef class Core:
     cdef public object dist
 
 
+cpdef fill_record(Core rt, Process p, pid, Process parent, tuple entry, is_main)
 cpdef enqueue(Core rt, Process p)
 cpdef charge(Process p, Py_ssize_t n)
 cpdef park(Core rt, Process p, state, undo=*)

@@ -401,6 +401,33 @@ class Core:
         raise NotImplementedError
 
 
+def fill_record(rt: Runtime, p: Process, pid: Pid, parent: Process | None, entry: tuple,
+                is_main: bool) -> None:
+    """Make `p` (a fresh record, or one reused from the pool) the record of a new
+    process `pid` that will run `entry`, (fn, args, kwargs): every field as a
+    spawn sets it, so nothing of a previous process survives."""
+    p.pid = pid
+    p.node = rt
+    p.mailbox = None
+    p.received = 0
+    p.budget = rt.slice
+    p.grant = CHARGE if rt.slice_time is None else PROBE
+    p.reductions = 0
+    p.trap_exit = False
+    p.links = p.monitors = p.monitored_by = p.dictionary = None
+    p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = p.ref_mark = None
+    p.token = parent.token if parent is not None else None  # spawned work joins the trace
+    p.timed_out = False
+    p.entry = entry
+    p.init_fn = entry[0]
+    p.parent_pid = parent.pid if parent is not None else None
+    p.max_heap = None
+    p.max_heap_kill = p.max_heap_log = True
+    p.is_main = is_main
+    p.priority = NORMAL_PRIORITY
+    p.low_skips = None
+
+
 # ----------------------------------------------------------------------
 # run queues, park and wake
 

@@ -39,7 +39,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent
 
 from . import _accounting, _core, _io, _policy, _ports, _signals
-from ._core import CHARGE, MAX_REDUCTIONS, NORMAL_PRIORITY, PROBE, Core, Mailbox, Process
+from ._core import MAX_REDUCTIONS, NORMAL_PRIORITY, Core, Mailbox, Process
 from ._heap import copy_term
 from ._instrument import Instruments
 from ._memory import set_max_heap
@@ -289,26 +289,8 @@ class Runtime(Core):
         if kwargs:
             kwargs = copy_term(dict(kwargs))
         p = self.pool.pop() if self.pool else Process(entry, self.hub)
-        pid = p.pid = self.make_pid()
-        p.node = self
-        p.mailbox = None
-        p.received = 0
-        p.budget = self.slice
-        p.grant = CHARGE if self.slice_time is None else PROBE
-        p.reductions = 0
-        p.trap_exit = False
-        p.links = p.monitors = p.monitored_by = p.dictionary = None
-        p.name = p.timers = p.undo = p.exit_reason = p.label = p.aliases = p.ref_mark = None
-        p.token = parent.token if parent is not None else None  # spawned work joins the trace
-        p.timed_out = False
-        p.entry = (fn, args, kwargs)
-        p.init_fn = fn
-        p.parent_pid = parent.pid if parent is not None else None
-        p.max_heap = None
-        p.max_heap_kill = p.max_heap_log = True
-        p.is_main = is_main
-        p.priority = NORMAL_PRIORITY
-        p.low_skips = None
+        pid = self.make_pid()
+        _core.fill_record(self, p, pid, parent, (fn, args, kwargs), is_main)
         if max_heap is not None:
             try:
                 set_max_heap(self, p, max_heap)  # checks everything, then sets
