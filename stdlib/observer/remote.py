@@ -127,33 +127,38 @@ def _serve():
             s.sink = remote_io.Sink(receiver)
         return s
 
-    while True:
-        msg = vm.receive()
-        if type(msg) is not tuple or not msg:
-            continue
-        if msg[0] == "$gen_call" and len(msg) == 3:
-            from_, request = msg[1], msg[2]
-            if type(request) is tuple and len(request) in (4, 5) and request[0] == EVAL:
-                source, count, session = request[1:4]
-                receiver = request[4] if len(request) == 5 else None
-                s = session_for(session, from_, receiver)
-                # bound now (the loop rebinds these names for the next message before
-                # the new process runs), and not as spawn arguments, which are copied:
-                # the namespace is shared with the session's later evaluations
-                _pid, ref = vm.spawn_monitor(partial(_evaluate, s, from_, source, count))
-                running[ref] = (from_, s)
-            elif type(request) is tuple and len(request) == 3 and request[0] == TOP:
-                s = session_for(request[1], from_)
-                vm.spawn(partial(_read_for_top, s.top, from_, request[2]))
-        elif msg[0] == "DOWN" and len(msg) == 5:
-            from_, s = running.pop(msg[1], (None, None))
-            if from_ is not None and msg[4] != "normal":  # died before it could answer
-                s.answer(from_, ("exit", repr(msg[4])))
-        elif msg[0] == "nodedown" and len(msg) == 2:  # a client gone: its sessions too
-            for session in owners.pop(str(msg[1]), ()):
-                s = sessions.pop(session, None)
-                if s is not None and s.sink is not None:
-                    s.sink.close()
+    try:
+        while True:
+            msg = vm.receive()
+            if type(msg) is not tuple or not msg:
+                continue
+            if msg[0] == "$gen_call" and len(msg) == 3:
+                from_, request = msg[1], msg[2]
+                if type(request) is tuple and len(request) in (4, 5) and request[0] == EVAL:
+                    source, count, session = request[1:4]
+                    receiver = request[4] if len(request) == 5 else None
+                    s = session_for(session, from_, receiver)
+                    # bound now (the loop rebinds these names for the next message before
+                    # the new process runs), and not as spawn arguments, which are copied:
+                    # the namespace is shared with the session's later evaluations
+                    _pid, ref = vm.spawn_monitor(partial(_evaluate, s, from_, source, count))
+                    running[ref] = (from_, s)
+                elif type(request) is tuple and len(request) == 3 and request[0] == TOP:
+                    s = session_for(request[1], from_)
+                    vm.spawn(partial(_read_for_top, s.top, from_, request[2]))
+            elif msg[0] == "DOWN" and len(msg) == 5:
+                from_, s = running.pop(msg[1], (None, None))
+                if from_ is not None and msg[4] != "normal":  # died before it could answer
+                    s.answer(from_, ("exit", repr(msg[4])))
+            elif msg[0] == "nodedown" and len(msg) == 2:  # a client gone: its sessions too
+                for session in owners.pop(str(msg[1]), ()):
+                    s = sessions.pop(session, None)
+                    if s is not None and s.sink is not None:
+                        s.sink.close()
+    finally:  # the server is gone (killed, its node stopping): so is every session's output
+        for s in sessions.values():
+            if s.sink is not None:
+                s.sink.close()
 
 
 def _evaluate(session, from_, source, count):

@@ -170,3 +170,22 @@ def test_plain_makes_any_value_encodable():
     got = remote_top.plain(value)
     assert got["label"] == repr(obj) and got[vm.Atom("a")] == (repr(obj),)
     assert got["msgs"] == [("ok", 1.5, b"x", None, repr({1, 2}))]
+
+
+def test_a_target_node_that_stops_closes_its_sessions_output(beamlet_epmd):
+    """The node a shell is attached to stops while the session is open: its
+    sessions' output goes with it (sys.stdout is the process's own again)."""
+    target = PyNode(unique("t"), "shared", beamlet_epmd)
+    client = PyNode(unique("c"), "shared", beamlet_epmd)
+    try:
+        target.call(remote.allow)
+        out = Lines()
+        sh = remote.RemoteShell(client.node, target.name, out=out)
+        sh.evaluate("print('attached')")
+        out.wait_for("attached")
+        assert isinstance(sys.stdout, remote_io._Router)
+        target.close()
+        assert not isinstance(sys.stdout, remote_io._Router)
+    finally:
+        target.close()
+        client.close()
