@@ -86,16 +86,7 @@ def test_top_is_live_in_the_shells_terminal(target, tmp_path):
     term = Terminal(tmp_path, command)
     try:
         term.wait(f"({node})>")
-        term.type("top(n=10)")
-        term.wait(f"beamlet top - {node}", history=False)
-        term.keys("m")
-        term.wait("sorted by Memory", history=False)
-        term.keys("h")
-        term.wait("top: a live process table.", history=False)
-        term.keys("q")
-        deadline = time.time() + 10
-        while "beamlet top -" in term.screen() and time.time() < deadline:
-            time.sleep(0.05)
+        term.drive_top(node, "top(n=10)")
         term.type("print('back in the shell')")
         term.wait("back in the shell")
     finally:

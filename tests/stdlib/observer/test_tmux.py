@@ -63,6 +63,21 @@ class Terminal:
     def alive(self):
         return self.run("has-session", "-t", "t").returncode == 0
 
+    def drive_top(self, node, call="top()"):
+        """`call` typed at the prompt: the live view of `node` opens on the
+        alternate screen, `m` sorts by memory, `h` shows the help, `q` quits
+        back to the shell."""
+        self.type(call)
+        self.wait(f"beamlet top - {node}", history=False)
+        self.keys("m")
+        self.wait("sorted by Memory", history=False)
+        self.keys("h")
+        self.wait("top: a live process table.", history=False)
+        self.keys("q")
+        deadline = time.time() + 10
+        while "beamlet top -" in self.screen() and time.time() < deadline:
+            time.sleep(0.05)
+
     def close(self):
         self.run("kill-server")
 
@@ -125,16 +140,7 @@ def test_a_shell_session_in_a_real_terminal(term):
     term.wait("vm.self() == me\nFalse")
 
     # top: the live view on the alternate screen; keys sort and quit
-    term.type("top()")
-    term.wait("beamlet top - nonode@nohost", history=False)
-    term.keys("m")
-    term.wait("sorted by Memory", history=False)
-    term.keys("h")
-    term.wait("top: a live process table.", history=False)
-    term.keys("q")
-    deadline = time.time() + 10
-    while "beamlet top -" in term.screen() and time.time() < deadline:
-        time.sleep(0.05)
+    term.drive_top("nonode@nohost")
     term.type("1 + 1")
     term.wait("1 + 1\n2")
 
